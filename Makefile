@@ -1,0 +1,46 @@
+# Närvaro: `make run` starts the bot on embedded defaults, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint i18n-extract i18n-update i18n-compile bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/narvaro run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+# Translations: extract the catalog template, merge it into every language, compile.
+i18n-extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext_for:2 -k ngettext_for:2,3 \
+	  --no-location --sort-output -o locales/messages.pot bot handlers scheduler locales
+
+i18n-update: i18n-extract
+	for lang in sv nb da en ar; do \
+	  if [ -f locales/$$lang/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update -i locales/messages.pot -d locales -l $$lang --no-fuzzy-matching; \
+	  else \
+	    $(BIN)/pybabel init -i locales/messages.pot -d locales -l $$lang; \
+	  fi; \
+	done
+
+i18n-compile: $(STAMP)
+	$(BIN)/pybabel compile -d locales --statistics
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/roster_import.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

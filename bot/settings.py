@@ -1,0 +1,193 @@
+"""Settings: every `NARVARO_*` variable of the contract, validated in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from policy.presets import PRESETS
+
+DEFAULT_DATABASE_URL = "sqlite:///narvaro.db"
+PLACEHOLDERS = {"changeme", "change-me", "changethis", "secret", "xxx", "todo"}
+
+
+class SettingsError(Exception):
+    """Settings are invalid; the message is one line per problem, each with a fix."""
+
+
+def _check_url(value: str | None, name: str, schemes: tuple[str, ...]) -> str | None:
+    if value is None or value == "":
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        raise ValueError(
+            f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)} "
+            f"and a host, e.g. {schemes[0]}://example.org (got {value!r})"
+        )
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """Närvaro's configuration, read from the environment and an optional `.env` file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NARVARO_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    public_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    timezone: str = "Europe/Stockholm"
+    policy: str = "ljusnarsberg"
+    clock_start: datetime | None = None
+    webchat: bool = True
+    demo: bool = True
+    api_token: str | None = None
+    log_level: str = "INFO"
+    dispatch_interval_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+            raise ValueError(
+                "NARVARO_DATABASE_URL must start with sqlite:/// or postgresql:// "
+                f"(got {value.split(':', 1)[0]!r})"
+            )
+        if value.startswith("postgres:"):
+            value = "postgresql:" + value[len("postgres:"):]
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://"):]
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _telegram_api_url(cls, value: str) -> str:
+        return _check_url(value, "NARVARO_TELEGRAM_API_URL", ("https", "http")) or value
+
+    @field_validator("twilio_api_url")
+    @classmethod
+    def _twilio_api_url(cls, value: str) -> str:
+        return _check_url(value, "NARVARO_TWILIO_API_URL", ("https", "http")) or value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return _check_url(value, "NARVARO_PUBLIC_URL", ("https", "http"))
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"NARVARO_TIMEZONE {value!r} is not a known time zone; "
+                "use an IANA name such as Europe/Stockholm, Europe/Oslo or Europe/Copenhagen"
+            ) from None
+        return value
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        if value in PRESETS or Path(value).is_file():
+            return value
+        raise ValueError(
+            f"NARVARO_POLICY {value!r} is neither a preset ({', '.join(sorted(PRESETS))}) "
+            "nor an existing policy file"
+        )
+
+    @field_validator("clock_start")
+    @classmethod
+    def _clock_start(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(
+                "NARVARO_CLOCK_START needs a UTC offset, e.g. 2026-11-23T08:20:00+01:00"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("NARVARO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        return upper
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Settings:
+        twilio = {
+            "NARVARO_TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "NARVARO_TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "NARVARO_TWILIO_FROM": self.twilio_from,
+        }
+        given = [name for name, value in twilio.items() if value]
+        if given and len(given) != len(twilio):
+            missing = [name for name in twilio if name not in given]
+            raise ValueError(
+                f"{' and '.join(given)} set without {' and '.join(missing)}; "
+                "set all three Twilio settings, or none to run without SMS"
+            )
+        if self.twilio_account_sid and not self.twilio_account_sid.startswith("AC"):
+            raise ValueError(
+                "NARVARO_TWILIO_ACCOUNT_SID must start with 'AC' (see the Twilio console)"
+            )
+        for name, secret in (
+            ("NARVARO_TELEGRAM_TOKEN", self.telegram_token),
+            ("NARVARO_TWILIO_AUTH_TOKEN", self.twilio_auth_token),
+            ("NARVARO_API_TOKEN", self.api_token),
+        ):
+            if secret is not None and secret.strip().lower() in PLACEHOLDERS:
+                raise ValueError(f"{name} is a placeholder ({secret!r}); set the real secret")
+        if self.telegram_token and ":" not in self.telegram_token:
+            raise ValueError(
+                "NARVARO_TELEGRAM_TOKEN does not look like a bot token (123456:ABC…); "
+                "copy it from @BotFather"
+            )
+        return self
+
+    @property
+    def twilio_enabled(self) -> bool:
+        """True when SMS can be sent and received."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        """True when a Telegram bot token is configured."""
+        return bool(self.telegram_token)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The default school time zone."""
+        return ZoneInfo(self.timezone)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        message = str(problem.get("msg", "invalid value")).removeprefix("Value error, ")
+        location = ".".join(str(part) for part in problem.get("loc", ()))
+        if location and "NARVARO_" not in message:
+            message = f"NARVARO_{location.upper()}: {message}"
+        lines.append(message)
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment (and `overrides`), or raise SettingsError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None

@@ -1,0 +1,176 @@
+"""The web server: health, the local web chat and (in later issues) webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from bot.dispatcher import Dispatcher
+from handlers.inbox import MAX_TEXT, handle_incoming
+from handlers.messages import Incoming
+from locales import LANGUAGES, N_, RIGHT_TO_LEFT, gettext_for, normalize_language
+from policy.clock import Clock
+from storage.db import session_scope
+from storage.models import Person
+from storage.outbox import messages_for
+from storage.people import search_people
+
+STATIC = Path(__file__).parent / "static"
+UI_STRINGS = {
+    "title": N_("Närvaro web chat"),
+    "pick": N_("Chat as someone in the roster"),
+    "search": N_("Search by name"),
+    "send": N_("Send"),
+    "placeholder": N_("Write a message"),
+    "back": N_("Back to the roster"),
+    "guardian_of": N_("guardian of {names}"),
+    "student": N_("student, class {name}"),
+    "mentor": N_("mentor"),
+    "principal": N_("principal"),
+    "nurse": N_("school nurse"),
+    "counsellor": N_("counsellor"),
+    "coordinator": N_("coordinator"),
+}
+
+
+class WebApp:
+    """Routes for the web server; holds the engine, clock and dispatcher it needs."""
+
+    def __init__(
+        self, engine: Engine, clock: Clock, dispatcher: Dispatcher | None, *, webchat: bool,
+        channels: list[str],
+    ) -> None:
+        """Wire the routes; the web chat only when `webchat` is on."""
+        self.engine = engine
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.channels = channels
+        routes = [Route("/healthz", self.healthz)]
+        if webchat:
+            routes += [
+                Route("/", self.index),
+                Route("/webchat/api/ui", self.ui),
+                Route("/webchat/api/people", self.people),
+                Route("/webchat/api/people/{person_id:int}/messages", self.messages),
+                Route(
+                    "/webchat/api/people/{person_id:int}/messages", self.send, methods=["POST"]
+                ),
+            ]
+        self.app = Starlette(routes=routes)
+
+    async def healthz(self, request: Request) -> Response:
+        """200 with a small status when the database answers, else 503."""
+        try:
+            await asyncio.to_thread(self._ping)
+        except Exception:
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse(
+            {"status": "ok", "database": "ok", "channels": self.channels,
+             "time": self.clock.now().isoformat()}
+        )
+
+    def _ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    async def index(self, request: Request) -> Response:
+        """The web chat page."""
+        return FileResponse(STATIC / "webchat.html", media_type="text/html; charset=utf-8")
+
+    async def ui(self, request: Request) -> Response:
+        """The page's own texts in the language asked for."""
+        language = normalize_language(request.query_params.get("lang"))
+        return JSONResponse(
+            {
+                "language": language,
+                "languages": list(LANGUAGES),
+                "dir": "rtl" if language in RIGHT_TO_LEFT else "ltr",
+                "strings": {key: gettext_for(language, text) for key, text in UI_STRINGS.items()},
+            }
+        )
+
+    async def people(self, request: Request) -> Response:
+        """People in the roster matching `?q=`."""
+        query = request.query_params.get("q", "")[:100]
+
+        def find() -> list[dict[str, Any]]:
+            with session_scope(self.engine) as session:
+                return [
+                    {"id": item.person_id, "name": item.name, "language": item.language,
+                     "staff": [{"school": school, "role": role} for school, role in item.staff],
+                     "children": item.children, "student_class": item.student_class}
+                    for item in search_people(session, query)
+                ]
+
+        return JSONResponse(await asyncio.to_thread(find))
+
+    async def messages(self, request: Request) -> Response:
+        """What the bot has delivered to this person in the web chat, after `?after=`."""
+        person_id = int(request.path_params["person_id"])
+        try:
+            after = int(request.query_params.get("after", "0"))
+        except ValueError:
+            return JSONResponse({"error": "after must be a number"}, status_code=400)
+
+        def load() -> list[dict[str, Any]] | None:
+            with session_scope(self.engine) as session:
+                person = session.get(Person, person_id)
+                if person is None:
+                    return None
+                return [
+                    {"id": m.id, "text": m.text, "choices": m.choices or [], "status": m.status,
+                     "dir": "rtl" if normalize_language(m.language) in RIGHT_TO_LEFT else "ltr"}
+                    for m in messages_for(
+                        session, recipient_id=person_id, channel="webchat", after_id=after
+                    )
+                    if m.status in {"sent", "delivered"}
+                ]
+
+        found = await asyncio.to_thread(load)
+        if found is None:
+            return JSONResponse({"error": "no such person"}, status_code=404)
+        return JSONResponse(found)
+
+    async def send(self, request: Request) -> Response:
+        """A message typed (or a button tapped) in the web chat, as this person."""
+        person_id = int(request.path_params["person_id"])
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "send JSON: {\"text\": …}"}, status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "send a JSON object"}, status_code=400)
+        message_text = str(body.get("text") or "")
+        choice = body.get("choice")
+        if len(message_text) > MAX_TEXT:
+            return JSONResponse(
+                {"error": f"message longer than {MAX_TEXT} characters"}, status_code=413
+            )
+        if not message_text.strip() and not choice:
+            return JSONResponse({"error": "empty message"}, status_code=400)
+        ref = str(body.get("ref") or uuid.uuid4())[:64]
+        incoming = Incoming(
+            person_id=person_id, channel="webchat", ref=ref, text=message_text,
+            choice=str(choice) if choice else None,
+        )
+
+        def handle() -> bool:
+            with session_scope(self.engine) as session:
+                if session.get(Person, person_id) is None:
+                    return False
+                handle_incoming(session, incoming, now=self.clock.now())
+                return True
+
+        if not await asyncio.to_thread(handle):
+            return JSONResponse({"error": "no such person"}, status_code=404)
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+        return JSONResponse({"ok": True, "ref": ref}, status_code=202)

@@ -1,0 +1,115 @@
+"""The main menu: greeting, help, a guardian's view of today, a staff member's tasks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from handlers.messages import Choice, Incoming, Reply
+from locales import N_, gettext_for, ngettext_for
+from storage.models import Absence, Person, School, StaffTask
+from storage.people import Roles, roles_of, school_of
+
+STATUS, TASKS, HELP = "menu:status", "menu:tasks", "menu:help"
+HELP_WORDS = {"help", "/help", "hjälp", "hjelp", "hjælp", "?", "مساعدة"}
+TASK_KINDS = {"call_home": N_("Call home"), "meeting": N_("Meeting")}
+OTHER_TASK = N_("Task")
+
+
+def menu_choices(language: str, roles: Roles) -> tuple[Choice, ...]:
+    """The buttons this person gets: what they can do depends on their roles."""
+    choices = []
+    if roles.children or roles.student is not None:
+        choices.append(Choice(STATUS, gettext_for(language, "Today's absence")))
+    if roles.staff:
+        choices.append(Choice(TASKS, gettext_for(language, "My tasks")))
+    choices.append(Choice(HELP, gettext_for(language, "Help")))
+    return tuple(choices)
+
+
+def handle_menu(session: Session, person: Person, incoming: Incoming, now: datetime) -> Reply:
+    """Answer a menu choice or any other message with the greeting and the menu."""
+    language = person.language
+    roles = roles_of(session, person)
+    choices = menu_choices(language, roles)
+    text = incoming.text.strip().lower()
+    if incoming.choice == HELP or text in HELP_WORDS:
+        return Reply(_help_text(session, person), choices)
+    if incoming.choice == STATUS:
+        return Reply(_status_text(session, person, roles, now), choices)
+    if incoming.choice == TASKS:
+        return Reply(_tasks_text(session, person, now), choices)
+    return Reply(gettext_for(language, "Hi {name}! This is Närvaro.", name=person.name), choices)
+
+
+def _help_text(session: Session, person: Person) -> str:
+    school = school_of(session, person)
+    if school is not None and school.phone:
+        return gettext_for(
+            person.language, "Questions? Call {school} on {phone}.",
+            school=school.name, phone=school.phone,
+        )
+    return gettext_for(person.language, "Questions? Contact your school.")
+
+
+def _local_today(school: School | None, now: datetime) -> tuple[ZoneInfo, datetime]:
+    zone = ZoneInfo(school.timezone if school else "Europe/Stockholm")
+    return zone, now.astimezone(zone)
+
+
+def _status_text(session: Session, person: Person, roles: Roles, now: datetime) -> str:
+    language = person.language
+    students = [student for student, _child in roles.children]
+    names = {student.id: child.name for student, child in roles.children}
+    if roles.student is not None:
+        students.append(roles.student)
+        names[roles.student.id] = person.name
+    lines = []
+    for student in students:
+        school = session.get(School, student.school_id)
+        _zone, local = _local_today(school, now)
+        states = set(
+            session.execute(
+                select(Absence.state).where(
+                    Absence.student_id == student.id,
+                    Absence.day == local.date(),
+                    Absence.state != "withdrawn",
+                )
+            ).scalars()
+        )
+        name = names[student.id]
+        if not states:
+            lines.append(gettext_for(language, "{name}: no absence recorded today.", name=name))
+        elif states == {"reported"}:
+            lines.append(gettext_for(language, "{name}: reported absent today.", name=name))
+        else:
+            lines.append(
+                gettext_for(language, "{name}: recorded absent today, not reported.", name=name)
+            )
+    return "\n".join(lines)
+
+
+def _tasks_text(session: Session, person: Person, now: datetime) -> str:
+    language = person.language
+    tasks = list(
+        session.execute(
+            select(StaffTask)
+            .where(
+                StaffTask.assignee_id == person.id,
+                StaffTask.status.in_(("open", "snoozed")),
+            )
+            .order_by(StaffTask.due_at)
+        ).scalars()
+    )
+    header = ngettext_for(
+        language, "You have {n} open task.", "You have {n} open tasks.", len(tasks)
+    )
+    school = school_of(session, person)
+    zone, _local = _local_today(school, now)
+    lines = [header]
+    for task in tasks[:10]:
+        kind = gettext_for(language, TASK_KINDS.get(task.kind, OTHER_TASK))
+        lines.append(f"• {kind} · {task.due_at.astimezone(zone):%Y-%m-%d %H:%M}")
+    return "\n".join(lines)

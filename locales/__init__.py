@@ -1,0 +1,52 @@
+"""Gettext catalogs and the loader that gives a translator for a language.
+
+The language is always explicit: handlers and the scheduler pass the
+recipient's stored language; nothing here is ambient.
+"""
+
+from __future__ import annotations
+
+import gettext
+from functools import lru_cache
+from pathlib import Path
+
+LOCALE_DIR = Path(__file__).parent
+DOMAIN = "messages"
+DEFAULT_LANGUAGE = "en"
+#: Languages with a complete catalog; a test fails if any message lacks a translation.
+LANGUAGES: tuple[str, ...] = ("sv", "nb", "da", "en", "ar")
+RIGHT_TO_LEFT = frozenset({"ar"})
+_ALIASES = {"no": "nb", "nn": "nb", "se": "sv", "dk": "da"}
+
+
+def normalize_language(code: str | None) -> str:
+    """The shipped language closest to `code` ("sv-SE" → "sv", "no" → "nb"), else English."""
+    if not code:
+        return DEFAULT_LANGUAGE
+    base = code.replace("_", "-").split("-")[0].lower()
+    base = _ALIASES.get(base, base)
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@lru_cache(maxsize=32)
+def translator(language: str) -> gettext.NullTranslations:
+    """The translations for `language` (falls back to the English source strings)."""
+    language = normalize_language(language)
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+
+
+def gettext_for(language: str, message: str, **values: object) -> str:
+    """`message` translated into `language`, with `{placeholders}` filled in."""
+    text = translator(language).gettext(message)
+    return text.format(**values) if values else text
+
+
+def ngettext_for(language: str, singular: str, plural: str, n: int, **values: object) -> str:
+    """The singular or plural form for `n` in `language`, with placeholders filled in."""
+    text = translator(language).ngettext(singular, plural, n)
+    return text.format(n=n, **values)
+
+
+def N_(message: str) -> str:
+    """Mark `message` for extraction; it is translated later, per recipient."""
+    return message

@@ -1,0 +1,72 @@
+"""Reading the contract's CSV files: UTF-8 with or without BOM, comma or semicolon."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+MAX_FIELD = 500
+
+
+@dataclass
+class Problems:
+    """Problems found in input files, each `file:line: what is wrong`."""
+
+    items: list[str] = field(default_factory=list)
+
+    def add(self, source: str, line: int, message: str) -> None:
+        """Record a problem on `line` of `source`."""
+        self.items.append(f"{source}:{line}: {message}")
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def decode(data: bytes, source: str, problems: Problems) -> str | None:
+    """The text of a CSV file, BOM removed; None (with a problem) if it is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        problems.add(source, line, "not UTF-8 text; save the file as UTF-8")
+        return None
+
+
+def read_rows(
+    text: str, source: str, columns: tuple[str, ...], required: tuple[str, ...],
+    problems: Problems,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row) for each data row, with a header naming `columns`.
+
+    Only the columns in `required` must be in the header; others default to "".
+    """
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        problems.add(source, 1, "the file is empty; it needs a header row")
+        return
+    missing = [name for name in required if name not in header]
+    if missing:
+        problems.add(source, 1, f"header lacks column(s) {', '.join(missing)}")
+        return
+    index = {name: header.index(name) for name in columns if name in header}
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            problems.add(source, line, f"{len(row)} fields, but the header has {len(header)}")
+            continue
+        values = {name: (row[i].strip() if i < len(row) else "") for name, i in index.items()}
+        too_long = [name for name, value in values.items() if len(value) > MAX_FIELD]
+        if too_long:
+            problems.add(source, line, f"{too_long[0]} is longer than {MAX_FIELD} characters")
+            continue
+        for name in columns:
+            values.setdefault(name, "")
+        yield line, values

@@ -1,0 +1,248 @@
+"""Roster validation: the students and staff CSV files into checked records.
+
+Validation is whole-file: every problem is collected with its line, and a
+roster with any problem is applied nowhere. No I/O here; the caller reads
+files and looks up each school's country.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from policy.csvrows import Problems, decode, read_rows
+from policy.phones import to_e164
+
+STUDENT_COLUMNS = (
+    "school", "class", "student_id", "student_name", "student_language", "student_phone",
+    "student_adult", "guardian_name", "guardian_phone", "guardian_language", "mentor_phone",
+)
+STUDENT_REQUIRED = ("school", "class", "student_id", "student_name", "guardian_phone")
+STAFF_COLUMNS = ("school", "name", "phone", "role", "language")
+STAFF_REQUIRED = ("school", "name", "phone", "role")
+ROLES = ("mentor", "principal", "nurse", "counsellor", "coordinator")
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$")
+_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+# Swedish personnummer, Danish CPR and Norwegian fødselsnummer: never accepted as ids.
+_NATIONAL_ID = re.compile(r"^(\d{6}[-+]?\d{4}|\d{8}-?\d{4}|\d{11})$")
+_YES = {"1", "yes", "y", "true", "ja", "j", "x"}
+_NO = {"", "0", "no", "n", "false", "nej", "nei"}
+
+
+@dataclass
+class StaffRecord:
+    """A staff member's role at a school."""
+
+    school: str
+    name: str
+    phone: str
+    role: str
+    language: str | None
+
+
+@dataclass
+class StudentRecord:
+    """A student with their guardians and mentors, merged from one or more rows."""
+
+    school: str
+    class_name: str
+    student_id: str
+    name: str
+    language: str | None
+    phone: str | None
+    adult: bool
+    line: int
+    guardians: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    mentors: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Roster:
+    """A validated roster: students keyed by (school, student id), and staff."""
+
+    students: dict[tuple[str, str], StudentRecord] = field(default_factory=dict)
+    staff: list[StaffRecord] = field(default_factory=list)
+
+    @property
+    def schools(self) -> set[str]:
+        """Every school named in the roster."""
+        return {key[0] for key in self.students} | {member.school for member in self.staff}
+
+
+def _language(value: str, column: str, add: Callable[[str], None]) -> str | None:
+    if not value:
+        return None
+    if not _LANGUAGE.match(value):
+        add(f"{column} '{value}' is not a language code such as sv, nb, da or en")
+        return None
+    return value.replace("_", "-").split("-")[0].lower()
+
+
+def _phone(
+    value: str, column: str, country: str, add: Callable[[str], None], *, required: bool
+) -> str | None:
+    if not value:
+        if required:
+            add(f"{column} is empty")
+        return None
+    phone = to_e164(value, country)
+    if phone is None:
+        # The value itself is not repeated: problem lists end up in terminals and tickets.
+        add(f"{column} is not a valid phone number (for {country})")
+    return phone
+
+
+class _PersonIndex:
+    """Checks that one phone number means one person across both files."""
+
+    def __init__(self, problems: Problems) -> None:
+        self.problems = problems
+        self.seen: dict[str, tuple[str, str, int, str, str | None]] = {}
+
+    def check(
+        self, phone: str, kind: str, name: str, language: str | None, source: str, line: int
+    ) -> None:
+        first = self.seen.setdefault(phone, (kind, source, line, name, language))
+        first_kind, first_source, first_line, first_name, first_language = first
+        where = f"{first_source}:{first_line}"
+        if (first_kind == "student") != (kind == "student") and (first_source, first_line) != (
+            source, line
+        ):
+            self.problems.add(
+                source, line,
+                f"{kind} phone is the phone of a {first_kind} on {where}; "
+                "a phone number belongs to one person",
+            )
+        elif first_name.casefold() != name.casefold() and name and first_name:
+            self.problems.add(source, line, f"{kind} phone has another name on {where}")
+        elif language and first_language and language != first_language:
+            self.problems.add(source, line, f"{kind} phone has another language on {where}")
+
+
+def parse_roster(
+    students_csv: bytes | None,
+    staff_csv: bytes | None,
+    country_of: Callable[[str], str],
+    *,
+    known_staff: Callable[[str, str], bool] = lambda school, phone: False,
+    students_name: str = "students.csv",
+    staff_name: str = "staff.csv",
+) -> tuple[Roster, Problems]:
+    """Validate both roster files; the roster is only usable if no problems were found.
+
+    `country_of(school)` gives a school's country for phone numbers;
+    `known_staff(school, phone)` tells whether a mentor is already on file.
+    """
+    problems = Problems()
+    roster = Roster()
+    people = _PersonIndex(problems)
+    mentors_at: set[tuple[str, str]] = set()
+    if staff_csv is not None:
+        _parse_staff(staff_csv, staff_name, country_of, roster, people, problems, mentors_at)
+    if students_csv is not None:
+        _parse_students(
+            students_csv, students_name, country_of, roster, people, problems,
+            lambda school, phone: (school, phone) in mentors_at or known_staff(school, phone),
+        )
+    return roster, problems
+
+
+def _parse_staff(
+    data: bytes, source: str, country_of: Callable[[str], str], roster: Roster,
+    people: _PersonIndex, problems: Problems, mentors_at: set[tuple[str, str]],
+) -> None:
+    text = decode(data, source, problems)
+    if text is None:
+        return
+    seen: set[tuple[str, str, str]] = set()
+    for line, row in read_rows(text, source, STAFF_COLUMNS, STAFF_REQUIRED, problems):
+        before = len(problems.items)
+
+        def add(message: str, line: int = line) -> None:
+            problems.add(source, line, message)
+
+        for column in ("school", "name"):
+            if not row[column]:
+                add(f"{column} is empty")
+        role = row["role"].lower()
+        if role not in ROLES:
+            add(f"role '{row['role']}' is not one of {', '.join(ROLES)}")
+        language = _language(row["language"], "language", add)
+        phone = _phone(row["phone"], "phone", country_of(row["school"]), add, required=True)
+        if len(problems.items) > before or phone is None:
+            continue
+        key = (row["school"], phone, role)
+        if key in seen:
+            add("the same person and role appear on an earlier line")
+            continue
+        seen.add(key)
+        people.check(phone, "staff", row["name"], language, source, line)
+        roster.staff.append(StaffRecord(row["school"], row["name"], phone, role, language))
+        mentors_at.add((row["school"], phone))
+
+
+def _parse_students(
+    data: bytes, source: str, country_of: Callable[[str], str], roster: Roster,
+    people: _PersonIndex, problems: Problems, is_staff: Callable[[str, str], bool],
+) -> None:
+    text = decode(data, source, problems)
+    if text is None:
+        return
+    for line, row in read_rows(text, source, STUDENT_COLUMNS, STUDENT_REQUIRED, problems):
+        before = len(problems.items)
+
+        def add(message: str, line: int = line) -> None:
+            problems.add(source, line, message)
+
+        for column in ("school", "class", "student_name"):
+            if not row[column]:
+                add(f"{column} is empty")
+        student_id = row["student_id"]
+        if not student_id:
+            add("student_id is empty")
+        elif _NATIONAL_ID.match(student_id.replace(" ", "")):
+            add("student_id looks like a national identity number; use the school's own id")
+        elif not _STUDENT_ID.match(student_id):
+            add("student_id may only hold letters, digits and . _ / - (at most 64)")
+        adult_text = row["student_adult"].lower()
+        if adult_text not in _YES | _NO:
+            add(f"student_adult '{row['student_adult']}' is not yes or no")
+        adult = adult_text in _YES
+        country = country_of(row["school"])
+        student_language = _language(row["student_language"], "student_language", add)
+        guardian_language = _language(row["guardian_language"], "guardian_language", add)
+        student_phone = _phone(row["student_phone"], "student_phone", country, add, required=False)
+        guardian_phone = _phone(
+            row["guardian_phone"], "guardian_phone", country, add, required=not adult
+        )
+        if guardian_phone and not row["guardian_name"]:
+            add("guardian_name is empty")
+        mentor_phone = _phone(row["mentor_phone"], "mentor_phone", country, add, required=False)
+        if mentor_phone and not is_staff(row["school"], mentor_phone):
+            add("mentor_phone is not a staff member of this school; add them to staff.csv")
+        if len(problems.items) > before:
+            continue
+        key = (row["school"], student_id)
+        record = roster.students.get(key)
+        if record is None:
+            record = StudentRecord(
+                row["school"], row["class"], student_id, row["student_name"], student_language,
+                student_phone, adult, line,
+            )
+            roster.students[key] = record
+        elif (record.class_name, record.name, record.adult, record.phone) != (
+            row["class"], row["student_name"], adult, student_phone or record.phone
+        ):
+            add(f"student_id {student_id} has other class, name or details on line {record.line}")
+            continue
+        if student_phone:
+            people.check(student_phone, "student", row["student_name"], student_language,
+                         source, record.line)
+        if guardian_phone:
+            people.check(guardian_phone, "guardian", row["guardian_name"], guardian_language,
+                         source, line)
+            record.guardians[guardian_phone] = (row["guardian_name"], guardian_language)
+        if mentor_phone:
+            record.mentors.add(mentor_phone)

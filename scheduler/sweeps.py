@@ -1,0 +1,44 @@
+"""Time-driven jobs as sweeps: each does what is due as of `now`, and is safe to repeat.
+
+A sweep takes a session and the current instant and returns how many things it
+did. The registry `SWEEPS` is what `narvaro tick` and the running scheduler call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete
+from sqlmodel import Session
+
+from storage.db import session_scope
+from storage.models import ConversationState
+
+Sweep = Callable[[Session, datetime], int]
+#: A dialog left this long is forgotten: it may hold a half-given reason.
+CONVERSATION_TTL = timedelta(days=7)
+
+
+def forget_stale_conversations(session: Session, now: datetime) -> int:
+    """Delete dialog state untouched for CONVERSATION_TTL (data minimisation)."""
+    result = session.execute(
+        delete(ConversationState).where(
+            ConversationState.updated_at < now - CONVERSATION_TTL
+        )
+    )
+    return int(result.rowcount)
+
+
+SWEEPS: dict[str, Sweep] = {
+    "forget_stale_conversations": forget_stale_conversations,
+}
+
+
+def run_sweeps(engine: Engine, now: datetime) -> dict[str, int]:
+    """Run every sweep once as of `now`, each in its own transaction."""
+    done = {}
+    for name, sweep in SWEEPS.items():
+        with session_scope(engine) as session:
+            done[name] = sweep(session, now)
+    return done

@@ -1,0 +1,85 @@
+"""Storing roll call: absences and late arrivals, upserted by student, day and slot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from policy.attendance import AttendanceRecord
+from storage.models import Absence, AuditLog, School, Student
+
+
+def student_resolver(session: Session) -> dict[str, dict[str, int]]:
+    """Student row ids by school's student id, per school name (for validating files)."""
+    by_school: dict[str, dict[str, int]] = {}
+    for name, external_id, row_id in session.execute(
+        select(School.name, Student.external_id, Student.id).join(
+            School, School.id == Student.school_id
+        )
+    ):
+        by_school.setdefault(name, {})[external_id] = row_id
+    return by_school
+
+
+def resolve_student(
+    students: dict[str, dict[str, int]], school: str, student_id: str
+) -> int | str:
+    """The row id of `student_id` (at `school` if given), or a problem to report."""
+    if school:
+        found = students.get(school, {}).get(student_id)
+        return found if found is not None else f"no student {student_id} at school {school}"
+    matches = [ids[student_id] for ids in students.values() if student_id in ids]
+    if not matches:
+        return f"no student with student_id {student_id} in the roster"
+    if len(matches) > 1:
+        return f"student_id {student_id} is in several schools; add a school column"
+    return matches[0]
+
+
+def apply_attendance(
+    session: Session, records: Iterable[AttendanceRecord], *, now: datetime, source: str,
+    actor: str = "cli",
+) -> dict[str, int]:
+    """Upsert roll-call records; `present` withdraws an earlier absence (a correction)."""
+
+    counts = {"absent": 0, "late": 0, "withdrawn": 0, "unchanged": 0}
+    for record in records:
+        absence = session.execute(
+            select(Absence).where(
+                Absence.student_id == record.student,
+                Absence.day == record.day,
+                Absence.slot == record.slot,
+            )
+        ).scalar_one_or_none()
+        if record.status == "present":
+            if absence is not None and absence.state != "withdrawn":
+                absence.state, absence.updated_at = "withdrawn", now
+                counts["withdrawn"] += 1
+            else:
+                counts["unchanged"] += 1
+            continue
+        if absence is None:
+            absence = Absence(
+                student_id=record.student, day=record.day, slot=record.slot,
+                lesson_start=record.lesson_start, lesson_end=record.lesson_end,
+                kind=record.status, minutes_late=record.minutes_late, source=source,
+                recorded_at=now, updated_at=now,
+            )
+            session.add(absence)
+        else:
+            new = (record.status, record.minutes_late, record.lesson_end)
+            if absence.state != "withdrawn" and new == (
+                absence.kind, absence.minutes_late, absence.lesson_end
+            ):
+                counts["unchanged"] += 1
+                continue
+            absence.kind, absence.minutes_late, absence.lesson_end = new
+            if absence.state == "withdrawn":
+                absence.state = "open"
+            absence.updated_at = now
+        counts[record.status] += 1
+    session.add(AuditLog(at=now, actor=actor, action="attendance.import", entity="absence",
+                         detail=dict(counts)))
+    return counts

@@ -1,0 +1,249 @@
+"""SQLModel tables: the whole of Närvaro's state.
+
+People are one table (`person`): a guardian, a student and a staff member are
+people in different roles, so one phone number links one chat whoever it
+belongs to (a teacher may also be a guardian). Instants are UTC
+(`UTCDateTime`); school days are plain dates in the school's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _instant(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class School(SQLModel, table=True):
+    """A school, with its country (for holidays), time zone, plan and settings."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    country: str = Field(max_length=2)
+    timezone: str = Field(max_length=64)
+    language: str = Field(max_length=16)
+    policy: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _instant()
+
+
+class CalendarPeriod(SQLModel, table=True):
+    """A term (school days fall inside terms) or a break (no school), inclusive dates."""
+
+    __tablename__ = "calendar_period"
+    __table_args__ = (UniqueConstraint("school_id", "kind", "start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    kind: str = Field(max_length=8)  # "term" | "break"
+    name: str = Field(default="", max_length=100)
+    start: date
+    end: date
+
+
+class SchoolClass(SQLModel, table=True):
+    """A class (group of students) in a school."""
+
+    __tablename__ = "school_class"
+    __table_args__ = (UniqueConstraint("school_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    name: str = Field(max_length=100)
+
+
+class Person(SQLModel, table=True):
+    """Anyone Närvaro talks to: guardian, student or staff. Phone in E.164."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, unique=True, max_length=20)
+    language: str = Field(max_length=16)
+    telegram_chat_id: int | None = Field(
+        default=None, sa_type=BigInteger, unique=True, nullable=True
+    )
+    telegram_user_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    sms_opted_out_at: datetime | None = _instant(nullable=True)
+    created_at: datetime = _instant()
+    updated_at: datetime = _instant()
+
+
+class Student(SQLModel, table=True):
+    """A student: a person in a class, known by the school's own student id."""
+
+    __table_args__ = (UniqueConstraint("school_id", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    class_id: int = Field(foreign_key="school_class.id", index=True)
+    external_id: str = Field(max_length=64)
+    person_id: int = Field(foreign_key="person.id", unique=True)
+    adult: bool = False
+
+
+class Guardianship(SQLModel, table=True):
+    """Links a student to one of their guardians."""
+
+    student_id: int = Field(foreign_key="student.id", primary_key=True)
+    guardian_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
+
+
+class StaffRole(SQLModel, table=True):
+    """A person's role at a school: mentor, principal, nurse, counsellor or coordinator."""
+
+    __tablename__ = "staff_role"
+    __table_args__ = (UniqueConstraint("school_id", "person_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(max_length=16)
+
+
+class MentorLink(SQLModel, table=True):
+    """Links a student to their mentor (contact teacher)."""
+
+    __tablename__ = "mentor_link"
+
+    student_id: int = Field(foreign_key="student.id", primary_key=True)
+    mentor_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
+
+
+class Absence(SQLModel, table=True):
+    """A roll-call record: absent a whole day or a lesson, or late by some minutes.
+
+    `slot` is "day" for a whole day, else the lesson start "HH:MM"; one record per
+    student, day and slot.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("student_id", "day", "slot"),
+        Index("ix_absence_day_state", "day", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(foreign_key="student.id", index=True)
+    day: date
+    slot: str = Field(max_length=5)
+    lesson_start: time | None = None
+    lesson_end: time | None = None
+    kind: str = Field(max_length=8)  # "absent" | "late"
+    minutes_late: int | None = None
+    state: str = Field(default="open", max_length=12)  # open|reported|unexcused|withdrawn
+    source: str = Field(max_length=12)  # import|api|roll
+    recorded_at: datetime = _instant()
+    updated_at: datetime = _instant()
+
+
+class AbsenceReport(SQLModel, table=True):
+    """A report from a guardian (or adult student): which days, and a reason category."""
+
+    __tablename__ = "absence_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, max_length=12)
+    student_id: int = Field(foreign_key="student.id", index=True)
+    reporter_id: int = Field(foreign_key="person.id")
+    channel: str = Field(max_length=12)
+    reported_at: datetime = _instant()
+    first_day: date
+    last_day: date
+    part_start: time | None = None
+    part_end: time | None = None
+    reason: str = Field(max_length=12)  # sick|medical|family|other|none
+    note: str | None = Field(default=None, max_length=200)
+    on_time: bool = True
+    cancelled_at: datetime | None = _instant(nullable=True)
+
+
+class StaffTask(SQLModel, table=True):
+    """Something a staff member must do (call home, hold a meeting), with a due time."""
+
+    __tablename__ = "staff_task"
+    __table_args__ = (Index("ix_staff_task_status_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    student_id: int | None = Field(default=None, foreign_key="student.id", index=True)
+    assignee_id: int = Field(foreign_key="person.id", index=True)
+    kind: str = Field(max_length=32)
+    status: str = Field(default="open", max_length=12)  # open|done|snoozed|not_needed
+    outcome: str | None = Field(default=None, max_length=32)
+    due_at: datetime = _instant()
+    remind_at: datetime | None = _instant(nullable=True)
+    created_at: datetime = _instant()
+    done_at: datetime | None = _instant(nullable=True)
+
+
+class ReturnPlan(SQLModel, table=True):
+    """A student's return plan: morning messages on school days until it ends."""
+
+    __tablename__ = "return_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(foreign_key="student.id", index=True)
+    mentor_id: int | None = Field(default=None, foreign_key="person.id")
+    starts_on: date
+    ends_on: date | None = None
+    followup_on: date | None = None
+    morning_time: time = time(7, 15)
+    status: str = Field(default="active", max_length=12)  # active|ended
+    created_at: datetime = _instant()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One outbound message, rendered in the recipient's language, sent by the dispatcher."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    recipient_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=12)  # telegram|sms|webchat|console
+    language: str = Field(max_length=16)
+    text: str
+    choices: list[dict[str, str]] | None = Field(default=None, sa_column=Column(JSON))
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    not_before: datetime = _instant()
+    created_at: datetime = _instant()
+    sent_at: datetime | None = _instant(nullable=True)
+    delivered_at: datetime | None = _instant(nullable=True)
+    provider_ref: str | None = Field(default=None, max_length=64, index=True)
+    last_error: str | None = Field(default=None, max_length=200)
+
+
+class ConversationState(SQLModel, table=True):
+    """Where a person is in a dialog, kept in the database so a late reply still works."""
+
+    __tablename__ = "conversation_state"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    dialog: str = Field(max_length=32)
+    step: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _instant()
+
+
+class AuditLog(SQLModel, table=True):
+    """Who did what, when. Ids only: never names, phone numbers or reasons."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _instant(index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    entity: str = Field(max_length=32)
+    entity_id: str | None = Field(default=None, max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,126 @@
+"""The outbox: every outbound message is a row, enqueued with the decision that caused it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from storage.models import OutboxMessage
+
+MAX_ATTEMPTS = 5
+RETRY_BASE = timedelta(seconds=30)
+
+
+def enqueue(
+    session: Session, *, dedupe_key: str, recipient_id: int, channel: str, language: str,
+    text: str, now: datetime, choices: list[dict[str, str]] | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Add a message unless one with `dedupe_key` exists; True when it was added.
+
+    Runs in the caller's transaction, so the message exists exactly when the
+    decision that caused it is committed.
+    """
+    values: dict[str, Any] = {
+        "dedupe_key": dedupe_key, "recipient_id": recipient_id, "channel": channel,
+        "language": language, "text": text, "choices": choices, "status": "pending",
+        "attempts": 0, "not_before": not_before or now, "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    builder = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = builder(OutboxMessage).values(**values).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]
+    )
+    result = session.execute(statement)
+    return bool(result.rowcount)
+
+
+def claim_due(session: Session, *, now: datetime, limit: int = 50) -> list[OutboxMessage]:
+    """Mark up to `limit` due messages as `sending` and return them.
+
+    On PostgreSQL, rows are claimed with FOR UPDATE SKIP LOCKED so several
+    dispatchers never take the same message.
+    """
+    query = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.execute(query).scalars())
+    if not ids:
+        return []
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(status="sending", attempts=OutboxMessage.attempts + 1)
+    )
+    rows = session.execute(
+        select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+    ).scalars()
+    return list(rows)
+
+
+def mark_sent(
+    session: Session, message_id: int, *, now: datetime, provider_ref: str | None,
+    delivered: bool = False,
+) -> None:
+    """Record that the channel accepted the message (or, for local channels, delivered it)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status="delivered" if delivered else "sent", sent_at=now, provider_ref=provider_ref,
+            delivered_at=now if delivered else None, last_error=None,
+        )
+    )
+
+
+def mark_failed(session: Session, message: OutboxMessage, *, now: datetime, error: str) -> None:
+    """Retry later with backoff, or give up after MAX_ATTEMPTS; `error` must hold no PII."""
+    final = message.attempts >= MAX_ATTEMPTS
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id)
+        .values(
+            status="failed" if final else "pending",
+            not_before=now + RETRY_BASE * 2 ** max(0, message.attempts - 1),
+            last_error=error[:200],
+        )
+    )
+
+
+def release_claims(session: Session) -> int:
+    """Put every message left `sending` back to pending (at start-up of the only dispatcher)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending")
+        .values(status="pending")
+    )
+    return int(result.rowcount)
+
+
+def messages_for(
+    session: Session, *, recipient_id: int, channel: str, after_id: int = 0, limit: int = 200
+) -> list[OutboxMessage]:
+    """Messages sent or due to a person on one channel, oldest first, after `after_id`."""
+    rows = session.execute(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.recipient_id == recipient_id,
+            OutboxMessage.channel == channel,
+            OutboxMessage.id > after_id,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).scalars()
+    return list(rows)
+
+

@@ -1,0 +1,94 @@
+"""Read-only listings for the command line (`narvaro absences|tasks|outbox list`)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, select
+
+from storage.models import Absence, OutboxMessage, Person, School, StaffTask, Student
+
+LIMIT = 10_000
+
+
+def list_absences(
+    session: Session, *, student: str | None = None, school: str | None = None,
+    day: date | None = None, state: str | None = None,
+) -> list[dict[str, Any]]:
+    """Absences and late arrivals, newest day first, by the school's own student ids."""
+    query = (
+        select(Absence, Student.external_id, School.name)
+        .join(Student, Student.id == Absence.student_id)
+        .join(School, School.id == Student.school_id)
+        .order_by(Absence.day.desc(), Absence.id)
+        .limit(LIMIT)
+    )
+    if student:
+        query = query.where(Student.external_id == student)
+    if school:
+        query = query.where(School.name == school)
+    if day:
+        query = query.where(Absence.day == day)
+    if state:
+        query = query.where(Absence.state == state)
+    return [
+        {"id": a.id, "school": school_name, "student_id": external_id,
+         "date": a.day.isoformat(), "slot": a.slot, "kind": a.kind,
+         "lesson_start": a.lesson_start.strftime("%H:%M") if a.lesson_start else None,
+         "lesson_end": a.lesson_end.strftime("%H:%M") if a.lesson_end else None,
+         "minutes_late": a.minutes_late, "state": a.state, "source": a.source}
+        for a, external_id, school_name in session.execute(query).tuples()
+    ]
+
+
+def list_tasks(
+    session: Session, *, status: str | None = None, student: str | None = None
+) -> list[dict[str, Any]]:
+    """Staff tasks, soonest due first."""
+    query = (
+        select(StaffTask, Student.external_id, Person.phone)
+        .outerjoin(Student, Student.id == StaffTask.student_id)
+        .join(Person, Person.id == StaffTask.assignee_id)
+        .order_by(StaffTask.due_at, StaffTask.id)
+        .limit(LIMIT)
+    )
+    if status:
+        query = query.where(StaffTask.status == status)
+    if student:
+        query = query.where(Student.external_id == student)
+    return [
+        {"id": t.id, "kind": t.kind, "status": t.status, "outcome": t.outcome,
+         "student_id": external_id, "assignee_id": t.assignee_id, "assignee_phone": phone,
+         "due_at": t.due_at.isoformat(),
+         "done_at": t.done_at.isoformat() if t.done_at else None}
+        for t, external_id, phone in session.execute(query).tuples()
+    ]
+
+
+def list_outbox(
+    session: Session, *, status: str | None = None, channel: str | None = None,
+    to: str | None = None,
+) -> list[dict[str, Any]]:
+    """Outbound messages, oldest first."""
+    query = (
+        select(OutboxMessage, Person.phone)
+        .join(Person, Person.id == OutboxMessage.recipient_id)
+        .order_by(OutboxMessage.id)
+        .limit(LIMIT)
+    )
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if channel:
+        query = query.where(OutboxMessage.channel == channel)
+    if to:
+        query = query.where(Person.phone == to)
+    return [
+        {"id": m.id, "recipient_id": m.recipient_id, "recipient_phone": phone,
+         "channel": m.channel, "language": m.language, "text": m.text,
+         "choices": m.choices or [], "status": m.status, "attempts": m.attempts,
+         "dedupe_key": m.dedupe_key, "created_at": m.created_at.isoformat(),
+         "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+         "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None}
+        for m, phone in session.execute(query).tuples()
+    ]

@@ -1,0 +1,320 @@
+"""Applying a validated roster: idempotent bulk upserts in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, insert, tuple_, update
+from sqlmodel import Session, select
+
+from policy.presets import PolicyPreset
+from policy.roster import Roster
+from storage.models import (
+    AuditLog,
+    Guardianship,
+    MentorLink,
+    Person,
+    School,
+    SchoolClass,
+    StaffRole,
+    Student,
+)
+from storage.schools import ensure_school
+
+CHUNK = 500
+Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
+
+
+@dataclass
+class ImportCounts:
+    """What an import changed, for the command's summary and the audit log."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def bump(self, name: str, by: int = 1) -> None:
+        """Add `by` to the counter `name`."""
+        self.counts[name] = self.counts.get(name, 0) + by
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    """Ignore progress."""
+
+
+def staff_phones(session: Session, school: str) -> set[str]:
+    """Phones of everyone with a staff role at `school` (for validating mentors)."""
+    rows = session.exec(
+        select(Person.phone)
+        .join(StaffRole, StaffRole.person_id == Person.id)
+        .join(School, School.id == StaffRole.school_id)
+        .where(School.name == school)
+    )
+    return {phone for phone in rows if phone}
+
+
+def _upsert_people(
+    session: Session, wanted: dict[str, tuple[str, str]], now: datetime, counts: ImportCounts,
+    progress: Progress,
+) -> dict[str, int]:
+    """Insert or update people by phone; returns phone → person id."""
+    phones = list(wanted)
+    ids: dict[str, int] = {}
+    changed: list[dict[str, Any]] = []
+    for number, part1 in enumerate(_chunks(phones)):
+        rows = session.execute(
+            select(Person.id, Person.phone, Person.name, Person.language).where(
+                Person.phone.in_(part1)
+            )
+        )
+        for person_id, phone, name, language in rows:
+            ids[phone] = person_id
+            if (name, language) != wanted[phone]:
+                new_name, new_language = wanted[phone]
+                changed.append(
+                    {"id": person_id, "name": new_name, "language": new_language,
+                     "updated_at": now}
+                )
+        progress("people", min((number + 1) * CHUNK, len(phones)), len(phones))
+    if changed:
+        session.execute(update(Person), changed)
+    counts.bump("people changed", len(changed))
+    new = [
+        {"phone": phone, "name": name, "language": language, "created_at": now,
+         "updated_at": now}
+        for phone, (name, language) in wanted.items()
+        if phone not in ids
+    ]
+    for part2 in _chunks(new):
+        result = session.execute(
+            insert(Person).returning(Person.id, Person.phone, sort_by_parameter_order=True),
+            list(part2),
+        )
+        ids.update({phone: person_id for person_id, phone in result})
+    counts.bump("people new", len(new))
+    return ids
+
+
+def _sync_links(
+    session: Session, table: type[Guardianship] | type[MentorLink], column: str,
+    wanted: dict[int, set[int]], counts: ImportCounts, label: str,
+) -> None:
+    """Make each student's links equal `wanted` (only for the students given)."""
+    student_ids = list(wanted)
+    existing: set[tuple[int, int]] = set()
+    other = getattr(table, column)
+    for part3 in _chunks(student_ids):
+        existing.update(
+            session.execute(
+                select(table.student_id, other).where(
+                    table.student_id.in_(part3)
+                )
+            ).tuples()
+        )
+    target = {(student, person) for student, people in wanted.items() for person in people}
+    stale = sorted(existing - target)
+    for part4 in _chunks(stale):
+        session.execute(
+            delete(table).where(tuple_(table.student_id, other).in_(part4))
+        )
+    new = [
+        {"student_id": student, column: person} for student, person in sorted(target - existing)
+    ]
+    for part5 in _chunks(new):
+        session.execute(insert(table), list(part5))
+    counts.bump(f"{label} added", len(new))
+    counts.bump(f"{label} removed", len(stale))
+
+
+def apply_roster(
+    session: Session, roster: Roster, *, now: datetime, default_policy: PolicyPreset,
+    timezone: str, progress: Progress = _no_progress, actor: str = "cli",
+) -> ImportCounts:
+    """Upsert every school, class, person, student, link and staff role of `roster`.
+
+    Students not in the roster are left alone; for each student in it, guardians
+    and mentors become exactly those the roster gives.
+    """
+    counts = ImportCounts()
+    schools = {
+        name: ensure_school(session, name, policy=default_policy, timezone=timezone, now=now)
+        for name in sorted(roster.schools)
+    }
+    school_ids = {name: school.id for name, school in schools.items() if school.id is not None}
+
+    classes = {
+        (school_id, name): class_id
+        for class_id, school_id, name in session.execute(
+            select(SchoolClass.id, SchoolClass.school_id, SchoolClass.name).where(
+                SchoolClass.school_id.in_(school_ids.values())
+            )
+        )
+    }
+    for record in roster.students.values():
+        key = (school_ids[record.school], record.class_name)
+        if key not in classes:
+            row = SchoolClass(school_id=key[0], name=key[1])
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            classes[key] = row.id
+            counts.bump("classes new")
+
+    wanted: dict[str, tuple[str, str]] = {}
+    for member in roster.staff:
+        language = member.language or schools[member.school].language
+        wanted[member.phone] = (member.name, language)
+    for record in roster.students.values():
+        school_language = schools[record.school].language
+        for phone, (name, guardian_language) in record.guardians.items():
+            wanted.setdefault(phone, (name, guardian_language or school_language))
+        if record.phone:
+            wanted[record.phone] = (record.name, record.language or school_language)
+    people = _upsert_people(session, wanted, now, counts, progress)
+
+    _upsert_students(session, roster, school_ids, classes, people, schools, now, counts, progress)
+    student_ids = _student_ids(session, roster, school_ids)
+
+    _sync_links(
+        session, Guardianship, "guardian_id",
+        {student_ids[key]: {people[phone] for phone in record.guardians}
+         for key, record in roster.students.items()},
+        counts, "guardian links",
+    )
+    _sync_links(
+        session, MentorLink, "mentor_id",
+        {student_ids[key]: {people[phone] for phone in record.mentors}
+         for key, record in roster.students.items()},
+        counts, "mentor links",
+    )
+    _upsert_staff(session, roster, school_ids, people, counts)
+    session.add(
+        AuditLog(at=now, actor=actor, action="roster.import", entity="roster",
+                 detail=dict(counts.counts))
+    )
+    return counts
+
+
+def _student_ids(
+    session: Session, roster: Roster, school_ids: dict[str, int]
+) -> dict[tuple[str, str], int]:
+    by_school: dict[int, list[str]] = {}
+    for school, student_id in roster.students:
+        by_school.setdefault(school_ids[school], []).append(student_id)
+    names = {school_id: name for name, school_id in school_ids.items()}
+    found: dict[tuple[str, str], int] = {}
+    for school_id, external_ids in by_school.items():
+        for part6 in _chunks(external_ids):
+            for row_id, external_id in session.execute(
+                select(Student.id, Student.external_id).where(
+                    Student.school_id == school_id,
+                    Student.external_id.in_(part6),
+                )
+            ):
+                found[(names[school_id], external_id)] = row_id
+    return found
+
+
+def _upsert_students(
+    session: Session, roster: Roster, school_ids: dict[str, int],
+    classes: dict[tuple[int, str], int], people: dict[str, int], schools: dict[str, School],
+    now: datetime, counts: ImportCounts, progress: Progress,
+) -> None:
+    existing: dict[tuple[str, str], tuple[int, int, int, bool]] = {}
+    names = {school_id: name for name, school_id in school_ids.items()}
+    keys = list(roster.students)
+    for part7 in _chunks(keys):
+        for school_id, external_id, row_id, class_id, person_id, adult in session.execute(
+            select(
+                Student.school_id, Student.external_id, Student.id, Student.class_id,
+                Student.person_id, Student.adult,
+            ).where(
+                tuple_(Student.school_id, Student.external_id).in_(
+                    [(school_ids[school], external_id) for school, external_id in part7]
+                )
+            )
+        ):
+            existing[(names[school_id], external_id)] = (row_id, class_id, person_id, adult)
+    student_people: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    new_records = []
+    for done, (key, record) in enumerate(roster.students.items(), start=1):
+        language = record.language or schools[record.school].language
+        class_id = classes[(school_ids[record.school], record.class_name)]
+        person_id = people.get(record.phone) if record.phone else None
+        if key in existing:
+            row_id, old_class, old_person, old_adult = existing[key]
+            if person_id is None:
+                student_people.append(
+                    {"id": old_person, "name": record.name, "language": language,
+                     "updated_at": now}
+                )
+                person_id = old_person
+            if (old_class, old_person, old_adult) != (class_id, person_id, record.adult):
+                changed.append(
+                    {"id": row_id, "class_id": class_id, "person_id": person_id,
+                     "adult": record.adult}
+                )
+        else:
+            new_records.append((record, class_id, person_id, language))
+        if done % 5000 == 0:
+            progress("students", done, len(keys))
+    for part8 in _chunks(student_people):
+        session.execute(update(Person), list(part8))
+    for part9 in _chunks(changed):
+        session.execute(update(Student), list(part9))
+    counts.bump("students changed", len(changed))
+    # Students without a phone of their own still are people (a name and a language).
+    no_phone = [index for index, item in enumerate(new_records) if item[2] is None]
+    for part10 in _chunks(no_phone):
+        result = session.execute(
+            insert(Person).returning(Person.id, sort_by_parameter_order=True),
+            [{"name": new_records[i][0].name, "language": new_records[i][3], "created_at": now,
+              "updated_at": now} for i in part10],
+        )
+        for index, person_id in zip(part10, result.scalars(), strict=True):
+            record, class_id, _none, language = new_records[index]
+            new_records[index] = (record, class_id, person_id, language)
+    for part11 in _chunks(new_records):
+        session.execute(
+            insert(Student),
+            [{"school_id": school_ids[record.school], "class_id": class_id,
+              "external_id": record.student_id, "person_id": person_id, "adult": record.adult}
+             for record, class_id, person_id, _language in part11],
+        )
+    counts.bump("students new", len(new_records))
+    progress("students", len(keys), len(keys))
+
+
+def _upsert_staff(
+    session: Session, roster: Roster, school_ids: dict[str, int], people: dict[str, int],
+    counts: ImportCounts,
+) -> None:
+    wanted = {
+        (school_ids[member.school], people[member.phone], member.role) for member in roster.staff
+    }
+    if not wanted:
+        return
+    existing = set(
+        session.execute(
+            select(StaffRole.school_id, StaffRole.person_id, StaffRole.role).where(
+                StaffRole.school_id.in_({school for school, _p, _r in wanted})
+            )
+        ).tuples()
+    )
+    new = sorted(wanted - existing)
+    for part12 in _chunks(new):
+        session.execute(
+            insert(StaffRole),
+            [{"school_id": school, "person_id": person, "role": role}
+             for school, person, role in part12],
+        )
+    counts.bump("staff roles new", len(new))
+

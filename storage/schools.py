@@ -1,0 +1,56 @@
+"""Schools and their calendars."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from policy.calendar import DateRange, SchoolCalendar
+from policy.presets import PolicyPreset
+from storage.models import CalendarPeriod, School
+
+
+def ensure_school(
+    session: Session, name: str, *, policy: PolicyPreset, timezone: str, now: datetime
+) -> School:
+    """The school called `name`, created with the policy's country and language if new."""
+    school = session.exec(select(School).where(School.name == name)).first()
+    if school is None:
+        school = School(
+            name=name, country=policy.country, language=policy.language, timezone=timezone,
+            policy=policy.name, created_at=now,
+        )
+        session.add(school)
+        session.flush()
+    return school
+
+
+def school_calendar(session: Session, school: School) -> SchoolCalendar:
+    """The school's calendar: its country's holidays plus its own terms and breaks."""
+    periods = session.exec(
+        select(CalendarPeriod).where(CalendarPeriod.school_id == school.id)
+    ).all()
+    terms = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "term")
+    breaks = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "break")
+    return SchoolCalendar(country=school.country, terms=terms, breaks=breaks)
+
+
+def set_period(
+    session: Session, school: School, *, kind: str, name: str, start: date, end: date
+) -> CalendarPeriod:
+    """Add or replace (by school, kind and start date) a term or a break."""
+    period = session.exec(
+        select(CalendarPeriod).where(
+            CalendarPeriod.school_id == school.id,
+            CalendarPeriod.kind == kind,
+            CalendarPeriod.start == start,
+        )
+    ).first()
+    if period is None:
+        assert school.id is not None
+        period = CalendarPeriod(school_id=school.id, kind=kind, name=name, start=start, end=end)
+    else:
+        period.name, period.end = name, end
+    session.add(period)
+    return period
