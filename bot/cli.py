@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
+from sqlmodel import select
 
 from bot.app import Context, build_channels, build_context, serve
 from bot.dispatcher import Dispatcher
@@ -34,8 +35,8 @@ from storage.roster import apply_roster, staff_phones
 from storage.schools import ensure_school, set_period
 
 EXIT_INVALID = 2
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _read(path: str | None) -> bytes | None:
@@ -82,7 +83,7 @@ def cmd_roster_import(context: Context, args: argparse.Namespace) -> int:
     progress, update = _progress()
     with progress, session_scope(context.engine) as session:
         countries = {
-            school.name: school.country for school in session.query(School).all()
+            school.name: school.country for school in session.exec(select(School)).all()
         }
         staff_cache: dict[str, set[str]] = {}
 

@@ -107,9 +107,7 @@ class _PersonIndex:
         first = self.seen.setdefault(phone, (kind, source, line, name, language))
         first_kind, first_source, first_line, first_name, first_language = first
         where = f"{first_source}:{first_line}"
-        if (first_kind == "student") != (kind == "student") and (first_source, first_line) != (
-            source, line
-        ):
+        if (first_kind == "student") != (kind == "student"):
             self.problems.add(
                 source, line,
                 f"{kind} phone is the phone of a {first_kind} on {where}; "

@@ -41,14 +41,14 @@ def roles_of(session: Session, person: Person) -> Roles:
             .join(Person, Person.id == Student.person_id)
             .where(Guardianship.guardian_id == person.id)
             .order_by(Person.name)
-        ).tuples()
+        )
     ]
     roles.staff = list(
         session.execute(
             select(School, StaffRole.role)
             .join(StaffRole, StaffRole.school_id == School.id)
             .where(StaffRole.person_id == person.id)
-        ).tuples()
+        )
     )
     roles.student = session.execute(
         select(Student).where(Student.person_id == person.id)

@@ -38,7 +38,7 @@ def list_absences(
          "lesson_start": a.lesson_start.strftime("%H:%M") if a.lesson_start else None,
          "lesson_end": a.lesson_end.strftime("%H:%M") if a.lesson_end else None,
          "minutes_late": a.minutes_late, "state": a.state, "source": a.source}
-        for a, external_id, school_name in session.execute(query).tuples()
+        for a, external_id, school_name in session.execute(query)
     ]
 
 
@@ -62,7 +62,7 @@ def list_tasks(
          "student_id": external_id, "assignee_id": t.assignee_id, "assignee_phone": phone,
          "due_at": t.due_at.isoformat(),
          "done_at": t.done_at.isoformat() if t.done_at else None}
-        for t, external_id, phone in session.execute(query).tuples()
+        for t, external_id, phone in session.execute(query)
     ]
 
 
@@ -90,5 +90,5 @@ def list_outbox(
          "dedupe_key": m.dedupe_key, "created_at": m.created_at.isoformat(),
          "sent_at": m.sent_at.isoformat() if m.sent_at else None,
          "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None}
-        for m, phone in session.execute(query).tuples()
+        for m, phone in session.execute(query)
     ]

@@ -116,7 +116,7 @@ def _sync_links(
                 select(table.student_id, other).where(
                     table.student_id.in_(part3)
                 )
-            ).tuples()
+            )
         )
     target = {(student, person) for student, people in wanted.items() for person in people}
     stale = sorted(existing - target)
@@ -227,21 +227,27 @@ def _upsert_students(
     classes: dict[tuple[int, str], int], people: dict[str, int], schools: dict[str, School],
     now: datetime, counts: ImportCounts, progress: Progress,
 ) -> None:
-    existing: dict[tuple[str, str], tuple[int, int, int, bool]] = {}
+    existing: dict[tuple[str, str], tuple[int, int, int, bool, tuple[str, str]]] = {}
     names = {school_id: name for name, school_id in school_ids.items()}
     keys = list(roster.students)
     for part7 in _chunks(keys):
-        for school_id, external_id, row_id, class_id, person_id, adult in session.execute(
+        for (
+            school_id, external_id, row_id, class_id, person_id, adult, name, language
+        ) in session.execute(
             select(
                 Student.school_id, Student.external_id, Student.id, Student.class_id,
-                Student.person_id, Student.adult,
-            ).where(
+                Student.person_id, Student.adult, Person.name, Person.language,
+            )
+            .join(Person, Person.id == Student.person_id)
+            .where(
                 tuple_(Student.school_id, Student.external_id).in_(
                     [(school_ids[school], external_id) for school, external_id in part7]
                 )
             )
         ):
-            existing[(names[school_id], external_id)] = (row_id, class_id, person_id, adult)
+            existing[(names[school_id], external_id)] = (
+                row_id, class_id, person_id, adult, (name, language)
+            )
     student_people: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     new_records = []
@@ -250,12 +256,13 @@ def _upsert_students(
         class_id = classes[(school_ids[record.school], record.class_name)]
         person_id = people.get(record.phone) if record.phone else None
         if key in existing:
-            row_id, old_class, old_person, old_adult = existing[key]
-            if person_id is None:
+            row_id, old_class, old_person, old_adult, old_details = existing[key]
+            if person_id is None and old_details != (record.name, language):
                 student_people.append(
                     {"id": old_person, "name": record.name, "language": language,
                      "updated_at": now}
                 )
+            if person_id is None:
                 person_id = old_person
             if (old_class, old_person, old_adult) != (class_id, person_id, record.adult):
                 changed.append(
@@ -307,7 +314,7 @@ def _upsert_staff(
             select(StaffRole.school_id, StaffRole.person_id, StaffRole.role).where(
                 StaffRole.school_id.in_({school for school, _p, _r in wanted})
             )
-        ).tuples()
+        )
     )
     new = sorted(wanted - existing)
     for part12 in _chunks(new):
