@@ -134,7 +134,7 @@ def test_semicolons_and_bom_are_read(narvaro_env: dict[str, str], tmp_path: Path
         ("Norrskolan,7A,N9,X,sv,,kanske,G,0701234567,sv,", "student_adult 'kanske'"),
         ("Norrskolan,7A,N9,X,sv,,no,,,sv,", "guardian_phone is empty"),
         ("Norrskolan,7A,N9,X,sv,0701234567,no,G,0701234567,sv,",
-         "a phone number belongs to one person"),
+         "guardian phone is the phone of a student"),
     ],
 )
 def test_each_kind_of_bad_row_is_explained(
