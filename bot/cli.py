@@ -193,7 +193,8 @@ def cmd_tick(context: Context, args: argparse.Namespace) -> int:
     done = run_sweeps(context.engine, context.clock.now())
     dispatcher = Dispatcher(context.engine, context.clock, build_channels(context.settings))
     sent = asyncio.run(dispatcher.dispatch_once())
-    out.print(json.dumps({"now": context.clock.now().isoformat(), "sweeps": done, "sent": sent}))
+    summary = {"now": context.clock.now().isoformat(), "sweeps": done, "sent": sent}
+    sys.stdout.write(json.dumps(summary) + "\n")
     return 0
 
 
@@ -298,11 +299,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     context = build_context(settings)
-    if args.command == "run":
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(context))
-        return 0
-    return int(args.handler(context, args))
+    try:
+        if args.command == "run":
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(serve(context))
+            return 0
+        return int(args.handler(context, args))
+    finally:
+        context.engine.dispose()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from policy.presets import PRESETS
+from policy.presets import PRESETS, load_policy
 
 DEFAULT_DATABASE_URL = "sqlite:///narvaro.db"
 PLACEHOLDERS = {"changeme", "change-me", "changethis", "secret", "xxx", "todo"}
@@ -102,7 +102,16 @@ class Settings(BaseSettings):
     @field_validator("policy")
     @classmethod
     def _policy(cls, value: str) -> str:
-        if value in PRESETS or Path(value).is_file():
+        if value in PRESETS:
+            return value
+        if Path(value).is_file():
+            try:
+                load_policy(value)
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise ValueError(
+                    f"NARVARO_POLICY file {value!r} is invalid ({error}); "
+                    f"use keys base, name, title, country, language, report_deadline_school_days"
+                ) from None
             return value
         raise ValueError(
             f"NARVARO_POLICY {value!r} is neither a preset ({', '.join(sorted(PRESETS))}) "

@@ -44,7 +44,10 @@ def load_policy(name_or_path: str) -> PolicyPreset:
     if name_or_path in PRESETS:
         return PRESETS[name_or_path]
     data = tomllib.loads(Path(name_or_path).read_text(encoding="utf-8"))
-    base = PRESETS[str(data.pop("base", "ljusnarsberg"))]
+    base_name = str(data.pop("base", "ljusnarsberg"))
+    if base_name not in PRESETS:
+        raise ValueError(f"base {base_name!r} is not a preset ({', '.join(sorted(PRESETS))})")
+    base = PRESETS[base_name]
     known = {"name", "title", "country", "language", "report_deadline_school_days"}
     unknown = set(data) - known
     if unknown:

@@ -33,11 +33,13 @@ def enqueue(
     }
     dialect = session.get_bind().dialect.name
     builder = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = builder(OutboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]
+    statement = (
+        builder(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
     )
-    result = session.execute(statement)
-    return bool(result.rowcount)
+    return session.execute(statement).scalar() is not None
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 50) -> list[OutboxMessage]:

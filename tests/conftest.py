@@ -60,7 +60,10 @@ def narvaro_env(
         if name.startswith("NARVARO_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    env = {"NARVARO_DATABASE_URL": database_url, "NARVARO_CLOCK_START": "2026-11-23T08:00:00+01:00"}
+    env = {
+        "NARVARO_DATABASE_URL": database_url,
+        "NARVARO_CLOCK_START": "2026-11-23T08:00:00+01:00",
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env

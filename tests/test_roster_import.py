@@ -9,7 +9,6 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from bot.cli import main
-from storage.db import make_engine
 from storage.models import Guardianship, MentorLink, Person, School, StaffRole, Student
 from tests.rosters import GOOD_STUDENTS, STAFF, students, write
 
@@ -38,11 +37,10 @@ def run_import(tmp_path: Path, students_text: str | None, staff_text: str | None
 
 
 def test_import_normalises_phones_and_links_everyone(
-    narvaro_env: dict[str, str], tmp_path: Path
+    narvaro_env: dict[str, str], engine: Engine, tmp_path: Path
 ) -> None:
     """A Swedish 070 number becomes +46…, guardians and mentors are linked."""
     assert run_import(tmp_path, GOOD_STUDENTS) == 0
-    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
     with Session(engine) as session:
         mona = session.execute(select(Person).where(Person.phone == "+46701234567")).scalar_one()
         assert (mona.name, mona.language) == ("Mona Hassan", "ar")
@@ -63,11 +61,10 @@ def test_import_normalises_phones_and_links_everyone(
 
 
 def test_reimport_is_idempotent_and_updates(
-    narvaro_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    narvaro_env: dict[str, str], engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The same files twice change nothing; a changed file updates in place."""
     assert run_import(tmp_path, GOOD_STUDENTS) == 0
-    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
     before = snapshot(engine)
     capsys.readouterr()
     assert run_import(tmp_path, GOOD_STUDENTS) == 0
@@ -91,11 +88,10 @@ def test_reimport_is_idempotent_and_updates(
 
 
 def test_bad_rows_refuse_the_whole_file(
-    narvaro_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    narvaro_env: dict[str, str], engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A bad phone on line 7 and a missing student id on line 12: both named, nothing applied."""
     assert run_import(tmp_path, GOOD_STUDENTS) == 0
-    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
     before = snapshot(engine)
     rows = [
         f"Norrskolan,9C,M{n:03d},Elev {n},sv,,no,Förälder {n},070-200 00 {n:02d},sv,"
@@ -114,11 +110,12 @@ def test_bad_rows_refuse_the_whole_file(
     assert snapshot(engine) == before
 
 
-def test_semicolons_and_bom_are_read(narvaro_env: dict[str, str], tmp_path: Path) -> None:
+def test_semicolons_and_bom_are_read(
+    narvaro_env: dict[str, str], engine: Engine, tmp_path: Path
+) -> None:
     """Excel's semicolon CSV with a byte-order mark imports like the comma one."""
     text = GOOD_STUDENTS.replace(",", ";")
     assert run_import(tmp_path, "\ufeff" + text, "\ufeff" + STAFF.replace(",", ";")) == 0
-    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
     with Session(engine) as session:
         assert session.execute(select(func.count()).select_from(Student)).scalar_one() == 3
 
@@ -138,8 +135,8 @@ def test_semicolons_and_bom_are_read(narvaro_env: dict[str, str], tmp_path: Path
     ],
 )
 def test_each_kind_of_bad_row_is_explained(
-    narvaro_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    row: str, problem: str,
+    narvaro_env: dict[str, str], engine: Engine, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], row: str, problem: str,
 ) -> None:
     """Every refusal says which line and what is wrong."""
     assert run_import(tmp_path, students(row)) == 2
@@ -147,7 +144,7 @@ def test_each_kind_of_bad_row_is_explained(
 
 
 def test_missing_columns_and_non_utf8(
-    narvaro_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    narvaro_env: dict[str, str], engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A header without required columns, and Latin-1 bytes, are refused with a reason."""
     assert run_import(tmp_path, "school,class\nA,B\n", None) == 2

@@ -1,0 +1,136 @@
+"""Storage on every backend: migrations, UTC instants, the outbox and its claims."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, text
+from sqlmodel import Session, SQLModel, select
+
+from bot.channels.local import WebChatChannel
+from bot.dispatcher import Dispatcher
+from policy.clock import Clock
+from storage.db import session_scope, upgrade
+from storage.models import OutboxMessage, Person
+from storage.outbox import MAX_ATTEMPTS, claim_due, enqueue
+
+NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+
+
+def add_person(engine: Engine, name: str = "Mona", language: str = "sv") -> int:
+    """A person to send to; returns the id."""
+    with session_scope(engine) as session:
+        person = Person(name=name, language=language, created_at=NOW, updated_at=NOW)
+        session.add(person)
+        session.flush()
+        assert person.id is not None
+        return person.id
+
+
+def test_migrations_match_the_models_and_rerun(engine: Engine) -> None:
+    """The schema the migrations build is the one the models describe; upgrading twice is safe."""
+    upgrade(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert diff == []
+    assert version == "0001"
+
+
+def test_instants_come_back_aware_in_utc(engine: Engine) -> None:
+    """A time given in Stockholm time is stored as UTC and read back timezone-aware."""
+    stockholm = timezone(timedelta(hours=1))
+    with session_scope(engine) as session:
+        person = Person(name="A", language="sv", created_at=datetime(2026, 11, 23, 8, 0,
+                        tzinfo=stockholm), updated_at=NOW)
+        session.add(person)
+    with Session(engine) as session:
+        stored = session.exec(select(Person)).one()
+        assert stored.created_at == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+        assert stored.created_at.tzinfo is not None
+
+
+def test_enqueue_is_deduplicated(engine: Engine) -> None:
+    """The same dedupe key enqueues once, however often the decision is repeated."""
+    person_id = add_person(engine)
+    results = []
+    for _ in range(3):
+        with session_scope(engine) as session:
+            results.append(enqueue(session, dedupe_key="notice:1:2026-11-23",
+                                   recipient_id=person_id, channel="webchat", language="sv",
+                                   text="Hej", now=NOW))
+    assert results == [True, False, False]
+    with Session(engine) as session:
+        assert len(session.exec(select(OutboxMessage)).all()) == 1
+
+
+def test_rolled_back_decision_leaves_no_message(engine: Engine) -> None:
+    """A message is written in the decision's transaction: no decision, no message."""
+    person_id = add_person(engine)
+    try:
+        with session_scope(engine) as session:
+            enqueue(session, dedupe_key="k", recipient_id=person_id, channel="webchat",
+                    language="sv", text="Hej", now=NOW)
+            raise RuntimeError("the decision failed")
+    except RuntimeError:
+        pass
+    with Session(engine) as session:
+        assert session.exec(select(OutboxMessage)).all() == []
+
+
+def test_claims_do_not_overlap_and_respect_not_before(engine: Engine) -> None:
+    """Two claims never take the same row; a message due later waits."""
+    person_id = add_person(engine)
+    with session_scope(engine) as session:
+        for n in range(5):
+            enqueue(session, dedupe_key=f"k{n}", recipient_id=person_id, channel="webchat",
+                    language="sv", text=f"m{n}", now=NOW)
+        enqueue(session, dedupe_key="later", recipient_id=person_id, channel="webchat",
+                language="sv", text="later", now=NOW, not_before=NOW + timedelta(hours=1))
+    with session_scope(engine) as session:
+        first = [m.text for m in claim_due(session, now=NOW, limit=3)]
+    with session_scope(engine) as session:
+        second = [m.text for m in claim_due(session, now=NOW, limit=10)]
+    assert first == ["m0", "m1", "m2"]
+    assert second == ["m3", "m4"]
+    with session_scope(engine) as session:
+        assert [m.text for m in claim_due(session, now=NOW + timedelta(hours=2))] == ["later"]
+
+
+class BrokenChannel:
+    """A channel whose provider is down."""
+
+    name = "sms"
+    delivers_locally = False
+
+    async def send(self, message: OutboxMessage, person: Person) -> str | None:
+        """Always fail like an unreachable provider."""
+        raise ConnectionError("provider unreachable")
+
+
+async def test_dispatcher_delivers_and_retries_with_backoff(engine: Engine) -> None:
+    """Web chat messages are delivered; a failing channel is retried later, then given up."""
+    person_id = add_person(engine)
+    with session_scope(engine) as session:
+        enqueue(session, dedupe_key="a", recipient_id=person_id, channel="webchat",
+                language="sv", text="Hej", now=NOW)
+        enqueue(session, dedupe_key="b", recipient_id=person_id, channel="sms",
+                language="sv", text="Hej", now=NOW)
+    clock = Clock(NOW)
+    dispatcher = Dispatcher(engine, clock, {"webchat": WebChatChannel(), "sms": BrokenChannel()})
+    assert await dispatcher.dispatch_once() == 1
+    with Session(engine) as session:
+        rows = {m.dedupe_key: m for m in session.exec(select(OutboxMessage))}
+    assert rows["a"].status == "delivered" and rows["a"].delivered_at is not None
+    assert (rows["b"].status, rows["b"].attempts) == ("pending", 1)
+    assert rows["b"].last_error == "ConnectionError"
+    assert rows["b"].not_before > clock.now()
+    assert await dispatcher.dispatch_once() == 0  # not due again yet
+    for _ in range(MAX_ATTEMPTS):
+        clock.advance(timedelta(hours=1))
+        await dispatcher.dispatch_once()
+    with Session(engine) as session:
+        failed = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == "b")).one()
+    assert (failed.status, failed.attempts) == ("failed", MAX_ATTEMPTS)
