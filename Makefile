@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint i18n-extract i18n-update i18n-compile bench clean
+.PHONY: run test lint i18n-extract i18n-update i18n-compile bench migration clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ i18n-compile: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/roster_import.py
+
+migration: $(STAMP)
+	rm -f /tmp/narvaro-migration.db
+	$(BIN)/python -c "import sys; from alembic import command; \
+	from storage.db import make_engine, upgrade, alembic_config; \
+	e = make_engine('sqlite:////tmp/narvaro-migration.db'); upgrade(e); \
+	command.revision(alembic_config(e), message=sys.argv[1], autogenerate=True)" "$(m)"
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
