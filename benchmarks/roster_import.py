@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from policy.presets import PRESETS
@@ -21,6 +22,11 @@ from storage.db import make_engine, session_scope, upgrade
 from storage.roster import apply_roster, staff_phones
 
 LANGUAGES = ("sv", "en", "ar", "nb", "da", "so")
+
+
+def is_known(known: set[str], _school: str, phone: str) -> bool:
+    """True when `phone` is among the staff phones already on file."""
+    return phone in known
 
 
 def generate(students: int, folder: Path) -> tuple[Path, Path]:
@@ -64,7 +70,7 @@ def main() -> None:
                 known = staff_phones(session, "Bench skola")  # as the CLI: once per school
                 roster, problems = parse_roster(
                     roster_file.read_bytes(), staff_file.read_bytes(), lambda _school: "SE",
-                    known_staff=lambda _school, phone: phone in known,
+                    known_staff=partial(is_known, known),
                 )
                 if problems:
                     sys.exit("\n".join(problems.items[:10]))

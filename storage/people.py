@@ -24,11 +24,6 @@ class Roles:
     staff: list[tuple[School, str]] = field(default_factory=list)
     student: Student | None = None
 
-    @property
-    def schools(self) -> list[School]:
-        """Schools the person belongs to through any role (staff schools first)."""
-        return [school for school, _role in self.staff]
-
 
 def roles_of(session: Session, person: Person) -> Roles:
     """Every role `person` holds."""

@@ -26,6 +26,17 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
+def guardian_ids(session: Session, student_id: str) -> list[int]:
+    """Ids of the guardians linked to the student with the school's id `student_id`."""
+    query = select(Student).where(Student.external_id == student_id)
+    student = session.execute(query).scalar_one()
+    return list(
+        session.execute(
+            select(Guardianship.guardian_id).where(Guardianship.student_id == student.id)
+        ).scalars()
+    )
+
+
 def run_import(tmp_path: Path, students_text: str | None, staff_text: str | None = STAFF) -> int:
     """Import the given files through the real command line."""
     argv = ["roster", "import"]
@@ -46,11 +57,7 @@ def test_import_normalises_phones_and_links_everyone(
         assert (mona.name, mona.language) == ("Mona Hassan", "ar")
         per = session.execute(select(Person).where(Person.phone == "+4741234567")).scalar_one()
         assert per.language == "nb"
-        ali = session.execute(select(Student).where(Student.external_id == "N001")).scalar_one()
-        guardians = session.execute(
-            select(Guardianship.guardian_id).where(Guardianship.student_id == ali.id)
-        ).scalars().all()
-        assert len(guardians) == 2
+        assert len(guardian_ids(session, "N001")) == 2
         emil = session.execute(select(Student).where(Student.external_id == "N003")).scalar_one()
         assert emil.adult
         assert session.get(Person, emil.person_id).phone == "+46701234570"  # type: ignore[union-attr]
@@ -79,11 +86,7 @@ def test_reimport_is_idempotent_and_updates(
     with Session(engine) as session:
         karim = session.execute(select(Person).where(Person.phone == "+46701234568")).scalar_one()
         assert karim.language == "sv"
-        ali = session.execute(select(Student).where(Student.external_id == "N001")).scalar_one()
-        links = session.execute(
-            select(Guardianship.guardian_id).where(Guardianship.student_id == ali.id)
-        ).scalars().all()
-        assert links == [karim.id]
+        assert guardian_ids(session, "N001") == [karim.id]
     assert len(snapshot(engine)["Person"]) == len(before["Person"])
 
 
