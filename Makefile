@@ -24,7 +24,7 @@ test: lint
 
 # Translations: extract the catalog template, merge it into every language, compile.
 i18n-extract: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext_for:2 -k ngettext_for:2,3 \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -k gettext_for:2 -k ngettext_for:2,3 \
 	  --no-location --sort-output -o locales/messages.pot bot handlers scheduler locales
 
 i18n-update: i18n-extract
@@ -41,6 +41,8 @@ i18n-compile: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/roster_import.py
+	$(BIN)/python benchmarks/telegram_dialogs.py
+	$(BIN)/python benchmarks/sms_webhooks.py
 
 migration: $(STAMP)
 	rm -f /tmp/narvaro-migration.db

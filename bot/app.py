@@ -16,10 +16,12 @@ from bot.channels.local import ConsoleChannel, WebChatChannel
 from bot.demo import load_demo_if_empty
 from bot.dispatcher import Dispatcher
 from bot.settings import Settings
+from bot.sms import TwilioSms
+from bot.telegram import TelegramBot
 from bot.web import WebApp
 from policy.clock import Clock
 from policy.presets import PolicyPreset, load_policy
-from scheduler.runner import build_scheduler
+from scheduler.runner import build_scheduler, stop_scheduler
 from storage.db import make_engine, session_scope, upgrade
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def build_context(settings: Settings, *, migrate: bool = True) -> Context:
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
-    """The channels this configuration can send on."""
+    """The local channels this configuration can send on (Telegram is added by the runtime)."""
     channels: dict[str, Channel] = {"console": ConsoleChannel()}
     if settings.webchat:
         channels["webchat"] = WebChatChannel()
@@ -58,41 +60,108 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+class Runtime:
+    """Everything `narvaro run` runs in one process: channels, dispatcher, scheduler, web."""
+
+    def __init__(self, context: Context) -> None:
+        """Wire the parts; nothing starts until `run`."""
+        self.context = context
+        settings = context.settings
+        self.channels = build_channels(settings)
+        self.telegram = (
+            TelegramBot(settings, context.engine, context.clock)
+            if settings.telegram_enabled else None
+        )
+        if self.telegram is not None:
+            self.channels["telegram"] = self.telegram
+        self.sms = (
+            TwilioSms(settings, context.engine, context.clock,
+                      default_language=context.policy.language)
+            if settings.twilio_enabled else None
+        )
+        if self.sms is not None:
+            self.channels["sms"] = self.sms
+        self.dispatcher = Dispatcher(context.engine, context.clock, self.channels,
+                                     interval=settings.dispatch_interval_seconds)
+        if self.telegram is not None:
+            # Answers go out at once through `deliver`; anything else a message caused
+            # (a note to a mentor) goes with the dispatcher's next round.
+            self.telegram.deliver = self.dispatcher.deliver
+        if self.sms is not None:
+            self.sms.deliver = self.dispatcher.deliver
+        self.web = WebApp(context.engine, context.clock, self.dispatcher,
+                          webchat=settings.webchat, channels=sorted(self.channels),
+                          telegram=self.telegram if settings.telegram_mode == "webhook" else None,
+                          sms=self.sms)
+        self.scheduler = build_scheduler(context.engine, context.clock,
+                                         after_sweep=self.dispatcher.wake)
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.web.app, host=settings.http_host, port=settings.http_port,
+                           log_level="warning", lifespan="off")
+        )
+        #: Set once every part has started.
+        self.started = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask a running `run` to finish (as Ctrl-C does)."""
+        self.server.should_exit = True
+
+    async def run(self) -> None:
+        """Run until `stop` or a signal; then stop every part and close the database."""
+        context, settings = self.context, self.context.settings
+        if settings.demo:
+            with session_scope(context.engine) as session:
+                if load_demo_if_empty(
+                    session, policy=context.policy, timezone=settings.timezone,
+                    now=context.clock.now(),
+                ):
+                    log.info("database was empty: loaded the demo school")
+        if settings.webchat and not _is_loopback(settings.http_host):
+            log.warning("the web chat lets anyone act as anyone: keep it off "
+                        "(NARVARO_WEBCHAT=0) on a reachable host")
+        if released := self.dispatcher.recover():
+            log.info("released %s messages claimed before a crash", released)
+        dispatch_task = asyncio.create_task(self.dispatcher.run_forever())
+        serve_task = asyncio.create_task(self.server.serve())
+        try:
+            # Listen first: in webhook mode Telegram may post as soon as the hook is set.
+            # uvicorn offers only a flag for "started", not an event to wait on.
+            while not self.server.started and not serve_task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            if not serve_task.done():
+                if self.sms is not None:
+                    await self.sms.start()
+                if self.telegram is not None:
+                    await self.telegram.start()
+                self.scheduler.start()
+                log.info("Närvaro running on http://%s:%s/ (channels: %s)", settings.http_host,
+                         settings.http_port, ", ".join(sorted(self.channels)))
+                self.started.set()
+            await serve_task
+        finally:
+            if not serve_task.done():  # a part failed to start: stop the web server too
+                self.server.should_exit = True
+                with contextlib.suppress(Exception):
+                    await serve_task
+            await stop_scheduler(self.scheduler)
+            if self.telegram is not None:
+                with contextlib.suppress(Exception):
+                    await self.telegram.stop_receiving()  # finishes updates in hand
+            if self.sms is not None:
+                await self.sms.finish_sending()
+            await self.dispatcher.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await dispatch_task
+            if self.telegram is not None:
+                with contextlib.suppress(Exception):
+                    await self.telegram.close()
+            if self.sms is not None:
+                with contextlib.suppress(Exception):
+                    await self.sms.close()
+            context.engine.dispose()
+            log.info("Närvaro stopped")
+
+
 async def serve(context: Context) -> None:
     """Run everything in one process until interrupted (Ctrl-C / SIGTERM)."""
-    settings = context.settings
-    if settings.demo:
-        with session_scope(context.engine) as session:
-            if load_demo_if_empty(
-                session, policy=context.policy, timezone=settings.timezone,
-                now=context.clock.now(),
-            ):
-                log.info("database was empty: loaded the demo school")
-    if settings.webchat and not _is_loopback(settings.http_host):
-        log.warning("the web chat lets anyone act as anyone: keep it off (NARVARO_WEBCHAT=0) "
-                    "on a reachable host")
-    channels = build_channels(settings)
-    dispatcher = Dispatcher(context.engine, context.clock, channels,
-                            interval=settings.dispatch_interval_seconds)
-    if released := dispatcher.recover():
-        log.info("released %s messages claimed before a crash", released)
-    web = WebApp(context.engine, context.clock, dispatcher, webchat=settings.webchat,
-                 channels=sorted(channels))
-    scheduler = build_scheduler(context.engine, context.clock, after_sweep=dispatcher.wake)
-    server = uvicorn.Server(
-        uvicorn.Config(web.app, host=settings.http_host, port=settings.http_port,
-                       log_level="warning", lifespan="off")
-    )
-    dispatch_task = asyncio.create_task(dispatcher.run_forever())
-    scheduler.start()
-    log.info("Närvaro running on http://%s:%s/ (channels: %s)", settings.http_host,
-             settings.http_port, ", ".join(sorted(channels)))
-    try:
-        await server.serve()
-    finally:
-        scheduler.shutdown(wait=False)
-        dispatch_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await dispatch_task
-        context.engine.dispose()
-        log.info("Närvaro stopped")
+    await Runtime(context).run()

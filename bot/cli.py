@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 from sqlmodel import select
+from telegram.error import TelegramError
 
 from bot.app import Context, build_channels, build_context, serve
 from bot.dispatcher import Dispatcher
@@ -296,13 +297,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Third-party request logs can carry phone numbers and tokens in URLs.
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
+    # python-telegram-bot logs update contents (texts, contacts) and its API URL (with the
+    # token) at DEBUG.
+    # twilio's client logs each request (numbers and message text) at INFO.
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "telegram", "uvicorn",
+                  "twilio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     context = build_context(settings)
     try:
         if args.command == "run":
-            with contextlib.suppress(KeyboardInterrupt):
-                asyncio.run(serve(context))
+            try:
+                with contextlib.suppress(KeyboardInterrupt):
+                    asyncio.run(serve(context))
+            except TelegramError as error:  # its text may hold the token: name the kind only
+                err.print(f"narvaro: Telegram refused to start ({type(error).__name__}); check "
+                          "NARVARO_TELEGRAM_TOKEN and NARVARO_TELEGRAM_API_URL", markup=False)
+                return 1
             return 0
         return int(args.handler(context, args))
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -42,6 +44,9 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     telegram_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_mode: str = "polling"
+    telegram_rate_limit: float = Field(default=30.0, ge=0)
+    telegram_webhook_secret: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
@@ -77,6 +82,24 @@ class Settings(BaseSettings):
     def _telegram_api_url(cls, value: str) -> str:
         return _check_url(value, "NARVARO_TELEGRAM_API_URL", ("https", "http")) or value
 
+    @field_validator("telegram_mode")
+    @classmethod
+    def _telegram_mode(cls, value: str) -> str:
+        mode = value.strip().lower()
+        if mode not in {"polling", "webhook"}:
+            raise ValueError("NARVARO_TELEGRAM_MODE must be polling or webhook")
+        return mode
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_webhook_secret(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value):
+            raise ValueError(
+                "NARVARO_TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z, a-z, 0-9, _ "
+                "and - (Telegram's rule for secret_token)"
+            )
+        return value
+
     @field_validator("twilio_api_url")
     @classmethod
     def _twilio_api_url(cls, value: str) -> str:
@@ -110,7 +133,9 @@ class Settings(BaseSettings):
             except (OSError, ValueError, KeyError, TypeError) as error:
                 raise ValueError(
                     f"NARVARO_POLICY file {value!r} is invalid ({error}); "
-                    f"use keys base, name, title, country, language, report_deadline_school_days"
+                    "use keys base, name, title, country, language, "
+                    "report_deadline_school_days, report_horizon_days, report_lookback_days, "
+                    "reasons, keep_note, mentor_summary_time"
                 ) from None
             return value
         raise ValueError(
@@ -157,9 +182,15 @@ class Settings(BaseSettings):
             ("NARVARO_TELEGRAM_TOKEN", self.telegram_token),
             ("NARVARO_TWILIO_AUTH_TOKEN", self.twilio_auth_token),
             ("NARVARO_API_TOKEN", self.api_token),
+            ("NARVARO_TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret),
         ):
             if secret is not None and secret.strip().lower() in PLACEHOLDERS:
                 raise ValueError(f"{name} is a placeholder ({secret!r}); set the real secret")
+        if self.telegram_mode == "webhook" and not (self.telegram_token and self.public_url):
+            raise ValueError(
+                "NARVARO_TELEGRAM_MODE=webhook needs NARVARO_TELEGRAM_TOKEN and "
+                "NARVARO_PUBLIC_URL (the https address Telegram posts updates to)"
+            )
         if self.telegram_token and ":" not in self.telegram_token:
             raise ValueError(
                 "NARVARO_TELEGRAM_TOKEN does not look like a bot token (123456:ABC…); "
@@ -176,6 +207,13 @@ class Settings(BaseSettings):
     def telegram_enabled(self) -> bool:
         """True when a Telegram bot token is configured."""
         return bool(self.telegram_token)
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret Telegram sends with each webhook call (derived from the token if unset)."""
+        if self.telegram_webhook_secret:
+            return self.telegram_webhook_secret
+        return hashlib.sha256(f"narvaro-webhook:{self.telegram_token}".encode()).hexdigest()[:48]
 
     @property
     def zone(self) -> ZoneInfo:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
@@ -14,6 +16,9 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.dispatcher import Dispatcher
+from bot.sms import SIGNATURE_HEADER as TWILIO_SIGNATURE
+from bot.sms import SMS_PATH, STATUS_PATH, TwilioSms
+from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramBot
 from handlers.inbox import MAX_TEXT, handle_incoming
 from handlers.messages import Incoming
 from locales import LANGUAGES, N_, RIGHT_TO_LEFT, gettext_for, normalize_language
@@ -23,6 +28,8 @@ from storage.models import Person
 from storage.outbox import messages_for
 from storage.people import search_people
 
+log = logging.getLogger(__name__)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 STATIC = Path(__file__).parent / "static"
 UI_STRINGS = {
     "title": N_("Närvaro web chat"),
@@ -46,14 +53,22 @@ class WebApp:
 
     def __init__(
         self, engine: Engine, clock: Clock, dispatcher: Dispatcher | None, *, webchat: bool,
-        channels: list[str],
+        channels: list[str], telegram: TelegramBot | None = None, sms: TwilioSms | None = None,
     ) -> None:
-        """Wire the routes; the web chat only when `webchat` is on."""
+        """Wire the routes; the web chat only when `webchat` is on, and Telegram's webhook
+        when `telegram` is given."""
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
         self.channels = channels
+        self.telegram = telegram
+        self.sms = sms
         routes = [Route("/healthz", self.healthz)]
+        if sms is not None:
+            routes.append(Route(SMS_PATH, self.twilio_sms, methods=["POST"]))
+            routes.append(Route(STATUS_PATH, self.twilio_status, methods=["POST"]))
+        if telegram is not None:
+            routes.append(Route(WEBHOOK_PATH, self.telegram_webhook, methods=["POST"]))
         if webchat:
             routes += [
                 Route("/", self.index),
@@ -80,6 +95,51 @@ class WebApp:
     def _ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+    async def telegram_webhook(self, request: Request) -> Response:
+        """An update from Telegram: checked against our secret, handled before answering."""
+        assert self.telegram is not None
+        if not self.telegram.secret_matches(request.headers.get(SECRET_HEADER)):
+            log.warning("telegram webhook refused: wrong or missing secret token")
+            return Response(status_code=403)
+        try:
+            data = await request.json()
+        except ValueError:
+            return Response(status_code=400)
+        if not isinstance(data, dict) or "update_id" not in data:
+            return Response(status_code=400)
+        if not await self.telegram.process_webhook(data):
+            return Response(status_code=500)  # Telegram delivers it again later
+        return Response(status_code=200)
+
+    async def _twilio_form(self, request: Request, path: str) -> dict[str, str] | None:
+        """The webhook's parameters if Twilio signed them for our public URL, else None."""
+        assert self.sms is not None
+        # Twilio posts application/x-www-form-urlencoded; parsed here without multipart.
+        params = dict(parse_qsl((await request.body()).decode("utf-8", "replace"),
+                                keep_blank_values=True))
+        if not self.sms.signature_valid(path, params, request.headers.get(TWILIO_SIGNATURE)):
+            log.warning("twilio webhook %s refused: missing or wrong signature", path)
+            return None
+        return params
+
+    async def twilio_sms(self, request: Request) -> Response:
+        """An incoming SMS: handled (once per MessageSid); the answers go out by the REST API."""
+        params = await self._twilio_form(request, SMS_PATH)
+        if params is None:
+            return Response(status_code=403)
+        assert self.sms is not None
+        await self.sms.receive(params)
+        return Response(EMPTY_TWIML, media_type="text/xml")
+
+    async def twilio_status(self, request: Request) -> Response:
+        """A delivery status for a message we sent."""
+        params = await self._twilio_form(request, STATUS_PATH)
+        if params is None:
+            return Response(status_code=403)
+        assert self.sms is not None
+        await self.sms.status(params)
+        return Response(status_code=204)
 
     async def index(self, request: Request) -> Response:
         """The web chat page."""

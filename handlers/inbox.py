@@ -1,40 +1,167 @@
-"""The entry point for every inbound message, whatever the channel."""
+"""The entry point for every inbound message from a known person, whatever the channel.
+
+It routes a message to the dialog in progress, a command, a button, or a new
+absence report, and puts the answers in the outbox on the same channel.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from sqlmodel import Session
 
-from handlers.menu import handle_menu
+from handlers import my_reports, report_dialog
+from handlers.mentor_notices import TASK_DONE, mark_task_done
+from handlers.menu import (
+    GREETING_WORDS,
+    HELP_WORDS,
+    REPORT,
+    REPORTS,
+    can_report,
+    handle_menu,
+    menu_choices,
+)
 from handlers.messages import Incoming, Reply
-from storage.models import Person
-from storage.outbox import enqueue
+from handlers.report_dialog import Reportable
+from locales import gettext_for
+from policy.freetext import is_cancel, parse_yes_no
+from storage.conversations import clear_state, get_state
+from storage.inbound import mark_seen
+from storage.models import OutboxMessage, Person
+from storage.outbox import enqueue_row
+from storage.people import Roles, roles_of
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 1000
+START, REPORT_COMMAND, REPORTS_COMMAND = "/start", "/report", "/reports"
 
 
-def handle_incoming(session: Session, incoming: Incoming, *, now: datetime) -> list[Reply]:
-    """Decide the answers to `incoming` and put them in the outbox, on the same channel.
+def handle_incoming(
+    session: Session, incoming: Incoming, *, now: datetime, claim: bool = False
+) -> list[OutboxMessage]:
+    """Answer `incoming` once: a replayed message (same channel and `ref`) is skipped.
 
-    A replayed message (same channel and `ref`) enqueues nothing new: its
-    answers have the same dedupe keys.
+    Returns the answers queued (claimed for sending by the caller when `claim`).
     """
     person = session.get(Person, incoming.person_id)
     if person is None:
         raise LookupError(f"no person {incoming.person_id}")
-    text = incoming.text[:MAX_TEXT]
-    replies = [handle_menu(session, person, Incoming(
-        incoming.person_id, incoming.channel, incoming.ref, text, incoming.choice
-    ), now)]
-    for number, reply in enumerate(replies):
-        enqueue(
+    if not mark_seen(session, channel=incoming.channel, ref=incoming.ref, now=now):
+        return []
+    return respond(session, person, incoming, now=now, claim=claim)
+
+
+def respond(
+    session: Session, person: Person, incoming: Incoming, *, now: datetime,
+    linked: bool = False, claim: bool = False,
+) -> list[OutboxMessage]:
+    """Decide the answers to `incoming` from `person` and put them in the outbox.
+
+    `linked` says the person's chat was just linked (the answer is a welcome);
+    with `claim` the answers are queued claimed, for the caller to send at once.
+    """
+    incoming = replace(incoming, text=incoming.text[:MAX_TEXT].strip())
+    roles = roles_of(session, person)
+    reply = _route(session, person, roles, incoming, now, linked=linked)
+    if not reply.choices and get_state(session, person.id or 0) is None:
+        reply = Reply(reply.text, menu_choices(person.language, roles))
+    queued = []
+    for number, answer in enumerate([reply]):
+        row = enqueue_row(
             session, dedupe_key=f"reply:{incoming.channel}:{incoming.ref}:{number}",
-            recipient_id=incoming.person_id, channel=incoming.channel,
-            language=person.language, text=reply.text, now=now,
-            choices=[choice.as_dict() for choice in reply.choices] or None,
+            recipient_id=person.id, channel=incoming.channel,
+            language=person.language, text=answer.text, now=now,
+            choices=[choice.as_dict() for choice in answer.choices] or None, claim=claim,
         )
-    log.info("inbound message from person %s on %s", person.id, incoming.channel)
-    return replies
+        if row is not None:
+            queued.append(row)
+    log.debug("inbound message from person %s on %s", person.id, incoming.channel)
+    return queued
+
+
+def reportable(roles: Roles) -> list[Reportable]:
+    """Whom this person may report absence for: their (minor) children, or themselves if adult."""
+    students = [
+        Reportable(student, child.name) for student, child in roles.children if not student.adult
+    ]
+    return students
+
+
+def _route(
+    session: Session, person: Person, roles: Roles, incoming: Incoming, now: datetime, *,
+    linked: bool,
+) -> Reply:
+    language = person.language
+    choice, text = incoming.choice, incoming.text
+    command = text.split()[0].lower().split("@")[0] if text.startswith("/") else ""
+    students = reportable(roles)
+    if roles.student is not None and roles.student.adult:
+        students.append(Reportable(roles.student, person.name))
+    person_id = person.id or 0
+    if linked:
+        clear_state(session, person_id)
+        return Reply(
+            gettext_for(language, "Thank you! This chat is now linked to your phone number.")
+            + "\n" + _greeting(session, person, incoming, now).text
+        )
+    if choice == report_dialog.CANCEL or (not choice and is_cancel(text)):
+        if clear_state(session, person_id):
+            return Reply(gettext_for(language, "Cancelled. Nothing was saved."))
+        return _greeting(session, person, incoming, now)
+    if choice and choice.startswith(TASK_DONE):
+        done = mark_task_done(session, person, _number(choice.removeprefix(TASK_DONE)), now=now)
+        return Reply(gettext_for(language, "Marked as done. Thank you!") if done else
+                     gettext_for(language, "That task is not on your list."))
+    if command == START:
+        clear_state(session, person_id)
+        return _greeting(session, person, incoming, now)
+    if not choice and text.lower() in HELP_WORDS:
+        return handle_menu(session, person, replace(incoming, text="help"), now)
+    if not can_report(roles) or not students:
+        return handle_menu(session, person, incoming, now)
+    if choice == REPORTS or command == REPORTS_COMMAND:
+        clear_state(session, person_id)
+        return my_reports.list_reports(session, person, students, now=now)
+    if choice and choice.startswith(my_reports.CANCEL_KEY):
+        return my_reports.ask_cancel(session, person, students,
+                                     choice.removeprefix(my_reports.CANCEL_KEY), now=now)
+    if choice and choice.startswith(my_reports.CONFIRM_KEY):
+        return my_reports.confirm_cancel(session, person, students,
+                                         choice.removeprefix(my_reports.CONFIRM_KEY), now=now)
+    if choice == my_reports.KEEP_KEY:
+        return my_reports.keep(person, session)
+    if choice == REPORT or command == REPORT_COMMAND:
+        clear_state(session, person_id)
+        return report_dialog.start(session, person, students, "", channel=incoming.channel,
+                                   now=now)
+    if choice and choice.startswith("menu:"):
+        return handle_menu(session, person, incoming, now)
+    state = get_state(session, person_id)
+    if state is not None and state.dialog == my_reports.DIALOG and not choice:
+        answer = parse_yes_no(text)
+        if answer is True:
+            return my_reports.confirm_cancel(session, person, students,
+                                             str(state.data.get("report")), now=now)
+        if answer is False:
+            return my_reports.keep(person, session)
+        clear_state(session, person_id)
+    elif state is not None and state.dialog == report_dialog.DIALOG:
+        return report_dialog.advance(session, person, students, state, incoming, now=now)
+    if choice or text.lower().strip("!.") in GREETING_WORDS:
+        # a greeting, or a button from a finished conversation: nothing to continue
+        return _greeting(session, person, incoming, now)
+    return report_dialog.start(session, person, students, text, channel=incoming.channel,
+                               now=now)
+
+
+def _greeting(session: Session, person: Person, incoming: Incoming, now: datetime) -> Reply:
+    return handle_menu(session, person, replace(incoming, text="", choice=None), now)
+
+
+def _number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0

@@ -13,20 +13,40 @@ from storage.models import Absence, Person, School, StaffTask
 from storage.people import Roles, roles_of, school_of
 
 STATUS, TASKS, HELP = "menu:status", "menu:tasks", "menu:help"
+REPORT, REPORTS = "menu:report", "menu:reports"
 HELP_WORDS = {"help", "/help", "hjälp", "hjelp", "hjælp", "?", "مساعدة"}
-TASK_KINDS = {"call_home": N_("Call home"), "meeting": N_("Meeting")}
+#: Words that get the greeting and the menu rather than starting a report.
+GREETING_WORDS = {
+    "hej", "hei", "hi", "hello", "hallo", "halløj", "hejsan", "tjena", "god morgon",
+    "god morgen", "مرحبا", "السلام عليكم", "menu", "meny", "menyn", "menu?", "/menu",
+}
+TASK_KINDS = {
+    "call_home": N_("Call home"), "meeting": N_("Meeting"),
+    "late_report": N_("Late absence report"),
+    "call_guardian": N_("Call guardian"),
+}
 OTHER_TASK = N_("Task")
 
 
 def menu_choices(language: str, roles: Roles) -> tuple[Choice, ...]:
     """The buttons this person gets: what they can do depends on their roles."""
     choices = []
+    if can_report(roles):
+        choices.append(Choice(REPORT, gettext_for(language, "Report absence")))
+        choices.append(Choice(REPORTS, gettext_for(language, "My reports")))
     if roles.children or roles.student is not None:
         choices.append(Choice(STATUS, gettext_for(language, "Today's absence")))
     if roles.staff:
         choices.append(Choice(TASKS, gettext_for(language, "My tasks")))
     choices.append(Choice(HELP, gettext_for(language, "Help")))
     return tuple(choices)
+
+
+def can_report(roles: Roles) -> bool:
+    """Guardians report for their children; adult students for themselves."""
+    return any(not student.adult for student, _child in roles.children) or bool(
+        roles.student is not None and roles.student.adult
+    )
 
 
 def handle_menu(session: Session, person: Person, incoming: Incoming, now: datetime) -> Reply:
@@ -36,15 +56,28 @@ def handle_menu(session: Session, person: Person, incoming: Incoming, now: datet
     choices = menu_choices(language, roles)
     text = incoming.text.strip().lower()
     if incoming.choice == HELP or text in HELP_WORDS:
-        return Reply(_help_text(session, person), choices)
+        return Reply(help_text(session, person), choices)
     if incoming.choice == STATUS:
         return Reply(_status_text(session, person, roles, now), choices)
     if incoming.choice == TASKS:
         return Reply(_tasks_text(session, person, now), choices)
-    return Reply(gettext_for(language, "Hi {name}! This is Närvaro.", name=person.name), choices)
+    return Reply(greeting(person, roles), choices)
 
 
-def _help_text(session: Session, person: Person) -> str:
+def greeting(person: Person, roles: Roles) -> str:
+    """Hello, and what this person can do here."""
+    name = person.name.split()[0] if person.name.split() else person.name
+    if can_report(roles):
+        return gettext_for(
+            person.language,
+            "Hi {name}! To report an absence, tap Report absence or just write, for example "
+            "“sick today”.", name=name,
+        )
+    return gettext_for(person.language, "Hi {name}! This is Närvaro.", name=name)
+
+
+def help_text(session: Session, person: Person) -> str:
+    """Whom to ask: the school's phone number when known."""
     school = school_of(session, person)
     if school is not None and school.phone:
         return gettext_for(

@@ -161,7 +161,9 @@ class SchoolCalendar:
         """Whether a report made on ``report_day`` for ``absence_day`` meets the deadline."""
         return report_day <= self.report_deadline(absence_day)
 
-    def earliest_reportable_day(self, today: date) -> date:
+    def earliest_reportable_day(
+        self, today: date, deadline_school_days: int = REPORT_DEADLINE_SCHOOL_DAYS
+    ) -> date:
         """The earliest school day whose absence may still be reported on time ``today``.
 
         That is the third school day before ``today`` (the earliest D with
@@ -169,7 +171,7 @@ class SchoolCalendar:
         exist, the window stays open: the oldest earlier school day found is returned, or the
         next school day if there is none. Raises ValueError if there are no school days at all.
         """
-        earlier = list(islice(self._school_days_from(today, -1), REPORT_DEADLINE_SCHOOL_DAYS))
+        earlier = list(islice(self._school_days_from(today, -1), deadline_school_days))
         if earlier:
             # With fewer than three earlier school days (start of the calendar) every one of
             # them is still reportable, so the oldest found is the answer.

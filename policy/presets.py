@@ -8,8 +8,12 @@ escalation ladders are added to the same presets as they are built.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from datetime import time
 from pathlib import Path
+
+#: Reason categories a guardian may give (DESIGN: a reason is a category plus an optional note).
+REASON_CATEGORIES = ("sick", "medical", "family", "other")
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,16 @@ class PolicyPreset:
     country: str
     language: str
     report_deadline_school_days: int = 3
+    #: How far ahead a guardian may report (planned appointments), in calendar days.
+    report_horizon_days: int = 30
+    #: How far back a late report is still taken (it is kept, but does not excuse).
+    report_lookback_days: int = 30
+    #: Which reason categories are asked; empty asks none (health data is a school's choice).
+    reasons: tuple[str, ...] = REASON_CATEGORIES
+    #: Whether a guardian may add a short free-text note to a report.
+    keep_note: bool = True
+    #: When mentors get the day's reported absences as one message (school's local time).
+    mentor_summary_time: time = time(7, 30)
 
 
 PRESETS: dict[str, PolicyPreset] = {
@@ -48,8 +62,15 @@ def load_policy(name_or_path: str) -> PolicyPreset:
     if base_name not in PRESETS:
         raise ValueError(f"base {base_name!r} is not a preset ({', '.join(sorted(PRESETS))})")
     base = PRESETS[base_name]
-    known = {"name", "title", "country", "language", "report_deadline_school_days"}
+    known = {field.name for field in fields(PolicyPreset)}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown policy keys: {', '.join(sorted(unknown))}")
+    if "reasons" in data:
+        reasons = tuple(str(reason) for reason in data["reasons"])
+        if not set(reasons) <= set(REASON_CATEGORIES):
+            raise ValueError(f"reasons must be among {', '.join(REASON_CATEGORIES)}")
+        data["reasons"] = reasons
+    if "mentor_summary_time" in data and not isinstance(data["mentor_summary_time"], time):
+        data["mentor_summary_time"] = time.fromisoformat(str(data["mentor_summary_time"]))
     return replace(base, **data)

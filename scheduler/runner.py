@@ -21,11 +21,17 @@ def build_scheduler(
     engine: Engine, clock: Clock, *, after_sweep: Callable[[], None] = lambda: None,
     interval: float = SWEEP_INTERVAL_SECONDS,
 ) -> AsyncIOScheduler:
-    """A scheduler running every sweep each `interval` seconds, as of `clock.now()`."""
+    """A scheduler running every sweep each `interval` seconds, as of `clock.now()`.
+
+    Call `stop_scheduler` to shut it down: it also waits for a sweep in progress.
+    """
     scheduler = AsyncIOScheduler(timezone="UTC")
+    running = asyncio.Lock()
+    scheduler.narvaro_sweeping = running
 
     async def sweep() -> None:
-        done = await asyncio.to_thread(run_sweeps, engine, clock.now())
+        async with running:
+            done = await asyncio.to_thread(run_sweeps, engine, clock.now())
         if any(done.values()):
             log.info("sweeps: %s", {name: n for name, n in done.items() if n})
         after_sweep()
@@ -36,3 +42,11 @@ def build_scheduler(
         next_run_time=datetime.now(UTC),
     )
     return scheduler
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler) -> None:
+    """Stop triggering sweeps and wait for one in progress (its thread holds a connection)."""
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    async with scheduler.narvaro_sweeping:
+        pass

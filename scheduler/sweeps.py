@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
+from scheduler.summaries import send_mentor_summaries
 from storage.db import session_scope
+from storage.inbound import forget_seen
 from storage.models import ConversationState
 
 Sweep = Callable[[Session, datetime], int]
@@ -30,8 +32,15 @@ def forget_stale_conversations(session: Session, now: datetime) -> int:
     return int(result.rowcount)
 
 
+def forget_old_inbound_ids(session: Session, now: datetime) -> int:
+    """Forget which inbound messages were handled once no provider would resend them."""
+    return forget_seen(session, now=now)
+
+
 SWEEPS: dict[str, Sweep] = {
+    "send_mentor_summaries": send_mentor_summaries,
     "forget_stale_conversations": forget_stale_conversations,
+    "forget_old_inbound_ids": forget_old_inbound_ids,
 }
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, select
 
 from policy.attendance import AttendanceRecord
 from storage.models import Absence, AuditLog, School, Student
+from storage.reports import excused_by_report
 
 
 def student_resolver(session: Session) -> dict[str, dict[str, int]]:
@@ -36,6 +37,22 @@ def resolve_student(
     if len(matches) > 1:
         return f"student_id {student_id} is in several schools; add a school column"
     return matches[0]
+
+
+def _retire_placeholders(
+    session: Session, student_id: int, day: date, *, keep: str, now: datetime
+) -> None:
+    """Withdraw absences only a guardian's report made for this day: roll call now has it.
+
+    The roll-call rows themselves are excused by the report (see `excused_by_report`).
+    """
+    for placeholder in session.execute(
+        select(Absence).where(
+            Absence.student_id == student_id, Absence.day == day, Absence.source == "report",
+            Absence.slot != keep, Absence.state != "withdrawn",
+        )
+    ).scalars():
+        placeholder.state, placeholder.updated_at = "withdrawn", now
 
 
 def apply_attendance(
@@ -68,8 +85,12 @@ def apply_attendance(
                 recorded_at=now, updated_at=now,
             )
             session.add(absence)
+            if excused_by_report(session, absence):
+                absence.state = "reported"
         else:
             new = (record.status, record.minutes_late, record.lesson_end)
+            if absence.source == "report":
+                absence.source = source  # roll call now vouches for it, not only a report
             if absence.state != "withdrawn" and new == (
                 absence.kind, absence.minutes_late, absence.lesson_end
             ):
@@ -77,9 +98,10 @@ def apply_attendance(
                 continue
             absence.kind, absence.minutes_late, absence.lesson_end = new
             if absence.state == "withdrawn":
-                absence.state = "open"
+                absence.state = "reported" if excused_by_report(session, absence) else "open"
             absence.updated_at = now
         counts[record.status] += 1
+        _retire_placeholders(session, record.student, record.day, keep=record.slot, now=now)
     session.add(AuditLog(at=now, actor=actor, action="attendance.import", entity="absence",
                          detail=dict(counts)))
     return counts

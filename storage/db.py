@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,15 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys."""
+    """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys.
+
+    Statement parameters are kept out of error messages: they can hold a
+    reason, a note or a phone number, and errors end up in logs.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
+            url, connect_args={"check_same_thread": False, "timeout": 10},
+            hide_parameters=True, **kwargs,
         )
 
         @event.listens_for(engine, "connect")
@@ -40,7 +47,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -57,10 +64,27 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def _writer_lock(engine: Engine) -> threading.RLock | None:
+    """One lock per SQLite engine: this process's transactions queue here, in order.
+
+    SQLite allows one writer; waiting on our own lock wakes a thread the moment the
+    previous transaction ends, where SQLite's busy handler would sleep and retry.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    return _WRITERS.setdefault(engine, threading.RLock())
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session committed on success and rolled back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+    lock = _writer_lock(engine)
+    with lock if lock is not None else nullcontext(), Session(
+        engine, expire_on_commit=False
+    ) as session:
         try:
             yield session
             session.commit()

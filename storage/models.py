@@ -71,7 +71,11 @@ class Person(SQLModel, table=True):
         default=None, sa_type=BigInteger, unique=True, nullable=True
     )
     telegram_user_id: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    #: Set when Telegram refused delivery (the person blocked the bot); cleared when they write.
+    telegram_blocked_at: datetime | None = _instant(nullable=True)
     sms_opted_out_at: datetime | None = _instant(nullable=True)
+    #: Set when the carrier could not deliver to the number (Twilio 30003, 30005, …).
+    sms_unreachable_at: datetime | None = _instant(nullable=True)
     created_at: datetime = _instant()
     updated_at: datetime = _instant()
 
@@ -161,7 +165,13 @@ class AbsenceReport(SQLModel, table=True):
     reason: str = Field(max_length=12)  # sick|medical|family|other|none
     note: str | None = Field(default=None, max_length=200)
     on_time: bool = True
+    #: School days asked for after their deadline (ISO dates): kept, but they excuse nothing.
+    late_days: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     cancelled_at: datetime | None = _instant(nullable=True)
+
+    def on_time_for(self, day: date) -> bool:
+        """Whether this report excuses `day` (it was given within that day's deadline)."""
+        return day.isoformat() not in self.late_days
 
 
 class StaffTask(SQLModel, table=True):
@@ -208,8 +218,10 @@ class OutboxMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True, max_length=200)
-    recipient_id: int = Field(foreign_key="person.id", index=True)
-    channel: str = Field(max_length=12)  # telegram|sms|webchat|console
+    #: None for a sender not in the roster; `address` then says where to answer.
+    recipient_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    address: str | None = Field(default=None, max_length=32)
+    channel: str = Field(max_length=12)  # telegram|sms|webchat|console|auto
     language: str = Field(max_length=16)
     text: str
     choices: list[dict[str, str]] | None = Field(default=None, sa_column=Column(JSON))
@@ -220,6 +232,9 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = _instant(nullable=True)
     delivered_at: datetime | None = _instant(nullable=True)
     provider_ref: str | None = Field(default=None, max_length=64, index=True)
+    #: The provider's final word on delivery (Twilio: delivered, undelivered, failed).
+    provider_status: str | None = Field(default=None, max_length=16)
+    error_code: str | None = Field(default=None, max_length=16)
     last_error: str | None = Field(default=None, max_length=200)
 
 
@@ -233,6 +248,16 @@ class ConversationState(SQLModel, table=True):
     step: str = Field(max_length=32)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _instant()
+
+
+class InboundSeen(SQLModel, table=True):
+    """An inbound message already handled (Telegram update_id, Twilio MessageSid…)."""
+
+    __tablename__ = "inbound_seen"
+
+    channel: str = Field(max_length=12, primary_key=True)
+    ref: str = Field(max_length=64, primary_key=True)
+    at: datetime = _instant(index=True)
 
 
 class AuditLog(SQLModel, table=True):

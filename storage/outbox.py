@@ -17,19 +17,42 @@ RETRY_BASE = timedelta(seconds=30)
 
 
 def enqueue(
-    session: Session, *, dedupe_key: str, recipient_id: int, channel: str, language: str,
+    session: Session, *, dedupe_key: str, recipient_id: int | None, channel: str, language: str,
     text: str, now: datetime, choices: list[dict[str, str]] | None = None,
-    not_before: datetime | None = None,
+    not_before: datetime | None = None, address: str | None = None,
 ) -> bool:
     """Add a message unless one with `dedupe_key` exists; True when it was added.
 
     Runs in the caller's transaction, so the message exists exactly when the
-    decision that caused it is committed.
+    decision that caused it is committed. A message to someone not in the
+    roster has no `recipient_id` but an `address` on its channel.
     """
+    return enqueue_row(
+        session, dedupe_key=dedupe_key, recipient_id=recipient_id, channel=channel,
+        language=language, text=text, now=now, choices=choices, not_before=not_before,
+        address=address,
+    ) is not None
+
+
+def enqueue_row(
+    session: Session, *, dedupe_key: str, recipient_id: int | None, channel: str, language: str,
+    text: str, now: datetime, choices: list[dict[str, str]] | None = None,
+    not_before: datetime | None = None, address: str | None = None, claim: bool = False,
+) -> OutboxMessage | None:
+    """Like `enqueue`, returning the new row (None if the dedupe key existed).
+
+    With `claim` the row is enqueued already claimed (`sending`) by the caller,
+    who sends it right after the commit: an answer in a conversation does not
+    wait for the dispatcher's next round. A crash before it is sent leaves it
+    `sending`, which the next start releases to the dispatcher.
+    """
+    if recipient_id is None and address is None:
+        raise ValueError("a message needs a recipient or an address")
     values: dict[str, Any] = {
-        "dedupe_key": dedupe_key, "recipient_id": recipient_id, "channel": channel,
-        "language": language, "text": text, "choices": choices, "status": "pending",
-        "attempts": 0, "not_before": not_before or now, "created_at": now,
+        "dedupe_key": dedupe_key, "recipient_id": recipient_id, "address": address,
+        "channel": channel, "language": language, "text": text, "choices": choices,
+        "status": "sending" if claim else "pending", "attempts": 1 if claim else 0,
+        "not_before": not_before or now, "created_at": now,
     }
     dialect = session.get_bind().dialect.name
     builder = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -39,7 +62,8 @@ def enqueue(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(OutboxMessage.id)
     )
-    return session.execute(statement).scalar() is not None
+    row_id = session.execute(statement).scalar()
+    return None if row_id is None else OutboxMessage(id=row_id, **values)
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 50) -> list[OutboxMessage]:
@@ -72,31 +96,40 @@ def claim_due(session: Session, *, now: datetime, limit: int = 50) -> list[Outbo
 
 def mark_sent(
     session: Session, message_id: int, *, now: datetime, provider_ref: str | None,
-    delivered: bool = False,
+    delivered: bool = False, channel: str | None = None,
 ) -> None:
-    """Record that the channel accepted the message (or, for local channels, delivered it)."""
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(
-            status="delivered" if delivered else "sent", sent_at=now, provider_ref=provider_ref,
-            delivered_at=now if delivered else None, last_error=None,
-        )
-    )
+    """Record that the channel accepted the message (or, for local channels, delivered it).
+
+    `channel` records where a routed (`auto`) message actually went.
+    """
+    values: dict[str, Any] = {
+        "status": "delivered" if delivered else "sent", "sent_at": now,
+        "provider_ref": provider_ref, "delivered_at": now if delivered else None,
+        "last_error": None,
+    }
+    if channel is not None:
+        values["channel"] = channel
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
 
 
-def mark_failed(session: Session, message: OutboxMessage, *, now: datetime, error: str) -> None:
-    """Retry later with backoff, or give up after MAX_ATTEMPTS; `error` must hold no PII."""
-    final = message.attempts >= MAX_ATTEMPTS
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message.id)
-        .values(
-            status="failed" if final else "pending",
-            not_before=now + RETRY_BASE * 2 ** max(0, message.attempts - 1),
-            last_error=error[:200],
-        )
-    )
+def mark_failed(
+    session: Session, message: OutboxMessage, *, now: datetime, error: str,
+    final: bool = False, retry_after: timedelta | None = None, channel: str | None = None,
+) -> None:
+    """Retry later (after `retry_after`, else with backoff), or give up; `error` holds no PII.
+
+    A message gives up after MAX_ATTEMPTS, or at once when `final`; `channel`
+    records where a routed message was refused.
+    """
+    final = final or message.attempts >= MAX_ATTEMPTS
+    delay = retry_after or RETRY_BASE * 2 ** max(0, message.attempts - 1)
+    values: dict[str, Any] = {
+        "status": "failed" if final else "pending", "not_before": now + delay,
+        "last_error": error[:200],
+    }
+    if channel is not None:
+        values["channel"] = channel
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
 
 
 def release_claims(session: Session) -> int:
@@ -126,3 +159,14 @@ def messages_for(
     return list(rows)
 
 
+
+
+def reroute(session: Session, message: OutboxMessage, *, channel: str, now: datetime) -> bool:
+    """Queue a copy of a message that could not be delivered, for another channel."""
+    if message.recipient_id is None:
+        return False
+    return enqueue(
+        session, dedupe_key=f"{message.dedupe_key}:{channel}"[:200],
+        recipient_id=message.recipient_id, channel=channel, language=message.language,
+        text=message.text, now=now, choices=message.choices,
+    )

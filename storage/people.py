@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 
 from sqlmodel import Session, select
 
+from policy.routing import Reachability
 from storage.models import (
     Guardianship,
     Person,
@@ -16,19 +19,38 @@ from storage.models import (
 )
 
 
-@dataclass
 class Roles:
-    """What a person is at the schools: guardian of some students, staff, a student."""
+    """What a person is at the schools: guardian of some students, a student, staff.
 
-    children: list[tuple[Student, Person]] = field(default_factory=list)
-    staff: list[tuple[School, str]] = field(default_factory=list)
-    student: Student | None = None
+    Staff roles are looked up only when asked for: most messages come from
+    guardians in a dialog, who never need them.
+    """
+
+    def __init__(
+        self, session: Session, person_id: int, children: list[tuple[Student, Person]],
+        student: Student | None,
+    ) -> None:
+        """Roles of `person_id`, with the children and own student record already found."""
+        self._session = session
+        self._person_id = person_id
+        self.children = children
+        self.student = student
+
+    @cached_property
+    def staff(self) -> list[tuple[School, str]]:
+        """The schools where the person works, with the role at each."""
+        return list(
+            self._session.execute(
+                select(School, StaffRole.role)
+                .join(StaffRole, StaffRole.school_id == School.id)
+                .where(StaffRole.person_id == self._person_id)
+            )
+        )
 
 
 def roles_of(session: Session, person: Person) -> Roles:
     """Every role `person` holds."""
-    roles = Roles()
-    roles.children = [
+    children = [
         (student, child)
         for student, child in session.execute(
             select(Student, Person)
@@ -38,17 +60,10 @@ def roles_of(session: Session, person: Person) -> Roles:
             .order_by(Person.name)
         )
     ]
-    roles.staff = list(
-        session.execute(
-            select(School, StaffRole.role)
-            .join(StaffRole, StaffRole.school_id == School.id)
-            .where(StaffRole.person_id == person.id)
-        )
-    )
-    roles.student = session.execute(
+    student = session.execute(
         select(Student).where(Student.person_id == person.id)
     ).scalar_one_or_none()
-    return roles
+    return Roles(session, person.id or 0, children, student)
 
 
 def school_of(session: Session, person: Person) -> School | None:
@@ -93,3 +108,34 @@ def search_people(session: Session, query: str = "", limit: int = 50) -> list[Li
             )
         )
     return listings
+
+
+def reachability(person: Person) -> Reachability:
+    """What routing needs to know about reaching `person`."""
+    return Reachability(
+        telegram_linked=person.telegram_chat_id is not None,
+        telegram_blocked=person.telegram_blocked_at is not None,
+        has_phone=bool(person.phone) and person.sms_unreachable_at is None,
+        sms_opted_out=person.sms_opted_out_at is not None,
+    )
+
+
+def mark_unreachable(session: Session, person_id: int, *, channel: str, now: datetime) -> None:
+    """Record that `channel` cannot reach the person (blocked the bot, number unreachable)."""
+    person = session.get(Person, person_id)
+    if person is None:
+        return
+    if channel == "telegram":
+        person.telegram_blocked_at = now
+    elif channel == "sms":
+        person.sms_unreachable_at = now
+    session.add(person)
+
+
+def set_sms_opt_out(session: Session, person: Person, *, opted_out: bool, now: datetime) -> None:
+    """Record STOP (no more SMS but answers to what they write) or START again."""
+    person.sms_opted_out_at = now if opted_out else None
+    if not opted_out:
+        person.sms_unreachable_at = None  # they can evidently be reached
+    person.updated_at = now
+    session.add(person)

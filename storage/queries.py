@@ -73,7 +73,7 @@ def list_outbox(
     """Outbound messages, oldest first."""
     query = (
         select(OutboxMessage, Person.phone)
-        .join(Person, Person.id == OutboxMessage.recipient_id)
+        .outerjoin(Person, Person.id == OutboxMessage.recipient_id)  # strangers have none
         .order_by(OutboxMessage.id)
         .limit(LIMIT)
     )
@@ -85,10 +85,11 @@ def list_outbox(
         query = query.where(Person.phone == to)
     return [
         {"id": m.id, "recipient_id": m.recipient_id, "recipient_phone": phone,
-         "channel": m.channel, "language": m.language, "text": m.text,
+         "address": m.address, "channel": m.channel, "language": m.language, "text": m.text,
          "choices": m.choices or [], "status": m.status, "attempts": m.attempts,
          "dedupe_key": m.dedupe_key, "created_at": m.created_at.isoformat(),
          "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-         "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None}
+         "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None,
+         "last_error": m.last_error}
         for m, phone in session.execute(query)
     ]

@@ -99,7 +99,7 @@ def test_tick_sweeps_and_sends_once(
     capsys.readouterr()
     assert main(["tick", "--now", "2026-11-23T09:00:00+01:00"]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first["sweeps"] == {"forget_stale_conversations": 1}
+    assert first["sweeps"]["forget_stale_conversations"] == 1
     assert first["sent"] == 1
     assert main(["tick", "--now", "2026-11-23T09:00:00+01:00"]) == 0
     second = json.loads(capsys.readouterr().out)

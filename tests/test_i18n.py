@@ -20,7 +20,7 @@ from locales import (
 ROOT = LOCALE_DIR.parent
 # The same sources and keywords as `make i18n-extract`.
 SOURCE_DIRS = ("bot", "handlers", "scheduler", "locales")
-KEYWORDS = {"N_": None, "gettext_for": (2,), "ngettext_for": (2, 3)}
+KEYWORDS = {"N_": None, "t": None, "gettext_for": (2,), "ngettext_for": (2, 3)}
 
 
 def _read(path: Path) -> Catalog:

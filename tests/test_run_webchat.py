@@ -97,22 +97,29 @@ def test_demo_school_answers_in_each_persons_language(bot: Bot) -> None:
     mona = bot.person("Mona Andersson")
     assert mona["language"] == "sv" and mona["children"] == ["Ali Andersson"]
     [greeting] = bot.say(mona, text="hej")
-    assert greeting["text"] == "Hej Mona Andersson! Det här är Närvaro."
-    assert [c["label"] for c in greeting["choices"]] == ["Dagens frånvaro", "Hjälp"]
+    assert greeting["text"].startswith("Hej Mona! För att anmäla frånvaro")
+    assert [c["label"] for c in greeting["choices"]] == [
+        "Rapportera frånvaro", "Mina anmälningar", "Dagens frånvaro", "Hjälp"]
     [status] = bot.say(mona, choice="menu:status")
     assert status["text"] == "Ali Andersson: ingen frånvaro registrerad i dag."
+    [confirm] = bot.say(mona, text="Ali sjuk idag")
+    assert confirm["text"].startswith("Kontrollera din anmälan:\n• Ali Andersson\n")
+    [receipt] = bot.say(mona, choice="confirm:send")
+    assert receipt["text"].startswith("Tack. Alis frånvaro")
+    [status] = bot.say(mona, choice="menu:status")
+    assert status["text"] == "Ali Andersson: anmäld frånvarande i dag."
     [help_text] = bot.say(mona, text="hjälp")
     assert help_text["text"] == "Frågor? Ring Demoskolan på +46701740605."
 
     norwegian = next(p for p in bot.http.get("/webchat/api/people").json()
                      if p["language"] == "nb" and p["children"])
     [hei] = bot.say(norwegian, text="hei")
-    assert hei["text"].startswith("Hei ") and hei["text"].endswith("Dette er Närvaro.")
+    assert hei["text"].startswith("Hei ") and "fravær" in hei["text"]
 
     arabic = next(p for p in bot.http.get("/webchat/api/people", params={"q": ""}).json()
                   if p["language"] == "ar")
     [marhaba] = bot.say(arabic, text="hello")
-    assert marhaba["dir"] == "rtl" and marhaba["text"].startswith("مرحبًا")
+    assert marhaba["dir"] == "rtl" and marhaba["text"].startswith("مرحب")
 
     mentor = bot.person("Anna Mentorsson")
     assert mentor["staff"] == [{"school": "Demoskolan", "role": "mentor"}]

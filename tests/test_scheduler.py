@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from policy.clock import Clock
-from scheduler.runner import build_scheduler
+from scheduler.runner import build_scheduler, stop_scheduler
 from storage.db import session_scope
 from storage.models import ConversationState, Person
 
@@ -41,4 +41,4 @@ async def test_scheduler_runs_sweeps_on_the_shifted_clock(engine: Engine) -> Non
         else:
             raise AssertionError("the sweep did not run on the advanced clock")
     finally:
-        scheduler.shutdown(wait=False)
+        await stop_scheduler(scheduler)

@@ -1,4 +1,4 @@
-"""The channel interface the dispatcher sends through."""
+"""The channel interface the dispatcher sends through, and how a send can fail."""
 
 from __future__ import annotations
 
@@ -8,7 +8,30 @@ from storage.models import OutboxMessage, Person
 
 
 class ChannelError(Exception):
-    """Sending failed; the message says why without any personal data."""
+    """Sending failed; the message says why without any personal data.
+
+    It is retried later (after `retry_after` seconds when the provider said),
+    unless `final`: the provider refused the message itself and will again.
+    """
+
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, final: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.final = final
+
+
+class ChannelUnreachable(ChannelError):
+    """The recipient cannot be reached on this channel (blocked the bot, opted out, dead number).
+
+    Retrying will not help; the message goes to the person's next channel.
+    `code` is the provider's error code, if any.
+    """
+
+    def __init__(self, reason: str, *, code: str | None = None) -> None:
+        super().__init__(reason, final=True)
+        self.code = code
 
 
 class Channel(Protocol):
@@ -18,6 +41,6 @@ class Channel(Protocol):
     #: True when handing the message over is delivery itself (web chat, console).
     delivers_locally: bool
 
-    async def send(self, message: OutboxMessage, person: Person) -> str | None:
-        """Send `message` to `person`; return the provider's reference, if any."""
+    async def send(self, message: OutboxMessage, person: Person | None) -> str | None:
+        """Send `message` to `person` (or to `message.address`); return the provider's ref."""
         ...

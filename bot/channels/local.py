@@ -15,9 +15,10 @@ class ConsoleChannel:
     name = "console"
     delivers_locally = True
 
-    async def send(self, message: OutboxMessage, person: Person) -> str | None:
+    async def send(self, message: OutboxMessage, person: Person | None) -> str | None:
         """Log the hand-over."""
-        log.info("console: message %s to person %s (%s)", message.id, person.id, message.language)
+        log.info("console: message %s to person %s (%s)", message.id,
+                 person.id if person else "-", message.language)
         return None
 
 
@@ -27,6 +28,6 @@ class WebChatChannel:
     name = "webchat"
     delivers_locally = True
 
-    async def send(self, message: OutboxMessage, person: Person) -> str | None:
+    async def send(self, message: OutboxMessage, person: Person | None) -> str | None:
         """Nothing to transmit: the web chat polls for the person's delivered messages."""
         return None

@@ -1,0 +1,216 @@
+"""The SMS adapter: Twilio's webhooks in, outbox messages out through the real twilio client.
+
+It translates and decides nothing: the handlers decide what an SMS means and
+what is answered; this module checks signatures, renders the numbered
+question of a message's choices, keeps within three segments, and maps
+Twilio's errors onto the dispatcher's (retry, or unreachable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import encode_basic_auth
+from sqlalchemy import Engine
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot.channels.base import ChannelError, ChannelUnreachable
+from bot.settings import Settings
+from handlers.delivery import OPTED_OUT, UNREACHABLE, record_sms_status
+from handlers.sms_inbox import SmsMessage, handle_sms, numbered_choices
+from locales import gettext_for
+from policy.clock import Clock
+from policy.sms import fit, segments, to_sms
+from storage.db import session_scope
+from storage.models import OutboxMessage, Person
+
+log = logging.getLogger(__name__)
+SMS_PATH, STATUS_PATH = "/twilio/sms", "/twilio/status"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+MAX_SEGMENTS = 3
+STATUS_TRIES, STATUS_WAIT = 10, 0.2
+PUBLIC_API = "https://api.twilio.com"
+Claimed = list[tuple[OutboxMessage, Person | None]]
+
+
+class RedirectingHttpClient(AsyncTwilioHttpClient):
+    """twilio's own async HTTP client, sending to `NARVARO_TWILIO_API_URL` instead."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        """Send every request for api.twilio.com to `base_url` (a local fake, or a proxy)."""
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+        self.default_timeout = timeout
+
+    async def request(
+        self, method: str, url: str, params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None, headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None, timeout: float | None = None,  # noqa: ASYNC109
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Rewrite the host, then send as twilio's client does."""
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" == PUBLIC_API and self.base_url != PUBLIC_API:
+            url = self.base_url + url[len(PUBLIC_API):]
+        headers = dict(headers or {})
+        if auth is not None:
+            # aiohttp deprecates the BasicAuth object twilio builds; the header is the same.
+            headers["Authorization"] = encode_basic_auth(*auth)
+        # twilio's async client passes no timeout by default, which aiohttp reads as none.
+        return await super().request(
+            method, url, params=params, data=data, headers=headers, auth=None,
+            timeout=timeout or self.default_timeout, allow_redirects=allow_redirects,
+        )
+
+
+def render(text: str, choices: list[dict[str, str]] | None, language: str) -> str:
+    """The SMS body: the text, then "Reply 1 for …, 2 for …", within three segments.
+
+    The text is shortened at a word boundary if it must be; the numbered
+    question never is (it is what the person answers).
+    """
+    shown = numbered_choices(choices)
+    footer = ""
+    if shown:
+        items = ", ".join(
+            gettext_for(language, "{number} for {label}", number=n, label=choice["label"])
+            for n, choice in enumerate(shown, start=1)
+        )
+        footer = to_sms(gettext_for(language, "Reply {choices}.", choices=items))
+    body = to_sms(text)
+    if not footer:
+        return fit(body, MAX_SEGMENTS)
+    joined = f"{body}\n{footer}"
+    words = body.split(" ")
+    while segments(joined) > MAX_SEGMENTS and len(words) > 1:
+        words.pop()
+        joined = f"{' '.join(words).rstrip()}...\n{footer}"
+    return joined
+
+
+class TwilioSms:
+    """The SMS channel (send) and the handling of Twilio's webhooks (receive)."""
+
+    name = "sms"
+    delivers_locally = False
+
+    def __init__(self, settings: Settings, engine: Engine, clock: Clock, *,
+                 default_language: str) -> None:
+        """Prepare; the HTTP client is made in `start` (it needs the running event loop)."""
+        assert settings.twilio_enabled
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+        self.default_language = default_language
+        self.validator = RequestValidator(settings.twilio_auth_token)
+        self.client: Client | None = None
+        self._http: RedirectingHttpClient | None = None
+        #: Sends the answers an SMS caused, claimed in its transaction (the dispatcher's
+        #: `deliver`); without one they are left to the dispatcher's next round.
+        self.deliver: Callable[[Claimed], Coroutine[Any, Any, int]] | None = None
+        self._sending: set[asyncio.Task[int]] = set()
+
+    async def start(self) -> None:
+        """Open the HTTP client."""
+        self._http = RedirectingHttpClient(self.settings.twilio_api_url)
+        # environment={}: TWILIO_EDGE / TWILIO_REGION must not send us to another host.
+        self.client = Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token,
+                             http_client=self._http, environment={})
+        if not self.settings.public_url:
+            log.warning("NARVARO_PUBLIC_URL is not set: incoming SMS cannot be verified and "
+                        "are refused, and no delivery statuses are asked for")
+
+    async def finish_sending(self) -> None:
+        """Wait for answers still being sent (before the dispatcher stops)."""
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        if self._http is not None:
+            await self._http.close()
+
+    def signature_valid(self, path: str, params: Mapping[str, str], signature: str | None) -> bool:
+        """Whether Twilio signed this request, for our public URL (never the request's own)."""
+        if not signature or not self.settings.public_url:
+            return False
+        return bool(self.validator.validate(f"{self.settings.public_url}{path}", dict(params),
+                                            signature))
+
+    async def receive(self, params: Mapping[str, str]) -> None:
+        """Handle an incoming SMS (signature already checked); its answers are sent right
+        after, without keeping Twilio's request waiting for our own call to Twilio."""
+        message = SmsMessage(sid=params.get("MessageSid") or params.get("SmsSid") or "",
+                             sender=params.get("From", ""), body=params.get("Body", ""))
+        answers = await asyncio.to_thread(self._handle, message)
+        if self.deliver is not None and answers:
+            task: asyncio.Task[int] = asyncio.create_task(self.deliver(answers))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    def _handle(self, message: SmsMessage) -> Claimed:
+        with session_scope(self.engine) as session:
+            rows = handle_sms(session, message, now=self.clock.now(),
+                              default_language=self.default_language,
+                              claim=self.deliver is not None)
+            return [
+                (row, session.get(Person, row.recipient_id) if row.recipient_id else None)
+                for row in rows
+            ]
+
+    async def status(self, params: Mapping[str, str]) -> None:
+        """Record a delivery status callback (signature already checked)."""
+        sid = params.get("MessageSid") or params.get("SmsSid") or ""
+        status = params.get("MessageStatus") or params.get("SmsStatus") or ""
+        code = params.get("ErrorCode") or None
+
+        def record() -> bool:
+            with session_scope(self.engine) as session:
+                return record_sms_status(session, sid=sid, status=status, error_code=code,
+                                         now=self.clock.now())
+
+        # A fast callback can overtake the recording of the send it is about.
+        for _ in range(STATUS_TRIES):
+            if await asyncio.to_thread(record):
+                return
+            await asyncio.sleep(STATUS_WAIT)
+        log.warning("twilio status for an unknown message (%s)", status)
+
+    async def send(self, message: OutboxMessage, person: Person | None) -> str | None:
+        """Send one outbox message as an SMS; returns Twilio's message SID."""
+        assert self.client is not None, "start() first"
+        to = person.phone if person is not None else message.address
+        if not to:
+            raise ChannelUnreachable("no phone number")
+        sender = self.settings.twilio_from or ""
+        options: dict[str, Any] = {"to": to, "body": render(message.text, message.choices,
+                                                            message.language)}
+        if sender.startswith("MG"):
+            options["messaging_service_sid"] = sender
+        else:
+            options["from_"] = sender
+        if self.settings.public_url:
+            options["status_callback"] = f"{self.settings.public_url}{STATUS_PATH}"
+        try:
+            sent = await self.client.messages.create_async(**options)
+        except TwilioRestException as error:
+            code = str(error.code) if error.code is not None else ""
+            if code == OPTED_OUT:
+                raise ChannelUnreachable("recipient opted out (21610)", code=code) from error
+            if code in UNREACHABLE:
+                raise ChannelUnreachable(f"number unreachable ({code})", code=code) from error
+            if error.status >= 500 or error.status == 429:
+                raise ChannelError(f"Twilio {error.status} ({code or 'no code'})") from error
+            raise ChannelError(f"Twilio refused the message ({code or error.status})",
+                               final=True) from error
+        except (OSError, TimeoutError) as error:
+            raise ChannelError(f"Twilio unreachable: {type(error).__name__}") from error
+        return str(sent.sid)

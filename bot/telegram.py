@@ -1,0 +1,328 @@
+"""The Telegram adapter: python-telegram-bot in, outbox messages out; it decides nothing.
+
+Updates arrive by long polling (default) or by webhook (`NARVARO_TELEGRAM_MODE=webhook`,
+checked with `secret_token`). Each becomes a channel-neutral `ChatMessage` for
+`handlers`; an update already handled (same `update_id`, e.g. re-delivered after
+a restart) is recognised there and skipped. Pending updates are never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    TypeHandler,
+)
+
+from bot.channels.base import ChannelError, ChannelUnreachable
+from bot.settings import Settings
+from handlers.linking import (
+    SHARE_CONTACT,
+    ChatMessage,
+    handle_chat_message,
+    note_chat_blocked,
+)
+from locales import LANGUAGES, N_, gettext_for, normalize_language
+from policy.clock import Clock
+from storage.db import session_scope
+from storage.models import OutboxMessage, Person
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+MAX_MESSAGE = 4096
+#: Updates handled at once (different chats; one chat's updates stay in order).
+CONCURRENT_UPDATES = 16
+COMMANDS = {
+    "start": N_("Start, or link this chat"),
+    "report": N_("Report an absence"),
+    "reports": N_("See or cancel reports"),
+    "help": N_("Help and the school's contact"),
+    "cancel": N_("Stop what you are doing"),
+}
+
+
+def keyboard(choices: list[dict[str, str]] | None) -> Any:
+    """Telegram markup for a message's choices: inline buttons, or the contact button."""
+    if not choices:
+        return None
+    if any(choice["key"] == SHARE_CONTACT for choice in choices):
+        label = next(c["label"] for c in choices if c["key"] == SHARE_CONTACT)
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(label, request_contact=True)]], resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    short = all(len(choice["label"]) <= 16 for choice in choices)
+    width = 2 if short else 1
+    buttons = [
+        InlineKeyboardButton(choice["label"], callback_data=choice["key"][:64])
+        for choice in choices
+    ]
+    return InlineKeyboardMarkup([buttons[i:i + width] for i in range(0, len(buttons), width)])
+
+
+class TelegramBot:
+    """One bot: receives updates for the handlers and sends outbox messages (the channel)."""
+
+    name = "telegram"
+    delivers_locally = False
+
+    def __init__(
+        self, settings: Settings, engine: Engine, clock: Clock, *,
+        on_handled: Callable[[], None] = lambda: None,
+        deliver: Callable[[list[tuple[OutboxMessage, Person | None]]], Awaitable[int]]
+        | None = None,
+    ) -> None:
+        """Build the python-telegram-bot application against `NARVARO_TELEGRAM_API_URL`."""
+        assert settings.telegram_token
+        self.settings = settings
+        self.engine = engine
+        self.clock = clock
+        self.on_handled = on_handled
+        #: Sends the answers a message caused, claimed in its transaction (the dispatcher's
+        #: `deliver`); without one they are left to the dispatcher's next round.
+        self.deliver = deliver
+        self.webhook = settings.telegram_mode == "webhook"
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder().token(settings.telegram_token).base_url(
+                settings.telegram_api_url
+            )
+        )
+        if self.webhook:
+            builder = builder.updater(None)
+        builder = builder.concurrent_updates(CONCURRENT_UPDATES)
+        if settings.telegram_rate_limit > 0:
+            # Telegram's ceiling (30 messages a second overall; per-chat pacing: issue 8).
+            # A RetryAfter is not retried here: the dispatcher reschedules the message.
+            builder = builder.rate_limiter(AIORateLimiter(
+                overall_max_rate=settings.telegram_rate_limit, max_retries=0
+            ))
+        self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self._background: set[asyncio.Task[None]] = set()
+        self._chat_locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._failed: set[int] = set()
+        self._apologised: set[int] = set()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+
+    async def start(self) -> None:
+        """Connect (getMe), publish the commands, and start receiving updates."""
+        await self.app.initialize()
+        await self._set_commands()
+        await self.app.start()
+        if self.webhook:
+            await self.app.bot.set_webhook(
+                url=f"{self.settings.public_url}{WEBHOOK_PATH}",
+                secret_token=self.settings.webhook_secret, allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False,
+            )
+        log.info("telegram: receiving updates by %s", "webhook" if self.webhook else "polling")
+
+    async def stop_receiving(self) -> None:
+        """Stop taking updates and finish those in hand (the last offset is confirmed)."""
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Close the connection to the Bot API (after the dispatcher's last send)."""
+        await self.app.shutdown()
+
+    async def _set_commands(self) -> None:
+        for language in LANGUAGES:
+            commands = [
+                BotCommand(name, gettext_for(language, description))
+                for name, description in COMMANDS.items()
+            ]
+            with contextlib.suppress(TelegramError):
+                await self.app.bot.set_my_commands(
+                    commands, language_code=None if language == "en" else language
+                )
+
+    def secret_matches(self, given: str | None) -> bool:
+        """Whether a webhook call carries our secret token."""
+        return given is not None and hmac.compare_digest(
+            given.encode(), self.settings.webhook_secret.encode()
+        )
+
+    async def process_webhook(self, data: dict[str, Any]) -> bool:
+        """Handle one update posted to the webhook, before answering Telegram.
+
+        Returns False when it could not be handled (Telegram should send it again).
+        """
+        update = Update.de_json(data, self.app.bot)
+        await self.app.process_update(update)
+        if update.update_id in self._failed:
+            self._failed.discard(update.update_id)
+            return False
+        self._apologised.discard(update.update_id)
+        return True
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Translate an update into a ChatMessage and hand it to the handlers."""
+        member = update.my_chat_member
+        if member is not None and member.chat.type == ChatType.PRIVATE:
+            blocked = member.new_chat_member.status == ChatMemberStatus.BANNED
+            await asyncio.to_thread(self._note_blocked, member.chat.id, blocked,
+                                    f"u{update.update_id}")
+            return
+        message = self._translate(update)
+        if update.callback_query is not None:
+            # Acknowledge the tap while the answer is being worked out, not before.
+            self._in_background(self._acknowledge(update.callback_query))
+        if message is None:
+            return
+        # Updates are handled concurrently, but one chat's strictly in arrival order:
+        # tasks start in update order and the lock serves waiters first come, first served.
+        lock, users = self._chat_locks.get(message.chat_id, (asyncio.Lock(), 0))
+        self._chat_locks[message.chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                answers = await asyncio.to_thread(self._handle, message)
+                if self.deliver is not None:
+                    await self.deliver(answers)
+        except Exception:
+            # Nothing of it was stored (the transaction rolled back): say so rather than
+            # stay silent, and let a webhook delivery fail so Telegram sends it again.
+            log.exception("telegram: update %s could not be handled", update.update_id)
+            if self.webhook:
+                self._failed.add(update.update_id)
+            await self._apologise(message, update.update_id)
+        finally:
+            lock, users = self._chat_locks[message.chat_id]
+            if users == 1:
+                del self._chat_locks[message.chat_id]
+            else:
+                self._chat_locks[message.chat_id] = (lock, users - 1)
+        self.on_handled()
+
+    async def _apologise(self, message: ChatMessage, update_id: int) -> None:
+        if update_id in self._apologised:  # a webhook retry of the same update
+            return
+        if self.webhook:
+            self._apologised.add(update_id)
+        text = gettext_for(
+            normalize_language(message.language_hint),
+            "Sorry, something went wrong on our side and your message was not saved. "
+            "Please try again in a moment.",
+        )
+        with contextlib.suppress(TelegramError):
+            await self.app.bot.send_message(chat_id=message.chat_id, text=text)
+
+    async def _acknowledge(self, query: CallbackQuery) -> None:
+        """Stop the button's spinner. The keyboard stays: an older button still fills its
+        field in the dialog, and not editing saves a request per tap."""
+        with contextlib.suppress(TelegramError):
+            await query.answer()
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _translate(self, update: Update) -> ChatMessage | None:
+        # update_id recognises a re-delivered update; the chat and message (or query) ids
+        # keep refs unique when Telegram restarts its update_id sequence after a quiet week.
+        query = update.callback_query
+        if query is not None:
+            ref = f"u{update.update_id}:q{query.id}"
+        elif update.message is not None:
+            ref = f"u{update.update_id}:{update.message.chat.id}:{update.message.message_id}"
+        else:
+            ref = f"u{update.update_id}"
+        if query is not None:
+            chat = query.message.chat if query.message is not None else None
+            if chat is None or chat.type != ChatType.PRIVATE:
+                return None
+            return ChatMessage(
+                channel=self.name, chat_id=chat.id, user_id=query.from_user.id, ref=ref,
+                language_hint=query.from_user.language_code, choice=query.data or "",
+            )
+        message = update.message
+        if message is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
+            return None
+        contact = message.contact
+        return ChatMessage(
+            channel=self.name, chat_id=message.chat.id, user_id=message.from_user.id, ref=ref,
+            language_hint=message.from_user.language_code, text=message.text or "",
+            contact_phone=contact.phone_number if contact else None,
+            contact_user_id=contact.user_id if contact else None,
+        )
+
+    def _note_blocked(self, chat_id: int, blocked: bool, ref: str) -> None:
+        with session_scope(self.engine) as session:
+            note_chat_blocked(session, channel=self.name, chat_id=chat_id, blocked=blocked,
+                              ref=ref, now=self.clock.now())
+
+    def _handle(self, message: ChatMessage) -> list[tuple[OutboxMessage, Person | None]]:
+        with session_scope(self.engine) as session:
+            rows = handle_chat_message(session, message, now=self.clock.now(),
+                                       claim=self.deliver is not None)
+            return [
+                (row, session.get(Person, row.recipient_id) if row.recipient_id else None)
+                for row in rows
+            ]
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else "-"
+        log.error("telegram: update %s failed: %s", update_id, type(context.error).__name__,
+                  exc_info=context.error)
+
+    async def send(self, message: OutboxMessage, person: Person | None) -> str | None:
+        """Send an outbox message to the person's linked chat (or the stranger's chat)."""
+        if person is not None:
+            chat_id = person.telegram_chat_id
+        else:
+            chat_id = int(message.address) if message.address else None
+        if chat_id is None:
+            raise ChannelUnreachable("no Telegram chat linked")
+        text = message.text if len(message.text) <= MAX_MESSAGE else (
+            message.text[:MAX_MESSAGE - 1] + "…"
+        )
+        try:
+            sent = await self.app.bot.send_message(
+                chat_id=chat_id, text=text, reply_markup=keyboard(message.choices)
+            )
+        except Forbidden as error:
+            raise ChannelUnreachable("blocked by the user") from error
+        except RetryAfter as error:
+            wait = error.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise ChannelError("Telegram flood control", retry_after=seconds) from error
+        except BadRequest as error:
+            if "chat not found" in error.message.lower():
+                raise ChannelUnreachable("chat not found") from error
+            raise ChannelError(f"Telegram refused the message: {error.message}") from error
+        except TelegramError as error:
+            raise ChannelError(f"Telegram: {type(error).__name__}") from error
+        return f"{chat_id}:{sent.message_id}"

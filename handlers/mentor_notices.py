@@ -1,0 +1,132 @@
+"""What mentors hear about reports: a late report (with a task), a cancelled report for today."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from handlers.messages import Choice
+from handlers.schooltime import class_name
+from locales import gettext_for
+from locales.formats import format_days
+from policy.routing import AUTO
+from storage.models import AbsenceReport, Guardianship, Person, StaffTask, Student
+from storage.outbox import enqueue
+from storage.reports import mentors_of
+
+TASK_DONE = "task:done:"
+
+
+def _student_label(session: Session, student: Student) -> str:
+    person = session.get(Person, student.person_id)
+    name = person.name if person else f"#{student.id}"
+    klass = class_name(session, student)
+    return f"{name} ({klass})" if klass else name
+
+
+def _add_task(
+    session: Session, *, dedupe_key: str, student: Student, mentor: Person, kind: str,
+    now: datetime,
+) -> int:
+    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        builder(StaffTask)
+        .values(dedupe_key=dedupe_key, school_id=student.school_id, student_id=student.id,
+                assignee_id=mentor.id, kind=kind, status="open", due_at=now, created_at=now)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    task_id = session.execute(
+        select(StaffTask.id).where(StaffTask.dedupe_key == dedupe_key)
+    ).scalar_one()
+    return int(task_id)
+
+
+def notify_late_report(
+    session: Session, *, report: AbsenceReport, student: Student, late_days: list[date],
+    now: datetime,
+) -> int:
+    """Tell the student's mentors that a report came past the deadline, as a task to follow up.
+
+    The message names the student and the days, never the reason or the note.
+    """
+    label = _student_label(session, student)
+    sent = 0
+    for mentor in mentors_of(session, student.id or 0):
+        key = f"late-report:{report.id}:{mentor.id}"
+        task_id = _add_task(session, dedupe_key=key, student=student, mentor=mentor,
+                            kind="late_report", now=now)
+        language = mentor.language
+        text = gettext_for(
+            language,
+            "Late absence report: {student}, {days}. It came after the three-school-day limit,"
+            " so it does not count as reported absence. Please follow up with the guardian.",
+            student=label, days=format_days(late_days, language),
+        )
+        done = Choice(f"{TASK_DONE}{task_id}", gettext_for(language, "Done"))
+        sent += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
+                        language=language, text=text, now=now, choices=[done.as_dict()])
+    return sent
+
+
+def notify_cancelled_today(
+    session: Session, *, report: AbsenceReport, student: Student, now: datetime
+) -> int:
+    """Tell the student's mentors that today's reported absence was cancelled by a guardian."""
+    label = _student_label(session, student)
+    sent = 0
+    for mentor in mentors_of(session, student.id or 0):
+        sent += enqueue(
+            session, dedupe_key=f"report-cancelled:{report.id}:{mentor.id}",
+            recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
+            text=gettext_for(
+                mentor.language,
+                "{student}: a guardian has cancelled the absence report for today. "
+                "The student is expected at school.",
+                student=label,
+            ),
+        )
+    return sent
+
+
+def mark_task_done(session: Session, person: Person, task_id: int, *, now: datetime) -> bool:
+    """Mark the person's own task done; False if it is not theirs (reveals nothing)."""
+    task = session.get(StaffTask, task_id)
+    if task is None or task.assignee_id != person.id:
+        return False
+    if task.status != "done":
+        task.status, task.done_at = "done", now
+        session.add(task)
+    return True
+
+
+def notify_guardian_unreachable(session: Session, *, guardian: Person, now: datetime) -> int:
+    """Give each mentor of the guardian's children a task: the guardian's SMS do not arrive.
+
+    The mentor gets the guardian's name and number (to call), never anything else.
+    """
+    sent = 0
+    children = session.execute(
+        select(Student).join(Guardianship, Guardianship.student_id == Student.id)
+        .where(Guardianship.guardian_id == guardian.id)
+    ).scalars()
+    day = now.date().isoformat()
+    for student in children:
+        label = _student_label(session, student)
+        for mentor in mentors_of(session, student.id or 0):
+            key = f"sms-unreachable:{guardian.id}:{student.id}:{mentor.id}:{day}"
+            task_id = _add_task(session, dedupe_key=key, student=student, mentor=mentor,
+                                kind="call_guardian", now=now)
+            language = mentor.language
+            text = gettext_for(
+                language,
+                "Could not reach {guardian}, guardian of {student}, by text message. "
+                "Please call: {phone}.",
+                guardian=guardian.name, student=label, phone=guardian.phone or "-",
+            )
+            done = Choice(f"{TASK_DONE}{task_id}", gettext_for(language, "Done"))
+            sent += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
+                            language=language, text=text, now=now, choices=[done.as_dict()])
+    return sent

@@ -1,0 +1,123 @@
+"""A guardian's reports for the coming days, and cancelling one ("she felt better")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from handlers.mentor_notices import notify_cancelled_today
+from handlers.messages import Choice, Reply
+from handlers.report_dialog import Reportable
+from handlers.schooltime import calendar_for, local_today, policy_of
+from locales import gettext_for
+from locales.formats import first_name, format_span, reason_label
+from storage.conversations import clear_state, set_state
+from storage.models import AbsenceReport, Person, School, Student
+from storage.reports import cancel_report, upcoming_reports
+
+DIALOG = "cancel"
+CANCEL_KEY, KEEP_KEY, CONFIRM_KEY = "report:cancel:", "report:keep", "report:confirm-cancel:"
+MAX_LISTED = 8
+
+
+def list_reports(
+    session: Session, person: Person, students: list[Reportable], *, now: datetime
+) -> Reply:
+    """The open reports for the person's children from today on, each with a cancel button.
+
+    Reports by the other guardian are listed too (a child's absence is one
+    thing), but their notes are never shown.
+    """
+    language = person.language
+    names = {r.student.id: first_name(r.name) for r in students}
+    school = session.get(School, students[0].student.school_id) if students else None
+    reports = upcoming_reports(session, names, local_today(school, now), limit=MAX_LISTED)
+    if not reports:
+        return Reply(gettext_for(language, "There are no absence reports for the coming days."))
+    lines = [gettext_for(language, "Absence reports for the coming days:")]
+    choices = []
+    for report in reports:
+        span = format_span(report.first_day, report.last_day, report.part_start,
+                           report.part_end, language)
+        lines.append(f"• {report.reference} · {names[report.student_id]} · {span} · "
+                     f"{reason_label(report.reason, language)}")
+        choices.append(Choice(f"{CANCEL_KEY}{report.id}",
+                              gettext_for(language, "Cancel {ref}", ref=report.reference)))
+    return Reply("\n".join(lines), tuple(choices))
+
+
+def _own_report(
+    session: Session, students: list[Reportable], report_id: str, now: datetime
+) -> AbsenceReport | None:
+    """The report, if it is for one of the person's children and still has days to come."""
+    try:
+        report = session.get(AbsenceReport, int(report_id))
+    except ValueError:
+        return None
+    allowed = {r.student.id for r in students}
+    if report is None or report.student_id not in allowed or report.cancelled_at is not None:
+        return None
+    school = session.get(School, report_student(students, report).school_id)
+    return report if report.last_day >= local_today(school, now) else None
+
+
+def report_student(students: list[Reportable], report: AbsenceReport) -> Student:
+    """The student (among the person's) a report is for."""
+    return next(r.student for r in students if r.student.id == report.student_id)
+
+
+def ask_cancel(
+    session: Session, person: Person, students: list[Reportable], report_id: str, *,
+    now: datetime,
+) -> Reply:
+    """Ask to confirm cancelling one report."""
+    language = person.language
+    report = _own_report(session, students, report_id, now)
+    if report is None:
+        return Reply(gettext_for(language, "That report cannot be cancelled any more."))
+    name = next(first_name(r.name) for r in students if r.student.id == report.student_id)
+    set_state(session, person.id or 0, dialog=DIALOG, step="confirm",
+              data={"report": report.id}, now=now)
+    school = session.get(School, report_student(students, report).school_id)
+    first = max(report.first_day, local_today(school, now))  # past days stay reported
+    span = format_span(first, report.last_day, report.part_start, report.part_end, language)
+    return Reply(
+        gettext_for(language, "Cancel the absence report for {name}, {days}?", name=name,
+                    days=span),
+        (Choice(f"{CONFIRM_KEY}{report.id}", gettext_for(language, "Yes, cancel it")),
+         Choice(KEEP_KEY, gettext_for(language, "No, keep it"))),
+    )
+
+
+def confirm_cancel(
+    session: Session, person: Person, students: list[Reportable], report_id: str, *,
+    now: datetime,
+) -> Reply:
+    """Cancel the report; a cancelled report for today reaches the mentor."""
+    language = person.language
+    clear_state(session, person.id or 0)
+    report = _own_report(session, students, report_id, now)
+    if report is None:
+        return Reply(gettext_for(language, "That report cannot be cancelled any more."))
+    student = report_student(students, report)
+    school = session.get(School, student.school_id)
+    today = local_today(school, now)
+    began_earlier = report.first_day < today
+    covers_today = report.first_day <= today <= report.last_day
+    cancel_report(session, report, by=person, now=now, from_day=today)
+    calendar = calendar_for(session, school, policy_of(school))
+    if covers_today and calendar.is_school_day(today):
+        notify_cancelled_today(session, report=report, student=student, now=now)
+    if began_earlier:
+        return Reply(gettext_for(
+            language, "Report {ref} is cancelled from today on; the days before stay reported.",
+            ref=report.reference,
+        ))
+    return Reply(gettext_for(language, "Report {ref} is cancelled.", ref=report.reference))
+
+
+def keep(person: Person, session: Session) -> Reply:
+    """The guardian changed their mind: nothing is cancelled."""
+    clear_state(session, person.id or 0)
+    return Reply(gettext_for(person.language, "OK, the report is kept."))

@@ -1,0 +1,52 @@
+"""A school's local time, calendar and plan, as the handlers need them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from policy.calendar import SchoolCalendar
+from policy.presets import PolicyPreset, load_policy
+from storage.models import School, SchoolClass, Student
+from storage.schools import school_calendar
+
+DEFAULT_ZONE = "Europe/Stockholm"
+
+
+@lru_cache(maxsize=64)
+def _policy(name: str) -> PolicyPreset:
+    return load_policy(name)
+
+
+def policy_of(school: School | None) -> PolicyPreset:
+    """The plan the school follows (the default preset when unknown)."""
+    try:
+        return _policy(school.policy if school else "ljusnarsberg")
+    except (OSError, ValueError, KeyError):
+        return _policy("ljusnarsberg")
+
+
+def local_now(school: School | None, now: datetime) -> datetime:
+    """`now` in the school's time zone."""
+    return now.astimezone(ZoneInfo(school.timezone if school else DEFAULT_ZONE))
+
+
+def local_today(school: School | None, now: datetime) -> date:
+    """Today's date at the school."""
+    return local_now(school, now).date()
+
+
+def calendar_for(session: Session, school: School | None, policy: PolicyPreset) -> SchoolCalendar:
+    """The school's calendar (the country's holidays only when the school is unknown)."""
+    if school is None:
+        return SchoolCalendar(country=policy.country)
+    return school_calendar(session, school)
+
+
+def class_name(session: Session, student: Student) -> str:
+    """The name of the student's class."""
+    school_class = session.get(SchoolClass, student.class_id)
+    return school_class.name if school_class else ""

@@ -1,0 +1,50 @@
+"""Shared wording: dates, day spans and reason categories in the recipient's language."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from babel.dates import format_skeleton
+
+from locales import N_, gettext_for, normalize_language
+
+REASON_LABELS = {
+    "sick": N_("Sick"),
+    "medical": N_("Medical or dental appointment"),
+    "family": N_("Family reason"),
+    "other": N_("Other reason"),
+    "none": N_("No reason asked"),
+}
+
+
+def format_day(day: date, language: str) -> str:
+    """A weekday and date as people write it in `language` ("tis 24 nov.", "Tue, Nov 24")."""
+    return format_skeleton("MMMEd", day, locale=normalize_language(language))
+
+
+def format_days(days: list[date] | tuple[date, ...], language: str) -> str:
+    """A short list of days ("mån 23 nov., tis 24 nov.")."""
+    return ", ".join(format_day(day, language) for day in days)
+
+
+def format_span(
+    first: date, last: date, part_start: time | None, part_end: time | None, language: str
+) -> str:
+    """A report's days: one day, a range, or part of a day with its hours."""
+    if first == last:
+        text = format_day(first, language)
+    else:
+        text = f"{format_day(first, language)} – {format_day(last, language)}"
+    if part_start is not None and part_end is not None:
+        text += f" {part_start:%H:%M}–{part_end:%H:%M}"
+    return text
+
+
+def reason_label(reason: str, language: str) -> str:
+    """The reason category's name in `language` (never the guardian's note)."""
+    return gettext_for(language, REASON_LABELS.get(reason, REASON_LABELS["other"]))
+
+
+def first_name(name: str) -> str:
+    """The first word of a full name, as a button label and in greetings."""
+    return name.split()[0] if name.split() else name

@@ -1,0 +1,672 @@
+"""Day expressions in guardians' free text: "sjuk idag", "Mon-Wed", "24.11–26.11", "kl 10-12".
+
+Pure domain rules with no I/O. The text is read in the guardian's language first, then in the
+other supported ones (sv, nb, da, en, ar), since families mix languages. Weekday and month
+names come from Babel's CLDR data; relative day words ("i morgon", "igår") are hand-written
+because CLDR has none usable here. Dates are always day first, as in the Nordic countries.
+
+Parsing runs in two passes. Lexing turns the text into items: days (relative, weekday or
+date), numbers, times and joiners ("-", "till", "och", "från", "kl"). Scanning then reads
+the first day expression (one day or a range) and the first time range, left to right.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from functools import lru_cache
+
+from babel import Locale
+
+from policy.freetext import fold
+
+
+@dataclass(frozen=True)
+class DaySpan:
+    """Days from `first` to `last`, both included; or part of one day, from `part_start`."""
+
+    first: date
+    last: date
+    part_start: time | None = None  # part of a day: both set, and then first == last
+    part_end: time | None = None
+
+
+LANGUAGES = ("sv", "nb", "da", "en", "ar")
+"""The languages whose day words are understood, whatever the guardian's language."""
+
+_ONE_DAY = timedelta(days=1)
+
+# Relative day words per language: the offset in days from today.
+_RELATIVE: dict[str, dict[str, int]] = {
+    "sv": {
+        "idag": 0, "i dag": 0, "i morse": 0, "imorgon": 1, "i morgon": 1, "imorn": 1,
+        "i morn": 1, "imorrn": 1, "i morrn": 1, "i övermorgon": 2, "iövermorgon": 2,
+        "igår": -1, "i går": -1, "i förrgår": -2, "iförrgår": -2,
+    },
+    "nb": {
+        "i dag": 0, "idag": 0, "i morges": 0, "i morgen": 1, "imorgen": 1, "i morra": 1,
+        "imorra": 1, "i overmorgen": 2, "i går": -1, "igår": -1, "i forgårs": -2,
+    },
+    "da": {
+        "i dag": 0, "idag": 0, "i morges": 0, "i morgen": 1, "imorgen": 1,
+        "i overmorgen": 2, "i går": -1, "igår": -1, "i forgårs": -2,
+    },
+    "en": {
+        "today": 0, "tomorrow": 1, "tmrw": 1, "tmr": 1, "tomorow": 1, "tommorow": 1,
+        "tommorrow": 1, "day after tomorrow": 2, "the day after tomorrow": 2, "yesterday": -1,
+        "day before yesterday": -2, "the day before yesterday": -2,
+    },
+    "ar": {
+        "اليوم": 0, "غدا": 1, "غداً": 1, "بكرة": 1, "بكره": 1, "بعد غد": 2, "بعد بكرة": 2,
+        "أمس": -1, "امس": -1, "البارحة": -1, "أول أمس": -2,
+    },
+}
+
+# Words that shape an expression. "until" words also open a range that starts today
+# ("t.o.m. fredag"); plain "till"/"til"/"to" do not, since they also mean "for".
+_MARKERS: dict[str, tuple[str, ...]] = {
+    "to": ("till", "til", "to", "الى", "إلى"),
+    "until": (
+        "until", "through", "thru", "till och med", "til og med", "حتى", "لغاية",
+    ),
+    "and": ("och", "og", "and", "و"),
+    "from": ("från", "fra", "from", "från och med", "fra og med", "fom", "من"),
+    "between": ("mellan", "mellom", "mellem", "between", "بين"),
+    "kl": ("kl", "klockan", "klokka", "klokken", "الساعة"),
+    "past": ("förra", "sist", "siste", "forrige", "sidste", "last", "previous"),
+    "next": ("nästa", "neste", "næste", "next", "kommande", "kommende", "coming"),
+    "mark": ("på", "on", "this", "denna", "denne"),
+    "filler": ("den", "d", "the", "of", "يوم"),
+}
+# Arabic marks a weekday as past or coming after it: "الاثنين الماضي".
+_ARABIC_AFTER = {"الماضي": -1, "الماضية": -1, "القادم": 1, "القادمة": 1, "الجاي": 1}
+
+# Weekday abbreviations that are also everyday words ("man" = one, "søn" = son, "fri" =
+# free, "Tor" a name); they count only in a range, after a marker, or as the whole message.
+_WEAK_WEEKDAYS = frozenset({"man", "son", "sun", "sat", "fri", "tor", "احد"})
+_STRONG_SPELLINGS = frozenset({"mån", "sön"})
+
+_EXTRA_WEEKDAYS = {"en": {"tues": 1, "thur": 3, "thurs": 3, "weds": 2}}
+_EXTRA_MONTHS = {"en": {"sept": 9}}
+
+_HARAKAT_RE = re.compile(r"[\u064b-\u065f\u0670\u0640]")
+_PUNCT_MAP = str.maketrans(
+    {
+        "–": "-", "—": "-", "‒": "-", "−": "-", "‐": "-", "‑": "-", "،": ",",
+        **{chr(0x0660 + digit): str(digit) for digit in range(10)},
+        **{chr(0x06F0 + digit): str(digit) for digit in range(10)},
+    }
+)
+_REWRITES = (
+    (re.compile(r"\bt\.\s?o\.\s?m\b\.?"), " till och med "),
+    (re.compile(r"\bfr?\.\s?o\.\s?m\b\.?"), " från och med "),
+    # Ordinals: "24:e", "1:a", "24th", "2nd".
+    (re.compile(r"([0-9]):[ea]\b"), r"\1"),
+    (re.compile(r"([0-9])(?:st|nd|rd|th)\b"), r"\1"),
+)
+_TOKEN_RE = re.compile(
+    r"(?P<chain>\+?[0-9][0-9./:\-]*)|(?P<word>[^\W\d_]+)|(?P<dash>-)|(?P<punct>[^\s\w])"
+)
+
+_ISO_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_DMY_RE = re.compile(r"([0-9]{1,2})([./])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})")
+_DMY_DASH_RE = re.compile(r"([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})")
+_DM_SLASH_RE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})")
+_DM_DOT_RE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})")
+_TIME_RE = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+_INT_RE = re.compile(r"([0-9]{1,2})\.?")
+_YEAR_RE = re.compile(r"[0-9]{4}")
+
+# A bare "N-M" is a time range only for school hours, so "25-30" or a menu "1-2" is not.
+_BARE_HOURS = range(6, 19)
+
+
+def _order(language: str) -> tuple[str, ...]:
+    base = language.replace("-", "_").split("_")[0].lower()
+    base = "nb" if base in ("no", "nn") else base
+    if base not in LANGUAGES:
+        return LANGUAGES
+    return (base, *(other for other in LANGUAGES if other != base))
+
+
+def _babel_names(names: Mapping[int, str]) -> Iterator[tuple[str, int]]:
+    for index, name in names.items():
+        yield fold(name.rstrip(".")), index
+
+
+@dataclass(frozen=True)
+class _Tables:
+    weekdays: dict[str, int]
+    past_weekdays: dict[str, int]  # "måndags" as in "i måndags"
+    months: dict[str, int]
+    phrases: dict[tuple[str, ...], tuple[str, int]]
+    longest_phrase: int
+    leading_words: frozenset[str]  # words that may follow an Arabic "و" (and)
+
+
+def _tables(language: str) -> _Tables:
+    return _tables_for(_order(language))
+
+
+@lru_cache(maxsize=8)
+def _tables_for(order: tuple[str, ...]) -> _Tables:
+    """Word tables for the languages in `order`; where two differ, the first one's wins."""
+    weekdays: dict[str, int] = {}
+    past_weekdays: dict[str, int] = {}
+    months: dict[str, int] = {}
+    for lang in order:
+        locale = Locale.parse(lang)
+        # Arabic abbreviations equal the full names; its short forms drop the article.
+        widths = ("wide", "abbreviated", "short") if lang == "ar" else ("wide", "abbreviated")
+        for context in ("format", "stand-alone"):
+            for width in widths:
+                for name, index in _babel_names(locale.days[context][width]):
+                    weekdays.setdefault(name, index)
+            for width in ("wide", "abbreviated"):
+                for name, index in _babel_names(locale.months[context][width]):
+                    months.setdefault(name, index)
+        for name, index in _EXTRA_WEEKDAYS.get(lang, {}).items():
+            weekdays.setdefault(fold(name), index)
+        for name, index in _EXTRA_MONTHS.get(lang, {}).items():
+            months.setdefault(fold(name), index)
+        if lang in ("sv", "nb", "da"):
+            for name, index in _babel_names(locale.days["format"]["wide"]):
+                weekdays.setdefault(name + "en", index)  # "måndagen", "mandagen"
+                past_weekdays.setdefault(name + "s", index)  # "i måndags", "i mandags"
+    phrases: dict[tuple[str, ...], tuple[str, int]] = {}
+    for lang in order:
+        for phrase, offset in _RELATIVE[lang].items():
+            phrases.setdefault(tuple(fold(word) for word in phrase.split()), ("day", offset))
+    for kind, spellings in _MARKERS.items():
+        for phrase in spellings:
+            phrases.setdefault(tuple(fold(word) for word in phrase.split()), (kind, 0))
+    leading = frozenset(
+        [*weekdays, *months, *(phrase[0] for phrase in phrases if phrase[0] != "و")]
+    )
+    return _Tables(
+        weekdays, past_weekdays, months, phrases, max(map(len, phrases)), leading
+    )
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "chain" (digits and separators), "word", "dash" or "punct"
+    text: str  # lowercase as typed
+    key: str  # folded, for words
+    glued: bool  # no space before it
+
+
+def _tokens(text: str, tables: _Tables) -> list[_Token]:
+    text = unicodedata.normalize("NFC", text).lower().translate(_PUNCT_MAP)
+    text = _HARAKAT_RE.sub("", text)
+    for pattern, replacement in _REWRITES:
+        text = pattern.sub(replacement, text)
+    tokens: list[_Token] = []
+    end = 0
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup or "punct"
+        raw = match.group()
+        glued = match.start() == end and match.start() > 0
+        end = match.end()
+        if kind == "word":
+            key = fold(raw)
+            # Arabic writes "and" as a prefix: "اليوم وغدا" is "today and tomorrow".
+            if (
+                len(key) > 2
+                and key[0] == "و"
+                and key not in tables.leading_words
+                and key[1:] in tables.leading_words
+            ):
+                tokens.append(_Token("word", "و", "و", glued))
+                raw, key, glued = raw[1:], key[1:], True
+            tokens.append(_Token("word", raw, key, glued))
+        else:
+            tokens.append(_Token(kind, raw, raw, glued))
+    return tokens
+
+
+@dataclass(frozen=True)
+class _Day:
+    """A day as written: relative to today, a weekday, or a date (with or without year)."""
+
+    offset: int | None = None
+    weekday: int | None = None
+    mode: int = 0  # weekdays: 0 today or next, -1 strictly before today, 1 strictly after
+    day: int = 0
+    month: int = 0
+    year: int | None = None
+
+
+@dataclass
+class _Item:
+    kind: str  # day, amb, time, int, num, kl, to, until, and, comma, from, between, other
+    day: _Day | None = None
+    a: int = 0  # int value; hour of a time; first part of "a.b"
+    b: int = 0  # minutes of a time; second part of "a.b"
+    minutes_ok: bool = False  # "a.b" has two digits after the dot, so it may be a time
+    weak: bool = False
+    marked: bool = False
+
+
+_NUMERIC = frozenset({"amb", "time", "int", "num"})
+
+
+def _mkdate(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _year(text: str) -> int:
+    return int(text) + 2000 if len(text) == 2 else int(text)
+
+
+def _single_chain(written: str) -> _Item | None:
+    """The item of one number, date or time written without spaces; "24.11." may end in a dot."""
+    core = written.rstrip(".")
+    if match := _ISO_RE.fullmatch(core):
+        year, month, day = map(int, match.groups())
+        return _Item("day", _Day(day=day, month=month, year=year))
+    if match := _DMY_RE.fullmatch(core):
+        return _Item(
+            "day",
+            _Day(day=int(match[1]), month=int(match[3]), year=_year(match[4])),
+        )
+    if match := _DMY_DASH_RE.fullmatch(core):
+        day, month, year = map(int, match.groups())
+        return _Item("day", _Day(day=day, month=month, year=year))
+    if match := _DM_SLASH_RE.fullmatch(core):
+        return _Item("day", _Day(day=int(match[1]), month=int(match[2])))
+    if match := _DM_DOT_RE.fullmatch(core):
+        if len(match[0]) == 3 and core == written:
+            return _Item("num")  # a decimal such as "1.5" (timmar); "1.5." is a date
+        return _Item("amb", a=int(match[1]), b=int(match[2]), minutes_ok=len(match[2]) == 2)
+    if match := _TIME_RE.fullmatch(core):
+        return _Item("time", a=int(match[1]), b=int(match[2]))
+    if match := _INT_RE.fullmatch(core):
+        return _Item("int", a=int(match[1]))
+    return None
+
+
+def _chain_items(chain: str) -> list[_Item]:
+    """Items of a run of digits and separators written without spaces: "24-26/11"."""
+    if chain.startswith("+"):
+        return [_Item("num")]  # an international phone number
+    trailing_dash = chain.endswith("-")
+    core = chain.rstrip("-")
+    items: list[_Item] | None = None
+    if single := _single_chain(core):
+        items = [single]
+    elif _YEAR_RE.fullmatch(core.rstrip(".")):
+        items = [_Item("num")]
+    else:
+        for position, char in enumerate(core):
+            if char != "-":
+                continue
+            left = _single_chain(core[:position])
+            right = _single_chain(core[position + 1 :])
+            if left is not None and right is not None:
+                items = [left, _Item("to"), right]
+                break
+    if items is None:
+        return [_Item("num")]
+    return [*items, _Item("to")] if trailing_dash else items
+
+
+def _items(tokens: list[_Token], tables: _Tables) -> list[_Item]:
+    """Pass one: tokens to items, reading multi-word phrases and "24 nov" as one day."""
+    items: list[_Item] = []
+    marked = False
+    index = 0
+    count = len(tokens)
+    while index < count:
+        token = tokens[index]
+        index += 1
+        if token.kind == "chain":
+            items.extend(_chain_items(token.text))
+            marked = False
+            continue
+        if token.kind == "dash":
+            items.append(_Item("to"))
+            continue
+        if token.kind == "punct":
+            previous = tokens[index - 2] if index >= 2 else None
+            if token.text == "." and token.glued and previous and previous.kind == "word":
+                continue  # abbreviation dot: "mån.", "kl.", "d."
+            if token.text == ",":
+                items.append(_Item("comma"))
+            else:
+                items.append(_Item("and" if token.text in ("&", "+") else "other"))
+            continue
+        # A word: the longest phrase first.
+        phrase_hit: tuple[str, int] | None = None
+        for size in range(min(tables.longest_phrase, count - index + 1), 0, -1):
+            window = tokens[index - 1 : index - 1 + size]
+            if all(part.kind == "word" for part in window):
+                phrase_hit = tables.phrases.get(tuple(part.key for part in window))
+                if phrase_hit is not None:
+                    index += size - 1
+                    break
+        if phrase_hit is not None:
+            kind, value = phrase_hit
+            if kind == "day":
+                items.append(_Item("day", _Day(offset=value)))
+            elif kind in ("past", "next"):
+                following = tokens[index] if index < count else None
+                weekday = tables.weekdays.get(following.key) if following else None
+                if weekday is None:
+                    items.append(_Item("other"))
+                else:
+                    mode = -1 if kind == "past" else 1
+                    items.append(_Item("day", _Day(weekday=weekday, mode=mode)))
+                    index += 1
+            elif kind == "mark":
+                marked = True
+                continue
+            elif kind != "filler":
+                items.append(_Item(kind))
+            if kind != "filler":
+                marked = False
+            continue
+        key = token.key
+        if key == "i" and index < count and tokens[index].key in tables.past_weekdays:
+            weekday = tables.past_weekdays[tokens[index].key]
+            items.append(_Item("day", _Day(weekday=weekday, mode=-1)))
+            index += 1
+        elif key in tables.months:
+            index = _month(items, tokens, index, tables.months[key])
+        elif key in tables.weekdays:
+            mode = 0
+            if index < count and tokens[index].key in _ARABIC_AFTER:
+                mode = _ARABIC_AFTER[tokens[index].key]
+                index += 1
+            weak = key in _WEAK_WEEKDAYS and token.text not in _STRONG_SPELLINGS and mode == 0
+            items.append(_Item("day", _Day(weekday=tables.weekdays[key], mode=mode),
+                               weak=weak, marked=marked))
+        else:
+            items.append(_Item("other"))
+        marked = False
+    return _drop_weekdays_before_dates(items)
+
+
+def _month(items: list[_Item], tokens: list[_Token], index: int, month: int) -> int:
+    """Read a month name at tokens[index - 1] with its day number; return the next index."""
+    count = len(tokens)
+    day: int | None = None
+    if items and items[-1].kind == "int" and 1 <= items[-1].a <= 31:
+        day = items.pop().a  # "24 nov", "24. november"
+    elif index < count and tokens[index].kind == "chain":
+        following = _chain_items(tokens[index].text)
+        if len(following) == 1 and following[0].kind == "int":
+            day = following[0].a  # "Nov 24"
+            index += 1
+        elif [item.kind for item in following] == ["int", "to", "int"]:
+            # "Nov 24-26": a range within the month.
+            items.extend([_Item("int", a=following[0].a), _Item("to")])
+            day = following[2].a
+            index += 1
+    if day is None:
+        items.append(_Item("other"))
+        return index
+    year: int | None = None
+    after = index + 1 if index < count and tokens[index].text == "," else index
+    written = tokens[after].text.rstrip(".") if after < count else ""
+    if after < count and tokens[after].kind == "chain" and _YEAR_RE.fullmatch(written):
+        year = int(written)
+        index = after + 1
+    items.append(_Item("day", _Day(day=day, month=month, year=year)))
+    return index
+
+
+def _date_like(item: _Item) -> _Day | None:
+    """The date `item` stands for, if it is written as one ("24/11", "24.11", "måndag")."""
+    if item.kind == "day":
+        return item.day
+    if item.kind == "amb" and 1 <= item.a <= 31 and 1 <= item.b <= 12:
+        return _Day(day=item.a, month=item.b)
+    return None
+
+
+def _drop_weekdays_before_dates(items: list[_Item]) -> list[_Item]:
+    """ "fredag 27/11" and "Mon, Nov 24" name one day: the date, not the next such weekday."""
+    kept: list[_Item] = []
+    for position, item in enumerate(items):
+        if item.kind == "day" and item.day is not None and item.day.weekday is not None:
+            following = items[position + 1 : position + 3]
+            if following and following[0].kind == "comma":
+                following = following[1:]
+            nxt = _date_like(following[0]) if following else None
+            if nxt is not None and nxt.month:
+                continue
+        kept.append(item)
+    return kept
+
+
+def _nearest(day: _Day, today: date) -> date | None:
+    candidates = [
+        found
+        for year in (today.year - 1, today.year, today.year + 1)
+        if (found := _mkdate(year, day.month, day.day)) is not None
+    ]
+    # Equally near dates: the coming one, since most absences are announced ahead.
+    return min(candidates, key=lambda found: (abs((found - today).days), found < today),
+               default=None)
+
+
+def _start(day: _Day, today: date) -> date | None:
+    """The date of `day` written on its own (or as the first day of a range)."""
+    if day.offset is not None:
+        return today + timedelta(days=day.offset)
+    if day.weekday is not None:
+        if day.mode < 0:
+            return today - timedelta(days=(today.weekday() - day.weekday - 1) % 7 + 1)
+        if day.mode > 0:
+            return today + timedelta(days=(day.weekday - today.weekday() - 1) % 7 + 1)
+        return today + timedelta(days=(day.weekday - today.weekday()) % 7)
+    if day.year is not None:
+        return _mkdate(day.year, day.month, day.day)
+    return _nearest(day, today)
+
+
+def _end(day: _Day, first: date, today: date) -> date | None:
+    """The date of `day` as the last day of a range starting on `first`."""
+    if day.weekday is not None:
+        return first + timedelta(days=(day.weekday - first.weekday()) % 7)
+    if day.offset is not None or day.year is not None:
+        return _start(day, today)
+    # "30/12-2/1" runs into the next year.
+    year = first.year + 1 if day.month < first.month else first.year
+    return _mkdate(year, day.month, day.day)
+
+
+class _Bad:
+    """A day or time expression that is there but wrong: "31/11", "fre-ons", "kl 12-10"."""
+
+
+_BAD = _Bad()
+_Days = tuple[date, date] | _Bad
+_Times = tuple[time, time] | _Bad
+
+
+def _span(first: date | None, last: date | None) -> _Days:
+    if first is None or last is None or last < first:
+        return _BAD
+    return first, last
+
+
+@dataclass
+class _Scan:
+    items: list[_Item]
+    today: date
+    sole_word: bool
+    days: _Days | None = None
+    times: _Times | None = None
+
+
+def _joiner(item: _Item, marker: str | None) -> str | None:
+    if item.kind in ("to", "until"):
+        return "to"
+    if item.kind == "and":
+        return "to" if marker == "between" else "and"
+    if item.kind == "comma":
+        return "and"
+    return None
+
+
+def _day_range(scan: _Scan, start: int, marker: str | None) -> tuple[_Days, int] | None:
+    """A range of days at items[start]: "mån-ons", "24-26/11", "idag och imorgon"."""
+    items, today = scan.items, scan.today
+    if start + 2 >= len(items):
+        return None
+    head, tail = items[start], items[start + 2]
+    join = _joiner(items[start + 1], marker)
+    if join is None:
+        return None
+    head_day, tail_day = _date_like(head), _date_like(tail)
+    if head_day is None:
+        if head.kind != "int" or tail_day is None or not tail_day.month or join != "to":
+            return None
+        # "24-26/11", "24 - 26 nov": the first day takes the last day's month and year.
+        last = _start(tail_day, today)
+        first = _mkdate(last.year, last.month, head.a) if last else None
+        return _span(first, last), start + 3
+    if tail_day is None:
+        if tail.kind != "int" or not head_day.month or join != "to":
+            return None
+        first = _start(head_day, today)  # "24/11 - 26"
+        last = _mkdate(first.year, first.month, tail.a) if first else None
+        return _span(first, last), start + 3
+    first = _start(head_day, today)
+    last = _end(tail_day, first, today) if first else None
+    if join == "to":
+        return _span(first, last), start + 3
+    # Days joined by "and" form a range only when they follow each other: "idag och imorgon".
+    if first is None or last is None or last != first + _ONE_DAY:
+        return None
+    position = start + 3
+    while position + 1 < len(items) and items[position].kind in ("and", "comma"):
+        more = _date_like(items[position + 1])
+        if more is None or _end(more, last, today) != last + _ONE_DAY:
+            break
+        last += _ONE_DAY
+        position += 2
+    return (first, last), position
+
+
+def _clock(item: _Item, clock_marked: bool) -> tuple[int, int, bool] | None:
+    """(hour, minute, surely a time) if `item` can be a time of day."""
+    if item.kind == "time":
+        return (item.a, item.b, True) if item.a <= 23 and item.b <= 59 else None
+    if item.kind == "amb" and item.minutes_ok and item.a <= 23 and item.b <= 59:
+        return item.a, item.b, True
+    if item.kind == "int" and item.a <= 23:
+        return item.a, 0, clock_marked
+    return None
+
+
+def _time_range(scan: _Scan, start: int, marker: str | None) -> tuple[_Times, int] | None:
+    """A range of times at items[start]: "08:15-10:00", "8.15-10", "kl 10-12", "10-12"."""
+    items = scan.items
+    clock_marked = marker == "kl"
+    if start + 2 >= len(items):
+        return None
+    join = _joiner(items[start + 1], marker)
+    if join != "to":
+        return None
+    tail_index = start + 2
+    if items[tail_index].kind == "kl" and tail_index + 1 < len(items):
+        clock_marked = True
+        tail_index += 1
+    head = _clock(items[start], clock_marked)
+    tail = _clock(items[tail_index], clock_marked)
+    if head is None or tail is None:
+        return None
+    if not (head[2] or tail[2]):
+        # Bare "N-M": school hours only, and not part of a longer number ("08-12 34 56").
+        before = items[start - 1] if start > 0 and marker is None else None
+        after = items[tail_index + 1] if tail_index + 1 < len(items) else None
+        if not (head[0] in _BARE_HOURS and tail[0] in _BARE_HOURS and head[0] < tail[0]):
+            return None
+        if (before and before.kind in _NUMERIC) or (after and after.kind in _NUMERIC):
+            return None
+    begin, end = time(head[0], head[1]), time(tail[0], tail[1])
+    return ((begin, end) if begin < end else _BAD), tail_index + 1
+
+
+def _single_day(scan: _Scan, start: int, marker: str | None) -> tuple[_Days, int] | None:
+    """One day at items[start]: "idag", "fredag", "i måndags", "24/11", "24 nov"."""
+    item = scan.items[start]
+    day = _date_like(item)
+    if day is None:
+        return None
+    if item.weak and not (item.marked or marker in ("from", "until") or scan.sole_word):
+        return None
+    found = _start(day, scan.today)
+    if marker == "until":
+        # "t.o.m. fredag": from today; an end in the past leaves the start unknown.
+        return _span(scan.today if found and found >= scan.today else None, found), start + 1
+    return _span(found, found), start + 1
+
+
+def _scan(scan: _Scan) -> None:
+    """Pass two: the first day expression and the first time range, left to right."""
+    items = scan.items
+    position = 0
+    while position < len(items) and (scan.days is None or scan.times is None):
+        kind = items[position].kind
+        marker = kind if kind in ("from", "between", "until", "kl") else None
+        start = position + 1 if marker else position
+        if start >= len(items):
+            break
+        if marker != "kl":
+            days = _day_range(scan, start, marker)
+            if days is not None:
+                scan.days = scan.days or days[0]
+                position = days[1]
+                continue
+        times = _time_range(scan, start, marker)
+        if times is not None:
+            scan.times = scan.times or times[0]
+            position = times[1]
+            continue
+        if marker != "kl":
+            day = _single_day(scan, start, marker)
+            if day is not None:
+                scan.days = scan.days or day[0]
+                position = day[1]
+                continue
+        position += 1
+
+
+def parse_days(text: str, language: str, today: date) -> DaySpan | None:
+    """The days (or part of a day) that `text` names, relative to `today`; None if none.
+
+    The day expression can stand anywhere in the message ("Ali sjuk idag", "Noor sick
+    Mon-Wed", "Tandläkare 10-12"). Weekday names mean the next such day on or after today
+    unless marked as past ("i måndags", "forrige mandag", "last Monday"); dates are day first
+    and, without a year, the nearest such date to today. A time range without a day is today.
+    The first expression wins; a wrong one (31/11, a range ending before it starts, a time
+    range over several days) gives None, and so does a lone number such as a menu answer.
+    """
+    tables = _tables(language)
+    tokens = _tokens(text, tables)
+    if not tokens:
+        return None
+    sole_word = sum(1 for token in tokens if token.kind == "word") == 1 and len(
+        [token for token in tokens if token.kind != "punct"]
+    ) == 1
+    scan = _Scan(_items(tokens, tables), today, sole_word)
+    _scan(scan)
+    days, times = scan.days, scan.times
+    if isinstance(days, _Bad) or isinstance(times, _Bad):
+        return None
+    if times is None:
+        return DaySpan(days[0], days[1]) if days is not None else None
+    first, last = days if days is not None else (today, today)
+    if first != last:
+        return None
+    return DaySpan(first, first, times[0], times[1])

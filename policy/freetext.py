@@ -1,0 +1,244 @@
+"""Free-text replies from guardians: absence reasons, yes/no, cancel, and which child.
+
+Pure domain rules with no I/O. Guardians write in Swedish, Norwegian Bokmål, Danish, English
+or Arabic, often mixed, fast, on phones: every matcher ignores case, punctuation and missing
+diacritics ("lakare" for "läkare", "forkjolet" for "forkjølet", "i gaar" for "i går").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+REASONS = ("sick", "medical", "family", "other")
+"""Absence reasons, in the order a guardian is offered them."""
+
+# Letters, digits and combining marks (NFD input from some phones, Arabic harakat).
+_WORD_RE = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670])+")
+_TATWEEL = "\u0640"
+_FOLD_MAP = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "ة": "ه", "ى": "ي"})
+
+
+def words(text: str) -> list[str]:
+    """The lowercase words of `text`: letters and digits kept, punctuation and emoji dropped."""
+    return _WORD_RE.findall(unicodedata.normalize("NFC", text).replace(_TATWEEL, "").lower())
+
+
+@lru_cache(maxsize=16384)
+def fold(word: str) -> str:
+    """`word` lowercased without diacritics, for comparing what guardians type.
+
+    Nordic letters typed on foreign keyboards fold to the same key: å/aa → a, ä → a,
+    ö/ø/oe → o, æ → ae. Arabic hamza forms of alef fold to bare alef (أمس → امس), ة to ه,
+    ى to ي, and harakat are dropped.
+    """
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    bare = bare.replace(_TATWEEL, "").translate(_FOLD_MAP)
+    return bare.replace("aa", "a").replace("oe", "o")
+
+
+def _folded(items: Iterable[str]) -> frozenset[str]:
+    return frozenset(fold(item) for item in items)
+
+
+def _folded_tuple(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(fold(item) for item in items)
+
+
+class _Vocabulary:
+    """The words of one reason: whole words, word starts (inflections) and parts (compounds)."""
+
+    def __init__(
+        self, exact: Iterable[str], starts: Iterable[str] = (), parts: Iterable[str] = ()
+    ) -> None:
+        self.exact = _folded(exact)
+        self.starts = _folded_tuple(starts)
+        self.parts = _folded_tuple(parts)
+
+    def matches(self, word: str) -> bool:
+        """True when the folded `word` is one of these words, or inflects or compounds one."""
+        return (
+            word in self.exact
+            or word.startswith(self.starts)
+            or any(part in word for part in self.parts)
+        )
+
+
+_MEDICAL = _Vocabulary(
+    exact=(
+        "bvc", "lege", "legen", "læge", "lægen", "doctor", "doctors", "dentist", "dentists",
+        "appointment", "appointments", "hospital", "hospitalet", "clinic", "طبيب", "الطبيب",
+        "موعد", "مستشفى", "المستشفى", "عيادة",
+    ),
+    starts=(
+        "legetime", "legevakt", "legesenter", "legekontor", "legebesøk", "lægetid",
+        "lægebesøg", "lægevagt", "vaccin",
+    ),
+    parts=(
+        "läkar", "doktor", "tandläk", "tandlæge", "tannlege", "vårdcentral", "sjukhus",
+        "sykehus", "sygehus", "orthodont", "tandreglering", "tannregulering", "sjukgymnast",
+        "fysioterap", "sköterska", "sykepleier", "sygeplejersk", "helsesøster",
+        "sundhedsplejersk", "optiker", "psykolog", "klinik",
+    ),
+)
+_SICK = _Vocabulary(
+    exact=(
+        "ont", "vondt", "ondt", "sick", "ill", "unwell", "flu", "cold", "vomit", "vomiting",
+        "vomited", "headache", "covid", "corona", "spyr", "kaster", "تعبان", "تعبانة", "حمى",
+    ),
+    # Inflections: sjuka, sjukt, sjukdom, sjukanmäler; syke, sykt, sykemeldt; syge, sygdom.
+    starts=("sjuk", "syk", "syg", "förkyl", "forkjøl", "forkøl", "feber", "fever", "kräk"),
+    parts=(
+        "magsjuk", "influensa", "influenza", "magont", "halsont", "huvudvärk", "hodepine",
+        "hovedpine", "omgangssyk", "omgangssyg", "migrän", "migrene", "مريض", "مرض",
+    ),
+)
+# Words starting like a sick word without meaning sick: cycling in Norwegian.
+_NOT_SICK_STARTS = _folded_tuple(("sykk", "sykl"))
+_FAMILY = _Vocabulary(
+    exact=("family", "families"),
+    starts=("begrav", "funeral"),
+    parts=("famil", "عائل"),
+)
+_OTHER = _Vocabulary(
+    exact=("annat", "annan", "annet", "annen", "andet", "anden", "other", "others", "اخرى"),
+)
+# Medical beats sick ("sjuk, till läkaren"); "other" only when nothing more specific is named.
+_REASON_ORDER: tuple[tuple[str, _Vocabulary], ...] = (
+    ("medical", _MEDICAL),
+    ("sick", _SICK),
+    ("family", _FAMILY),
+    ("other", _OTHER),
+)
+
+
+def parse_reason(text: str) -> str | None:
+    """The reason in `REASONS` that `text` names ("Ali är sjuk" → "sick"), or None.
+
+    Medical words beat sick words ("sjuk, ska till läkaren" → "medical"), and "sjukhus",
+    "sykehus", "sygehus" are medical only; sick beats family, and family beats "other".
+    """
+    folded = [fold(word) for word in words(text)]
+    for reason, vocabulary in _REASON_ORDER:
+        for word in folded:
+            if vocabulary is _SICK and word.startswith(_NOT_SICK_STARTS):
+                continue
+            if vocabulary.matches(word):
+                return reason
+    return None
+
+
+_YES = _folded(
+    (
+        "ja", "japp", "jepp", "jupp", "jo", "ok", "okay", "okej", "okei", "oki", "yes", "y", "yep",
+        "yup", "yeah", "sure", "skicka", "send", "bekräfta", "bekreft", "bekræft", "confirm",
+        "نعم", "اي", "ايوه", "أكيد",
+    )
+)
+_NO = _folded(("nej", "nei", "nä", "nope", "no", "n", "لا", "كلا"))
+_NEGATIONS = _folded(("inte", "ej", "ikke", "ikkje", "not", "dont", "don", "nej", "nei", "no"))
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """True for a yes ("ja", "ok", "skicka", "نعم"), False for a no ("nej", "nei", "no", "لا").
+
+    The first word decides ("ja tack" → True, "nej tack" → False); a yes with a negation
+    ("skicka inte", "ok no") is unclear, and so is anything else, including numbers: None.
+    """
+    folded = [fold(word) for word in words(text)]
+    if not folded:
+        return None
+    first = folded[0]
+    if first in _NO:
+        return False
+    if first in _YES:
+        return None if any(word in _NEGATIONS for word in folded[1:]) else True
+    return None
+
+
+_CANCEL = _folded(
+    (
+        "avbryt", "avbryta", "avslutt", "avlys", "annuller", "annullér", "afbryd", "cancel",
+        "إلغاء", "الغاء",
+    )
+)
+
+
+def is_cancel(text: str) -> bool:
+    """True when the whole message asks to cancel ("Avbryt!", "/cancel", "afbryd", "إلغاء").
+
+    "STOP" is not a cancel word: SMS carriers reserve it for opting out of all messages.
+    """
+    stripped = text.strip()
+    if stripped.startswith("/"):
+        # A chat command, possibly addressed to the bot in a group: "/cancel@narvarobot".
+        stripped = stripped[1:].split("@", 1)[0]
+    found = words(stripped)
+    return len(found) == 1 and fold(found[0]) in _CANCEL
+
+
+def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    size = len(needle)
+    return size > 0 and any(
+        haystack[start : start + size] == needle for start in range(len(haystack) - size + 1)
+    )
+
+
+def _single(indexes: Iterable[int]) -> int | None:
+    found = list(indexes)
+    return found[0] if len(found) == 1 else None
+
+
+def match_child(text: str, names: Sequence[str], *, by_name_only: bool = False) -> int | None:
+    """The index into `names` of the child `text` refers to, or None when unclear.
+
+    With `by_name_only`, a lone number or initial is not taken as a child (it
+    answers some other question, such as a numbered menu).
+
+    Accepted: a 1-based number alone ("2"), a full name, a first name ("ali", "Bjorn" for
+    "Björn"), alone or inside a longer message ("Ali sjuk idag"), or an initial alone ("A",
+    "A.") when only one child's first name starts with it. A full name settles two children
+    sharing a first name; two different children named in one message give None.
+    """
+    said = [fold(word) for word in words(text)]
+    if not said or not names:
+        return None
+    if len(said) == 1 and said[0].isdecimal():
+        if by_name_only:
+            return None
+        number = int(said[0])
+        return number - 1 if 1 <= number <= len(names) else None
+    full = [[fold(word) for word in words(name)] for name in names]
+    # The first name is the first whitespace-separated part, so "Anna-Karin" stays whole.
+    first = [
+        [fold(word) for word in words(name.split()[0])] if name.split() else [] for name in names
+    ]
+    if len(said) == 1 and len(said[0]) == 1 and said[0].isalpha():
+        if by_name_only:
+            return None
+        return _single(
+            index for index, parts in enumerate(first)
+            if parts and parts[0] and parts[0][0] == said[0]
+        )
+    by_full = {index for index, parts in enumerate(full) if _contains(said, parts)}
+    by_first = {index for index, parts in enumerate(first) if _contains(said, parts)}
+    # "Anna-Karin" names Anna-Karin, not also her sister Anna.
+    by_first = {
+        index
+        for index in by_first
+        if not any(
+            len(first[other]) > len(first[index]) and _contains(first[other], first[index])
+            for other in by_first
+        )
+    }
+    # A first name is accounted for by a full name that starts with it ("Ali Berg" when Ali
+    # Hassan is a sibling); any other first name is a second child.
+    others = {
+        index for index in by_first - by_full if all(first[index] != first[f] for f in by_full)
+    }
+    if by_full:
+        return _single(by_full) if not others else None
+    return _single(by_first)

@@ -1,0 +1,90 @@
+"""The mentor's morning summary: the day's reported absences in their class, in one message.
+
+Category only ("sick"), never the guardian's note; one message per mentor and
+school day, sent between the plan's summary time and noon (a sweep after
+downtime catches up).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from locales import gettext_for
+from locales.formats import reason_label
+from policy.presets import PolicyPreset, load_policy
+from policy.routing import AUTO
+from storage.models import Absence, MentorLink, Person, School, SchoolClass, Student
+from storage.outbox import enqueue
+from storage.reports import active_reports
+from storage.schools import school_calendar
+
+#: After this (local time) the morning summary is not worth sending any more; roll call
+#: has happened and the day's reports show there.
+SUMMARY_UNTIL = time(12, 0)
+
+
+@lru_cache(maxsize=64)
+def _policy(name: str) -> PolicyPreset:
+    try:
+        return load_policy(name)
+    except (OSError, ValueError, KeyError):
+        return load_policy("ljusnarsberg")
+
+
+def send_mentor_summaries(session: Session, now: datetime) -> int:
+    """Queue today's summary for every mentor with reported absences, once per day."""
+    queued = 0
+    for school in session.execute(select(School)).scalars():
+        local = now.astimezone(ZoneInfo(school.timezone))
+        policy = _policy(school.policy)
+        if not policy.mentor_summary_time <= local.time() < SUMMARY_UNTIL:
+            continue
+        today = local.date()
+        if not school_calendar(session, school).is_school_day(today):
+            continue
+        queued += _summaries_for(session, school, today, now)
+    return queued
+
+
+def _summaries_for(session: Session, school: School, today: date, now: datetime) -> int:
+    rows = session.execute(
+        select(MentorLink.mentor_id, Student, Person.name, SchoolClass.name)
+        .join(Absence, Absence.student_id == MentorLink.student_id)
+        .join(Student, Student.id == MentorLink.student_id)
+        .join(Person, Person.id == Student.person_id)
+        .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .where(Student.school_id == school.id, Absence.day == today,
+               Absence.state == "reported")
+        .distinct()
+        .order_by(SchoolClass.name, Person.name)
+    ).all()
+    by_mentor: dict[int, list[tuple[Student, str, str]]] = defaultdict(list)
+    for mentor_id, student, name, class_name in rows:
+        by_mentor[mentor_id].append((student, name, class_name))
+    queued = 0
+    for mentor_id, students in by_mentor.items():
+        mentor = session.get(Person, mentor_id)
+        if mentor is None:
+            continue
+        language = mentor.language
+        lines = [gettext_for(language, "Reported absence today:")]
+        for student, name, class_name in students:
+            reports = active_reports(session, student.id or 0, today, today)
+            report = next((r for r in reports if r.on_time_for(today)), None)
+            line = f"• {name} ({class_name})"
+            if report is not None:
+                line += f": {reason_label(report.reason, language)}"
+                if report.part_start and report.part_end:
+                    line += f", {report.part_start:%H:%M}–{report.part_end:%H:%M}"
+            lines.append(line)
+        queued += enqueue(
+            session, dedupe_key=f"mentor-summary:{school.id}:{mentor_id}:{today.isoformat()}",
+            recipient_id=mentor_id, channel=AUTO, language=language, text="\n".join(lines),
+            now=now,
+        )
+    return queued

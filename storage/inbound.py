@@ -1,0 +1,37 @@
+"""Inbound messages already handled: a replayed update or webhook is recognised and skipped."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from storage.models import InboundSeen
+
+#: How long an inbound id is remembered; providers stop retrying long before.
+KEEP_SEEN = timedelta(days=14)
+
+
+def mark_seen(session: Session, *, channel: str, ref: str, now: datetime) -> bool:
+    """Record `ref` on `channel`; False when it was already recorded (a replay).
+
+    Runs in the caller's transaction, so a message counts as seen exactly when
+    what it caused is committed.
+    """
+    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        builder(InboundSeen)
+        .values(channel=channel, ref=ref[:64], at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "ref"])
+        .returning(InboundSeen.ref)
+    )
+    return session.execute(statement).scalar() is not None
+
+
+def forget_seen(session: Session, *, now: datetime) -> int:
+    """Forget inbound ids older than KEEP_SEEN."""
+    result = session.execute(delete(InboundSeen).where(InboundSeen.at < now - KEEP_SEEN))
+    return int(result.rowcount)

@@ -1,0 +1,241 @@
+"""Absence reports: saving (merging a second guardian's), cancelling, and what they excuse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlmodel import Session, select
+
+from policy.reporting import ReportDays, new_reference, part_overlaps
+from storage.models import Absence, AbsenceReport, AuditLog, MentorLink, Person, Student
+
+#: Absence states a report may turn into "reported".
+EXCUSABLE = ("open", "unexcused")
+
+
+@dataclass(frozen=True)
+class SavedReport:
+    """The stored report, and whether it merged into one already given (by the other guardian)."""
+
+    report: AbsenceReport
+    merged: bool
+
+
+def _slot(part_start: time | None) -> str:
+    return "day" if part_start is None else part_start.strftime("%H:%M")
+
+
+def active_reports(
+    session: Session, student_id: int, first: date, last: date
+) -> list[AbsenceReport]:
+    """Reports for `student_id` not cancelled and overlapping `first`..`last`."""
+    return list(
+        session.execute(
+            select(AbsenceReport)
+            .where(
+                AbsenceReport.student_id == student_id,
+                AbsenceReport.cancelled_at.is_(None),
+                AbsenceReport.first_day <= last,
+                AbsenceReport.last_day >= first,
+            )
+            .order_by(AbsenceReport.id)
+        ).scalars()
+    )
+
+
+def _covers(report: AbsenceReport, days: ReportDays) -> bool:
+    if not (report.first_day <= days.first and days.last <= report.last_day):
+        return False
+    if report.part_start is None:
+        return True
+    return (report.part_start, report.part_end) == (days.part_start, days.part_end)
+
+
+def _excuses(report: AbsenceReport, absence: Absence) -> bool:
+    return (
+        report.on_time_for(absence.day)
+        and report.first_day <= absence.day <= report.last_day
+        and part_overlaps(absence.lesson_start, absence.lesson_end, report.part_start,
+                          report.part_end)
+    )
+
+
+def save_report(
+    session: Session, *, student: Student, reporter: Person, channel: str, days: ReportDays,
+    reason: str, note: str | None, now: datetime,
+) -> SavedReport:
+    """Store a report and mark the absences it excuses as reported.
+
+    A report whose days an earlier active report already covers (the other
+    guardian was first) is merged: nothing new is stored and the earlier
+    report is returned. Late days are kept on the report but excuse nothing.
+    """
+    assert student.id is not None and reporter.id is not None and days.problem is None
+    _lock_student(session, student.id)
+    for existing in active_reports(session, student.id, days.first, days.last):
+        if _covers(existing, days):
+            session.add(AuditLog(
+                at=now, actor=f"person:{reporter.id}", action="report.merge",
+                entity="absence_report", entity_id=existing.reference,
+                detail={"student_id": student.id},
+            ))
+            return SavedReport(existing, merged=True)
+    report = AbsenceReport(
+        reference=_unique_reference(session), student_id=student.id, reporter_id=reporter.id,
+        channel=channel, reported_at=now, first_day=days.first, last_day=days.last,
+        part_start=days.part_start, part_end=days.part_end, reason=reason, note=note or None,
+        on_time=days.on_time, late_days=[day.isoformat() for day in days.late_days],
+    )
+    session.add(report)
+    session.flush()
+    for day in days.on_time_days:
+        _excuse_day(session, student.id, day, days.part_start, days.part_end, now)
+    session.add(AuditLog(
+        at=now, actor=f"person:{reporter.id}", action="report.create", entity="absence_report",
+        entity_id=report.reference,
+        detail={"student_id": student.id, "days": len(days.school_days),
+                "late_days": len(days.late_days), "channel": channel},
+    ))
+    return SavedReport(report, merged=False)
+
+
+def _unique_reference(session: Session) -> str:
+    while True:
+        reference = new_reference()
+        taken = session.execute(
+            select(AbsenceReport.id).where(AbsenceReport.reference == reference)
+        ).first()
+        if taken is None:
+            return reference
+
+
+def _excuse_day(
+    session: Session, student_id: int, day: date, part_start: time | None,
+    part_end: time | None, now: datetime,
+) -> None:
+    absences = _absences(session, student_id, [day])
+    matching = [
+        absence for absence in absences
+        if absence.state != "withdrawn"
+        and part_overlaps(absence.lesson_start, absence.lesson_end, part_start, part_end)
+    ]
+    for absence in matching:
+        if absence.state in EXCUSABLE:
+            absence.state, absence.updated_at = "reported", now
+    if matching:
+        return
+    slot = _slot(part_start)
+    own = next((absence for absence in absences if absence.slot == slot), None)
+    if own is None:
+        session.add(Absence(
+            student_id=student_id, day=day, slot=slot, lesson_start=part_start,
+            lesson_end=part_end, kind="absent", state="reported", source="report",
+            recorded_at=now, updated_at=now,
+        ))
+    else:  # a roll-call "present" withdrew it earlier; the guardian now says absent
+        own.state, own.updated_at = "reported", now
+
+
+def _absences(session: Session, student_id: int, days: Sequence[date]) -> list[Absence]:
+    return list(
+        session.execute(
+            select(Absence).where(Absence.student_id == student_id, Absence.day.in_(days))
+        ).scalars()
+    )
+
+
+def cancel_report(
+    session: Session, report: AbsenceReport, *, by: Person, now: datetime, from_day: date
+) -> None:
+    """Cancel `report` from `from_day` on ("she felt better"); days before stay reported.
+
+    A report that began earlier is shortened to end the day before; one that
+    begins on or after `from_day` is cancelled whole. The absences it excused
+    from `from_day` on go back to open unless another report covers them;
+    absences that exist only because of this report are withdrawn.
+    """
+    _lock_student(session, report.student_id)
+    last = report.last_day
+    if report.first_day < from_day:
+        report.last_day = from_day - timedelta(days=1)
+        action = "report.shorten"
+    else:
+        report.cancelled_at = now
+        action = "report.cancel"
+    session.add(report)
+    session.flush()
+    others = [
+        other for other in active_reports(session, report.student_id, from_day, last)
+        if other.id != report.id
+    ]
+    absences = session.execute(
+        select(Absence).where(
+            Absence.student_id == report.student_id,
+            Absence.day >= max(from_day, report.first_day),
+            Absence.day <= last,
+            Absence.state == "reported",
+        )
+    ).scalars()
+    for absence in absences:
+        covered = report.on_time_for(absence.day) and part_overlaps(
+            absence.lesson_start, absence.lesson_end, report.part_start, report.part_end)
+        if not covered or any(_excuses(other, absence) for other in others):
+            continue
+        absence.state = "withdrawn" if absence.source == "report" else "open"
+        absence.updated_at = now
+    session.add(AuditLog(
+        at=now, actor=f"person:{by.id}", action=action, entity="absence_report",
+        entity_id=report.reference, detail={"student_id": report.student_id},
+    ))
+
+
+def _lock_student(session: Session, student_id: int) -> None:
+    """Serialise report changes for one student (two guardians at once, several workers).
+
+    PostgreSQL locks the student's row until the transaction ends; SQLite
+    already allows one writer at a time.
+    """
+    session.execute(select(Student.id).where(Student.id == student_id).with_for_update())
+
+
+def excused_by_report(session: Session, absence: Absence) -> bool:
+    """Whether an active, on-time report covers this roll-call absence."""
+    return any(
+        _excuses(report, absence)
+        for report in active_reports(session, absence.student_id, absence.day, absence.day)
+    )
+
+
+def upcoming_reports(
+    session: Session, student_ids: Iterable[int], today: date, limit: int = 10
+) -> list[AbsenceReport]:
+    """Active reports for these students that end today or later, soonest first."""
+    ids = list(student_ids)
+    if not ids:
+        return []
+    return list(
+        session.execute(
+            select(AbsenceReport)
+            .where(
+                AbsenceReport.student_id.in_(ids),
+                AbsenceReport.cancelled_at.is_(None),
+                AbsenceReport.last_day >= today,
+            )
+            .order_by(AbsenceReport.first_day, AbsenceReport.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def mentors_of(session: Session, student_id: int) -> list[Person]:
+    """The student's mentors (contact teachers)."""
+    return list(
+        session.execute(
+            select(Person)
+            .join(MentorLink, MentorLink.mentor_id == Person.id)
+            .where(MentorLink.student_id == student_id)
+            .order_by(Person.id)
+        ).scalars()
+    )

@@ -1,0 +1,1 @@
+"""Local fakes of the outside services the bot talks to, for tests and benchmarks."""

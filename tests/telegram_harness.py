@@ -1,0 +1,156 @@
+"""The real Närvaro runtime (PTB over HTTP) against the fake Bot API, for transcript tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from bot.app import Runtime, build_context
+from bot.cli import main
+from bot.settings import load_settings
+from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
+from tests.rosters import students, write
+
+MENTOR_PHONE = "+46701112233"
+STAFF = f"""school,name,phone,role,language
+Norrskolan,Anna Mentor,{MENTOR_PHONE},mentor,sv
+Norrskolan,Rut Rektor,+46701112234,principal,sv
+"""
+#: One guardian per language with one child; a Swedish family with two children and two
+#: guardians; an adult student.
+ROSTER = students(
+    "Norrskolan,7A,N001,Ali Hassan,sv,,no,Lena Hassan,+46701234501,sv,+46701112233",
+    "Norrskolan,7A,N001,Ali Hassan,sv,,no,Omar Hassan,+46701234502,sv,+46701112233",
+    "Norrskolan,7A,N002,Sara Hassan,sv,,no,Lena Hassan,+46701234501,sv,+46701112233",
+    "Norrskolan,7A,N003,Noor Berg,nb,,no,Kari Berg,+4741234503,nb,+46701112233",
+    "Norrskolan,7A,N004,Emil Holm,da,,no,Mette Holm,+4520123404,da,+46701112233",
+    "Norrskolan,7A,N005,Adam Smith,en,,no,John Smith,+447911123456,en,+46701112233",
+    "Norrskolan,8B,N006,Vera Lind,sv,+46701234506,yes,,,,+46701112233",
+)
+#: The guardian (name, phone) writing in each language, each with one child.
+GUARDIANS = {
+    "sv": ("Omar Hassan", "+46701234502"),
+    "nb": ("Kari Berg", "+4741234503"),
+    "da": ("Mette Holm", "+4520123404"),
+    "en": ("John Smith", "+447911123456"),
+}
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Chat:
+    """A Telegram user talking to the running bot: write, tap, read the answer."""
+
+    def __init__(self, fake: FakeTelegram, user: FakeUser, user_id: int) -> None:
+        self.fake = fake
+        self.user = user
+        self.chat_id = user_id
+
+    async def reply(self, wait: float = 10.0) -> BotMessage:
+        """The bot's next message in this chat."""
+        return await self.fake.next_message(self.chat_id, timeout=wait)
+
+    async def say(self, text: str) -> BotMessage:
+        """Write `text` and wait for the answer."""
+        self.user.send(text)
+        return await self.reply()
+
+    async def tap(self, label: str) -> BotMessage:
+        """Tap the button `label` on the latest message and wait for the answer."""
+        self.user.tap(label)
+        return await self.reply()
+
+    async def share_contact(self, phone: str, *, user_id: int | None = None) -> BotMessage:
+        """Share a contact (one's own unless `user_id` says otherwise) and wait."""
+        if user_id is None:
+            self.user.share_contact(phone)
+        else:
+            self.user.share_contact(phone, user_id=user_id)
+        return await self.reply()
+
+    async def link(self, phone: str) -> BotMessage:
+        """/start and share one's own number: the linked welcome."""
+        welcome = await self.say("/start")
+        assert welcome.request_contact
+        return await self.share_contact(phone)
+
+
+class Harness:
+    """The running bot, its database and the fake Telegram."""
+
+    def __init__(self, fake: FakeTelegram, runtime: Runtime, tmp_path: Path) -> None:
+        self.fake = fake
+        self.runtime = runtime
+        self.tmp_path = tmp_path
+        self._next_user = 5000
+
+    @property
+    def engine(self) -> Engine:
+        """The database the bot uses."""
+        return self.runtime.context.engine
+
+    def chat(self, *, language: str | None = "sv", name: str = "Tester") -> Chat:
+        """A new Telegram user with `language` set in their app."""
+        self._next_user += 1
+        user = self.fake.add_user(self._next_user, name, language_code=language)
+        return Chat(self.fake, user, self._next_user)
+
+
+def import_roster(tmp_path: Path, roster: str = ROSTER, staff: str = STAFF) -> None:
+    """Import a roster through the real command."""
+    code = main([
+        "roster", "import", "--students", write(tmp_path, "students.csv", roster),
+        "--staff", write(tmp_path, "staff.csv", staff),
+    ])
+    assert code == 0
+
+
+@asynccontextmanager
+async def running(env: dict[str, str]) -> AsyncIterator[Runtime]:
+    """`narvaro run`'s runtime, in this event loop, on the NARVARO_* environment plus `env`."""
+    values = {"NARVARO_HTTP_PORT": str(free_port()), "NARVARO_DEMO": "0",
+              "NARVARO_DISPATCH_INTERVAL_SECONDS": "0.2", **env}
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        runtime = Runtime(build_context(load_settings()))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    task = asyncio.create_task(runtime.run())
+    try:
+        started = asyncio.create_task(runtime.started.wait())
+        await asyncio.wait([started, task], timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            started.cancel()
+            task.result()  # it failed to start: raise why
+        assert runtime.started.is_set(), "the bot did not start within 15 s"
+        yield runtime
+    finally:
+        runtime.stop()
+        await asyncio.wait_for(task, timeout=30)
+
+
+@asynccontextmanager
+async def running_bot(
+    fake: FakeTelegram, tmp_path: Path, **env: str
+) -> AsyncIterator[Harness]:
+    """The runtime with Telegram pointed at the fake Bot API."""
+    async with running({
+        "NARVARO_TELEGRAM_TOKEN": fake.token, "NARVARO_TELEGRAM_API_URL": fake.base_url, **env,
+    }) as runtime:
+        yield Harness(fake, runtime, tmp_path)

@@ -1,0 +1,67 @@
+"""Every message template fits in three SMS segments in every language, with long values."""
+
+from __future__ import annotations
+
+import string
+from collections import defaultdict
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.sms import MAX_SEGMENTS, render
+from locales import LANGUAGES, LOCALE_DIR
+from policy.sms import is_gsm7, segments, to_sms
+
+#: Long but realistic values for the placeholders.
+VALUES = {
+    "name": "Alexandra", "student": "Alexandra Johansson-Lindqvist (9B)",
+    "guardian": "Mohammed Abdirahman Hassan", "days": "tis 24 nov. – fre 27 nov.",
+    "ref": "R-7K3QF", "phone": "+46701234567", "n": 30, "school": "Kyrkbackens skola F-9",
+    "number": 3, "label": "Läkar- eller tandläkarbesök", "names": "Ali, Sara",
+}
+
+
+def templates(language: str) -> list[str]:
+    """Every translated message of `language`, singular and plural forms alike."""
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    found = []
+    for message in catalog:
+        if message.id:
+            found.extend(message.string if message.pluralizable else [message.string])
+    return found
+
+
+def filled(template: str) -> str:
+    """The template with long values in its placeholders."""
+    fields = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    values = defaultdict(lambda: "Xxxxxxxxxxxx", {k: v for k, v in VALUES.items() if k in fields})
+    return template.format_map(values)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_template_fits_three_segments(language: str) -> None:
+    """Designed short: no template needs shortening, even with long names and dates."""
+    too_long = [
+        (segments(to_sms(filled(t))), t[:60]) for t in templates(language)
+        if segments(to_sms(filled(t))) > MAX_SEGMENTS
+    ]
+    assert too_long == []
+
+
+@pytest.mark.parametrize("language", ["sv", "nb", "da", "en"])
+def test_nordic_and_english_templates_stay_gsm7(language: str) -> None:
+    """Å Ä Ö Æ Ø are GSM-7; so must every Nordic and English template be, once made SMS-safe
+    (an odd quote or dash would double the cost of every message)."""
+    assert [t[:60] for t in templates(language) if not is_gsm7(to_sms(filled(t)))] == []
+
+
+def test_a_long_text_with_a_question_is_shortened_at_a_word_and_keeps_the_question() -> None:
+    """Too long for three segments: cut at a word, "..." added, the numbered question kept."""
+    text = " ".join(["frånvaroanmälan"] * 60)
+    body = render(text, [{"key": "confirm:send", "label": "Skicka"},
+                         {"key": "dlg:cancel", "label": "Avbryt"}], "sv")
+    assert segments(body) <= MAX_SEGMENTS
+    first, question = body.rsplit("\n", 1)
+    assert question == "Svara 1 för Skicka, 2 för Avbryt."
+    assert first.endswith("frånvaroanmälan...")

@@ -1,0 +1,86 @@
+"""Arbitrary texts by SMS never crash the dialog and never store a report nobody confirmed."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from handlers.sms_inbox import SmsMessage, handle_sms
+from locales import gettext_for
+from storage.db import make_engine, session_scope
+from storage.models import AbsenceReport, ConversationState, OutboxMessage, Person
+from tests.telegram_harness import import_roster
+
+NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+LENA = "+46701234501"  # two children: every kind of question comes up
+CONFIRMATION = gettext_for("sv", "Please check your report:")
+WORDS = [
+    "sjuk", "idag", "imorgon", "Ali", "Sara", "ja", "nej", "1", "2", "3", "4", "5",
+    "tandläkare", "24/11", "24.11–26.11", "08:15-10:00", "måndag", "avbryt", "STOPP",
+    "START", "hjälp", "familj", "annat", "Skicka", "Ändra", "0", "99", "", " ",
+]
+texts = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(WORDS),
+    st.lists(st.sampled_from(WORDS), min_size=2, max_size=4).map(" ".join),
+)
+sids = itertools.count()
+
+
+@pytest.fixture
+def db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
+    """A SQLite database with the transcript roster (shared by all the examples of a test)."""
+    url = f"sqlite:///{tmp_path / 'narvaro.db'}"
+    monkeypatch.setenv("NARVARO_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    import_roster(tmp_path)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def confirmation_shown(session: Session, person_id: int) -> bool:
+    """Whether the summary to confirm was ever sent to the person."""
+    return session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.recipient_id == person_id,
+        OutboxMessage.text.startswith(CONFIRMATION))).first() is not None
+
+
+def last_question(session: Session, person_id: int) -> str | None:
+    """The text of the last message sent to the person."""
+    return session.exec(
+        select(OutboxMessage.text).where(OutboxMessage.recipient_id == person_id)
+        .order_by(OutboxMessage.id.desc()).limit(1)
+    ).first()
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(conversation=st.lists(texts, min_size=1, max_size=6))
+def test_no_report_without_a_confirmation(db: Engine, conversation: list[str]) -> None:
+    """Whatever is texted, in whatever order: a report appears only as the answer to the
+    confirmation (after the summary was shown), and nothing raises."""
+    for text in conversation:
+        with session_scope(db) as session:
+            lena = session.exec(select(Person).where(Person.phone == LENA)).one()
+            asked = last_question(session, lena.id or 0)
+            state = session.get(ConversationState, lena.id)
+            step = (state.dialog, state.step) if state else None
+            before = session.exec(select(func.count()).select_from(AbsenceReport)).one()
+            handle_sms(session, SmsMessage(f"SM{next(sids):032d}", LENA, text), now=NOW,
+                       default_language="sv")
+            after = session.exec(select(func.count()).select_from(AbsenceReport)).one()
+            if after > before:
+                # Only from the confirmation step, which only the summary leads to.
+                assert step == ("report", "confirm"), (text, step, asked)
+                assert confirmation_shown(session, lena.id or 0)
+                assert after == before + 1
+

@@ -1,0 +1,298 @@
+"""Guardians report absence by plain SMS: signed Twilio webhooks in, the real twilio client out.
+
+The clock starts on Monday 23 November 2026, 08:00 in Stockholm. Every text
+reaches the bot as Twilio posts it, signed with twilio's RequestValidator;
+every answer leaves through the real twilio client to the fake REST server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.app import Runtime
+from storage.db import make_engine, session_scope
+from storage.models import AbsenceReport, OutboxMessage, Person, StaffTask, Student
+from storage.outbox import enqueue
+from tests.fakes.twilio_api import FakeTwilio, SentSms
+from tests.telegram_harness import MENTOR_PHONE, free_port, import_roster, running
+
+REFERENCE = re.compile(r"R-[A-Z0-9]{5}")
+SCHOOL_NUMBER = "+46701740000"
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    """A fake Twilio REST server on loopback."""
+    with FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture
+def roster(narvaro_env: dict[str, str], tmp_path: Path) -> Path:
+    """The transcript roster, imported through the real command."""
+    import_roster(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def db(narvaro_env: dict[str, str]) -> Iterator[Engine]:
+    """The bot's database, opened separately to check what it holds."""
+    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+@dataclass
+class SmsBot:
+    """The running bot with SMS, and where Twilio reaches it."""
+
+    runtime: Runtime
+    twilio: FakeTwilio
+    public_url: str
+
+    def phone(self, number: str) -> Phone:
+        """A handset texting the school's number."""
+        return Phone(self, number)
+
+
+@dataclass
+class Phone:
+    """Someone texting the bot: write, read the answer."""
+
+    bot: SmsBot
+    number: str
+
+    async def post(self, body: str, **options: object) -> httpx.Response:
+        """Twilio posts this text to the bot (signed unless told otherwise)."""
+        return await self.bot.twilio.asms_to_bot(
+            f"{self.bot.public_url}/twilio/sms", from_=self.number, to=SCHOOL_NUMBER,
+            body=body, **options,  # type: ignore[arg-type]
+        )
+
+    async def say(self, body: str) -> str:
+        """Text `body` and wait for the answer."""
+        response = await self.post(body)
+        assert response.status_code == 200, response.text
+        return (await self.reply()).body
+
+    async def reply(self) -> SentSms:
+        """The next SMS the bot sends to this number."""
+        return await self.bot.twilio.next_message(self.number, timeout=10)
+
+
+@asynccontextmanager
+async def sms_bot(twilio: FakeTwilio, **env: str) -> AsyncIterator[SmsBot]:
+    """The runtime with Twilio pointed at the fake, reachable at a loopback public URL."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    async with running({
+        "NARVARO_HTTP_PORT": str(port), "NARVARO_PUBLIC_URL": public,
+        "NARVARO_TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "NARVARO_TWILIO_AUTH_TOKEN": twilio.auth_token, "NARVARO_TWILIO_FROM": SCHOOL_NUMBER,
+        "NARVARO_TWILIO_API_URL": twilio.base_url, **env,
+    }) as runtime:
+        yield SmsBot(runtime, twilio, public)
+
+
+def reports(db: Engine) -> list[AbsenceReport]:
+    """Every stored report."""
+    with Session(db) as session:
+        return list(session.exec(select(AbsenceReport).order_by(AbsenceReport.id)))
+
+
+@pytest.mark.parametrize(
+    ("language", "number", "text", "days", "reason"),
+    [
+        ("sv", "+46701234502", "Ali sjuk idag", (23, 23), "sick"),
+        ("nb", "+4741234503", "Noor er syk i morgen", (24, 24), "sick"),
+        ("da", "+4520123404", "Emil syg", (23, 23), "sick"),
+        ("en", "+447911123456", "Adam sick Mon-Wed", (23, 25), "sick"),
+    ],
+)
+async def test_a_free_text_report_in_four_languages(
+    twilio: FakeTwilio, roster: Path, db: Engine, language: str, number: str, text: str,
+    days: tuple[int, int], reason: str,
+) -> None:
+    """One text says who and why (and when); what is missing is asked by number; "1" sends."""
+    async with sms_bot(twilio) as bot:
+        phone = bot.phone(number)
+        answer = await phone.say(text)
+        if language == "da":  # "Emil syg" says no day: the days are asked, by number
+            assert answer.startswith("Hvilken dag") and "Svar 1 for I dag" in answer
+            answer = await phone.say("1")
+        confirm_word = {"sv": "Skicka", "nb": "Send", "da": "Send", "en": "Send"}[language]
+        assert f"1 for {confirm_word}" in answer or f"1 för {confirm_word}" in answer
+        receipt = await phone.say("1")
+        assert REFERENCE.search(receipt), receipt
+    [report] = reports(db)
+    assert (report.first_day, report.last_day, report.reason, report.channel) == (
+        date(2026, 11, days[0]), date(2026, 11, days[1]), reason, "sms")
+
+
+async def test_an_ambiguous_text_gets_a_numbered_question(
+    twilio: FakeTwilio, roster: Path, db: Engine
+) -> None:
+    """Two children and no name: "Svara 1 för Ali, 2 för Sara."; "2" picks Sara; "ja" sends."""
+    async with sms_bot(twilio) as bot:
+        lena = bot.phone("+46701234501")
+        question = await lena.say("sjuk idag")
+        assert question == "Vem är frånvarande?\nSvara 1 för Ali, 2 för Sara."
+        confirm = await lena.say("2")
+        assert confirm.startswith("Kontrollera din anmälan:\n- Sara Hassan\n")
+        assert "sjuk" not in (await lena.say("ja")).lower()  # the receipt names no reason
+    [report] = reports(db)
+    with Session(db) as session:
+        sara = session.exec(select(Student).join(Person, Person.id == Student.person_id)
+                            .where(Person.name == "Sara Hassan")).one()
+    assert (report.student_id, report.first_day) == (sara.id, date(2026, 11, 23))
+
+
+async def test_forged_and_replayed_webhooks(twilio: FakeTwilio, roster: Path, db: Engine) -> None:
+    """No or a wrong signature: 403 and nothing done. The same MessageSid twice: one answer."""
+    async with sms_bot(twilio) as bot:
+        omar = bot.phone("+46701234502")
+        assert (await omar.post("Ali sjuk idag", signature=None)).status_code == 403
+        forged = await omar.post("Ali sjuk idag", signature="bm90IGEgc2lnbmF0dXJl")
+        assert forged.status_code == 403
+        first = await omar.post("Ali sjuk idag", message_sid="SM" + "1" * 32,
+                          idempotency_token="retry-1")
+        again = await omar.post("Ali sjuk idag", message_sid="SM" + "1" * 32,
+                          idempotency_token="retry-1")
+        assert (first.status_code, again.status_code) == (200, 200)
+        assert "<Response" in first.text
+        await omar.reply()
+        await asyncio.sleep(0.3)
+        assert twilio.unread("+46701234502") == 0
+    assert len(twilio.messages("+46701234502")) == 1
+    assert reports(db) == []
+
+
+async def test_an_unknown_number_gets_one_neutral_answer_a_day(
+    twilio: FakeTwilio, roster: Path, db: Engine
+) -> None:
+    """A stranger learns nothing: one short answer, then silence for the day."""
+    async with sms_bot(twilio) as bot:
+        stranger = bot.phone("+46709999999")
+        answer = await stranger.say("Ali Hassan sjuk idag")
+        assert "Ali" not in answer and "Hassan" not in answer
+        assert answer.startswith("Det här numret är inte registrerat")
+        assert (await stranger.post("Hallå? Sara?")).status_code == 200
+        await asyncio.sleep(0.5)
+        assert twilio.unread("+46709999999") == 0
+    assert reports(db) == []
+
+
+async def test_stop_is_respected_until_start(twilio: FakeTwilio, roster: Path, db: Engine) -> None:
+    """STOPP: confirmed once, then a notice is not sent by SMS; START turns SMS back on."""
+    async with sms_bot(twilio) as bot:
+        omar = bot.phone("+46701234502")
+        confirmed = await omar.say("STOPP")
+        assert confirmed.startswith("Du får inga fler sms från Närvaro")
+        with session_scope(db) as session:
+            person = session.exec(select(Person).where(Person.phone == omar.number)).one()
+            assert person.sms_opted_out_at is not None
+            enqueue(session, dedupe_key="notice:stop", recipient_id=person.id, channel="auto",
+                    language="sv", text="Ali är inte i skolan.",
+                    now=bot.runtime.context.clock.now())
+        bot.runtime.dispatcher.wake()
+        await asyncio.sleep(0.5)
+        assert twilio.unread(omar.number) == 0
+        assert (await omar.say("start")).startswith("Sms från Närvaro är på igen")
+        help_answer = await omar.say("HJÄLP")
+        assert help_answer.startswith("Frågor?")
+    with Session(db) as session:
+        notice = session.exec(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == "notice:stop")).one()
+        assert notice.status == "failed"
+
+
+async def test_cancel_mid_dialog_by_sms(twilio: FakeTwilio, roster: Path, db: Engine) -> None:
+    """AVBRYT at the confirmation: nothing is saved."""
+    async with sms_bot(twilio) as bot:
+        omar = bot.phone("+46701234502")
+        await omar.say("Ali sjuk idag")
+        assert (await omar.say("AVBRYT")) == "Avbrutet. Inget sparades."
+    assert reports(db) == []
+
+
+async def test_an_undelivered_sms_makes_the_mentor_call(
+    twilio: FakeTwilio, roster: Path, db: Engine
+) -> None:
+    """Twilio reports 30003: the number is marked unreachable; the mentor gets a task."""
+    twilio.set_outcome("+46701234502", "undelivered", error_code="30003")
+    async with sms_bot(twilio) as bot:
+        omar = bot.phone("+46701234502")
+        await omar.say("Ali sjuk idag")
+        task_sms = await bot.twilio.next_message(MENTOR_PHONE, timeout=10)
+        assert task_sms.body.startswith("Kunde inte nå Omar Hassan, vårdnadshavare till Ali")
+        assert "+46701234502" in task_sms.body  # the mentor needs the number to call
+    with Session(db) as session:
+        omar_person = session.exec(select(Person).where(Person.phone == omar.number)).one()
+        assert omar_person.sms_unreachable_at is not None
+        [task] = session.exec(select(StaffTask)).all()
+        assert task.kind == "call_guardian"
+        [answer] = session.exec(select(OutboxMessage).where(
+            OutboxMessage.recipient_id == omar_person.id)).all()
+        assert (answer.status, answer.provider_status, answer.error_code) == (
+            "failed", "undelivered", "30003")
+
+
+async def test_a_delivered_sms_is_recorded_and_an_opted_out_number_is_marked(
+    twilio: FakeTwilio, roster: Path, db: Engine
+) -> None:
+    """Delivered → stored on the row; Twilio's 21610 at sending → the guardian is opted out."""
+    async with sms_bot(twilio) as bot:
+        omar = bot.phone("+46701234502")
+        await omar.say("Ali sjuk idag")
+        await twilio.wait_callbacks(2, timeout=10)
+        twilio.fail_next("+46701234502", 21610)
+        assert (await omar.post("1")).status_code == 200
+        await asyncio.sleep(0.5)
+    with Session(db) as session:
+        rows = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert (rows[0].status, rows[0].provider_status) == ("delivered", "delivered")
+        assert rows[1].last_error == "recipient opted out (21610)"
+        person = session.exec(select(Person).where(Person.phone == omar.number)).one()
+        assert person.sms_opted_out_at is not None
+
+
+async def test_hours_and_a_bare_word(twilio: FakeTwilio, roster: Path, db: Engine) -> None:
+    """"Tandläkare 10-12" is a medical appointment this morning; a bare "sjuk" asks the day."""
+    async with sms_bot(twilio) as bot:
+        omar = bot.phone("+46701234502")
+        confirm = await omar.say("Tandläkare 10-12")
+        assert "10:00-12:00" in confirm and "Läkar- eller tandläkarbesök" in confirm
+        await omar.say("ja")
+        question = await omar.say("sjuk")
+        assert question.startswith("Vilken dag är Ali frånvarande?")
+        assert "Svara 1 för Idag, 2 för Imorgon" in question
+        await omar.say("2")
+        await omar.say("1")
+    medical, sick = reports(db)
+    assert (medical.reason, str(medical.part_start), str(medical.part_end)) == (
+        "medical", "10:00:00", "12:00:00")
+    assert (sick.reason, sick.first_day) == ("sick", date(2026, 11, 24))
+
+
+async def test_a_messaging_service_sends_and_tracks(
+    twilio: FakeTwilio, roster: Path, db: Engine
+) -> None:
+    """NARVARO_TWILIO_FROM=MG…: sent through the service, with a status callback URL."""
+    service = "MG" + "a" * 32
+    async with sms_bot(twilio, NARVARO_TWILIO_FROM=service) as bot:
+        omar = bot.phone("+46701234502")
+        await omar.say("Ali sjuk idag")
+        [sent] = twilio.messages(omar.number)
+        assert sent.messaging_service_sid == service
+        assert sent.status_callback == f"{bot.public_url}/twilio/status"
