@@ -121,7 +121,9 @@ class Runtime:
                         "(NARVARO_WEBCHAT=0) on a reachable host")
         if released := self.dispatcher.recover():
             log.info("released %s messages claimed before a crash", released)
-        dispatch_task = asyncio.create_task(self.dispatcher.run_forever())
+        if self.sms is not None:
+            await self.sms.start()  # before the web server: a webhook's answers use it
+        dispatch_task: asyncio.Task[None] | None = None
         serve_task = asyncio.create_task(self.server.serve())
         try:
             # Listen first: in webhook mode Telegram may post as soon as the hook is set.
@@ -129,10 +131,10 @@ class Runtime:
             while not self.server.started and not serve_task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
             if not serve_task.done():
-                if self.sms is not None:
-                    await self.sms.start()
                 if self.telegram is not None:
                     await self.telegram.start()
+                # Only once every channel can send.
+                dispatch_task = asyncio.create_task(self.dispatcher.run_forever())
                 self.scheduler.start()
                 log.info("Närvaro running on http://%s:%s/ (channels: %s)", settings.http_host,
                          settings.http_port, ", ".join(sorted(self.channels)))
@@ -150,8 +152,9 @@ class Runtime:
             if self.sms is not None:
                 await self.sms.finish_sending()
             await self.dispatcher.close()
-            with contextlib.suppress(asyncio.CancelledError):
-                await dispatch_task
+            if dispatch_task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await dispatch_task
             if self.telegram is not None:
                 with contextlib.suppress(Exception):
                     await self.telegram.close()

@@ -113,7 +113,7 @@ class Dispatcher:
         except ChannelError as error:
             log.warning("outbox %s not sent: %s", message.id, error)
             await asyncio.to_thread(self._record_failure, message, str(error), error.final,
-                                    error.retry_after)
+                                    error.retry_after, error.code)
             return 0
         except Exception as error:  # a channel bug must not stop all other messages
             log.exception("outbox %s: channel %s failed", message.id, name)
@@ -132,10 +132,11 @@ class Dispatcher:
                       delivered=delivered, channel=channel)
 
     def _record_failure(self, message: OutboxMessage, error: str, final: bool = False,
-                        retry_after: float | None = None) -> None:
+                        retry_after: float | None = None, code: str | None = None) -> None:
         with session_scope(self.engine) as session:
             mark_failed(session, message, now=self.clock.now(), error=error, final=final,
-                        retry_after=timedelta(seconds=retry_after) if retry_after else None)
+                        retry_after=timedelta(seconds=retry_after) if retry_after else None,
+                        code=code)
 
     def _record_unreachable(
         self, message: OutboxMessage, error: str, channel: str, code: str | None = None
@@ -147,7 +148,8 @@ class Dispatcher:
         """
         now = self.clock.now()
         with session_scope(self.engine) as session:
-            mark_failed(session, message, now=now, error=error, final=True, channel=channel)
+            mark_failed(session, message, now=now, error=error, final=True, channel=channel,
+                        code=code)
             if message.recipient_id is None:
                 return False
             person = session.get(Person, message.recipient_id)

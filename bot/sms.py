@@ -25,12 +25,13 @@ from twilio.rest import Client
 from bot.channels.base import ChannelError, ChannelUnreachable
 from bot.settings import Settings
 from handlers.delivery import OPTED_OUT, UNREACHABLE, record_sms_status
-from handlers.sms_inbox import SmsMessage, handle_sms, numbered_choices
+from handlers.sms_inbox import SmsMessage, find_sender, handle_sms, numbered_choices
 from locales import gettext_for
 from policy.clock import Clock
 from policy.sms import fit, segments, to_sms
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person
+from storage.outbox import enqueue_row
 
 log = logging.getLogger(__name__)
 SMS_PATH, STATUS_PATH = "/twilio/sms", "/twilio/status"
@@ -150,7 +151,13 @@ class TwilioSms:
         after, without keeping Twilio's request waiting for our own call to Twilio."""
         message = SmsMessage(sid=params.get("MessageSid") or params.get("SmsSid") or "",
                              sender=params.get("From", ""), body=params.get("Body", ""))
-        answers = await asyncio.to_thread(self._handle, message)
+        try:
+            answers = await asyncio.to_thread(self._handle, message)
+        except Exception:
+            # Only the SID is logged: the text may hold a reason, the number is personal.
+            log.exception("sms %s could not be handled; the sender is asked to try again",
+                          message.sid)
+            answers = await asyncio.to_thread(self._apologise, message)
         if self.deliver is not None and answers:
             task: asyncio.Task[int] = asyncio.create_task(self.deliver(answers))
             self._sending.add(task)
@@ -160,11 +167,28 @@ class TwilioSms:
         with session_scope(self.engine) as session:
             rows = handle_sms(session, message, now=self.clock.now(),
                               default_language=self.default_language,
+                              secret=(self.settings.twilio_auth_token or "").encode(),
                               claim=self.deliver is not None)
             return [
                 (row, session.get(Person, row.recipient_id) if row.recipient_id else None)
                 for row in rows
             ]
+
+    def _apologise(self, message: SmsMessage) -> Claimed:
+        """Tell a known sender their text was not saved (in a transaction of its own)."""
+        with session_scope(self.engine) as session:
+            person = find_sender(session, message.sender)
+            if person is None:
+                return []
+            text = gettext_for(
+                person.language,
+                "Sorry, something went wrong on our side and your message was not saved. "
+                "Please try again in a moment.",
+            )
+            row = enqueue_row(session, dedupe_key=f"apology:sms:{message.sid}", channel="sms",
+                              now=self.clock.now(), claim=self.deliver is not None,
+                              recipient_id=person.id, language=person.language, text=text)
+            return [(row, person)] if row is not None else []
 
     async def status(self, params: Mapping[str, str]) -> None:
         """Record a delivery status callback (signature already checked)."""
@@ -208,9 +232,10 @@ class TwilioSms:
             if code in UNREACHABLE:
                 raise ChannelUnreachable(f"number unreachable ({code})", code=code) from error
             if error.status >= 500 or error.status == 429:
-                raise ChannelError(f"Twilio {error.status} ({code or 'no code'})") from error
+                raise ChannelError(f"Twilio {error.status} ({code or 'no code'})",
+                                   code=code or None) from error
             raise ChannelError(f"Twilio refused the message ({code or error.status})",
-                               final=True) from error
+                               final=True, code=code or None) from error
         except (OSError, TimeoutError) as error:
             raise ChannelError(f"Twilio unreachable: {type(error).__name__}") from error
         return str(sent.sid)

@@ -29,6 +29,8 @@ from storage.outbox import messages_for
 from storage.people import search_people
 
 log = logging.getLogger(__name__)
+#: Twilio's webhooks are a few KiB at most (a 1,600-character SMS and its fields).
+MAX_WEBHOOK_BODY = 64 * 1024
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 STATIC = Path(__file__).parent / "static"
 UI_STRINGS = {
@@ -112,22 +114,30 @@ class WebApp:
             return Response(status_code=500)  # Telegram delivers it again later
         return Response(status_code=200)
 
-    async def _twilio_form(self, request: Request, path: str) -> dict[str, str] | None:
-        """The webhook's parameters if Twilio signed them for our public URL, else None."""
+    async def _twilio_form(self, request: Request, path: str) -> dict[str, str] | Response:
+        """The webhook's parameters if Twilio signed them for our public URL, else the
+        refusal to answer (403 unsigned or forged, 413 oversized)."""
         assert self.sms is not None
+        signature = request.headers.get(TWILIO_SIGNATURE)
+        if not signature:
+            log.warning("twilio webhook %s refused: no signature", path)
+            return Response(status_code=403)
+        body = await _body_within(request, MAX_WEBHOOK_BODY)
+        if body is None:
+            log.warning("twilio webhook %s refused: body over %d bytes", path, MAX_WEBHOOK_BODY)
+            return Response(status_code=413)
         # Twilio posts application/x-www-form-urlencoded; parsed here without multipart.
-        params = dict(parse_qsl((await request.body()).decode("utf-8", "replace"),
-                                keep_blank_values=True))
-        if not self.sms.signature_valid(path, params, request.headers.get(TWILIO_SIGNATURE)):
-            log.warning("twilio webhook %s refused: missing or wrong signature", path)
-            return None
+        params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        if not self.sms.signature_valid(path, params, signature):
+            log.warning("twilio webhook %s refused: wrong signature", path)
+            return Response(status_code=403)
         return params
 
     async def twilio_sms(self, request: Request) -> Response:
         """An incoming SMS: handled (once per MessageSid); the answers go out by the REST API."""
         params = await self._twilio_form(request, SMS_PATH)
-        if params is None:
-            return Response(status_code=403)
+        if isinstance(params, Response):
+            return params
         assert self.sms is not None
         await self.sms.receive(params)
         return Response(EMPTY_TWIML, media_type="text/xml")
@@ -135,8 +145,8 @@ class WebApp:
     async def twilio_status(self, request: Request) -> Response:
         """A delivery status for a message we sent."""
         params = await self._twilio_form(request, STATUS_PATH)
-        if params is None:
-            return Response(status_code=403)
+        if isinstance(params, Response):
+            return params
         assert self.sms is not None
         await self.sms.status(params)
         return Response(status_code=204)
@@ -234,3 +244,16 @@ class WebApp:
         if self.dispatcher is not None:
             self.dispatcher.wake()
         return JSONResponse({"ok": True, "ref": ref}, status_code=202)
+
+
+async def _body_within(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is longer than `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdecimal() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)

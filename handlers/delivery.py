@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from handlers.mentor_notices import notify_guardian_unreachable
 from storage.inbound import mark_seen
 from storage.models import OutboxMessage, Person
-from storage.people import mark_unreachable, set_sms_opt_out
+from storage.people import mark_reachable, mark_unreachable, set_sms_opt_out
 
 log = logging.getLogger(__name__)
 #: Recipient unsubscribed (sent STOP to the sender): they must not get more SMS.
@@ -35,17 +35,24 @@ def record_sms_status(
         return False
     if not mark_seen(session, channel="sms-status", ref=f"{sid}:{status}", now=now):
         return True
+    if message.provider_status in FINAL:  # callbacks can arrive out of order: keep the last word
+        return True
     message.provider_status = status
+    if status in FINAL:
+        message.address = None if message.recipient_id is None else message.address
     if status == "delivered":
         message.status, message.delivered_at = "delivered", now
     elif status in FINAL:
         message.status, message.error_code = "failed", error_code
         message.last_error = f"{status} ({error_code or 'no code'})"
     session.add(message)
-    if status in FINAL and status != "delivered" and message.recipient_id is not None:
-        person = session.get(Person, message.recipient_id)
-        if person is not None:
-            on_sms_refused(session, person, error_code, now=now)
+    person = session.get(Person, message.recipient_id) if message.recipient_id else None
+    if person is None:
+        return True
+    if status == "delivered" and person.sms_unreachable_at is not None:
+        mark_reachable(session, person)
+    elif status in FINAL and status != "delivered":
+        on_sms_refused(session, person, error_code, now=now)
     return True
 
 

@@ -8,7 +8,7 @@ A number not in the roster gets one short neutral answer a day and nothing else.
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,10 +26,14 @@ from policy.sms import HELP, START, STOP, keyword
 from storage.inbound import mark_seen
 from storage.models import OutboxMessage, Person
 from storage.outbox import enqueue_row
-from storage.people import set_sms_opt_out
+from storage.people import mark_reachable, set_sms_opt_out
 
 log = logging.getLogger(__name__)
 CHANNEL = "sms"
+#: Answers to STOP / START / HELP: they do not replace the numbered question before them.
+KEYWORD_PREFIX = f"keyword:{CHANNEL}:"
+#: How many recent texts to a person are looked through for the question a number answers.
+RECENT = 10
 
 
 @dataclass(frozen=True)
@@ -52,20 +56,23 @@ def numbered_choices(choices: list[dict[str, str]] | None) -> list[dict[str, str
 
 def handle_sms(
     session: Session, message: SmsMessage, *, now: datetime, default_language: str,
-    claim: bool = False,
+    secret: bytes, claim: bool = False,
 ) -> list[OutboxMessage]:
     """Handle one incoming text (once, however often it is delivered); returns the answers
-    queued (claimed for sending by the caller when `claim`)."""
+    queued (claimed for sending by the caller when `claim`).
+
+    `secret` keys the digest by which a stranger's number is remembered for a day.
+    """
     if not mark_seen(session, channel=CHANNEL, ref=message.sid, now=now):
         return []
     text = message.body[:MAX_TEXT].strip()
-    person = session.execute(
-        select(Person).where(Person.phone == message.sender)
-    ).scalar_one_or_none()
+    person = find_sender(session, message.sender)
     said = keyword(text)
     if person is None:
         return [] if said == STOP else _answer_stranger(session, message, now,
-                                                        default_language, claim)
+                                                        default_language, secret, claim)
+    if person.sms_unreachable_at is not None:
+        mark_reachable(session, person)  # they just texted us from that number
     if said is not None:
         return _keyword(session, person, message, said, now, claim)
     choice = _numbered_answer(session, person, text)
@@ -73,20 +80,34 @@ def handle_sms(
     return respond(session, person, incoming, now=now, claim=claim)
 
 
+def find_sender(session: Session, phone: str) -> Person | None:
+    """The person in the roster with this number (E.164), if any."""
+    return session.execute(select(Person).where(Person.phone == phone)).scalar_one_or_none()
+
+
 def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
-    """The key of the choice a bare number picks in the last numbered question, if any."""
-    if not text.isdigit():
+    """The key of the choice a bare number picks in the question last texted, if any.
+
+    Only texts that went out count (the person cannot answer what they have not
+    got); answers to STOP / START / HELP are skipped, and any other text after
+    the question means the question is no longer open.
+    """
+    if not text.isdecimal() or len(text) > 2:
         return None
-    last = session.execute(
-        select(OutboxMessage.choices)
+    recent = session.execute(
+        select(OutboxMessage.dedupe_key, OutboxMessage.choices)
         .where(OutboxMessage.recipient_id == person.id, OutboxMessage.channel == CHANNEL,
-               OutboxMessage.choices.is_not(None))
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    shown = numbered_choices(last)
-    number = int(text)
-    return shown[number - 1]["key"] if 1 <= number <= len(shown) else None
+               OutboxMessage.sent_at.is_not(None))
+        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
+        .limit(RECENT)
+    ).all()
+    for dedupe_key, choices in recent:
+        if dedupe_key.startswith(KEYWORD_PREFIX):
+            continue
+        shown = numbered_choices(choices)
+        number = int(text)
+        return shown[number - 1]["key"] if 1 <= number <= len(shown) else None
+    return None
 
 
 def _keyword(
@@ -106,15 +127,17 @@ def _keyword(
     else:
         assert said == HELP
         text = help_text(session, person)
-    return _queue(session, dedupe_key=f"reply:{CHANNEL}:{message.sid}:0", now=now, claim=claim,
+    return _queue(session, dedupe_key=f"{KEYWORD_PREFIX}{message.sid}", now=now, claim=claim,
                   recipient_id=person.id, language=language, text=text)
 
 
 def _answer_stranger(
-    session: Session, message: SmsMessage, now: datetime, language: str, claim: bool
+    session: Session, message: SmsMessage, now: datetime, language: str, secret: bytes,
+    claim: bool,
 ) -> list[OutboxMessage]:
-    # Keyed by a digest: the number itself is kept only on the answer, to send it.
-    digest = hashlib.sha256(message.sender.encode()).hexdigest()[:20]
+    # Keyed by a keyed digest (phone numbers are few enough to guess a plain hash): the
+    # number itself is kept on the answer only until it is sent.
+    digest = hmac.new(secret, message.sender.encode(), "sha256").hexdigest()[:24]
     today = local_today(None, now)  # no school is known for a stranger
     text = gettext_for(language, "This number is not registered with Närvaro. "
                                  "Please contact the school.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -109,17 +109,25 @@ def mark_sent(
     }
     if channel is not None:
         values["channel"] = channel
+    values["address"] = _address_kept()
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+
+
+def _address_kept() -> Any:
+    # A sender not in the roster is answered at `address`; once the answer is out (or
+    # given up) the number is no longer needed, so it is not kept.
+    return case((OutboxMessage.recipient_id.is_(None), None), else_=OutboxMessage.address)
 
 
 def mark_failed(
     session: Session, message: OutboxMessage, *, now: datetime, error: str,
     final: bool = False, retry_after: timedelta | None = None, channel: str | None = None,
+    code: str | None = None,
 ) -> None:
     """Retry later (after `retry_after`, else with backoff), or give up; `error` holds no PII.
 
     A message gives up after MAX_ATTEMPTS, or at once when `final`; `channel`
-    records where a routed message was refused.
+    records where a routed message was refused, `code` the provider's error code.
     """
     final = final or message.attempts >= MAX_ATTEMPTS
     delay = retry_after or RETRY_BASE * 2 ** max(0, message.attempts - 1)
@@ -127,8 +135,12 @@ def mark_failed(
         "status": "failed" if final else "pending", "not_before": now + delay,
         "last_error": error[:200],
     }
+    if code is not None:
+        values["error_code"] = code[:16]
     if channel is not None:
         values["channel"] = channel
+    if final:
+        values["address"] = _address_kept()
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
 
 

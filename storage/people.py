@@ -132,6 +132,12 @@ def mark_unreachable(session: Session, person_id: int, *, channel: str, now: dat
     session.add(person)
 
 
+def mark_reachable(session: Session, person: Person) -> None:
+    """Forget that texts could not reach the person (they texted us, or one was delivered)."""
+    person.sms_unreachable_at = None
+    session.add(person)
+
+
 def set_sms_opt_out(session: Session, person: Person, *, opted_out: bool, now: datetime) -> None:
     """Record STOP (no more SMS but answers to what they write) or START again."""
     person.sms_opted_out_at = now if opted_out else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -40,6 +40,15 @@ GUARDIANS = {
     "da": ("Mette Holm", "+4520123404"),
     "en": ("John Smith", "+447911123456"),
 }
+
+
+async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait until `condition()` holds (checked every 20 ms); fail after `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not await asyncio.to_thread(condition):
+        assert loop.time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
 
 
 def free_port() -> int:

@@ -7,7 +7,6 @@ every answer leaves through the real twilio client to the fake REST server.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -19,13 +18,14 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from twilio.request_validator import RequestValidator
 
 from bot.app import Runtime
 from storage.db import make_engine, session_scope
 from storage.models import AbsenceReport, OutboxMessage, Person, StaffTask, Student
 from storage.outbox import enqueue
 from tests.fakes.twilio_api import FakeTwilio, SentSms
-from tests.telegram_harness import MENTOR_PHONE, free_port, import_roster, running
+from tests.telegram_harness import MENTOR_PHONE, free_port, import_roster, running, until
 
 REFERENCE = re.compile(r"R-[A-Z0-9]{5}")
 SCHOOL_NUMBER = "+46701740000"
@@ -105,6 +105,29 @@ async def sms_bot(twilio: FakeTwilio, **env: str) -> AsyncIterator[SmsBot]:
         yield SmsBot(runtime, twilio, public)
 
 
+def outbox(db: Engine, phone: str) -> list[OutboxMessage]:
+    """Every message queued for the person with this number."""
+    with Session(db) as session:
+        return list(session.exec(select(OutboxMessage).join(
+            Person, Person.id == OutboxMessage.recipient_id).where(Person.phone == phone)))
+
+
+def settled(db: Engine) -> bool:
+    """Whether every queued message has been sent, and Twilio's final word recorded."""
+    with Session(db) as session:
+        # "sent" is not final here: every test's messages get Twilio's final status.
+        return not session.exec(select(OutboxMessage.id).where(
+            OutboxMessage.status.in_(["pending", "sending", "sent"])  # type: ignore[attr-defined]
+        )).first()
+
+
+def status_of(db: Engine, dedupe_key: str) -> str | None:
+    """The status of one outbox message."""
+    with Session(db) as session:
+        return session.exec(select(OutboxMessage.status).where(
+            OutboxMessage.dedupe_key == dedupe_key)).first()
+
+
 def reports(db: Engine) -> list[AbsenceReport]:
     """Every stored report."""
     with Session(db) as session:
@@ -171,9 +194,10 @@ async def test_forged_and_replayed_webhooks(twilio: FakeTwilio, roster: Path, db
                           idempotency_token="retry-1")
         assert (first.status_code, again.status_code) == (200, 200)
         assert "<Response" in first.text
+        # Each webhook is handled before it is answered: one answer was ever queued.
+        assert len(outbox(db, omar.number)) == 1
         await omar.reply()
-        await asyncio.sleep(0.3)
-        assert twilio.unread("+46701234502") == 0
+        await until(lambda: settled(db))
     assert len(twilio.messages("+46701234502")) == 1
     assert reports(db) == []
 
@@ -188,9 +212,13 @@ async def test_an_unknown_number_gets_one_neutral_answer_a_day(
         assert "Ali" not in answer and "Hassan" not in answer
         assert answer.startswith("Det här numret är inte registrerat")
         assert (await stranger.post("Hallå? Sara?")).status_code == 200
-        await asyncio.sleep(0.5)
-        assert twilio.unread("+46709999999") == 0
+        await until(lambda: settled(db))
+    assert len(twilio.messages("+46709999999")) == 1
     assert reports(db) == []
+    with Session(db) as session:
+        [answer] = session.exec(select(OutboxMessage)).all()
+        # Sent and given up by the fake's status: the stranger's number is not kept.
+        assert (answer.recipient_id, answer.address, answer.status) == (None, None, "delivered")
 
 
 async def test_stop_is_respected_until_start(twilio: FakeTwilio, roster: Path, db: Engine) -> None:
@@ -206,7 +234,7 @@ async def test_stop_is_respected_until_start(twilio: FakeTwilio, roster: Path, d
                     language="sv", text="Ali är inte i skolan.",
                     now=bot.runtime.context.clock.now())
         bot.runtime.dispatcher.wake()
-        await asyncio.sleep(0.5)
+        await until(lambda: status_of(db, "notice:stop") == "failed")
         assert twilio.unread(omar.number) == 0
         assert (await omar.say("start")).startswith("Sms från Närvaro är på igen")
         help_answer = await omar.say("HJÄLP")
@@ -258,7 +286,7 @@ async def test_a_delivered_sms_is_recorded_and_an_opted_out_number_is_marked(
         await twilio.wait_callbacks(2, timeout=10)
         twilio.fail_next("+46701234502", 21610)
         assert (await omar.post("1")).status_code == 200
-        await asyncio.sleep(0.5)
+        await until(lambda: settled(db))
     with Session(db) as session:
         rows = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert (rows[0].status, rows[0].provider_status) == ("delivered", "delivered")
@@ -296,3 +324,72 @@ async def test_a_messaging_service_sends_and_tracks(
         [sent] = twilio.messages(omar.number)
         assert sent.messaging_service_sid == service
         assert sent.status_callback == f"{bot.public_url}/twilio/status"
+
+
+async def test_a_number_answers_the_question_even_after_help(
+    twilio: FakeTwilio, roster: Path, db: Engine
+) -> None:
+    """HELP between a numbered question and its answer does not change what "2" means;
+    digits from other scripts are numbers too, and "²" is just text."""
+    async with sms_bot(twilio) as bot:
+        omar = bot.phone("+46701234502")
+        question = await omar.say("sjuk")
+        assert "Svara 1 för Idag, 2 för Imorgon" in question
+        assert (await omar.say("HJÄLP")).startswith("Frågor?")
+        confirm = await omar.say("٢")  # Arabic-Indic two, after HELP: still "Imorgon"
+        assert "- tis 24 nov." in confirm
+        await omar.say("ja")
+        assert (await omar.post("²")).status_code == 200
+        await omar.reply()
+    [sick] = reports(db)
+    assert (sick.reason, sick.first_day) == ("sick", date(2026, 11, 24))
+
+
+async def test_oversized_unsigned_and_late_status_webhooks(
+    twilio: FakeTwilio, roster: Path, db: Engine
+) -> None:
+    """An oversized body is refused with 413 unread; a status that arrives after the final
+    one does not overwrite it."""
+    async with sms_bot(twilio) as bot, httpx.AsyncClient(base_url=bot.public_url) as client:
+        big = await client.post("/twilio/sms", content=b"Body=" + b"x" * 70_000,
+                                headers={"X-Twilio-Signature": "c2lnbmF0dXJl",
+                                         "Content-Type": "application/x-www-form-urlencoded"})
+        assert big.status_code == 413
+        unsigned = await client.post("/twilio/status", data={"MessageSid": "SMx"})
+        assert unsigned.status_code == 403
+        omar = bot.phone("+46701234502")
+        await omar.say("Ali sjuk idag")
+        await until(lambda: settled(db))
+        [answer] = outbox(db, omar.number)
+        late = {"MessageSid": answer.provider_ref or "", "MessageStatus": "sent",
+                "AccountSid": twilio.account_sid}
+        signature = RequestValidator(twilio.auth_token).compute_signature(
+            f"{bot.public_url}/twilio/status", late)
+        response = await client.post("/twilio/status", data=late,
+                                     headers={"X-Twilio-Signature": signature})
+        assert response.status_code == 204
+    [answer] = outbox(db, "+46701234502")
+    assert (answer.status, answer.provider_status) == ("delivered", "delivered")
+
+
+async def test_a_number_that_texts_again_is_reachable_again(
+    twilio: FakeTwilio, roster: Path, db: Engine
+) -> None:
+    """After 30003 the number is marked unreachable; once the guardian texts from it and the
+    answer is delivered, texts go to it again."""
+    twilio.set_outcome("+46701234502", "undelivered", error_code="30003")
+    async with sms_bot(twilio) as bot:
+        omar = bot.phone("+46701234502")
+        await omar.say("Ali sjuk idag")
+        await until(lambda: unreachable(db, omar.number))
+        twilio.set_outcome(omar.number, "delivered")
+        await omar.say("AVBRYT")
+        await until(lambda: settled(db))
+        assert not unreachable(db, omar.number)
+
+
+def unreachable(db: Engine, phone: str) -> bool:
+    """Whether texts to this number are marked as not getting through."""
+    with Session(db) as session:
+        person = session.exec(select(Person).where(Person.phone == phone)).one()
+        return person.sms_unreachable_at is not None

@@ -12,26 +12,27 @@ class ChannelError(Exception):
 
     It is retried later (after `retry_after` seconds when the provider said),
     unless `final`: the provider refused the message itself and will again.
+    `code` is the provider's error code, if any (stored on the message).
     """
 
     def __init__(
-        self, reason: str, *, retry_after: float | None = None, final: bool = False
+        self, reason: str, *, retry_after: float | None = None, final: bool = False,
+        code: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.final = final
+        self.code = code
 
 
 class ChannelUnreachable(ChannelError):
     """The recipient cannot be reached on this channel (blocked the bot, opted out, dead number).
 
     Retrying will not help; the message goes to the person's next channel.
-    `code` is the provider's error code, if any.
     """
 
     def __init__(self, reason: str, *, code: str | None = None) -> None:
-        super().__init__(reason, final=True)
-        self.code = code
+        super().__init__(reason, final=True, code=code)
 
 
 class Channel(Protocol):
