@@ -92,8 +92,9 @@ class Runtime:
         self.web = WebApp(context.engine, context.clock, self.dispatcher,
                           webchat=settings.webchat, channels=sorted(self.channels),
                           telegram=self.telegram if settings.telegram_mode == "webhook" else None,
-                          sms=self.sms)
+                          sms=self.sms, api_token=settings.api_token, timezone=settings.zone)
         self.scheduler = build_scheduler(context.engine, context.clock,
+                                         interval=settings.sweep_interval_seconds,
                                          after_sweep=self.dispatcher.wake)
         self.server = uvicorn.Server(
             uvicorn.Config(self.web.app, host=settings.http_host, port=settings.http_port,

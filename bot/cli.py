@@ -25,6 +25,7 @@ from bot.settings import SettingsError, load_settings
 from policy.attendance import parse_attendance
 from policy.calendar import DateRange
 from policy.csvrows import Problems, decode, read_rows
+from policy.notices import setting_problem
 from policy.presets import PRESETS
 from policy.roster import parse_roster
 from scheduler.sweeps import run_sweeps
@@ -175,6 +176,15 @@ def cmd_school_set(context: Context, args: argparse.Namespace) -> int:
             value = getattr(args, field)
             if value:
                 setattr(school, field, value.upper() if field == "country" else value)
+        notices = dict(school.settings.get("notices", {}))
+        for setting in args.notice or []:
+            key, _, value = setting.partition("=")
+            problem = setting_problem(key, value)
+            if problem:
+                return _fail(f"--notice {setting}: {problem}")
+            notices[key] = value
+        if notices:
+            school.settings = {**school.settings, "notices": notices}
         session.add(school)
         out.print(f"{school.name}: {school.country}, {school.timezone}, {school.language}, "
                   f"policy {school.policy}", markup=False)
@@ -259,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     school_set.add_argument("name")
     for option in ("country", "timezone", "language", "phone", "policy"):
         school_set.add_argument(f"--{option}")
+    school_set.add_argument(
+        "--notice", action="append", metavar="KEY=VALUE",
+        help="a same-day notice setting for this school, e.g. first_lesson=08:30, "
+             "day_cutoff_minutes=30, quiet_start=21:00, mass_alert_share=0.4")
     school_set.set_defaults(handler=cmd_school_set)
 
     tick = sub.add_parser("tick", help="run every due time-driven job once, then exit")

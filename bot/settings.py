@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     api_token: str | None = None
     log_level: str = "INFO"
     dispatch_interval_seconds: float = Field(default=1.0, gt=0)
+    #: How often the time-driven sweeps run (notices at the cutoff, reminders, summaries).
+    sweep_interval_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

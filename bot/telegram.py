@@ -60,6 +60,7 @@ COMMANDS = {
     "start": N_("Start, or link this chat"),
     "report": N_("Report an absence"),
     "reports": N_("See or cancel reports"),
+    "roll": N_("Take roll call (school staff)"),
     "help": N_("Help and the school's contact"),
     "cancel": N_("Stop what you are doing"),
 }
@@ -75,8 +76,10 @@ def keyboard(choices: list[dict[str, str]] | None) -> Any:
             [[KeyboardButton(label, request_contact=True)]], resize_keyboard=True,
             one_time_keyboard=True,
         )
-    short = all(len(choice["label"]) <= 16 for choice in choices)
-    width = 2 if short else 1
+    longest = max(len(choice["label"]) for choice in choices)
+    # A long list (a class at roll call) scans better two by two, even if a long name
+    # is then shortened on a narrow screen; 30 rows of one would need much scrolling.
+    width = 2 if longest <= 16 or (len(choices) > 8 and longest <= 24) else 1
     buttons = [
         InlineKeyboardButton(choice["label"], callback_data=choice["key"][:64])
         for choice in choices

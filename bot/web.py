@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import logging
 import uuid
+from dataclasses import dataclass
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -22,15 +28,25 @@ from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramBot
 from handlers.inbox import MAX_TEXT, handle_incoming
 from handlers.messages import Incoming
 from locales import LANGUAGES, N_, RIGHT_TO_LEFT, gettext_for, normalize_language
+from policy.attendance import parse_attendance_rows
 from policy.clock import Clock
+from storage.attendance import (
+    apply_attendance,
+    record_roll_call,
+    resolve_student,
+    student_resolver,
+)
 from storage.db import session_scope
-from storage.models import Person
+from storage.models import Person, School, SchoolClass
 from storage.outbox import messages_for
 from storage.people import search_people
 
 log = logging.getLogger(__name__)
 #: Twilio's webhooks are a few KiB at most (a 1,600-character SMS and its fields).
 MAX_WEBHOOK_BODY = 64 * 1024
+ATTENDANCE_PATH = "/api/attendance"
+MAX_API_BODY = 1024 * 1024
+PAYLOAD_FIELDS = ("records", "classes", "school", "date")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 STATIC = Path(__file__).parent / "static"
 UI_STRINGS = {
@@ -56,16 +72,22 @@ class WebApp:
     def __init__(
         self, engine: Engine, clock: Clock, dispatcher: Dispatcher | None, *, webchat: bool,
         channels: list[str], telegram: TelegramBot | None = None, sms: TwilioSms | None = None,
+        api_token: str | None = None, timezone: tzinfo | None = None,
     ) -> None:
-        """Wire the routes; the web chat only when `webchat` is on, and Telegram's webhook
-        when `telegram` is given."""
+        """Wire the routes; the web chat only when `webchat` is on, Telegram's webhook
+        when `telegram` is given, and the attendance API when `api_token` is set
+        (`timezone` gives its "today")."""
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
         self.channels = channels
         self.telegram = telegram
         self.sms = sms
+        self.api_token = api_token
+        self.timezone = timezone
         routes = [Route("/healthz", self.healthz)]
+        if api_token:
+            routes.append(Route(ATTENDANCE_PATH, self.attendance, methods=["POST"]))
         if sms is not None:
             routes.append(Route(SMS_PATH, self.twilio_sms, methods=["POST"]))
             routes.append(Route(STATUS_PATH, self.twilio_status, methods=["POST"]))
@@ -150,6 +172,72 @@ class WebApp:
         assert self.sms is not None
         await self.sms.status(params)
         return Response(status_code=204)
+
+    async def attendance(self, request: Request) -> Response:
+        """Roll call from a school system: JSON records, validated whole, then recorded."""
+        if not self._bearer_valid(request.headers.get("authorization", "")):
+            log.warning("attendance api refused: missing or wrong bearer token")
+            return JSONResponse({"error": "a valid Authorization: Bearer token is needed"},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        body = await _body_within(request, MAX_API_BODY)
+        if body is None:
+            log.warning("attendance api refused: body over %d bytes", MAX_API_BODY)
+            return JSONResponse({"error": f"the body is over {MAX_API_BODY} bytes"},
+                                status_code=413)
+        payload = _attendance_payload(body)
+        if isinstance(payload, list):
+            log.warning("attendance api refused: %d shape problem(s)", len(payload))
+            return JSONResponse({"problems": payload}, status_code=400)
+        try:
+            result = await asyncio.to_thread(self._record_attendance, payload)
+        except IntegrityError:
+            # Two requests for the same rows at once: the loser's upsert collides with the
+            # winner's insert; once more, it finds the rows and updates them instead.
+            result = await asyncio.to_thread(self._record_attendance, payload)
+        if isinstance(result, list):
+            log.warning("attendance api refused: %d problem(s), nothing recorded", len(result))
+            return JSONResponse({"problems": result}, status_code=422)
+        log.info("attendance api: %d record(s), %d class(es) recorded: %s",
+                 len(payload.rows), len(payload.classes), result)
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+        return JSONResponse({"recorded": result})
+
+    def _bearer_valid(self, header: str) -> bool:
+        scheme, _, given = header.partition(" ")
+        assert self.api_token
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), self.api_token.encode()
+        )
+
+    def _record_attendance(self, payload: AttendancePayload) -> dict[str, int] | list[str]:
+        """Validate the records (and classes) against the roster, then record them all,
+        or nothing and the problems."""
+        now = self.clock.now()
+        today = (now.astimezone(self.timezone) if self.timezone else now).date()
+        with session_scope(self.engine) as session:
+            students = student_resolver(session)
+            records, problems = parse_attendance_rows(
+                payload.rows, lambda school, sid: resolve_student(students, school, sid),
+                today=today,
+            )
+            found = problems.items
+            day = payload.day or today
+            if payload.day is not None and payload.day > today:
+                found.append("date is in the future; roll call records what has happened")
+            classes: list[int] = []
+            for index, name in enumerate(payload.classes):
+                class_id = _find_class(session, payload.school, name)
+                if isinstance(class_id, str):
+                    found.append(f"classes[{index}]: {class_id}")
+                else:
+                    classes.append(class_id)
+            if found:
+                return found
+            counts = apply_attendance(session, records, now=now, source="api", actor="api")
+            for class_id in classes:
+                record_roll_call(session, class_id, day, source="api", now=now)
+            return counts
 
     async def index(self, request: Request) -> Response:
         """The web chat page."""
@@ -244,6 +332,85 @@ class WebApp:
         if self.dispatcher is not None:
             self.dispatcher.wake()
         return JSONResponse({"ok": True, "ref": ref}, status_code=202)
+
+
+@dataclass(frozen=True)
+class AttendancePayload:
+    """The attendance API's body, shape checked: records as field → text, class names,
+    the default school ("" for none) and the day the named classes' roll call is for."""
+
+    rows: list[dict[str, str]]
+    classes: list[str]
+    school: str
+    day: date | None
+
+
+def _attendance_payload(body: bytes) -> AttendancePayload | list[str]:
+    """The payload of an attendance API call, or what is wrong with its shape."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return ["the body is not JSON (UTF-8)"]
+    if not isinstance(data, dict):
+        return ["the body must be a JSON object with a \"records\" list"]
+    problems = [f"unknown field {name[:40]!r}; the fields are {', '.join(PAYLOAD_FIELDS)}"
+                for name in data if name not in PAYLOAD_FIELDS]
+    records, classes = data.get("records"), data.get("classes", [])
+    school, day = data.get("school"), data.get("date")
+    if not isinstance(records, list):
+        problems.append("records must be a list of objects")
+        records = []
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        problems.append("classes must be a list of class names")
+        classes = []
+    if school is not None and not isinstance(school, str):
+        problems.append("school must be a school name")
+    parsed_day = _iso_date(day)
+    if day is not None and parsed_day is None:
+        problems.append("date must be a date such as 2026-11-23")
+    default_school = school.strip() if isinstance(school, str) else ""
+    rows: list[dict[str, str]] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            problems.append(f"records[{index}] must be an object")
+            continue
+        row: dict[str, str] = {}
+        for name, value in record.items():
+            if value is None:
+                row[name] = ""
+            elif isinstance(value, str):
+                row[name] = value
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                row[name] = str(value)
+            else:
+                problems.append(f"records[{index}].{name[:40]} must be text, a number or null")
+        if not row.get("school", "").strip():
+            row["school"] = default_school
+        rows.append(row)
+    if problems:
+        return problems
+    return AttendancePayload(rows, [c.strip() for c in classes], default_school, parsed_day)
+
+
+def _iso_date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _find_class(session: Session, school: str, name: str) -> int | str:
+    """The id of class `name` (at `school` if given), or a problem to report."""
+    query = select(SchoolClass.id).join(
+        School, col(School.id) == SchoolClass.school_id).where(SchoolClass.name == name)
+    if school:
+        query = query.where(School.name == school)
+    found = list(session.execute(query).scalars())
+    if len(found) == 1:
+        return int(found[0])
+    if found:
+        return f"class {name[:100]!r} is in several schools; give \"school\""
+    return f"no class {name[:100]!r}" + (f" at school {school[:200]}" if school else "")
 
 
 async def _body_within(request: Request, limit: int) -> bytes | None:

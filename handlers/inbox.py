@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session
 
-from handlers import my_reports, report_dialog
+from handlers import my_reports, report_dialog, roll_call, task_actions
 from handlers.mentor_notices import TASK_DONE, mark_task_done
 from handlers.menu import (
     GREETING_WORDS,
@@ -25,11 +25,13 @@ from handlers.menu import (
 )
 from handlers.messages import Incoming, Reply
 from handlers.report_dialog import Reportable
+from handlers.task_actions import is_task_action
 from locales import gettext_for
 from policy.freetext import is_cancel, parse_yes_no
+from storage.attendance import NOTICE_DIALOG, NOTICE_KEY
 from storage.conversations import clear_state, get_state
 from storage.inbound import mark_seen
-from storage.models import OutboxMessage, Person
+from storage.models import ConversationState, OutboxMessage, Person
 from storage.outbox import enqueue_row
 from storage.people import Roles, roles_of
 
@@ -114,9 +116,13 @@ def _route(
         done = mark_task_done(session, person, _number(choice.removeprefix(TASK_DONE)), now=now)
         return Reply(gettext_for(language, "Marked as done. Thank you!") if done else
                      gettext_for(language, "That task is not on your list."))
+    if is_task_action(choice):
+        return task_actions.act(session, person, choice or "", now=now)
     if command == START:
         clear_state(session, person_id)
         return _greeting(session, person, incoming, now)
+    if roll_call.claims(session, person_id, command, choice):
+        return roll_call.handle(session, person, roles, incoming, now=now)
     if not choice and text.lower() in HELP_WORDS:
         return handle_menu(session, person, replace(incoming, text="help"), now)
     if not can_report(roles) or not students:
@@ -139,6 +145,11 @@ def _route(
     if choice and choice.startswith("menu:"):
         return handle_menu(session, person, incoming, now)
     state = get_state(session, person_id)
+    notice = _answered_notice(choice, state)
+    if notice is not None:
+        return report_dialog.answer_notice(session, person, students, "" if choice else text,
+                                           student_id=notice[0], day=notice[1],
+                                           channel=incoming.channel, now=now)
     if state is not None and state.dialog == my_reports.DIALOG and not choice:
         answer = parse_yes_no(text)
         if answer is True:
@@ -154,6 +165,21 @@ def _route(
         return _greeting(session, person, incoming, now)
     return report_dialog.start(session, person, students, text, channel=incoming.channel,
                                now=now)
+
+
+def _answered_notice(
+    choice: str | None, state: ConversationState | None
+) -> tuple[int, date] | None:
+    """The student and day of the absence notice this message answers, if it does."""
+    try:
+        if choice and choice.startswith(NOTICE_KEY):
+            student, day = choice.removeprefix(NOTICE_KEY).split(":", 1)
+            return int(student), date.fromisoformat(day)
+        if not choice and state is not None and state.dialog == NOTICE_DIALOG:
+            return int(state.data["student"]), date.fromisoformat(str(state.data["day"]))
+    except (KeyError, ValueError):
+        return None
+    return None
 
 
 def _greeting(session: Session, person: Person, incoming: Incoming, now: datetime) -> Reply:

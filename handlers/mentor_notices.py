@@ -4,44 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from handlers.messages import Choice
-from handlers.schooltime import class_name
 from locales import gettext_for
 from locales.formats import format_days
 from policy.routing import AUTO
-from storage.models import AbsenceReport, Guardianship, Person, StaffTask, Student
+from storage.models import AbsenceReport, Guardianship, Person, Student
 from storage.outbox import enqueue
 from storage.reports import mentors_of
-
-TASK_DONE = "task:done:"
-
-
-def _student_label(session: Session, student: Student) -> str:
-    person = session.get(Person, student.person_id)
-    name = person.name if person else f"#{student.id}"
-    klass = class_name(session, student)
-    return f"{name} ({klass})" if klass else name
-
-
-def _add_task(
-    session: Session, *, dedupe_key: str, student: Student, mentor: Person, kind: str,
-    now: datetime,
-) -> int:
-    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        builder(StaffTask)
-        .values(dedupe_key=dedupe_key, school_id=student.school_id, student_id=student.id,
-                assignee_id=mentor.id, kind=kind, status="open", due_at=now, created_at=now)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    task_id = session.execute(
-        select(StaffTask.id).where(StaffTask.dedupe_key == dedupe_key)
-    ).scalar_one()
-    return int(task_id)
+from storage.tasks import TASK_DONE, add_task, close_task, own_task, student_label
 
 
 def notify_late_report(
@@ -52,12 +24,13 @@ def notify_late_report(
 
     The message names the student and the days, never the reason or the note.
     """
-    label = _student_label(session, student)
+    label = student_label(session, student)
     sent = 0
     for mentor in mentors_of(session, student.id or 0):
         key = f"late-report:{report.id}:{mentor.id}"
-        task_id = _add_task(session, dedupe_key=key, student=student, mentor=mentor,
-                            kind="late_report", now=now)
+        task_id, _new = add_task(session, dedupe_key=key, school_id=student.school_id,
+                                 student_id=student.id, assignee=mentor, kind="late_report",
+                                 now=now)
         language = mentor.language
         text = gettext_for(
             language,
@@ -75,7 +48,7 @@ def notify_cancelled_today(
     session: Session, *, report: AbsenceReport, student: Student, now: datetime
 ) -> int:
     """Tell the student's mentors that today's reported absence was cancelled by a guardian."""
-    label = _student_label(session, student)
+    label = student_label(session, student)
     sent = 0
     for mentor in mentors_of(session, student.id or 0):
         sent += enqueue(
@@ -93,11 +66,11 @@ def notify_cancelled_today(
 
 def mark_task_done(session: Session, person: Person, task_id: int, *, now: datetime) -> bool:
     """Mark the person's own task done; False if it is not theirs (reveals nothing)."""
-    task = session.get(StaffTask, task_id)
-    if task is None or task.assignee_id != person.id:
+    task = own_task(session, person, task_id)
+    if task is None:
         return False
     if task.status != "done":
-        task.status, task.done_at = "done", now
+        close_task(task, status="done", outcome=task.outcome, now=now)
         session.add(task)
     return True
 
@@ -114,11 +87,12 @@ def notify_guardian_unreachable(session: Session, *, guardian: Person, now: date
     ).scalars()
     day = now.date().isoformat()
     for student in children:
-        label = _student_label(session, student)
+        label = student_label(session, student)
         for mentor in mentors_of(session, student.id or 0):
             key = f"sms-unreachable:{guardian.id}:{student.id}:{mentor.id}:{day}"
-            task_id = _add_task(session, dedupe_key=key, student=student, mentor=mentor,
-                                kind="call_guardian", now=now)
+            task_id, _new = add_task(session, dedupe_key=key, school_id=student.school_id,
+                                     student_id=student.id, assignee=mentor,
+                                     kind="call_guardian", now=now)
             language = mentor.language
             text = gettext_for(
                 language,

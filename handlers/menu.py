@@ -14,6 +14,7 @@ from storage.people import Roles, roles_of, school_of
 
 STATUS, TASKS, HELP = "menu:status", "menu:tasks", "menu:help"
 REPORT, REPORTS = "menu:report", "menu:reports"
+ROLL = "menu:roll"
 HELP_WORDS = {"help", "/help", "hjälp", "hjelp", "hjælp", "?", "مساعدة"}
 #: Words that get the greeting and the menu rather than starting a report.
 GREETING_WORDS = {
@@ -38,6 +39,7 @@ def menu_choices(language: str, roles: Roles) -> tuple[Choice, ...]:
         choices.append(Choice(STATUS, gettext_for(language, "Today's absence")))
     if roles.staff:
         choices.append(Choice(TASKS, gettext_for(language, "My tasks")))
+        choices.append(Choice(ROLL, gettext_for(language, "Roll call")))
     choices.append(Choice(HELP, gettext_for(language, "Help")))
     return tuple(choices)
 

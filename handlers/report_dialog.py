@@ -106,6 +106,22 @@ def start(
     return _next(turn)
 
 
+def answer_notice(
+    session: Session, person: Person, students: list[Reportable], text: str, *,
+    student_id: int, day: date, channel: str, now: datetime,
+) -> Reply:
+    """Begin a report from the answer to an absence notice ("Hon är sjuk"): for that
+    child and day, unless the answer names others."""
+    if not any(r.student.id == student_id for r in students):
+        return start(session, person, students, text, channel=channel, now=now)
+    turn = Turn(session, person, students, {
+        "channel": channel, "student": student_id, "first": day.isoformat(),
+        "last": day.isoformat(), "part_start": None, "part_end": None,
+    }, now)
+    _fill_from_text(turn, text)
+    return _next(turn)
+
+
 def advance(
     session: Session, person: Person, students: list[Reportable], state: ConversationState,
     incoming: Incoming, *, now: datetime,

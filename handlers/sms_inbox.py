@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "sms"
 #: Answers to STOP / START / HELP: they do not replace the numbered question before them.
 KEYWORD_PREFIX = f"keyword:{CHANNEL}:"
+#: Answers in a conversation (see `handlers.inbox.respond`).
+REPLY_PREFIX = "reply:"
 #: How many recent texts to a person are looked through for the question a number answers.
 RECENT = 10
 
@@ -89,8 +91,9 @@ def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
     """The key of the choice a bare number picks in the question last texted, if any.
 
     Only texts that went out count (the person cannot answer what they have not
-    got); answers to STOP / START / HELP are skipped, and any other text after
-    the question means the question is no longer open.
+    got). Answers to STOP / START / HELP and news without a question (a summary,
+    a correction) are skipped; an answer in the conversation without a question
+    means the question is no longer open.
     """
     if not text.isdecimal() or len(text) > 2:
         return None
@@ -102,7 +105,8 @@ def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
         .limit(RECENT)
     ).all()
     for dedupe_key, choices in recent:
-        if dedupe_key.startswith(KEYWORD_PREFIX):
+        if dedupe_key.startswith(KEYWORD_PREFIX) or (
+                not choices and not dedupe_key.startswith(REPLY_PREFIX)):
             continue
         shown = numbered_choices(choices)
         number = int(text)

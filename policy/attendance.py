@@ -1,4 +1,4 @@
-"""Attendance (roll-call) CSV validation.
+"""Attendance (roll-call) validation, for the CSV file and the API's JSON records alike.
 
 Columns: `date,student_id,status,lesson_start,lesson_end,minutes_late` (and an
 optional `school`, for student ids that several schools use).
@@ -6,11 +6,11 @@ optional `school`, for student ids that several schools use).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, time
 
-from policy.csvrows import Problems, decode, read_rows
+from policy.csvrows import MAX_FIELD, Problems, decode, read_rows
 
 COLUMNS = ("date", "student_id", "status", "lesson_start", "lesson_end", "minutes_late", "school")
 REQUIRED = ("date", "student_id", "status")
@@ -58,53 +58,104 @@ def parse_attendance(
     text = decode(data, source, problems)
     if text is None:
         return [], problems
+    rows = read_rows(text, source, COLUMNS, REQUIRED, problems)
+    records = _validate(
+        rows, resolve, today=today,
+        add=lambda line, message: problems.add(source, line, message),
+        where=lambda line: f"on line {line}",
+    )
+    return records, problems
+
+
+def parse_attendance_rows(
+    rows: list[dict[str, str]], resolve: Callable[[str, str], int | str], *, today: date,
+    source: str = "records",
+) -> tuple[list[AttendanceRecord], Problems]:
+    """Validate roll-call records given as field → text (the API's JSON), as a file is.
+
+    Fields are the file's columns; a missing one is empty, an unknown one is a
+    problem. Problems read `source[index]: what is wrong`, and each record's
+    `line` is its index.
+    """
+    problems = Problems()
+
+    def add(index: int, message: str) -> None:
+        problems.items.append(f"{source}[{index}]: {message}")
+
+    numbered: list[tuple[int, dict[str, str]]] = []
+    for index, row in enumerate(rows):
+        unknown = [name for name in row if name not in COLUMNS]
+        if unknown:
+            # A misspelt field (say `lessonStart`) would silently turn a lesson into a day.
+            shown = ", ".join(repr(name[:40]) for name in unknown[:5])
+            add(index, f"unknown field(s) {shown}; the fields are {', '.join(COLUMNS)}")
+            continue
+        values = {name: row.get(name, "").strip() for name in COLUMNS}
+        too_long = [name for name, value in values.items() if len(value) > MAX_FIELD]
+        if too_long:
+            add(index, f"{too_long[0]} is longer than {MAX_FIELD} characters")
+            continue
+        numbered.append((index, values))
+    records = _validate(
+        numbered, resolve, today=today, add=add, where=lambda index: f"in {source}[{index}]",
+    )
+    return records, problems
+
+
+def _validate(
+    rows: Iterable[tuple[int, dict[str, str]]], resolve: Callable[[str, str], int | str], *,
+    today: date, add: Callable[[int, str], None], where: Callable[[int], str],
+) -> list[AttendanceRecord]:
+    """The records of numbered rows that pass every rule; `add(line, message)` for the rest.
+
+    `where(line)` names an earlier row in a message about a duplicate.
+    """
     records: list[AttendanceRecord] = []
     seen: dict[tuple[int, date, str], int] = {}
-    for line, row in read_rows(text, source, COLUMNS, REQUIRED, problems):
-        before = len(problems.items)
-
-        def add(message: str, line: int = line) -> None:
-            problems.add(source, line, message)
-
+    for line, row in rows:
+        found: list[str] = []
+        problem = found.append
         try:
             day = date.fromisoformat(row["date"])
         except ValueError:
-            add(f"date '{row['date']}' is not a date such as 2026-11-23")
+            problem(f"date '{row['date']}' is not a date such as 2026-11-23")
             day = today
         if day > today:
-            add("date is in the future; roll call records what has happened")
+            problem("date is in the future; roll call records what has happened")
         status = row["status"].lower()
         if status not in STATUSES:
-            add(f"status '{row['status']}' is not one of {', '.join(STATUSES)}")
-        start = _time(row["lesson_start"], "lesson_start", add)
-        end = _time(row["lesson_end"], "lesson_end", add)
+            problem(f"status '{row['status']}' is not one of {', '.join(STATUSES)}")
+        start = _time(row["lesson_start"], "lesson_start", problem)
+        end = _time(row["lesson_end"], "lesson_end", problem)
         if end is not None and start is None:
-            add("lesson_end given without lesson_start")
+            problem("lesson_end given without lesson_start")
         if start is not None and end is not None and end <= start:
-            add("lesson_end is not after lesson_start")
+            problem("lesson_end is not after lesson_start")
         minutes: int | None = None
         if row["minutes_late"]:
             try:
                 minutes = int(row["minutes_late"])
             except ValueError:
-                add(f"minutes_late '{row['minutes_late']}' is not a whole number")
+                problem(f"minutes_late '{row['minutes_late']}' is not a whole number")
             else:
                 if not 0 < minutes <= MAX_MINUTES_LATE:
-                    add(f"minutes_late must be between 1 and {MAX_MINUTES_LATE}")
+                    problem(f"minutes_late must be between 1 and {MAX_MINUTES_LATE}")
             if status != "late":
-                add("minutes_late is only for status late")
+                problem("minutes_late is only for status late")
         student: int | str = "student_id is empty"
         if row["student_id"]:
             student = resolve(row["school"], row["student_id"])
         if isinstance(student, str):
-            add(student)
-        if len(problems.items) > before or isinstance(student, str):
+            problem(student)
+        for message in found:
+            add(line, message)
+        if found or isinstance(student, str):
             continue
         record = AttendanceRecord(line, day, student, status, start, end, minutes)
         key = (student, day, record.slot)
         if key in seen:
-            add(f"the same student, date and lesson are on line {seen[key]}")
+            add(line, f"the same student, date and lesson are {where(seen[key])}")
             continue
         seen[key] = line
         records.append(record)
-    return records, problems
+    return records

@@ -8,9 +8,11 @@ escalation ladders are added to the same presets as they are built.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
+
+from policy.notices import NoticeRules, rules_from
 
 #: Reason categories a guardian may give (DESIGN: a reason is a category plus an optional note).
 REASON_CATEGORIES = ("sick", "medical", "family", "other")
@@ -35,6 +37,8 @@ class PolicyPreset:
     keep_note: bool = True
     #: When mentors get the day's reported absences as one message (school's local time).
     mentor_summary_time: time = time(7, 30)
+    #: Roll-call cutoffs, quiet hours and the false-alarm guard for same-day notices.
+    notices: NoticeRules = field(default_factory=NoticeRules)
 
 
 PRESETS: dict[str, PolicyPreset] = {
@@ -71,6 +75,12 @@ def load_policy(name_or_path: str) -> PolicyPreset:
         if not set(reasons) <= set(REASON_CATEGORIES):
             raise ValueError(f"reasons must be among {', '.join(REASON_CATEGORIES)}")
         data["reasons"] = reasons
+    if "notices" in data:
+        notices = dict(data["notices"])
+        unknown = set(notices) - {f.name for f in fields(NoticeRules)}
+        if unknown:
+            raise ValueError(f"unknown [notices] keys: {', '.join(sorted(unknown))}")
+        data["notices"] = rules_from(notices, base.notices)
     if "mentor_summary_time" in data and not isinstance(data["mentor_summary_time"], time):
         data["mentor_summary_time"] = time.fromisoformat(str(data["mentor_summary_time"]))
     return replace(base, **data)

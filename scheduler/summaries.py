@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from locales import gettext_for
-from locales.formats import reason_label
+from locales.formats import format_days, reason_label
 from policy.presets import PolicyPreset, load_policy
 from policy.routing import AUTO
-from storage.models import Absence, MentorLink, Person, School, SchoolClass, Student
+from storage.models import Absence, MentorLink, Person, School, SchoolClass, StaffTask, Student
 from storage.outbox import enqueue
 from storage.reports import active_reports
 from storage.schools import school_calendar
+from storage.tasks import student_label
 
 #: After this (local time) the morning summary is not worth sending any more; roll call
 #: has happened and the day's reports show there.
@@ -66,13 +67,17 @@ def _summaries_for(session: Session, school: School, today: date, now: datetime)
     by_mentor: dict[int, list[tuple[Student, str, str]]] = defaultdict(list)
     for mentor_id, student, name, class_name in rows:
         by_mentor[mentor_id].append((student, name, class_name))
+    carried = _calls_carried(session, school, today)
     queued = 0
-    for mentor_id, students in by_mentor.items():
+    for mentor_id in sorted(set(by_mentor) | set(carried)):
+        students = by_mentor.get(mentor_id, [])
         mentor = session.get(Person, mentor_id)
         if mentor is None:
             continue
         language = mentor.language
-        lines = [gettext_for(language, "Reported absence today:")]
+        lines = []
+        if students:
+            lines.append(gettext_for(language, "Reported absence today:"))
         for student, name, class_name in students:
             reports = active_reports(session, student.id or 0, today, today)
             report = next((r for r in reports if r.on_time_for(today)), None)
@@ -82,9 +87,30 @@ def _summaries_for(session: Session, school: School, today: date, now: datetime)
                 if report.part_start and report.part_end:
                     line += f", {report.part_start:%H:%M}–{report.part_end:%H:%M}"
             lines.append(line)
+        if carried.get(mentor_id):
+            lines += ([""] if lines else []) + [gettext_for(language, "Calls home not yet made:")]
+            lines += [f"• {label}, {format_days([day], language)}"
+                      for label, day in carried[mentor_id]]
         queued += enqueue(
             session, dedupe_key=f"mentor-summary:{school.id}:{mentor_id}:{today.isoformat()}",
             recipient_id=mentor_id, channel=AUTO, language=language, text="\n".join(lines),
             now=now,
         )
     return queued
+
+
+def _calls_carried(
+    session: Session, school: School, today: date
+) -> dict[int, list[tuple[str, date]]]:
+    """Per mentor, the calls home from earlier days still not made (the school day ended)."""
+    carried: dict[int, list[tuple[str, date]]] = defaultdict(list)
+    for task in session.execute(
+        select(StaffTask).where(StaffTask.school_id == school.id, StaffTask.kind == "call_home",
+                                StaffTask.status.in_(["open", "snoozed"]))
+        .order_by(StaffTask.id)
+    ).scalars():
+        day = date.fromisoformat(task.dedupe_key.split(":")[2])
+        student = session.get(Student, task.student_id) if task.student_id else None
+        if day < today and student is not None:
+            carried[task.assignee_id].append((student_label(session, student), day))
+    return carried

@@ -12,6 +12,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
+from scheduler.notices import (
+    remind_missing_roll_calls,
+    remind_snoozed_calls,
+    send_absence_notices,
+    send_notice_corrections,
+)
 from scheduler.summaries import send_mentor_summaries
 from storage.db import session_scope
 from storage.inbound import forget_seen
@@ -39,6 +45,10 @@ def forget_old_inbound_ids(session: Session, now: datetime) -> int:
 
 SWEEPS: dict[str, Sweep] = {
     "send_mentor_summaries": send_mentor_summaries,
+    "send_absence_notices": send_absence_notices,
+    "send_notice_corrections": send_notice_corrections,
+    "remind_snoozed_calls": remind_snoozed_calls,
+    "remind_missing_roll_calls": remind_missing_roll_calls,
     "forget_stale_conversations": forget_stale_conversations,
     "forget_old_inbound_ids": forget_old_inbound_ids,
 }

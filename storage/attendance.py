@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from policy.attendance import AttendanceRecord
-from storage.models import Absence, AuditLog, School, Student
+from storage.models import Absence, AuditLog, RollCall, School, Student
 from storage.reports import excused_by_report
 
 
@@ -55,12 +55,38 @@ def _retire_placeholders(
         placeholder.state, placeholder.updated_at = "withdrawn", now
 
 
+def record_roll_call(
+    session: Session, class_id: int, day: date, *, source: str, now: datetime,
+    taken_by: int | None = None,
+) -> None:
+    """Note that the class's roll call for `day` has been taken (the first time counts)."""
+    exists = session.execute(
+        select(RollCall.id).where(RollCall.class_id == class_id, RollCall.day == day)
+    ).first()
+    if exists is None:
+        session.add(RollCall(class_id=class_id, day=day, source=source, taken_by=taken_by,
+                             taken_at=now))
+        session.flush()
+
+
 def apply_attendance(
     session: Session, records: Iterable[AttendanceRecord], *, now: datetime, source: str,
-    actor: str = "cli",
+    actor: str = "cli", taken_by: int | None = None,
 ) -> dict[str, int]:
-    """Upsert roll-call records; `present` withdraws an earlier absence (a correction)."""
+    """Upsert roll-call records; `present` withdraws an earlier absence (a correction).
 
+    This is the one service every roll-call path ends in (file import, the API, a
+    teacher in the chat). The classes the records touch count as having had
+    their roll call that day.
+    """
+    records = list(records)
+    class_of: dict[int, int] = dict(session.execute(
+        select(Student.id, Student.class_id).where(
+            Student.id.in_({record.student for record in records}))
+    ).all())
+    for class_id, day in sorted({(class_of[r.student], r.day) for r in records
+                                 if r.student in class_of}):
+        record_roll_call(session, class_id, day, source=source, now=now, taken_by=taken_by)
     counts = {"absent": 0, "late": 0, "withdrawn": 0, "unchanged": 0}
     for record in records:
         absence = session.execute(
@@ -105,3 +131,24 @@ def apply_attendance(
     session.add(AuditLog(at=now, actor=actor, action="attendance.import", entity="absence",
                          detail=dict(counts)))
     return counts
+
+
+#: The outbox key of a same-day absence notice: `absence-notice:STUDENT:DAY:RECIPIENT`.
+NOTICE_PREFIX = "absence-notice:"
+#: The dialog a notice opens (the guardian's next words answer it), and its button's key
+#: (`notice:STUDENT:DAY`: give the reason for that absence).
+NOTICE_DIALOG, NOTICE_KEY = "notice", "notice:"
+
+
+def notice_still_due(session: Session, dedupe_key: str) -> bool:
+    """Whether an absence notice (key `absence-notice:STUDENT:DAY:…`) should still go out:
+    read right before sending, so a report or a correction since the cutoff stops it."""
+    parts = dedupe_key.split(":")
+    try:
+        student_id, day = int(parts[1]), date.fromisoformat(parts[2])
+    except (IndexError, ValueError):
+        return True
+    return session.execute(
+        select(Absence.id).where(Absence.student_id == student_id, Absence.day == day,
+                                 Absence.kind == "absent", Absence.state == "unexcused")
+    ).first() is not None

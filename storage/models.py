@@ -145,6 +145,22 @@ class Absence(SQLModel, table=True):
     source: str = Field(max_length=12)  # import|api|roll
     recorded_at: datetime = _instant()
     updated_at: datetime = _instant()
+    #: When the guardians' same-day notice covering this absence was queued (None: not).
+    notified_at: datetime | None = _instant(nullable=True)
+
+
+class RollCall(SQLModel, table=True):
+    """That a class's roll call for a day has been taken (by import, the API or in chat)."""
+
+    __tablename__ = "roll_call"
+    __table_args__ = (UniqueConstraint("class_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    class_id: int = Field(foreign_key="school_class.id", index=True)
+    day: date
+    source: str = Field(max_length=12)  # import|api|roll
+    taken_by: int | None = Field(default=None, foreign_key="person.id")
+    taken_at: datetime = _instant()
 
 
 class AbsenceReport(SQLModel, table=True):

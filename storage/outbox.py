@@ -119,6 +119,12 @@ def _address_kept() -> Any:
     return case((OutboxMessage.recipient_id.is_(None), None), else_=OutboxMessage.address)
 
 
+def withdraw(session: Session, message_id: int, *, now: datetime) -> None:
+    """Do not send a claimed message after all: what it says is no longer true."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+        status="withdrawn", last_error="withdrawn before sending", not_before=now))
+
+
 def mark_failed(
     session: Session, message: OutboxMessage, *, now: datetime, error: str,
     final: bool = False, retry_after: timedelta | None = None, channel: str | None = None,

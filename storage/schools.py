@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from sqlmodel import Session, select
 
 from policy.calendar import DateRange, SchoolCalendar
-from policy.presets import PolicyPreset
+from policy.notices import NoticeRules, rules_from
+from policy.presets import PolicyPreset, load_policy
 from storage.models import CalendarPeriod, School
 
 
@@ -54,3 +56,18 @@ def set_period(
         period.name, period.end = name, end
     session.add(period)
     return period
+
+
+@lru_cache(maxsize=64)
+def _preset(name: str) -> PolicyPreset:
+    try:
+        return load_policy(name)
+    except (OSError, ValueError, KeyError):
+        return load_policy("ljusnarsberg")
+
+
+def notice_rules(school: School) -> NoticeRules:
+    """The school's same-day notice rules: its policy's, with its own settings applied."""
+    base = _preset(school.policy).notices
+    own = school.settings.get("notices") if isinstance(school.settings, dict) else None
+    return rules_from(own, base) if isinstance(own, dict) else base

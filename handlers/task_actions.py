@@ -1,0 +1,106 @@
+"""Staff act on their tasks from the chat: a call's outcome, a held burst of notices."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from handlers.messages import Reply
+from locales import gettext_for
+from storage.models import AuditLog, Person, School, StaffTask
+from storage.schools import notice_rules
+from storage.tasks import (
+    GUARD_CANCEL,
+    GUARD_SEND,
+    TASK_NOT_NEEDED,
+    TASK_REACHED,
+    TASK_RETRY,
+    close_task,
+    own_task,
+    snooze_task,
+)
+
+log = logging.getLogger(__name__)
+PREFIXES = (TASK_REACHED, TASK_RETRY, TASK_NOT_NEEDED, GUARD_SEND, GUARD_CANCEL)
+
+
+def is_task_action(choice: str | None) -> bool:
+    """Whether a tapped choice acts on a task."""
+    return choice is not None and choice.startswith(PREFIXES)
+
+
+def act(session: Session, person: Person, choice: str, *, now: datetime) -> Reply:
+    """Record the outcome the person chose for their own task (nobody else's)."""
+    prefix = next(p for p in PREFIXES if choice.startswith(p))
+    language = person.language
+    try:
+        task = own_task(session, person, int(choice.removeprefix(prefix)))
+    except ValueError:
+        task = None
+    if task is None:
+        return Reply(gettext_for(language, "That task is not on your list."))
+    if task.status in ("done", "not_needed"):
+        return Reply(gettext_for(language, "That is already done. Thank you!"))
+    if prefix in (GUARD_SEND, GUARD_CANCEL):
+        return _guard(session, person, task, send=prefix == GUARD_SEND, now=now)
+    if prefix == TASK_RETRY:
+        minutes = _retry_minutes(session, task)
+        snooze_task(task, minutes=minutes, now=now)
+        session.add(task)
+        _audit(session, person, task, "no_answer", now)
+        remind = (now + _minutes(minutes)).astimezone(_zone(session, task))
+        return Reply(gettext_for(language, "I will remind you at {time}.",
+                                 time=f"{remind:%H:%M}"))
+    outcome = "reached" if prefix == TASK_REACHED else "not_needed"
+    close_task(task, status="done" if outcome == "reached" else "not_needed", outcome=outcome,
+               now=now)
+    session.add(task)
+    _audit(session, person, task, outcome, now)
+    return Reply(gettext_for(language, "Noted. Thank you!"))
+
+
+def _guard(session: Session, person: Person, task: StaffTask, *, send: bool,
+           now: datetime) -> Reply:
+    """Settle a held burst for everyone who was asked (the first answer counts)."""
+    scope_day = task.dedupe_key.rsplit(":", 1)[0]
+    outcome = "confirmed" if send else "cancelled"
+    for sibling in session.execute(
+        select(StaffTask).where(StaffTask.dedupe_key.like(f"{scope_day}:%"),
+                                StaffTask.status == "open")
+    ).scalars():
+        close_task(sibling, status="done", outcome=outcome, now=now)
+        session.add(sibling)
+    _audit(session, person, task, outcome, now)
+    language = person.language
+    if send:
+        return Reply(gettext_for(language, "The notices are being sent."))
+    return Reply(gettext_for(language, "No notices will be sent for this roll call. Please "
+                                       "check it and correct it."))
+
+
+def _audit(session: Session, person: Person, task: StaffTask, outcome: str,
+           now: datetime) -> None:
+    session.add(AuditLog(at=now, actor=f"person:{person.id}", action=f"task.{outcome}",
+                         entity="staff_task", entity_id=str(task.id),
+                         detail={"kind": task.kind, "student": task.student_id}))
+
+
+def _school(session: Session, task: StaffTask) -> School | None:
+    return session.get(School, task.school_id)
+
+
+def _zone(session: Session, task: StaffTask) -> ZoneInfo:
+    school = _school(session, task)
+    return ZoneInfo(school.timezone if school else "Europe/Stockholm")
+
+
+def _retry_minutes(session: Session, task: StaffTask) -> int:
+    school = _school(session, task)
+    return notice_rules(school).call_retry_minutes if school else 120
+
+
+def _minutes(n: int) -> timedelta:
+    return timedelta(minutes=n)

@@ -1,0 +1,511 @@
+"""Same-day notices: at the roll-call cutoff an absence without a report becomes unexcused.
+
+Each sweep, for every school: open absences whose cutoff has passed are read
+against the reports once more; those still without one become unexcused, the
+guardians get one notice per student and day (adult students: the student),
+and the mentors one prompt to call home. A burst that would tell more than a
+set share of a class or school is held for the coordinator or principal to
+confirm. Quiet hours hold notices; a notice that could not go out the same day
+is never sent later, and the mentor is told instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from locales import gettext_for
+from locales.formats import format_days
+from policy.calendar import SchoolCalendar
+from policy.notices import NoticeRules, cutoff, is_quiet, too_many
+from policy.routing import AUTO
+from storage.attendance import NOTICE_DIALOG, NOTICE_KEY, NOTICE_PREFIX
+from storage.conversations import get_state, set_state
+from storage.models import (
+    Absence,
+    Guardianship,
+    MentorLink,
+    Person,
+    RollCall,
+    School,
+    SchoolClass,
+    StaffRole,
+    StaffTask,
+    Student,
+)
+from storage.outbox import enqueue
+from storage.reports import excused_by_report, mentors_of
+from storage.schools import notice_rules, school_calendar
+from storage.tasks import (
+    GUARD_CANCEL,
+    GUARD_SEND,
+    TASK_NOT_NEEDED,
+    TASK_REACHED,
+    TASK_RETRY,
+    add_task,
+    student_label,
+)
+
+log = logging.getLogger(__name__)
+#: How far back an absence still open is looked at (a sweep after a long downtime).
+LOOKBACK = timedelta(days=14)
+#: Only absences this recent make the mentor a prompt when no notice could go out.
+LATE_PROMPT_DAYS = 3
+
+
+@dataclass
+class _Due:
+    """One student's absences at one school on one day that are past their cutoff."""
+
+    student: Student
+    absences: list[Absence] = field(default_factory=list)
+
+
+def send_absence_notices(session: Session, now: datetime) -> int:
+    """Decide every absence whose cutoff has passed; returns how many messages were queued."""
+    queued = 0
+    for school in session.execute(select(School)).scalars():
+        queued += _school(session, school, now)
+    return queued
+
+
+def _school(session: Session, school: School, now: datetime) -> int:
+    rules = notice_rules(school)
+    local = now.astimezone(ZoneInfo(school.timezone)).replace(tzinfo=None)
+    today = local.date()
+    rows = session.execute(
+        select(Absence, Student)
+        .join(Student, Student.id == Absence.student_id)
+        .where(Student.school_id == school.id, Absence.state == "open",
+               Absence.day <= today, Absence.day >= today - LOOKBACK)
+        .order_by(Absence.day, Absence.student_id, Absence.slot)
+    ).all()
+    due: dict[tuple[date, int], _Due] = {}
+    for absence, student in rows:
+        if cutoff(absence.day, absence.lesson_start, rules) > local:
+            continue
+        if excused_by_report(session, absence):  # a report that came before the cutoff
+            absence.state, absence.updated_at = "reported", now
+            continue
+        due.setdefault((absence.day, student.id or 0), _Due(student)).absences.append(absence)
+    if not due:
+        return 0
+    calendar = school_calendar(session, school)
+    queued = 0
+    today_due = {key: item for key, item in due.items() if key[0] == today}
+    for (day, _), item in due.items():
+        if day != today:
+            queued += _too_late(session, school, calendar, item, today, now)
+    if not today_due:
+        return queued
+    if is_quiet(local.time(), rules):
+        return queued  # left open: the next day's first sweep tells the mentor instead
+    for item in _held(session, school, rules, today, today_due, now):
+        today_due.pop((today, item.student.id or 0), None)
+    for item in today_due.values():
+        queued += _notify(session, school, item, today, rules, now)
+    return queued
+
+
+def _absent(item: _Due) -> bool:
+    # Late arrivals are recorded (they count for the ladder) but are not news to send home.
+    return any(absence.kind == "absent" for absence in item.absences)
+
+
+def _held(
+    session: Session, school: School, rules: NoticeRules, today: date,
+    due: dict[tuple[date, int], _Due], now: datetime,
+) -> list[_Due]:
+    """The students whose notices wait for a coordinator's word (a possible false alarm)."""
+    fresh = [item for item in due.values() if _absent(item) and not _notified_today(
+        session, item.student.id or 0, today)]
+    if not fresh:
+        return []
+    by_class: dict[int, list[_Due]] = defaultdict(list)
+    for item in fresh:
+        by_class[item.student.class_id].append(item)
+    sizes: dict[int, int] = dict(session.execute(
+        select(Student.class_id, func.count()).where(Student.school_id == school.id)
+        .group_by(Student.class_id)
+    ).all())
+    # The whole school first: one question covers the whole roll call.
+    school_scope = (f"school:{school.id}", fresh, sum(sizes.values()))
+    class_scopes = [(f"class:{class_id}", items, int(sizes.get(class_id, 0)))
+                    for class_id, items in by_class.items()]
+    held: dict[int, _Due] = {}
+    for scope, items, size in [school_scope, *class_scopes]:
+        would = len(items) + _notified_students(session, school, today, scope)
+        if not too_many(would, size, rules):
+            continue
+        decision = _guard_decision(session, school, scope, today, would, size, now)
+        if decision == "confirmed":
+            if scope == school_scope[0]:
+                break  # confirmed for the whole school: no class is asked about
+            continue
+        for item in items:
+            held[item.student.id or 0] = item
+        if decision == "cancelled":
+            for item in items:
+                for absence in item.absences:
+                    absence.state, absence.updated_at = "unexcused", now  # no notice
+        if scope == school_scope[0]:
+            break  # the school's answer is awaited: one question is enough
+    return list(held.values())
+
+
+def _notified_today(session: Session, student_id: int, day: date) -> bool:
+    return session.execute(
+        select(Absence.id).where(Absence.student_id == student_id, Absence.day == day,
+                                 Absence.notified_at.is_not(None))
+    ).first() is not None
+
+
+def _notified_students(session: Session, school: School, day: date, scope: str) -> int:
+    kind, _, ident = scope.partition(":")
+    query = (
+        select(func.count(func.distinct(Absence.student_id)))
+        .join(Student, Student.id == Absence.student_id)
+        .where(Student.school_id == school.id, Absence.day == day,
+               Absence.notified_at.is_not(None))
+    )
+    if kind == "class":
+        query = query.where(Student.class_id == int(ident))
+    return int(session.execute(query).scalar_one())
+
+
+def _guard_decision(
+    session: Session, school: School, scope: str, day: date, would: int, size: int,
+    now: datetime,
+) -> str | None:
+    """"confirmed", "cancelled", or None while staff have not answered (asked once)."""
+    staff = session.execute(
+        select(Person).join(StaffRole, StaffRole.person_id == Person.id)
+        .where(StaffRole.school_id == school.id,
+               StaffRole.role.in_(["coordinator", "principal"]))
+        .order_by(StaffRole.role, Person.id)
+    ).scalars().unique().all()
+    decisions = session.execute(
+        select(StaffTask.outcome).where(
+            StaffTask.dedupe_key.like(f"mass-guard:{scope}:{day.isoformat()}:%"),
+            StaffTask.status == "done")
+    ).scalars().all()
+    if "cancelled" in decisions:
+        return "cancelled"
+    if "confirmed" in decisions:
+        return "confirmed"
+    label = _scope_label(session, scope)
+    for person in staff:
+        key = f"mass-guard:{scope}:{day.isoformat()}:{person.id}"
+        task_id, new = add_task(session, dedupe_key=key, school_id=school.id or 0,
+                                student_id=None, assignee=person, kind="confirm_notices",
+                                now=now)
+        if not new:
+            continue
+        language = person.language
+        text = gettext_for(
+            language,
+            "Roll call for {group} would tell the guardians of {count} of {size} students "
+            "that their child is absent without a report. That many may be a mistake, so "
+            "nothing has been sent. Send the notices?",
+            group=label, count=would, size=size,
+        )
+        choices = [
+            {"key": f"{GUARD_SEND}{task_id}", "label": gettext_for(language, "Send them")},
+            {"key": f"{GUARD_CANCEL}{task_id}", "label": gettext_for(language, "Do not send")},
+        ]
+        enqueue(session, dedupe_key=key, recipient_id=person.id, channel=AUTO,
+                language=language, text=text, now=now, choices=choices)
+        log.info("notices held for %s on %s: %s of %s", scope, day, would, size)
+    return None
+
+
+def _scope_label(session: Session, scope: str) -> str:
+    kind, _, ident = scope.partition(":")
+    if kind == "class":
+        klass = session.get(SchoolClass, int(ident))
+        return klass.name if klass else ident
+    school = session.get(School, int(ident))
+    return school.name if school else ident
+
+
+def _recipients(session: Session, student: Student) -> list[Person]:
+    """Who is told: the guardians, or an adult student themselves."""
+    if student.adult:
+        person = session.get(Person, student.person_id)
+        return [person] if person else []
+    return list(session.execute(
+        select(Person).join(Guardianship, Guardianship.guardian_id == Person.id)
+        .where(Guardianship.student_id == student.id).order_by(Person.id)
+    ).scalars())
+
+
+def _notify(
+    session: Session, school: School, item: _Due, today: date, rules: NoticeRules,
+    now: datetime,
+) -> int:
+    student = item.student
+    already = _notified_today(session, student.id or 0, today)
+    for absence in item.absences:
+        absence.state, absence.updated_at = "unexcused", now
+        if absence.kind == "absent":
+            absence.notified_at = absence.notified_at or now
+    if already or not _absent(item):
+        return 0  # one notice per student and day: later lessons join the record
+    child = session.get(Person, student.person_id)
+    name = child.name.split()[0] if child and child.name else ""
+    lessons = sorted(a.lesson_start for a in item.absences
+                     if a.kind == "absent" and a.lesson_start is not None)
+    whole_day = any(a.kind == "absent" and a.lesson_start is None for a in item.absences)
+    queued = 0
+    for person in _recipients(session, student):
+        language = person.language
+        text = notice_text(language, name, None if whole_day or not lessons else lessons[0],
+                           adult=student.adult)
+        text += " " + gettext_for(language, "If you know why, reply to this message.")
+        if school.phone:
+            text += " " + gettext_for(language, "School: {phone}", phone=school.phone)
+        key = f"{NOTICE_PREFIX}{student.id}:{today.isoformat()}:{person.id}"
+        choice = {"key": f"{NOTICE_KEY}{student.id}:{today.isoformat()}",
+                  "label": gettext_for(language, "Give the reason")}
+        if enqueue(session, dedupe_key=key, recipient_id=person.id, channel=AUTO,
+                   language=language, text=text, now=now, choices=[choice]):
+            queued += 1
+            if get_state(session, person.id or 0) is None:
+                set_state(session, person.id or 0, dialog=NOTICE_DIALOG, step="answer",
+                          data={"student": student.id, "day": today.isoformat()}, now=now)
+    queued += _prompt_mentors(session, item, today, today, rules, now, told=True)
+    return queued
+
+
+def notice_text(language: str, child: str, lesson: time | None, *, adult: bool) -> str:
+    """What the notice says happened: the whole day, or a lesson (never anything else)."""
+    if lesson is None:
+        if adult:
+            return gettext_for(language, "You are not at school today, and we have no report "
+                                         "of absence.")
+        return gettext_for(language, "{child} is not at school today, and we have no report "
+                                     "of absence.", child=child)
+    if adult:
+        return gettext_for(language, "You were not in the lesson at {time} today, and we have "
+                                     "no report of absence.", time=f"{lesson:%H:%M}")
+    return gettext_for(language, "{child} was not in the lesson at {time} today, and we have "
+                                 "no report of absence.", child=child, time=f"{lesson:%H:%M}")
+
+
+def _too_late(
+    session: Session, school: School, calendar: SchoolCalendar, item: _Due, today: date,
+    now: datetime,
+) -> int:
+    """An absence from an earlier day still open: unexcused, no notice; the mentor is told."""
+    day = item.absences[0].day
+    for absence in item.absences:
+        absence.state, absence.updated_at = "unexcused", now
+    if not _absent(item) or _notified_today(session, item.student.id or 0, day):
+        return 0
+    try:
+        recent = calendar.add_school_days(day, LATE_PROMPT_DAYS) >= today
+    except ValueError:  # no school days ahead in the calendar
+        recent = False
+    if not recent:
+        return 0
+    return _prompt_mentors(session, item, day, today, notice_rules(school), now, told=False)
+
+
+def _prompt_mentors(
+    session: Session, item: _Due, day: date, today: date, rules: NoticeRules, now: datetime,
+    *, told: bool,
+) -> int:
+    """One prompt per student, day and mentor: call home, with the outcome as buttons."""
+    student = item.student
+    label = student_label(session, student)
+    guardians = [p for p in _recipients(session, student) if p.phone]
+    queued = 0
+    for mentor in mentors_of(session, student.id or 0):
+        key = f"call-home:{student.id}:{day.isoformat()}:{mentor.id}"
+        task_id, new = add_task(session, dedupe_key=key, school_id=student.school_id,
+                                student_id=student.id, assignee=mentor, kind="call_home",
+                                now=now)
+        if not new:
+            continue
+        queued += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
+                          language=mentor.language, now=now,
+                          text=call_prompt(mentor.language, label, guardians, day, today, told),
+                          choices=call_choices(mentor.language, task_id, rules))
+    return queued
+
+
+def call_prompt(
+    language: str, label: str, guardians: list[Person], day: date, today: date, told: bool
+) -> str:
+    """The mentor's prompt to call home (the guardians' names and numbers, nothing else)."""
+    if told:
+        text = gettext_for(language, "Call home today: {student} is absent without a report.",
+                           student=label)
+    else:
+        text = gettext_for(
+            language,
+            "{student} was absent without a report on {day}. The guardians could not be told "
+            "the same day: please call them.",
+            student=label, day=format_days([day], language),
+        )
+    if guardians:
+        text += "\n" + "\n".join(f"{g.name}: {g.phone}" for g in guardians)
+    return text
+
+
+def call_choices(language: str, task_id: int, rules: NoticeRules) -> list[dict[str, str]]:
+    """The three outcomes of a call, as buttons."""
+    hours = rules.call_retry_minutes // 60
+    retry = (gettext_for(language, "No answer – remind me in {hours} h", hours=hours)
+             if hours * 60 == rules.call_retry_minutes else
+             gettext_for(language, "No answer – remind me in {minutes} min",
+                         minutes=rules.call_retry_minutes))
+    return [
+        {"key": f"{TASK_REACHED}{task_id}", "label": gettext_for(language, "Reached guardian")},
+        {"key": f"{TASK_RETRY}{task_id}", "label": retry},
+        {"key": f"{TASK_NOT_NEEDED}{task_id}", "label": gettext_for(language, "Not needed")},
+    ]
+
+
+def send_notice_corrections(session: Session, now: datetime) -> int:
+    """Guardians told of an absence that roll call has since withdrawn (or made a late
+    arrival) get a short correction, once; the mentor's call is no longer needed."""
+    queued = 0
+    for school in session.execute(select(School)).scalars():
+        today = now.astimezone(ZoneInfo(school.timezone)).date()
+        notified = session.execute(
+            select(Absence, Student).join(Student, Student.id == Absence.student_id)
+            .where(Student.school_id == school.id, Absence.day == today,
+                   Absence.notified_at.is_not(None))
+            .order_by(Absence.student_id)
+        ).all()
+        by_student: dict[int, tuple[Student, list[Absence]]] = {}
+        for absence, student in notified:
+            by_student.setdefault(student.id or 0, (student, []))[1].append(absence)
+        for student, absences in by_student.values():
+            if any(a.kind == "absent" and a.state != "withdrawn" for a in absences):
+                continue  # still absent, or the guardian has explained
+            if _still_absent(session, student.id or 0, today):
+                continue
+            queued += _correct(session, student, today, now)
+    return queued
+
+
+def _still_absent(session: Session, student_id: int, day: date) -> bool:
+    return session.execute(
+        select(Absence.id).where(Absence.student_id == student_id, Absence.day == day,
+                                 Absence.kind == "absent",
+                                 Absence.state.in_(["open", "unexcused"]))
+    ).first() is not None
+
+
+def _correct(session: Session, student: Student, day: date, now: datetime) -> int:
+    child = session.get(Person, student.person_id)
+    name = child.name.split()[0] if child and child.name else ""
+    queued = 0
+    for person in _recipients(session, student):
+        language = person.language
+        text = (gettext_for(language, "Correction: you are registered as present at school "
+                                      "today after all. Please ignore our earlier message.")
+                if student.adult else
+                gettext_for(language, "Correction: {child} is registered as present at school "
+                                      "today after all. Please ignore our earlier message, and "
+                                      "sorry for the trouble.", child=name))
+        queued += enqueue(
+            session, dedupe_key=f"notice-correction:{student.id}:{day.isoformat()}:{person.id}",
+            recipient_id=person.id, channel=AUTO, language=language, text=text, now=now)
+        state = get_state(session, person.id or 0)
+        if state is not None and state.dialog == NOTICE_DIALOG and state.data.get(
+                "student") == student.id:
+            session.delete(state)
+    for task in session.execute(
+        select(StaffTask).where(
+            StaffTask.dedupe_key.like(f"call-home:{student.id}:{day.isoformat()}:%"),
+            StaffTask.status.in_(["open", "snoozed"]))
+    ).scalars():
+        task.status, task.outcome, task.done_at, task.remind_at = (
+            "not_needed", "corrected", now, None)
+    return queued
+
+
+def remind_snoozed_calls(session: Session, now: datetime) -> int:
+    """A call that got no answer comes back as a prompt at the time the mentor chose."""
+    queued = 0
+    for task in session.execute(
+        select(StaffTask).where(StaffTask.kind == "call_home", StaffTask.status == "snoozed",
+                                StaffTask.remind_at <= now)
+    ).scalars():
+        student = session.get(Student, task.student_id) if task.student_id else None
+        mentor = session.get(Person, task.assignee_id)
+        school = session.get(School, task.school_id)
+        if student is None or mentor is None or school is None:
+            continue
+        remind_at = task.remind_at
+        task.status, task.remind_at = "open", None
+        local = now.astimezone(ZoneInfo(school.timezone))
+        rules = notice_rules(school)
+        day = date.fromisoformat(task.dedupe_key.split(":")[2])
+        if local.date() != day or local.time() >= rules.day_ends:
+            continue  # the school day is over: the morning summary carries it
+        label = student_label(session, student)
+        guardians = [p for p in _recipients(session, student) if p.phone]
+        again = remind_at.isoformat() if remind_at else now.isoformat()
+        queued += enqueue(
+            session, dedupe_key=f"{task.dedupe_key}:again:{again}"[:200],
+            recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
+            text=call_prompt(mentor.language, label, guardians, day, day, True),
+            choices=call_choices(mentor.language, task.id or 0, rules))
+    return queued
+
+
+def remind_missing_roll_calls(session: Session, now: datetime) -> int:
+    """A class with no roll call by the set time gets its mentors a reminder (not notices).
+
+    Only at schools that take roll call with Närvaro (any in the last two weeks).
+    """
+    queued = 0
+    for school in session.execute(select(School)).scalars():
+        rules = notice_rules(school)
+        local = now.astimezone(ZoneInfo(school.timezone))
+        today = local.date()
+        if not rules.roll_call_by <= local.time().replace(tzinfo=None) < rules.day_ends:
+            continue
+        if not school_calendar(session, school).is_school_day(today):
+            continue
+        classes = session.execute(
+            select(SchoolClass).where(SchoolClass.school_id == school.id)
+        ).scalars().all()
+        taken = session.execute(
+            select(RollCall.class_id, RollCall.day).where(
+                RollCall.class_id.in_([c.id for c in classes]),
+                RollCall.day >= today - timedelta(days=14))
+        ).all()
+        if not taken:
+            continue
+        done_today = {class_id for class_id, day in taken if day == today}
+        for klass in classes:
+            if klass.id in done_today:
+                continue
+            for mentor in _class_mentors(session, klass.id or 0):
+                language = mentor.language
+                queued += enqueue(
+                    session,
+                    dedupe_key=f"roll-reminder:{klass.id}:{today.isoformat()}:{mentor.id}",
+                    recipient_id=mentor.id, channel=AUTO, language=language, now=now,
+                    text=gettext_for(language, "No roll call for {group} today yet. Please "
+                                               "take it (/roll).", group=klass.name))
+    return queued
+
+
+def _class_mentors(session: Session, class_id: int) -> list[Person]:
+    return list(session.execute(
+        select(Person).join(MentorLink, MentorLink.mentor_id == Person.id)
+        .join(Student, Student.id == MentorLink.student_id)
+        .where(Student.class_id == class_id).distinct().order_by(Person.id)
+    ).scalars())

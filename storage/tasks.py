@@ -1,0 +1,63 @@
+"""Staff tasks: created once per dedupe key, acted on from the chat by the one they belong to."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from storage.models import Person, SchoolClass, StaffTask, Student
+
+#: Choice keys a task's message carries; the task id follows.
+TASK_DONE = "task:done:"
+TASK_REACHED = "task:reached:"
+TASK_RETRY = "task:retry:"
+TASK_NOT_NEEDED = "task:notneeded:"
+#: A held burst of notices: send them, or not (coordinator / principal).
+GUARD_SEND, GUARD_CANCEL = "massguard:send:", "massguard:cancel:"
+
+
+def add_task(
+    session: Session, *, dedupe_key: str, school_id: int, student_id: int | None,
+    assignee: Person, kind: str, now: datetime, due_at: datetime | None = None,
+) -> tuple[int, bool]:
+    """Create the task once per `dedupe_key`; returns its id and whether it is new."""
+    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(
+        builder(StaffTask)
+        .values(dedupe_key=dedupe_key, school_id=school_id, student_id=student_id,
+                assignee_id=assignee.id, kind=kind, status="open", due_at=due_at or now,
+                created_at=now)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    task_id = session.execute(
+        select(StaffTask.id).where(StaffTask.dedupe_key == dedupe_key)
+    ).scalar_one()
+    return int(task_id), bool(result.rowcount)
+
+
+def own_task(session: Session, person: Person, task_id: int) -> StaffTask | None:
+    """The task if it belongs to `person` (anyone else learns nothing about it)."""
+    task = session.get(StaffTask, task_id)
+    return task if task is not None and task.assignee_id == person.id else None
+
+
+def close_task(task: StaffTask, *, status: str, outcome: str | None, now: datetime) -> None:
+    """Record how a task ended (done, not needed) and its outcome."""
+    task.status, task.outcome, task.done_at, task.remind_at = status, outcome, now, None
+
+
+def snooze_task(task: StaffTask, *, minutes: int, now: datetime) -> None:
+    """Ask for the task again in `minutes` (a call that got no answer)."""
+    task.status, task.outcome = "snoozed", "no_answer"
+    task.remind_at = now + timedelta(minutes=minutes)
+
+
+def student_label(session: Session, student: Student) -> str:
+    """"Name (class)" for messages to staff."""
+    person = session.get(Person, student.person_id)
+    name = person.name if person else f"#{student.id}"
+    klass = session.get(SchoolClass, student.class_id)
+    return f"{name} ({klass.name})" if klass else name

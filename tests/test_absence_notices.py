@@ -1,0 +1,303 @@
+"""Roll call → same-day notices: transcripts through the fake Telegram and Twilio servers.
+
+Monday 23 November 2026 in Stockholm; the first lesson is at 08:15, so a whole-day
+absence without a report becomes unexcused at 08:45. The runtime's clock starts a
+few seconds before that and its real scheduler sweeps every 0.3 s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.app import Runtime
+from bot.cli import main
+from storage.db import make_engine
+from storage.models import Absence, AbsenceReport, OutboxMessage, Person, StaffTask, Student
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import FakeTwilio, SentSms
+from tests.rosters import write
+from tests.telegram_harness import (
+    MENTOR_PHONE,
+    Chat,
+    free_port,
+    import_roster,
+    running,
+)
+
+SCHOOL_NUMBER = "+46701740000"
+LENA, OMAR, KARI, METTE, JOHN = (
+    "+46701234501", "+46701234502", "+4741234503", "+4520123404", "+447911123456")
+PRINCIPAL = "+46701112234"
+REFERENCE = re.compile(r"R-[A-Z0-9]{5}")
+BEFORE_CUTOFF = "2026-11-23T08:44:56+01:00"
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    """A fake Telegram Bot API server on loopback."""
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    """A fake Twilio REST server on loopback."""
+    with FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture
+def db(narvaro_env: dict[str, str], tmp_path: Path) -> Iterator[Engine]:
+    """The roster imported through the real command; the database, to check."""
+    import_roster(tmp_path)
+    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+@dataclass
+class Bot:
+    """The running bot with both channels."""
+
+    runtime: Runtime
+    telegram: FakeTelegram
+    twilio: FakeTwilio
+    public_url: str
+
+    async def sms_in(self, number: str, body: str) -> SentSms:
+        """A text from `number` (signed as Twilio does) and the bot's answer."""
+        response = await self.twilio.asms_to_bot(
+            f"{self.public_url}/twilio/sms", from_=number, to=SCHOOL_NUMBER, body=body)
+        assert response.status_code == 200
+        return await self.sms_out(number)
+
+    async def sms_out(self, number: str) -> SentSms:
+        """The next text the bot sends to `number`."""
+        return await self.twilio.next_message(number, timeout=15)
+
+
+@asynccontextmanager
+async def both(telegram: FakeTelegram, twilio: FakeTwilio, **env: str) -> AsyncIterator[Bot]:
+    """The runtime with Telegram and SMS, the clock just before the cutoff."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    async with running({
+        "NARVARO_HTTP_PORT": str(port), "NARVARO_PUBLIC_URL": public,
+        "NARVARO_TELEGRAM_TOKEN": telegram.token, "NARVARO_TELEGRAM_API_URL": telegram.base_url,
+        "NARVARO_TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "NARVARO_TWILIO_AUTH_TOKEN": twilio.auth_token, "NARVARO_TWILIO_FROM": SCHOOL_NUMBER,
+        "NARVARO_TWILIO_API_URL": twilio.base_url, "NARVARO_SWEEP_INTERVAL_SECONDS": "0.3",
+        "NARVARO_CLOCK_START": BEFORE_CUTOFF, **env,
+    }) as runtime:
+        yield Bot(runtime, telegram, twilio, public)
+
+
+def roll_call(tmp_path: Path, *rows: str, name: str = "roll.csv") -> None:
+    """Import a roll-call export through the real command."""
+    path = write(tmp_path, name, "date,student_id,status,lesson_start,lesson_end,minutes_late\n"
+                 + "\n".join(rows) + "\n")
+    assert main(["attendance", "import", path]) == 0
+
+
+def school_setting(*settings: str) -> None:
+    """`narvaro school set Norrskolan --phone … --notice KEY=VALUE …`."""
+    args = ["school", "set", "Norrskolan", "--phone", SCHOOL_NUMBER]
+    for setting in settings:
+        args += ["--notice", setting]
+    assert main(args) == 0
+
+
+def states(db: Engine) -> dict[str, list[str]]:
+    """Each student's absences' states, by the school's student id."""
+    with Session(db) as session:
+        rows = session.exec(select(Student.external_id, Absence.state).join(
+            Absence, Absence.student_id == Student.id).order_by(Absence.slot)).all()
+    found: dict[str, list[str]] = {}
+    for external_id, state in rows:
+        found.setdefault(external_id, []).append(state)
+    return found
+
+
+def tasks(db: Engine, kind: str) -> list[StaffTask]:
+    """Staff tasks of one kind, oldest first."""
+    with Session(db) as session:
+        return list(session.exec(select(StaffTask).where(StaffTask.kind == kind)
+                                 .order_by(StaffTask.id)))
+
+
+async def test_notices_at_the_cutoff_in_each_language_and_channel(
+    telegram: FakeTelegram, twilio: FakeTwilio, db: Engine, narvaro_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """Roll call before 08:45: at the cutoff each guardian of an absent child hears it in
+    their language, on Telegram when linked and by SMS otherwise; a report given before the
+    cutoff stops its notice; the mentor gets one prompt per student; answers work."""
+    school_setting("mass_alert_share=1")  # four of five in 7A: not a false alarm here
+    roll_call(tmp_path, "2026-11-23,N001,absent,,,", "2026-11-23,N003,absent,,,",
+              "2026-11-23,N004,absent,,,", "2026-11-23,N005,absent,08:15,09:00,")
+    async with both(telegram, twilio) as bot:
+        lena = Chat(telegram, telegram.add_user(7001, "Lena", language_code="sv"), 7001)
+        await lena.link(LENA)
+        # Mette reports Emil before the cutoff: no notice for him.
+        confirm = await bot.sms_in(METTE, "Emil syg i dag")
+        assert confirm.body.startswith("Tjek din fraværsmelding")
+        assert REFERENCE.search((await bot.sms_in(METTE, "ja")).body)
+
+        on_telegram = await lena.reply(wait=20)
+        assert on_telegram.text.startswith("Ali är inte i skolan idag, och vi har ingen "
+                                           "frånvaroanmälan.")
+        assert f"Skolan: {SCHOOL_NUMBER}" in on_telegram.text
+        assert on_telegram.buttons == ["Ange orsaken"]
+        omar = await bot.sms_out(OMAR)
+        assert omar.body.startswith("Ali är inte i skolan idag")
+        assert "Svara 1 för Ange orsaken" in omar.body
+        kari = await bot.sms_out(KARI)
+        assert kari.body.startswith("Noor er ikke på skolen i dag")
+        john = await bot.sms_out(JOHN)
+        assert john.body.startswith("Adam was not in the lesson at 08:15 today")
+        for notice in (on_telegram.text, omar.body, kari.body, john.body):
+            assert len(notice) < 320 and "sjuk" not in notice.lower()
+        # Besides the three prompts, the morning summary (Emil is reported) may come.
+        mentor = [(await bot.sms_out(MENTOR_PHONE)).body for _ in range(4)]
+        prompts = [m for m in mentor if m.startswith("Ring hem i dag")]
+        assert len(prompts) == 3
+        assert any("Ali Hassan (7A)" in p and OMAR in p and LENA in p for p in prompts)
+        assert all("Svara 1 för Nådde vårdnadshavaren, 2 för Inget svar" in p
+                   for p in prompts)
+
+        # Omar answers the notice in his own words: a report for Ali today.
+        confirm = await bot.sms_in(OMAR, "Han är sjuk")
+        assert "Ali Hassan" in confirm.body and "Sjuk" in confirm.body
+        assert REFERENCE.search((await bot.sms_in(OMAR, "ja")).body)
+        # The mentor reached a guardian about the last prompt.
+        assert (await bot.sms_in(MENTOR_PHONE, "1")).body.startswith("Noterat")
+
+    assert twilio.unread(METTE) == 0 and twilio.unread(LENA) == 0
+    found = states(db)
+    assert found["N001"] == ["reported"] and found["N004"] == ["reported"]
+    assert found["N003"] == ["unexcused"] and found["N005"] == ["unexcused"]
+    calls = tasks(db, "call_home")
+    assert len(calls) == 3
+    assert [t.outcome for t in calls].count("reached") == 1
+    with Session(db) as session:
+        [ali_report] = session.exec(select(AbsenceReport).join(
+            Student, Student.id == AbsenceReport.student_id).where(
+            Student.external_id == "N001")).all()
+        assert ali_report.reason == "sick" and ali_report.channel == "sms"
+
+
+async def test_a_guard_holds_a_burst_until_the_principal_confirms(
+    telegram: FakeTelegram, twilio: FakeTwilio, db: Engine, tmp_path: Path
+) -> None:
+    """Three of six in the school at once is over 40 %: nothing goes to guardians until the
+    principal answers "Send them"."""
+    school_setting()
+    roll_call(tmp_path, "2026-11-23,N001,absent,,,", "2026-11-23,N003,absent,,,",
+              "2026-11-23,N005,absent,,,")
+    async with both(telegram, twilio) as bot:
+        held = await bot.sms_out(PRINCIPAL)
+        assert held.body.startswith(
+            "Närvaron för Norrskolan skulle meddela vårdnadshavarna till 3 av 6 elever")
+        assert "Svara 1 för Skicka dem" in held.body
+        assert twilio.unread(KARI) == 0 and twilio.unread(JOHN) == 0
+        assert (await bot.sms_in(PRINCIPAL, "1")).body.startswith("Meddelandena skickas")
+        assert (await bot.sms_out(KARI)).body.startswith("Noor er ikke på skolen i dag")
+        assert (await bot.sms_out(JOHN)).body.startswith("Adam is not at school today")
+    [guard] = tasks(db, "confirm_notices")
+    assert (guard.status, guard.outcome) == ("done", "confirmed")
+
+
+async def test_a_correction_after_the_notice(
+    telegram: FakeTelegram, twilio: FakeTwilio, db: Engine, tmp_path: Path
+) -> None:
+    """Noor was marked absent, then turned up: Kari gets a correction, the call is off."""
+    school_setting()
+    roll_call(tmp_path, "2026-11-23,N003,absent,,,")
+    async with both(telegram, twilio) as bot:
+        assert (await bot.sms_out(KARI)).body.startswith("Noor er ikke på skolen i dag")
+        await bot.sms_out(MENTOR_PHONE)
+        roll_call(tmp_path, "2026-11-23,N003,present,,,", name="fix.csv")
+        correction = await bot.sms_out(KARI)
+        assert correction.body.startswith("Rettelse: Noor er registrert som til stede")
+    assert states(db)["N003"] == ["withdrawn"]
+    [call] = tasks(db, "call_home")
+    assert (call.status, call.outcome) == ("not_needed", "corrected")
+
+
+def outbox(db: Engine) -> list[OutboxMessage]:
+    """Every queued message, oldest first."""
+    with Session(db) as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def keys(db: Engine, prefix: str) -> list[str]:
+    """Dedupe keys of queued messages starting with `prefix`."""
+    return [m.dedupe_key for m in outbox(db) if m.dedupe_key.startswith(prefix)]
+
+
+def tick(now: str) -> None:
+    """`narvaro tick --now …` (sweeps, then sends what is due on the configured channels)."""
+    assert main(["tick", "--now", now]) == 0
+
+
+def test_lessons_quiet_hours_and_ticks(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three missed lessons → one notice; a tick twice sends nothing twice; a roll call
+    that arrives in the quiet hours is never sent the next morning: the mentor is told."""
+    school_setting()
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T08:20:00+01:00")
+    roll_call(tmp_path, "2026-11-23,N005,absent,08:15,09:00,",
+              "2026-11-23,N005,absent,10:00,11:00,", "2026-11-23,N005,absent,13:00,14:00,")
+    tick("2026-11-23T08:30:00+01:00")
+    assert keys(db, "absence-notice:") == []  # 08:15 + 20 min is not yet
+    tick("2026-11-23T08:36:00+01:00")
+    tick("2026-11-23T08:36:00+01:00")
+    tick("2026-11-23T13:30:00+01:00")
+    assert len(keys(db, "absence-notice:")) == 1
+    assert states(db)["N005"] == ["unexcused"] * 3
+    assert len(keys(db, "call-home:")) == 1
+
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T21:30:00+01:00")
+    roll_call(tmp_path, "2026-11-23,N003,absent,,,", name="late.csv")
+    tick("2026-11-23T21:40:00+01:00")
+    tick("2026-11-24T07:35:00+01:00")
+    assert len(keys(db, "absence-notice:")) == 1  # still only Adam's
+    [told] = [m for m in outbox(db) if m.dedupe_key.startswith("call-home:")
+              and m.text.startswith("Noor Berg (7A)")]
+    assert "kunde inte få veta det samma dag" in told.text
+
+
+def test_a_report_after_the_sweep_stops_the_notice_before_it_is_sent(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notice is queued at the cutoff; Kari's report arrives before the dispatcher
+    sends it: it is withdrawn, never sent."""
+    from handlers.inbox import handle_incoming
+    from handlers.messages import Incoming
+    from scheduler.sweeps import run_sweeps
+    from storage.db import session_scope
+    school_setting()
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T08:20:00+01:00")
+    roll_call(tmp_path, "2026-11-23,N003,absent,,,")
+    cutoff = datetime.fromisoformat("2026-11-23T08:46:00+01:00")
+    run_sweeps(db, cutoff)
+    [notice] = keys(db, "absence-notice:")
+    with session_scope(db) as session:
+        kari = session.exec(select(Person).where(Person.phone == KARI)).one()
+        for n, text in enumerate(["Noor er syk i dag", "ja"]):
+            handle_incoming(session, Incoming(kari.id or 0, "webchat", f"w{n}", text),
+                            now=cutoff)
+    tick("2026-11-23T08:47:00+01:00")
+    [row] = [m for m in outbox(db) if m.dedupe_key == notice]
+    assert row.status == "withdrawn" and row.sent_at is None
+    assert states(db)["N003"] == ["reported"]
