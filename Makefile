@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/roster_import.py
 	$(BIN)/python benchmarks/telegram_dialogs.py
 	$(BIN)/python benchmarks/sms_webhooks.py
+	$(BIN)/python benchmarks/notices.py
 
 migration: $(STAMP)
 	rm -f /tmp/narvaro-migration.db

@@ -103,8 +103,9 @@ def handle(session: Session, person: Person, roles: Roles, incoming: Incoming, *
         return Reply(roll.t("That roll call is finished. Write /roll to take a new one."))
     data = dict(state.data)
     if state.step == CLASS:
-        return _class_from_text(roll, schools, data, incoming.text) if not choice else (
-            _start(roll, schools))
+        if choice:  # a student's button from an earlier list: the class comes first
+            return _start(roll, schools)
+        return _class_from_text(roll, schools, data, incoming.text)
     if choice == SEND:
         return _save(roll, data)
     students = _students(session, int(data["class"]))
@@ -231,9 +232,11 @@ def _open(roll: _Roll, school_class: SchoolClass, lead: str | None = None) -> Re
     if taken:
         lines.append(roll.t("It was already taken today: the marks show what is recorded. "
                             "Change what is wrong and tap Send."))
+    # The signs are values, not template text: a template must stay GSM-7 for SMS.
     lines.append(roll.t(
-        "Tap a student to mark them absent (✗), again for late (⏱), and once more for "
-        "present. You can also write their numbers or names. Then tap Send."
+        "Tap a student to mark them absent ({absent_sign}), again for late ({late_sign}), "
+        "and once more for present. You can also write their numbers or names. Then tap Send.",
+        absent_sign=SIGNS[ABSENT], late_sign=SIGNS[LATE],
     ))
     return _show(roll, data, students, "\n".join(lines))
 

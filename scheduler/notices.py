@@ -15,6 +15,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -26,9 +27,10 @@ from policy.calendar import SchoolCalendar
 from policy.notices import NoticeRules, cutoff, is_quiet, too_many
 from policy.routing import AUTO
 from storage.attendance import NOTICE_DIALOG, NOTICE_KEY, NOTICE_PREFIX
-from storage.conversations import get_state, set_state
+from storage.conversations import get_state
 from storage.models import (
     Absence,
+    ConversationState,
     Guardianship,
     MentorLink,
     Person,
@@ -39,8 +41,8 @@ from storage.models import (
     StaffTask,
     Student,
 )
-from storage.outbox import enqueue
-from storage.reports import excused_by_report, mentors_of
+from storage.outbox import enqueue, enqueue_many
+from storage.reports import report_excuses, reports_for_day
 from storage.schools import notice_rules, school_calendar
 from storage.tasks import (
     GUARD_CANCEL,
@@ -49,6 +51,7 @@ from storage.tasks import (
     TASK_REACHED,
     TASK_RETRY,
     add_task,
+    add_tasks,
     student_label,
 )
 
@@ -86,11 +89,16 @@ def _school(session: Session, school: School, now: datetime) -> int:
                Absence.day <= today, Absence.day >= today - LOOKBACK)
         .order_by(Absence.day, Absence.student_id, Absence.slot)
     ).all()
+    past = [(absence, student) for absence, student in rows
+            if cutoff(absence.day, absence.lesson_start, rules) <= local]
+    if not past:
+        return 0
+    reports = {day: reports_for_day(session, {s.id or 0 for a, s in past if a.day == day}, day)
+               for day in {absence.day for absence, _ in past}}
     due: dict[tuple[date, int], _Due] = {}
-    for absence, student in rows:
-        if cutoff(absence.day, absence.lesson_start, rules) > local:
-            continue
-        if excused_by_report(session, absence):  # a report that came before the cutoff
+    for absence, student in past:
+        # Read once more: a report may have come in up to the cutoff.
+        if any(report_excuses(r, absence) for r in reports[absence.day].get(student.id or 0, [])):
             absence.state, absence.updated_at = "reported", now
             continue
         due.setdefault((absence.day, student.id or 0), _Due(student)).absences.append(absence)
@@ -106,11 +114,11 @@ def _school(session: Session, school: School, now: datetime) -> int:
         return queued
     if is_quiet(local.time(), rules):
         return queued  # left open: the next day's first sweep tells the mentor instead
-    for item in _held(session, school, rules, today, today_due, now):
+    notified = _notified(session, school, today)
+    for item in _held(session, school, rules, today, today_due, notified, now):
         today_due.pop((today, item.student.id or 0), None)
-    for item in today_due.values():
-        queued += _notify(session, school, item, today, rules, now)
-    return queued
+    return queued + _notify(session, school, list(today_due.values()), today, rules, notified,
+                            now)
 
 
 def _absent(item: _Due) -> bool:
@@ -118,13 +126,22 @@ def _absent(item: _Due) -> bool:
     return any(absence.kind == "absent" for absence in item.absences)
 
 
+def _notified(session: Session, school: School, day: date) -> dict[int, int]:
+    """The students whose guardians were told of an absence on `day`, with their classes."""
+    return dict(session.execute(
+        select(Student.id, Student.class_id).join(Absence, Absence.student_id == Student.id)
+        .where(Student.school_id == school.id, Absence.day == day,
+               Absence.notified_at.is_not(None)).distinct()
+    ).all())
+
+
 def _held(
     session: Session, school: School, rules: NoticeRules, today: date,
-    due: dict[tuple[date, int], _Due], now: datetime,
+    due: dict[tuple[date, int], _Due], notified: dict[int, int], now: datetime,
 ) -> list[_Due]:
     """The students whose notices wait for a coordinator's word (a possible false alarm)."""
-    fresh = [item for item in due.values() if _absent(item) and not _notified_today(
-        session, item.student.id or 0, today)]
+    fresh = [item for item in due.values()
+             if _absent(item) and (item.student.id or 0) not in notified]
     if not fresh:
         return []
     by_class: dict[int, list[_Due]] = defaultdict(list)
@@ -134,18 +151,23 @@ def _held(
         select(Student.class_id, func.count()).where(Student.school_id == school.id)
         .group_by(Student.class_id)
     ).all())
+    told_by_class: dict[int, int] = defaultdict(int)
+    for class_id in notified.values():
+        told_by_class[class_id] += 1
     # The whole school first: one question covers the whole roll call.
-    school_scope = (f"school:{school.id}", fresh, sum(sizes.values()))
-    class_scopes = [(f"class:{class_id}", items, int(sizes.get(class_id, 0)))
-                    for class_id, items in by_class.items()]
+    school_scope = f"school:{school.id}"
+    scopes = [(school_scope, fresh, sum(sizes.values()), len(notified))] + [
+        (f"class:{class_id}", items, int(sizes.get(class_id, 0)), told_by_class[class_id])
+        for class_id, items in by_class.items()
+    ]
     held: dict[int, _Due] = {}
-    for scope, items, size in [school_scope, *class_scopes]:
-        would = len(items) + _notified_students(session, school, today, scope)
+    for scope, items, size, told in scopes:
+        would = len(items) + told
         if not too_many(would, size, rules):
             continue
         decision = _guard_decision(session, school, scope, today, would, size, now)
         if decision == "confirmed":
-            if scope == school_scope[0]:
+            if scope == school_scope:
                 break  # confirmed for the whole school: no class is asked about
             continue
         for item in items:
@@ -154,29 +176,9 @@ def _held(
             for item in items:
                 for absence in item.absences:
                     absence.state, absence.updated_at = "unexcused", now  # no notice
-        if scope == school_scope[0]:
+        if scope == school_scope:
             break  # the school's answer is awaited: one question is enough
     return list(held.values())
-
-
-def _notified_today(session: Session, student_id: int, day: date) -> bool:
-    return session.execute(
-        select(Absence.id).where(Absence.student_id == student_id, Absence.day == day,
-                                 Absence.notified_at.is_not(None))
-    ).first() is not None
-
-
-def _notified_students(session: Session, school: School, day: date, scope: str) -> int:
-    kind, _, ident = scope.partition(":")
-    query = (
-        select(func.count(func.distinct(Absence.student_id)))
-        .join(Student, Student.id == Absence.student_id)
-        .where(Student.school_id == school.id, Absence.day == day,
-               Absence.notified_at.is_not(None))
-    )
-    if kind == "class":
-        query = query.where(Student.class_id == int(ident))
-    return int(session.execute(query).scalar_one())
 
 
 def _guard_decision(
@@ -234,53 +236,104 @@ def _scope_label(session: Session, scope: str) -> str:
     return school.name if school else ident
 
 
-def _recipients(session: Session, student: Student) -> list[Person]:
-    """Who is told: the guardians, or an adult student themselves."""
-    if student.adult:
+def _recipients(session: Session, students: list[Student]) -> dict[int, list[Person]]:
+    """Who is told, by student: the guardians, or an adult student themselves."""
+    found: dict[int, list[Person]] = defaultdict(list)
+    adults = [s for s in students if s.adult]
+    minors = [s.id for s in students if not s.adult]
+    for chunk in range(0, len(minors), 500):
+        for student_id, person in session.execute(
+            select(Guardianship.student_id, Person)
+            .join(Person, Person.id == Guardianship.guardian_id)
+            .where(Guardianship.student_id.in_(minors[chunk:chunk + 500]))
+            .order_by(Guardianship.student_id, Person.id)
+        ).all():
+            found[student_id].append(person)
+    for student in adults:
         person = session.get(Person, student.person_id)
-        return [person] if person else []
-    return list(session.execute(
-        select(Person).join(Guardianship, Guardianship.guardian_id == Person.id)
-        .where(Guardianship.student_id == student.id).order_by(Person.id)
-    ).scalars())
+        if person is not None:
+            found[student.id or 0].append(person)
+    return found
+
+
+def _names(session: Session, students: list[Student]) -> dict[int, tuple[str, str]]:
+    """Each student's first name (for guardians) and "Name (class)" (for staff)."""
+    found: dict[int, tuple[str, str]] = {}
+    ids = [s.id for s in students]
+    for chunk in range(0, len(ids), 500):
+        for student_id, name, klass in session.execute(
+            select(Student.id, Person.name, SchoolClass.name)
+            .join(Person, Person.id == Student.person_id)
+            .join(SchoolClass, SchoolClass.id == Student.class_id)
+            .where(Student.id.in_(ids[chunk:chunk + 500]))
+        ).all():
+            found[student_id] = (name.split()[0] if name else "", f"{name} ({klass})")
+    return found
+
+
+def _mentors(session: Session, students: list[Student]) -> dict[int, list[Person]]:
+    found: dict[int, list[Person]] = defaultdict(list)
+    ids = [s.id for s in students]
+    for chunk in range(0, len(ids), 500):
+        for student_id, mentor in session.execute(
+            select(MentorLink.student_id, Person)
+            .join(Person, Person.id == MentorLink.mentor_id)
+            .where(MentorLink.student_id.in_(ids[chunk:chunk + 500]))
+            .order_by(MentorLink.student_id, Person.id)
+        ).all():
+            found[student_id].append(mentor)
+    return found
 
 
 def _notify(
-    session: Session, school: School, item: _Due, today: date, rules: NoticeRules,
-    now: datetime,
+    session: Session, school: School, items: list[_Due], today: date, rules: NoticeRules,
+    notified: dict[int, int], now: datetime,
 ) -> int:
-    student = item.student
-    already = _notified_today(session, student.id or 0, today)
-    for absence in item.absences:
-        absence.state, absence.updated_at = "unexcused", now
-        if absence.kind == "absent":
-            absence.notified_at = absence.notified_at or now
-    if already or not _absent(item):
-        return 0  # one notice per student and day: later lessons join the record
-    child = session.get(Person, student.person_id)
-    name = child.name.split()[0] if child and child.name else ""
-    lessons = sorted(a.lesson_start for a in item.absences
-                     if a.kind == "absent" and a.lesson_start is not None)
-    whole_day = any(a.kind == "absent" and a.lesson_start is None for a in item.absences)
-    queued = 0
-    for person in _recipients(session, student):
-        language = person.language
-        text = notice_text(language, name, None if whole_day or not lessons else lessons[0],
-                           adult=student.adult)
-        text += " " + gettext_for(language, "If you know why, reply to this message.")
-        if school.phone:
-            text += " " + gettext_for(language, "School: {phone}", phone=school.phone)
-        key = f"{NOTICE_PREFIX}{student.id}:{today.isoformat()}:{person.id}"
-        choice = {"key": f"{NOTICE_KEY}{student.id}:{today.isoformat()}",
-                  "label": gettext_for(language, "Give the reason")}
-        if enqueue(session, dedupe_key=key, recipient_id=person.id, channel=AUTO,
-                   language=language, text=text, now=now, choices=[choice]):
-            queued += 1
-            if get_state(session, person.id or 0) is None:
-                set_state(session, person.id or 0, dialog=NOTICE_DIALOG, step="answer",
-                          data={"student": student.id, "day": today.isoformat()}, now=now)
-    queued += _prompt_mentors(session, item, today, today, rules, now, told=True)
-    return queued
+    """Mark the absences unexcused and tell each student's guardians once today (later
+    lessons join the record); queue the mentors' prompts."""
+    tell: list[_Due] = []
+    for item in items:
+        for absence in item.absences:
+            absence.state, absence.updated_at = "unexcused", now
+            if absence.kind == "absent":
+                absence.notified_at = absence.notified_at or now
+        if _absent(item) and (item.student.id or 0) not in notified:
+            tell.append(item)
+    if not tell:
+        return 0
+    students = [item.student for item in tell]
+    names, recipients = _names(session, students), _recipients(session, students)
+    messages: list[dict[str, Any]] = []
+    states: dict[int, dict[str, Any]] = {}
+    for item in tell:
+        student = item.student
+        lessons = sorted(a.lesson_start for a in item.absences
+                         if a.kind == "absent" and a.lesson_start is not None)
+        whole_day = any(a.kind == "absent" and a.lesson_start is None for a in item.absences)
+        for person in recipients.get(student.id or 0, []):
+            language = person.language
+            text = notice_text(language, names.get(student.id or 0, ("", ""))[0],
+                               None if whole_day or not lessons else lessons[0],
+                               adult=student.adult)
+            text += " " + gettext_for(language, "If you know why, reply to this message.")
+            if school.phone:
+                text += " " + gettext_for(language, "School: {phone}", phone=school.phone)
+            messages.append({
+                "dedupe_key": f"{NOTICE_PREFIX}{student.id}:{today.isoformat()}:{person.id}",
+                "recipient_id": person.id, "channel": AUTO, "language": language,
+                "text": text, "choices": [{"key": f"{NOTICE_KEY}{student.id}:{today.isoformat()}",
+                                           "label": gettext_for(language, "Give the reason")}],
+            })
+            states[person.id or 0] = {"student": student.id, "day": today.isoformat()}
+    queued = len(enqueue_many(session, messages, now=now))
+    # The guardian's next words answer the notice, unless they are in a dialog already.
+    busy = set(session.execute(select(ConversationState.person_id).where(
+        ConversationState.person_id.in_(list(states)))).scalars())
+    session.add_all(ConversationState(person_id=person_id, dialog=NOTICE_DIALOG,
+                                      step="answer", data=data, updated_at=now)
+                    for person_id, data in states.items() if person_id not in busy)
+    return queued + _prompt_mentors(session, tell, today, today, rules, now, told=True,
+                                    names=names, recipients=recipients)
 
 
 def notice_text(language: str, child: str, lesson: time | None, *, adult: bool) -> str:
@@ -306,7 +359,7 @@ def _too_late(
     day = item.absences[0].day
     for absence in item.absences:
         absence.state, absence.updated_at = "unexcused", now
-    if not _absent(item) or _notified_today(session, item.student.id or 0, day):
+    if not _absent(item) or (item.student.id or 0) in _notified(session, school, day):
         return 0
     try:
         recent = calendar.add_school_days(day, LATE_PROMPT_DAYS) >= today
@@ -314,30 +367,44 @@ def _too_late(
         recent = False
     if not recent:
         return 0
-    return _prompt_mentors(session, item, day, today, notice_rules(school), now, told=False)
+    students = [item.student]
+    return _prompt_mentors(session, [item], day, today, notice_rules(school), now, told=False,
+                           names=_names(session, students),
+                           recipients=_recipients(session, students))
 
 
 def _prompt_mentors(
-    session: Session, item: _Due, day: date, today: date, rules: NoticeRules, now: datetime,
-    *, told: bool,
+    session: Session, items: list[_Due], day: date, today: date, rules: NoticeRules,
+    now: datetime, *, told: bool, names: dict[int, tuple[str, str]],
+    recipients: dict[int, list[Person]],
 ) -> int:
     """One prompt per student, day and mentor: call home, with the outcome as buttons."""
-    student = item.student
-    label = student_label(session, student)
-    guardians = [p for p in _recipients(session, student) if p.phone]
-    queued = 0
-    for mentor in mentors_of(session, student.id or 0):
-        key = f"call-home:{student.id}:{day.isoformat()}:{mentor.id}"
-        task_id, new = add_task(session, dedupe_key=key, school_id=student.school_id,
-                                student_id=student.id, assignee=mentor, kind="call_home",
-                                now=now)
-        if not new:
-            continue
-        queued += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
-                          language=mentor.language, now=now,
-                          text=call_prompt(mentor.language, label, guardians, day, today, told),
-                          choices=call_choices(mentor.language, task_id, rules))
-    return queued
+    students = [item.student for item in items]
+    mentors = _mentors(session, students)
+    tasks: list[dict[str, Any]] = []
+    for student in students:
+        for mentor in mentors.get(student.id or 0, []):
+            tasks.append({
+                "dedupe_key": f"call-home:{student.id}:{day.isoformat()}:{mentor.id}",
+                "school_id": student.school_id, "student_id": student.id,
+                "assignee_id": mentor.id, "kind": "call_home",
+            })
+    new = add_tasks(session, tasks, now=now)
+    messages: list[dict[str, Any]] = []
+    for student in students:
+        label = names.get(student.id or 0, ("", f"#{student.id}"))[1]
+        guardians = [p for p in recipients.get(student.id or 0, []) if p.phone]
+        for mentor in mentors.get(student.id or 0, []):
+            key = f"call-home:{student.id}:{day.isoformat()}:{mentor.id}"
+            if key not in new:
+                continue
+            messages.append({
+                "dedupe_key": key, "recipient_id": mentor.id, "channel": AUTO,
+                "language": mentor.language,
+                "text": call_prompt(mentor.language, label, guardians, day, today, told),
+                "choices": call_choices(mentor.language, new[key], rules),
+            })
+    return len(enqueue_many(session, messages, now=now))
 
 
 def call_prompt(
@@ -409,7 +476,7 @@ def _correct(session: Session, student: Student, day: date, now: datetime) -> in
     child = session.get(Person, student.person_id)
     name = child.name.split()[0] if child and child.name else ""
     queued = 0
-    for person in _recipients(session, student):
+    for person in _recipients(session, [student]).get(student.id or 0, []):
         language = person.language
         text = (gettext_for(language, "Correction: you are registered as present at school "
                                       "today after all. Please ignore our earlier message.")
@@ -454,7 +521,8 @@ def remind_snoozed_calls(session: Session, now: datetime) -> int:
         if local.date() != day or local.time() >= rules.day_ends:
             continue  # the school day is over: the morning summary carries it
         label = student_label(session, student)
-        guardians = [p for p in _recipients(session, student) if p.phone]
+        guardians = [p for p in _recipients(session, [student]).get(student.id or 0, [])
+                     if p.phone]
         again = remind_at.isoformat() if remind_at else now.isoformat()
         queued += enqueue(
             session, dedupe_key=f"{task.dedupe_key}:again:{again}"[:200],

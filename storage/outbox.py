@@ -34,6 +34,24 @@ def enqueue(
     ) is not None
 
 
+def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datetime) -> set[str]:
+    """Add many messages at once (each a dict of `enqueue`'s fields); returns the dedupe keys
+    that were new (the others existed already and are left as they are)."""
+    if not messages:
+        return set()
+    rows = [{
+        "recipient_id": None, "address": None, "choices": None, "status": "pending",
+        "attempts": 0, "not_before": now, "created_at": now, **message,
+    } for message in messages]
+    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        builder(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.dedupe_key)
+    )
+    return set(session.scalars(statement, rows).all())
+
+
 def enqueue_row(
     session: Session, *, dedupe_key: str, recipient_id: int | None, channel: str, language: str,
     text: str, now: datetime, choices: list[dict[str, str]] | None = None,

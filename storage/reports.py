@@ -45,6 +45,29 @@ def active_reports(
     )
 
 
+def reports_for_day(
+    session: Session, student_ids: Iterable[int], day: date
+) -> dict[int, list[AbsenceReport]]:
+    """Active reports covering `day`, by student (one query for many students)."""
+    found: dict[int, list[AbsenceReport]] = {}
+    ids = list(student_ids)
+    for chunk in range(0, len(ids), 500):
+        for report in session.execute(
+            select(AbsenceReport).where(
+                AbsenceReport.student_id.in_(ids[chunk:chunk + 500]),
+                AbsenceReport.cancelled_at.is_(None),
+                AbsenceReport.first_day <= day, AbsenceReport.last_day >= day,
+            ).order_by(AbsenceReport.id)
+        ).scalars():
+            found.setdefault(report.student_id, []).append(report)
+    return found
+
+
+def report_excuses(report: AbsenceReport, absence: Absence) -> bool:
+    """Whether this (active) report excuses this roll-call absence."""
+    return _excuses(report, absence)
+
+
 def _covers(report: AbsenceReport, days: ReportDays) -> bool:
     if not (report.first_day <= days.first and days.last <= report.last_day):
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -36,6 +37,21 @@ def add_task(
         select(StaffTask.id).where(StaffTask.dedupe_key == dedupe_key)
     ).scalar_one()
     return int(task_id), bool(result.rowcount)
+
+
+def add_tasks(session: Session, tasks: list[dict[str, Any]], *, now: datetime) -> dict[str, int]:
+    """Create many tasks at once (dicts of StaffTask fields with a `dedupe_key`); returns the
+    ids of the new ones by dedupe key (existing keys are left alone)."""
+    if not tasks:
+        return {}
+    rows = [{"status": "open", "due_at": now, "created_at": now, **task} for task in tasks]
+    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        builder(StaffTask)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(StaffTask.dedupe_key, StaffTask.id)
+    )
+    return {key: int(task_id) for key, task_id in session.execute(statement, rows).all()}
 
 
 def own_task(session: Session, person: Person, task_id: int) -> StaffTask | None:

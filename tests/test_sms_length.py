@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import string
 from collections import defaultdict
+from datetime import time
 
 import pytest
 from babel.messages.pofile import read_po
 
 from bot.sms import MAX_SEGMENTS, render
-from locales import LANGUAGES, LOCALE_DIR
+from locales import LANGUAGES, LOCALE_DIR, gettext_for
 from policy.sms import is_gsm7, segments, to_sms
+from scheduler.notices import notice_text
 
 #: Long but realistic values for the placeholders.
 VALUES = {
@@ -65,3 +67,16 @@ def test_a_long_text_with_a_question_is_shortened_at_a_word_and_keeps_the_questi
     first, question = body.rsplit("\n", 1)
     assert question == "Svara 1 för Skicka, 2 för Avbryt."
     assert first.endswith("frånvaroanmälan...")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("lesson", [None, time(13, 45)])
+def test_the_absence_notice_is_under_320_characters(language: str, lesson: time | None) -> None:
+    """The same-day notice as an SMS (text, the school's number and the reply line) stays
+    under 320 characters with a long name, for a whole day and a lesson."""
+    text = notice_text(language, "Alexandra-Josefin", lesson, adult=False)
+    text += " " + gettext_for(language, "If you know why, reply to this message.")
+    text += " " + gettext_for(language, "School: {phone}", phone="+46701234567")
+    body = render(text, [{"key": "notice:1:2026-11-23",
+                          "label": gettext_for(language, "Give the reason")}], language)
+    assert len(body) < 320, body
