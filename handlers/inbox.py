@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -38,6 +38,7 @@ from storage.people import Roles, roles_of
 log = logging.getLogger(__name__)
 MAX_TEXT = 1000
 START, REPORT_COMMAND, REPORTS_COMMAND = "/start", "/report", "/reports"
+NOTICE_ANSWER_WINDOW = timedelta(hours=16)
 
 
 def handle_incoming(
@@ -145,7 +146,7 @@ def _route(
     if choice and choice.startswith("menu:"):
         return handle_menu(session, person, incoming, now)
     state = get_state(session, person_id)
-    notice = _answered_notice(choice, state)
+    notice = _answered_notice(choice, state, now)
     if notice is not None:
         return report_dialog.answer_notice(session, person, students, "" if choice else text,
                                            student_id=notice[0], day=notice[1],
@@ -168,14 +169,19 @@ def _route(
 
 
 def _answered_notice(
-    choice: str | None, state: ConversationState | None
+    choice: str | None, state: ConversationState | None, now: datetime
 ) -> tuple[int, date] | None:
-    """The student and day of the absence notice this message answers, if it does."""
+    """The student and day of the absence notice this message answers, if it does.
+
+    Free text answers a notice only the day it came (NOTICE_ANSWER_WINDOW); the
+    notice's button works as long as the three-day rule lets the report count.
+    """
     try:
         if choice and choice.startswith(NOTICE_KEY):
             student, day = choice.removeprefix(NOTICE_KEY).split(":", 1)
             return int(student), date.fromisoformat(day)
-        if not choice and state is not None and state.dialog == NOTICE_DIALOG:
+        if (not choice and state is not None and state.dialog == NOTICE_DIALOG
+                and now - state.updated_at < NOTICE_ANSWER_WINDOW):
             return int(state.data["student"]), date.fromisoformat(str(state.data["day"]))
     except (KeyError, ValueError):
         return None

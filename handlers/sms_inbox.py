@@ -34,6 +34,8 @@ CHANNEL = "sms"
 KEYWORD_PREFIX = f"keyword:{CHANNEL}:"
 #: Answers in a conversation (see `handlers.inbox.respond`).
 REPLY_PREFIX = "reply:"
+#: Outbox states of a text that is being sent or was (one person's go out in order).
+OUT = ("sending", "sent", "delivered")
 #: How many recent texts to a person are looked through for the question a number answers.
 RECENT = 10
 
@@ -90,8 +92,8 @@ def find_sender(session: Session, phone: str) -> Person | None:
 def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
     """The key of the choice a bare number picks in the question last texted, if any.
 
-    Only texts that went out count (the person cannot answer what they have not
-    got). Answers to STOP / START / HELP and news without a question (a summary,
+    Only texts on their way or out count (not those still waiting in the queue:
+    the person cannot answer what they have not got). Answers to STOP / START / HELP and news without a question (a summary,
     a correction) are skipped; an answer in the conversation without a question
     means the question is no longer open.
     """
@@ -100,8 +102,8 @@ def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
     recent = session.execute(
         select(OutboxMessage.dedupe_key, OutboxMessage.choices)
         .where(OutboxMessage.recipient_id == person.id, OutboxMessage.channel == CHANNEL,
-               OutboxMessage.sent_at.is_not(None))
-        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
+               OutboxMessage.status.in_(OUT))
+        .order_by(OutboxMessage.id.desc())
         .limit(RECENT)
     ).all()
     for dedupe_key, choices in recent:

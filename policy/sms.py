@@ -41,6 +41,10 @@ _TYPOGRAPHY: dict[int, str | None] = {
     **dict.fromkeys(map(ord, "‐‑‒–—―−"), "-"),
     **dict.fromkeys(map(ord, "•·‣∙⁃◦"), "-"),
     ord("…"): ELLIPSIS,
+    # The roll call's marks (absent, late) read as letters on any handset.
+    **dict.fromkeys(map(ord, "✗✘"), "X"),
+    ord("⏱"): "(L)",
+    ord("✓"): "OK",
     # Every space but the plain one: Babel groups digits with U+00A0 in sv/nb and puts
     # U+202F before "AM" in en.
     **dict.fromkeys(map(ord, "\t\u00a0\u1680\u202f\u205f\u3000"), " "),

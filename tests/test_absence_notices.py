@@ -301,3 +301,41 @@ def test_a_report_after_the_sweep_stops_the_notice_before_it_is_sent(
     [row] = [m for m in outbox(db) if m.dedupe_key == notice]
     assert row.status == "withdrawn" and row.sent_at is None
     assert states(db)["N003"] == ["reported"]
+
+
+def test_no_answer_reminds_later_and_an_unmade_call_carries_over(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"No answer" brings the prompt back two hours later; a call still not made by the
+    next morning is in the mentor's summary; a class with no roll call by noon gets its
+    mentor a reminder (not notices)."""
+    from handlers.inbox import handle_incoming
+    from handlers.messages import Incoming
+    from storage.db import session_scope
+
+    school_setting()
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T08:20:00+01:00")
+    roll_call(tmp_path, "2026-11-23,N003,absent,,,")
+    tick("2026-11-23T08:46:00+01:00")
+    [call] = tasks(db, "call_home")
+    with session_scope(db) as session:
+        anna = session.exec(select(Person).where(Person.phone == MENTOR_PHONE)).one()
+        [answer] = handle_incoming(
+            session, Incoming(anna.id or 0, "webchat", "m1", "", f"task:retry:{call.id}"),
+            now=datetime.fromisoformat("2026-11-23T08:50:00+01:00"))
+        assert answer.text == "Jag påminner dig klockan 10:50."
+    tick("2026-11-23T10:49:00+01:00")
+    assert [k for k in keys(db, "call-home:") if ":again:" in k] == []
+    tick("2026-11-23T10:51:00+01:00")
+    [again] = [m for m in outbox(db) if ":again:" in m.dedupe_key]
+    assert again.text.startswith("Ring hem i dag: Noor Berg (7A)")
+
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-24T08:00:00+01:00")
+    roll_call(tmp_path, "2026-11-24,N001,late,,,10", name="tuesday.csv")
+    tick("2026-11-24T07:35:00+01:00")
+    [summary] = [m for m in outbox(db) if m.dedupe_key.startswith("mentor-summary:")]
+    assert "Samtal hem som inte är gjorda än:\n• Noor Berg (7A), mån 23 nov." in summary.text
+    tick("2026-11-24T12:05:00+01:00")
+    [reminder] = [m for m in outbox(db) if m.dedupe_key.startswith("roll-reminder:")]
+    assert reminder.text == "Ingen närvaro är registrerad för 8B i dag än. Ta närvaron (/roll)."
+    assert len(keys(db, "absence-notice:")) == 1  # Noor's on Monday only

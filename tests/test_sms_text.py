@@ -257,3 +257,10 @@ def test_keyword(word: str, expected: str) -> None:
 )
 def test_keyword_other_texts(text: str, expected: str | None) -> None:
     assert keyword(text) == expected
+
+
+def test_roll_call_marks_stay_gsm7() -> None:
+    """The roll call's ✗ and ⏱ marks become letters by SMS, so a class list stays GSM-7."""
+    assert to_sms("1 for ✗ Ali Hassan, 2 for ⏱ Sara Hassan") == (
+        "1 for X Ali Hassan, 2 for (L) Sara Hassan")
+    assert is_gsm7(to_sms("✗ Åsa ⏱ Øyvind"))
