@@ -93,9 +93,10 @@ def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
     """The key of the choice a bare number picks in the question last texted, if any.
 
     Only texts on their way or out count (not those still waiting in the queue:
-    the person cannot answer what they have not got). Answers to STOP / START / HELP and news without a question (a summary,
-    a correction) are skipped; an answer in the conversation without a question
-    means the question is no longer open.
+    the person cannot answer what they have not got). Answers to STOP / START /
+    HELP and news without a question (a summary, a correction) are skipped; an
+    answer in the conversation without a question means the question is no
+    longer open.
     """
     if not text.isdecimal() or len(text) > 2:
         return None
