@@ -14,7 +14,7 @@ from bot.channels.base import Channel, ChannelError, ChannelUnreachable
 from handlers.delivery import on_sms_refused
 from policy.clock import Clock
 from policy.routing import AUTO, pick_channel
-from storage.attendance import NOTICE_PREFIX, notice_still_due
+from storage.attendance import forget_notice_question, still_true
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person
 from storage.outbox import claim_due, mark_failed, mark_sent, release_claims, reroute, withdraw
@@ -80,10 +80,11 @@ class Dispatcher:
             messages = claim_due(session, now=self.clock.now(), limit=self.batch)
             pairs: list[tuple[OutboxMessage, Person | None]] = []
             for message in messages:
-                if (message.dedupe_key.startswith(NOTICE_PREFIX)
-                        and not notice_still_due(session, message.dedupe_key)):
-                    # A report or a correction came after the cutoff: not news any more.
+                if not still_true(session, message, self.clock.now()):
+                    # A report or a correction came after the decision, or the day is
+                    # over: what the message says is not so any more.
                     withdraw(session, message.id or 0, now=self.clock.now())
+                    forget_notice_question(session, message)
                     continue
                 person = (session.get(Person, message.recipient_id)
                           if message.recipient_id is not None else None)

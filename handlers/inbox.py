@@ -149,7 +149,7 @@ def _route(
     notice = _answered_notice(choice, state, now)
     if notice is not None:
         return report_dialog.answer_notice(session, person, students, "" if choice else text,
-                                           student_id=notice[0], day=notice[1],
+                                           student_ids=notice[0], day=notice[1],
                                            channel=incoming.channel, now=now)
     if state is not None and state.dialog == my_reports.DIALOG and not choice:
         answer = parse_yes_no(text)
@@ -170,7 +170,7 @@ def _route(
 
 def _answered_notice(
     choice: str | None, state: ConversationState | None, now: datetime
-) -> tuple[int, date] | None:
+) -> tuple[list[int], date] | None:
     """The student and day of the absence notice this message answers, if it does.
 
     Free text answers a notice only the day it came (NOTICE_ANSWER_WINDOW); the
@@ -179,10 +179,11 @@ def _answered_notice(
     try:
         if choice and choice.startswith(NOTICE_KEY):
             student, day = choice.removeprefix(NOTICE_KEY).split(":", 1)
-            return int(student), date.fromisoformat(day)
+            return [int(student)], date.fromisoformat(day)
         if (not choice and state is not None and state.dialog == NOTICE_DIALOG
                 and now - state.updated_at < NOTICE_ANSWER_WINDOW):
-            return int(state.data["student"]), date.fromisoformat(str(state.data["day"]))
+            return ([int(s) for s in state.data["students"]],
+                    date.fromisoformat(str(state.data["day"])))
     except (KeyError, ValueError):
         return None
     return None

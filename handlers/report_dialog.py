@@ -108,16 +108,21 @@ def start(
 
 def answer_notice(
     session: Session, person: Person, students: list[Reportable], text: str, *,
-    student_id: int, day: date, channel: str, now: datetime,
+    student_ids: list[int], day: date, channel: str, now: datetime,
 ) -> Reply:
     """Begin a report from the answer to an absence notice ("Hon är sjuk"): for that
-    child and day, unless the answer names others."""
-    if not any(r.student.id == student_id for r in students):
+    day and child (which child is asked when the notices were about several), unless
+    the answer says otherwise."""
+    named = [r for r in students if r.student.id in student_ids]
+    if not named:
         return start(session, person, students, text, channel=channel, now=now)
-    turn = Turn(session, person, students, {
-        "channel": channel, "student": student_id, "first": day.isoformat(),
-        "last": day.isoformat(), "part_start": None, "part_end": None,
-    }, now)
+    data: dict[str, Any] = {"channel": channel, "first": day.isoformat(),
+                            "last": day.isoformat(), "part_start": None, "part_end": None}
+    if len(named) == 1:
+        data["student"] = named[0].student.id
+    else:
+        students = named  # "which child?" offers the children the notices were about
+    turn = Turn(session, person, students, data, now)
     _fill_from_text(turn, text)
     return _next(turn)
 

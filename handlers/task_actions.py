@@ -24,6 +24,7 @@ from storage.tasks import (
 )
 
 log = logging.getLogger(__name__)
+GUARD_KIND = "confirm_notices"
 PREFIXES = (TASK_REACHED, TASK_RETRY, TASK_NOT_NEEDED, GUARD_SEND, GUARD_CANCEL)
 
 
@@ -44,6 +45,8 @@ def act(session: Session, person: Person, choice: str, *, now: datetime) -> Repl
         return Reply(gettext_for(language, "That task is not on your list."))
     if task.status in ("done", "not_needed"):
         return Reply(gettext_for(language, "That is already done. Thank you!"))
+    if (prefix in (GUARD_SEND, GUARD_CANCEL)) != (task.kind == GUARD_KIND):
+        return Reply(gettext_for(language, "That task is not on your list."))
     if prefix in (GUARD_SEND, GUARD_CANCEL):
         return _guard(session, person, task, send=prefix == GUARD_SEND, now=now)
     if prefix == TASK_RETRY:

@@ -26,13 +26,13 @@ from locales.formats import format_days
 from policy.calendar import SchoolCalendar
 from policy.notices import NoticeRules, cutoff, is_quiet, too_many
 from policy.routing import AUTO
-from storage.attendance import NOTICE_DIALOG, NOTICE_KEY, NOTICE_PREFIX
-from storage.conversations import get_state
+from storage.attendance import NOTICE_DIALOG, NOTICE_KEY, NOTICE_PREFIX, forget_notice_about
 from storage.models import (
     Absence,
     ConversationState,
     Guardianship,
     MentorLink,
+    OutboxMessage,
     Person,
     RollCall,
     School,
@@ -45,6 +45,7 @@ from storage.outbox import enqueue, enqueue_many
 from storage.reports import report_excuses, reports_for_day
 from storage.schools import notice_rules, school_calendar
 from storage.tasks import (
+    CALL_PREFIX,
     GUARD_CANCEL,
     GUARD_SEND,
     TASK_NOT_NEEDED,
@@ -82,15 +83,22 @@ def _school(session: Session, school: School, now: datetime) -> int:
     rules = notice_rules(school)
     local = now.astimezone(ZoneInfo(school.timezone)).replace(tzinfo=None)
     today = local.date()
+    if is_quiet(local.time(), rules):
+        return 0  # nothing is decided at night: the first sweep after the quiet hours does it
+    # Locked until the decision commits (PostgreSQL): a correction or a report committed
+    # meanwhile waits, then wins; one committed before is seen (the row is no longer open).
     rows = session.execute(
         select(Absence, Student)
         .join(Student, Student.id == Absence.student_id)
         .where(Student.school_id == school.id, Absence.state == "open",
                Absence.day <= today, Absence.day >= today - LOOKBACK)
         .order_by(Absence.day, Absence.student_id, Absence.slot)
+        .with_for_update(of=Absence)
     ).all()
+    calendar = school_calendar(session, school)
     past = [(absence, student) for absence, student in rows
-            if cutoff(absence.day, absence.lesson_start, rules) <= local]
+            if cutoff(absence.day, absence.lesson_start, rules) <= local
+            and _school_day(calendar, absence.day)]
     if not past:
         return 0
     reports = {day: reports_for_day(session, {s.id or 0 for a, s in past if a.day == day}, day)
@@ -104,7 +112,6 @@ def _school(session: Session, school: School, now: datetime) -> int:
         due.setdefault((absence.day, student.id or 0), _Due(student)).absences.append(absence)
     if not due:
         return 0
-    calendar = school_calendar(session, school)
     queued = 0
     today_due = {key: item for key, item in due.items() if key[0] == today}
     for (day, _), item in due.items():
@@ -112,13 +119,19 @@ def _school(session: Session, school: School, now: datetime) -> int:
             queued += _too_late(session, school, calendar, item, today, now)
     if not today_due:
         return queued
-    if is_quiet(local.time(), rules):
-        return queued  # left open: the next day's first sweep tells the mentor instead
     notified = _notified(session, school, today)
     for item in _held(session, school, rules, today, today_due, notified, now):
         today_due.pop((today, item.student.id or 0), None)
     return queued + _notify(session, school, list(today_due.values()), today, rules, notified,
                             now)
+
+
+def _school_day(calendar: SchoolCalendar, day: date) -> bool:
+    # A roll call on a day off (a Saturday event) is kept, but tells nobody anything.
+    try:
+        return calendar.is_school_day(day)
+    except ValueError:
+        return True
 
 
 def _absent(item: _Due) -> bool:
@@ -165,7 +178,8 @@ def _held(
         would = len(items) + told
         if not too_many(would, size, rules):
             continue
-        decision = _guard_decision(session, school, scope, today, would, size, now)
+        decision = _guard_decision(session, school, scope, today, would, size, now,
+                                   [item.student for item in items])
         if decision == "confirmed":
             if scope == school_scope:
                 break  # confirmed for the whole school: no class is asked about
@@ -183,15 +197,21 @@ def _held(
 
 def _guard_decision(
     session: Session, school: School, scope: str, day: date, would: int, size: int,
-    now: datetime,
+    now: datetime, students: list[Student],
 ) -> str | None:
     """"confirmed", "cancelled", or None while staff have not answered (asked once)."""
-    staff = session.execute(
+    staff = list(session.execute(
         select(Person).join(StaffRole, StaffRole.person_id == Person.id)
         .where(StaffRole.school_id == school.id,
                StaffRole.role.in_(["coordinator", "principal"]))
         .order_by(StaffRole.role, Person.id)
-    ).scalars().unique().all()
+    ).scalars().unique().all())
+    if not staff:  # nobody leads the school in the roster: the mentors decide
+        mentors = _mentors(session, students)
+        staff = sorted({m.id: m for found in mentors.values() for m in found}.values(),
+                       key=lambda person: person.id or 0)
+        if not staff:
+            log.warning("notices held for %s on %s: nobody at the school to ask", scope, day)
     decisions = session.execute(
         select(StaffTask.outcome).where(
             StaffTask.dedupe_key.like(f"mass-guard:{scope}:{day.isoformat()}:%"),
@@ -324,14 +344,24 @@ def _notify(
                 "text": text, "choices": [{"key": f"{NOTICE_KEY}{student.id}:{today.isoformat()}",
                                            "label": gettext_for(language, "Give the reason")}],
             })
-            states[person.id or 0] = {"student": student.id, "day": today.isoformat()}
+            states.setdefault(person.id or 0, {"students": [], "day": today.isoformat()})[
+                "students"].append(student.id)
     queued = len(enqueue_many(session, messages, now=now))
-    # The guardian's next words answer the notice, unless they are in a dialog already.
-    busy = set(session.execute(select(ConversationState.person_id).where(
-        ConversationState.person_id.in_(list(states)))).scalars())
-    session.add_all(ConversationState(person_id=person_id, dialog=NOTICE_DIALOG,
-                                      step="answer", data=data, updated_at=now)
-                    for person_id, data in states.items() if person_id not in busy)
+    # The guardian's next words answer the notice (or notices: siblings), unless they are
+    # in another dialog; an older notice's question is replaced.
+    existing = {state.person_id: state for state in session.execute(
+        select(ConversationState).where(
+            ConversationState.person_id.in_(list(states)))).scalars()}
+    for person_id, data in states.items():
+        state = existing.get(person_id)
+        if state is None:
+            session.add(ConversationState(person_id=person_id, dialog=NOTICE_DIALOG,
+                                          step="answer", data=data, updated_at=now))
+        elif state.dialog == NOTICE_DIALOG:
+            if state.data.get("day") == data["day"]:  # a later lesson, another child
+                data = {**data, "students": sorted(
+                    {*state.data.get("students", []), *data["students"]})}
+            state.data, state.updated_at = data, now
     return queued + _prompt_mentors(session, tell, today, today, rules, now, told=True,
                                     names=names, recipients=recipients)
 
@@ -385,7 +415,7 @@ def _prompt_mentors(
     for student in students:
         for mentor in mentors.get(student.id or 0, []):
             tasks.append({
-                "dedupe_key": f"call-home:{student.id}:{day.isoformat()}:{mentor.id}",
+                "dedupe_key": f"{CALL_PREFIX}{student.id}:{day.isoformat()}:{mentor.id}",
                 "school_id": student.school_id, "student_id": student.id,
                 "assignee_id": mentor.id, "kind": "call_home",
             })
@@ -395,7 +425,7 @@ def _prompt_mentors(
         label = names.get(student.id or 0, ("", f"#{student.id}"))[1]
         guardians = [p for p in recipients.get(student.id or 0, []) if p.phone]
         for mentor in mentors.get(student.id or 0, []):
-            key = f"call-home:{student.id}:{day.isoformat()}:{mentor.id}"
+            key = f"{CALL_PREFIX}{student.id}:{day.isoformat()}:{mentor.id}"
             if key not in new:
                 continue
             messages.append({
@@ -419,7 +449,7 @@ def call_prompt(
             language,
             "{student} was absent without a report on {day}. The guardians could not be told "
             "the same day: please call them.",
-            student=label, day=format_days([day], language),
+            student=label, day=format_days([day], language).rstrip("."),
         )
     if guardians:
         text += "\n" + "\n".join(f"{g.name}: {g.phone}" for g in guardians)
@@ -441,8 +471,12 @@ def call_choices(language: str, task_id: int, rules: NoticeRules) -> list[dict[s
 
 
 def send_notice_corrections(session: Session, now: datetime) -> int:
-    """Guardians told of an absence that roll call has since withdrawn (or made a late
-    arrival) get a short correction, once; the mentor's call is no longer needed."""
+    """Settle today's notices that are no longer true.
+
+    Roll call took the absence back (present, or a late arrival): the guardians whose
+    notice went out get a short correction, once, and the mentor's call is off. A
+    guardian explained it (a report): the call is off, nothing is sent.
+    """
     queued = 0
     for school in session.execute(select(School)).scalars():
         today = now.astimezone(ZoneInfo(school.timezone)).date()
@@ -456,11 +490,13 @@ def send_notice_corrections(session: Session, now: datetime) -> int:
         for absence, student in notified:
             by_student.setdefault(student.id or 0, (student, []))[1].append(absence)
         for student, absences in by_student.values():
-            if any(a.kind == "absent" and a.state != "withdrawn" for a in absences):
-                continue  # still absent, or the guardian has explained
             if _still_absent(session, student.id or 0, today):
                 continue
-            queued += _correct(session, student, today, now)
+            taken_back = all(a.kind == "late" or a.state == "withdrawn" for a in absences)
+            if taken_back:
+                queued += _correct(session, student, today, now)
+            _close_calls(session, student, today, "corrected" if taken_back else "reported",
+                         now)
     return queued
 
 
@@ -473,10 +509,17 @@ def _still_absent(session: Session, student_id: int, day: date) -> bool:
 
 
 def _correct(session: Session, student: Student, day: date, now: datetime) -> int:
+    """A correction to each guardian whose notice went out (one never sent needs none)."""
+    told = session.execute(
+        select(Person).join(OutboxMessage, OutboxMessage.recipient_id == Person.id)
+        .where(OutboxMessage.dedupe_key.like(f"{NOTICE_PREFIX}{student.id}:{day.isoformat()}:%"),
+               OutboxMessage.status.in_(["sending", "sent", "delivered"]))
+        .order_by(Person.id)
+    ).scalars().all()
     child = session.get(Person, student.person_id)
     name = child.name.split()[0] if child and child.name else ""
     queued = 0
-    for person in _recipients(session, [student]).get(student.id or 0, []):
+    for person in told:
         language = person.language
         text = (gettext_for(language, "Correction: you are registered as present at school "
                                       "today after all. Please ignore our earlier message.")
@@ -487,18 +530,21 @@ def _correct(session: Session, student: Student, day: date, now: datetime) -> in
         queued += enqueue(
             session, dedupe_key=f"notice-correction:{student.id}:{day.isoformat()}:{person.id}",
             recipient_id=person.id, channel=AUTO, language=language, text=text, now=now)
-        state = get_state(session, person.id or 0)
-        if state is not None and state.dialog == NOTICE_DIALOG and state.data.get(
-                "student") == student.id:
-            session.delete(state)
+        forget_notice_about(session, person.id or 0, student.id or 0)
+    return queued
+
+
+def _close_calls(
+    session: Session, student: Student, day: date, outcome: str, now: datetime
+) -> None:
+    """The mentor's call about this absence is no longer needed (and not carried over)."""
     for task in session.execute(
         select(StaffTask).where(
-            StaffTask.dedupe_key.like(f"call-home:{student.id}:{day.isoformat()}:%"),
+            StaffTask.dedupe_key.like(f"{CALL_PREFIX}{student.id}:{day.isoformat()}:%"),
             StaffTask.status.in_(["open", "snoozed"]))
     ).scalars():
         task.status, task.outcome, task.done_at, task.remind_at = (
-            "not_needed", "corrected", now, None)
-    return queued
+            "not_needed", outcome, now, None)
 
 
 def remind_snoozed_calls(session: Session, now: datetime) -> int:
@@ -518,7 +564,8 @@ def remind_snoozed_calls(session: Session, now: datetime) -> int:
         local = now.astimezone(ZoneInfo(school.timezone))
         rules = notice_rules(school)
         day = date.fromisoformat(task.dedupe_key.split(":")[2])
-        if local.date() != day or local.time() >= rules.day_ends:
+        asked_for = remind_at.astimezone(local.tzinfo).date() if remind_at else None
+        if asked_for != local.date() or local.time() >= rules.day_ends:
             continue  # the school day is over: the morning summary carries it
         label = student_label(session, student)
         guardians = [p for p in _recipients(session, [student]).get(student.id or 0, [])
@@ -527,7 +574,8 @@ def remind_snoozed_calls(session: Session, now: datetime) -> int:
         queued += enqueue(
             session, dedupe_key=f"{task.dedupe_key}:again:{again}"[:200],
             recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
-            text=call_prompt(mentor.language, label, guardians, day, day, True),
+            text=call_prompt(mentor.language, label, guardians, day, local.date(),
+                             day == local.date()),
             choices=call_choices(mentor.language, task.id or 0, rules))
     return queued
 

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from policy.attendance import AttendanceRecord
-from storage.models import Absence, AuditLog, RollCall, School, Student
+from policy.notices import is_quiet
+from storage.models import (
+    Absence,
+    AuditLog,
+    ConversationState,
+    OutboxMessage,
+    RollCall,
+    School,
+    StaffTask,
+    Student,
+)
 from storage.reports import excused_by_report
+from storage.schools import notice_rules
+from storage.tasks import CALL_PREFIX
 
 
 def student_resolver(session: Session) -> dict[str, dict[str, int]]:
@@ -140,15 +153,71 @@ NOTICE_PREFIX = "absence-notice:"
 NOTICE_DIALOG, NOTICE_KEY = "notice", "notice:"
 
 
-def notice_still_due(session: Session, dedupe_key: str) -> bool:
-    """Whether an absence notice (key `absence-notice:STUDENT:DAY:…`) should still go out:
-    read right before sending, so a report or a correction since the cutoff stops it."""
+def _student_day(dedupe_key: str) -> tuple[int, date] | None:
     parts = dedupe_key.split(":")
     try:
-        student_id, day = int(parts[1]), date.fromisoformat(parts[2])
+        return int(parts[1]), date.fromisoformat(parts[2])
     except (IndexError, ValueError):
-        return True
+        return None
+
+
+def _still_unexcused(session: Session, student_id: int, day: date) -> bool:
     return session.execute(
         select(Absence.id).where(Absence.student_id == student_id, Absence.day == day,
                                  Absence.kind == "absent", Absence.state == "unexcused")
     ).first() is not None
+
+
+def still_true(session: Session, message: OutboxMessage, now: datetime) -> bool:
+    """Whether a notice or a call prompt still says what is so, read right before sending.
+
+    A notice (`absence-notice:STUDENT:DAY:…`) goes out only while the absence is
+    unexcused, on its own day and outside the quiet hours: a report or a correction
+    since the cutoff stops it, and yesterday's notice is not news. A call prompt
+    (`call-home:STUDENT:DAY:…`) goes out only while the absence is unexcused and the
+    call is still to be made.
+    """
+    key = message.dedupe_key
+    if key.startswith(NOTICE_PREFIX):
+        found = _student_day(key)
+        if found is None:
+            return True
+        student_id, day = found
+        student = session.get(Student, student_id)
+        school = session.get(School, student.school_id) if student else None
+        if school is not None:
+            local = now.astimezone(ZoneInfo(school.timezone))
+            if local.date() != day or is_quiet(local.time().replace(tzinfo=None),
+                                               notice_rules(school)):
+                return False
+        return _still_unexcused(session, student_id, day)
+    if key.startswith(CALL_PREFIX):
+        found = _student_day(key)
+        if found is None:
+            return True
+        task_key = ":".join(key.split(":")[:4])
+        open_task = session.execute(
+            select(StaffTask.id).where(StaffTask.dedupe_key == task_key,
+                                       StaffTask.status == "open")
+        ).first()
+        return open_task is not None and _still_unexcused(session, *found)
+    return True
+
+
+def forget_notice_question(session: Session, message: OutboxMessage) -> None:
+    """A notice that is not sent asks nothing: the guardian's next words are not its answer."""
+    found = _student_day(message.dedupe_key)
+    if found is not None and message.recipient_id is not None:
+        forget_notice_about(session, message.recipient_id, found[0])
+
+
+def forget_notice_about(session: Session, person_id: int, student_id: int) -> None:
+    """The person's next words no longer answer a notice about this student."""
+    state = session.get(ConversationState, person_id)
+    if state is None or state.dialog != NOTICE_DIALOG:
+        return
+    left = [s for s in state.data.get("students", []) if s != student_id]
+    if left:
+        state.data = {**state.data, "students": left}
+    else:
+        session.delete(state)

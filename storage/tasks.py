@@ -16,6 +16,8 @@ TASK_DONE = "task:done:"
 TASK_REACHED = "task:reached:"
 TASK_RETRY = "task:retry:"
 TASK_NOT_NEEDED = "task:notneeded:"
+#: The dedupe key of a mentor's call home: `call-home:STUDENT:DAY:MENTOR`.
+CALL_PREFIX = "call-home:"
 #: A held burst of notices: send them, or not (coordinator / principal).
 GUARD_SEND, GUARD_CANCEL = "massguard:send:", "massguard:cancel:"
 

@@ -270,6 +270,8 @@ def test_lessons_quiet_hours_and_ticks(
     monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T21:30:00+01:00")
     roll_call(tmp_path, "2026-11-23,N003,absent,,,", name="late.csv")
     tick("2026-11-23T21:40:00+01:00")
+    tick("2026-11-24T00:30:00+01:00")
+    assert len(keys(db, "call-home:")) == 1  # nobody is prompted in the night either
     tick("2026-11-24T07:35:00+01:00")
     assert len(keys(db, "absence-notice:")) == 1  # still only Adam's
     [told] = [m for m in outbox(db) if m.dedupe_key.startswith("call-home:")
@@ -301,6 +303,69 @@ def test_a_report_after_the_sweep_stops_the_notice_before_it_is_sent(
     [row] = [m for m in outbox(db) if m.dedupe_key == notice]
     assert row.status == "withdrawn" and row.sent_at is None
     assert states(db)["N003"] == ["reported"]
+    # The mentor's call is off too: its prompt is not sent, and it is not carried over.
+    [prompt] = [m for m in outbox(db) if m.dedupe_key.startswith("call-home:")]
+    assert prompt.status == "withdrawn"
+    [call] = tasks(db, "call_home")
+    assert (call.status, call.outcome) == ("not_needed", "reported")
+
+
+def test_a_correction_before_the_notice_went_out_sends_nothing(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Absent, the notice queued at the cutoff, then "present" before it is sent: the notice
+    is withdrawn and there is nothing to correct."""
+    from scheduler.sweeps import run_sweeps
+
+    school_setting()
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T08:20:00+01:00")
+    roll_call(tmp_path, "2026-11-23,N003,absent,,,")
+    run_sweeps(db, datetime.fromisoformat("2026-11-23T08:46:00+01:00"))
+    assert len(keys(db, "absence-notice:")) == 1
+    roll_call(tmp_path, "2026-11-23,N003,present,,,", name="fix.csv")
+    tick("2026-11-23T08:47:00+01:00")
+    assert [m.status for m in outbox(db) if m.dedupe_key.startswith("absence-notice:")] == [
+        "withdrawn"]
+    assert keys(db, "notice-correction:") == []
+
+
+def test_siblings_absent_the_same_day_are_asked_apart(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lena's Ali and Sara are both absent: two notices; "Han är sjuk" asks which child."""
+    from handlers.inbox import handle_incoming
+    from handlers.messages import Incoming
+    from storage.db import session_scope
+
+    school_setting("mass_alert_share=1")
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T08:20:00+01:00")
+    roll_call(tmp_path, "2026-11-23,N001,absent,,,", "2026-11-23,N002,absent,,,")
+    tick("2026-11-23T08:46:00+01:00")
+    now = datetime.fromisoformat("2026-11-23T08:50:00+01:00")
+    with session_scope(db) as session:
+        lena = session.exec(select(Person).where(Person.phone == LENA)).one()
+        [question] = handle_incoming(
+            session, Incoming(lena.id or 0, "webchat", "l1", "Han är sjuk"), now=now)
+        assert [c["label"] for c in question.choices or []][:2] == ["Ali", "Sara"]
+        [confirm] = handle_incoming(
+            session, Incoming(lena.id or 0, "webchat", "l2", "", "child:" + str(
+                session.exec(select(Student.id).where(Student.external_id == "N002")).one())),
+            now=now)
+        assert "Sara Hassan" in confirm.text and "Sjuk" in confirm.text
+    assert len(keys(db, "absence-notice:")) == 3  # Ali: Lena and Omar; Sara: Lena
+
+
+def test_a_roll_call_on_a_day_off_tells_nobody(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Saturday is not a school day: the record is kept, no notice, no prompt."""
+    school_setting()
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-21T08:20:00+01:00")
+    roll_call(tmp_path, "2026-11-21,N003,absent,,,")
+    tick("2026-11-21T09:00:00+01:00")
+    tick("2026-11-23T09:00:00+01:00")
+    assert keys(db, "absence-notice:") == [] and keys(db, "call-home:") == []
+    assert states(db)["N003"] == ["open"]
 
 
 def test_no_answer_reminds_later_and_an_unmade_call_carries_over(
@@ -339,3 +404,39 @@ def test_no_answer_reminds_later_and_an_unmade_call_carries_over(
     [reminder] = [m for m in outbox(db) if m.dedupe_key.startswith("roll-reminder:")]
     assert reminder.text == "Ingen närvaro är registrerad för 8B i dag än. Ta närvaron (/roll)."
     assert len(keys(db, "absence-notice:")) == 1  # Noor's on Monday only
+
+
+def test_without_a_principal_the_mentors_confirm_a_held_burst(
+    narvaro_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No coordinator or principal in the roster: the class's mentor is asked instead, and
+    "Do not send" keeps the notices from going out."""
+    from handlers.inbox import handle_incoming
+    from handlers.messages import Incoming
+    from storage.db import session_scope
+    from tests.telegram_harness import STAFF
+
+    only_mentor = "\n".join(line for line in STAFF.splitlines() if "principal" not in line)
+    import_roster(tmp_path, staff=only_mentor + "\n")
+    school_setting()
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T08:20:00+01:00")
+    roll_call(tmp_path, "2026-11-23,N001,absent,,,", "2026-11-23,N003,absent,,,",
+              "2026-11-23,N005,absent,,,")
+    tick("2026-11-23T08:46:00+01:00")
+    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
+    try:
+        [asked] = [m for m in outbox(engine) if m.dedupe_key.startswith("mass-guard:")]
+        with session_scope(engine) as session:
+            anna = session.exec(select(Person).where(Person.phone == MENTOR_PHONE)).one()
+            assert asked.recipient_id == anna.id
+            [answer] = handle_incoming(
+                session, Incoming(anna.id or 0, "webchat", "a1", "",
+                                  (asked.choices or [])[1]["key"]),
+                now=datetime.fromisoformat("2026-11-23T08:50:00+01:00"))
+            assert answer.text.startswith("Inga meddelanden skickas")
+        tick("2026-11-23T09:00:00+01:00")
+        assert keys(engine, "absence-notice:") == []
+        [guard] = tasks(engine, "confirm_notices")
+        assert guard.outcome == "cancelled"
+    finally:
+        engine.dispose()
