@@ -583,7 +583,9 @@ def remind_snoozed_calls(session: Session, now: datetime) -> int:
 def remind_missing_roll_calls(session: Session, now: datetime) -> int:
     """A class with no roll call by the set time gets its mentors a reminder (not notices).
 
-    Only at schools that take roll call with Närvaro (any in the last two weeks).
+    Only at schools that take roll call class by class with Närvaro (in the chat, or
+    by the API naming classes) in the last two weeks: a file that lists only the
+    absent cannot say that a class was all there.
     """
     queued = 0
     for school in session.execute(select(School)).scalars():
@@ -598,13 +600,13 @@ def remind_missing_roll_calls(session: Session, now: datetime) -> int:
             select(SchoolClass).where(SchoolClass.school_id == school.id)
         ).scalars().all()
         taken = session.execute(
-            select(RollCall.class_id, RollCall.day).where(
+            select(RollCall.class_id, RollCall.day, RollCall.source).where(
                 RollCall.class_id.in_([c.id for c in classes]),
                 RollCall.day >= today - timedelta(days=14))
         ).all()
-        if not taken:
+        if not any(source in ("roll", "api") for _, _, source in taken):
             continue
-        done_today = {class_id for class_id, day in taken if day == today}
+        done_today = {class_id for class_id, day, _ in taken if day == today}
         for klass in classes:
             if klass.id in done_today:
                 continue

@@ -93,10 +93,12 @@ def apply_attendance(
     their roll call that day.
     """
     records = list(records)
-    class_of: dict[int, int] = dict(session.execute(
-        select(Student.id, Student.class_id).where(
-            Student.id.in_({record.student for record in records}))
-    ).all())
+    ids = sorted({record.student for record in records})
+    class_of: dict[int, int] = {}
+    for chunk in range(0, len(ids), 5000):  # well under SQLite's limit on bound values
+        class_of.update((int(student_id), int(class_id)) for student_id, class_id in
+                        session.execute(select(Student.id, Student.class_id).where(
+                            Student.id.in_(ids[chunk:chunk + 5000]))).all())
     for class_id, day in sorted({(class_of[r.student], r.day) for r in records
                                  if r.student in class_of}):
         record_roll_call(session, class_id, day, source=source, now=now, taken_by=taken_by)

@@ -11,7 +11,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -376,6 +376,7 @@ def test_no_answer_reminds_later_and_an_unmade_call_carries_over(
     mentor a reminder (not notices)."""
     from handlers.inbox import handle_incoming
     from handlers.messages import Incoming
+    from storage.attendance import record_roll_call
     from storage.db import session_scope
 
     school_setting()
@@ -397,6 +398,13 @@ def test_no_answer_reminds_later_and_an_unmade_call_carries_over(
 
     monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-24T08:00:00+01:00")
     roll_call(tmp_path, "2026-11-24,N001,late,,,10", name="tuesday.csv")
+    tick("2026-11-24T12:05:00+01:00")
+    assert keys(db, "roll-reminder:") == []  # files list the absent only: no reminders
+    with session_scope(db) as session:  # 8B's teacher took Monday's roll call in the chat
+        eight_b = session.exec(select(Student.class_id).where(
+            Student.external_id == "N006")).one()
+        record_roll_call(session, eight_b, date(2026, 11, 23), source="roll",
+                         now=datetime.fromisoformat("2026-11-23T08:10:00+01:00"))
     tick("2026-11-24T07:35:00+01:00")
     [summary] = [m for m in outbox(db) if m.dedupe_key.startswith("mentor-summary:")]
     assert "Samtal hem som inte är gjorda än:\n• Noor Berg (7A), mån 23 nov." in summary.text
