@@ -228,7 +228,7 @@ def _open(roll: _Roll, school_class: SchoolClass, lead: str | None = None) -> Re
     ).first() is not None
     lines = [lead] if lead else []
     lines.append(roll.t("Roll call for {name}, {day}.", name=school_class.name,
-                        day=format_day(today, roll.person.language)))
+                        day=format_day(today, roll.person.language).rstrip(".")))
     if taken:
         lines.append(roll.t("It was already taken today: the marks show what is recorded. "
                             "Change what is wrong and tap Send."))
