@@ -24,11 +24,11 @@ test: lint
 
 # Translations: extract the catalog template, merge it into every language, compile.
 i18n-extract: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -k gettext_for:2 -k ngettext_for:2,3 \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -k gettext_for:2 -k ngettext_for:2,3 --add-comments=Translators: \
 	  --no-location --sort-output -o locales/messages.pot bot handlers scheduler locales
 
 i18n-update: i18n-extract
-	for lang in sv nb da en ar; do \
+	for lang in sv nb da en ar so ti fa uk pl; do \
 	  if [ -f locales/$$lang/LC_MESSAGES/messages.po ]; then \
 	    $(BIN)/pybabel update -i locales/messages.pot -d locales -l $$lang --no-fuzzy-matching; \
 	  else \

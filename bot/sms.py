@@ -82,9 +82,11 @@ def render(text: str, choices: list[dict[str, str]] | None, language: str) -> st
     footer = ""
     if shown:
         items = ", ".join(
+            # Translators: one option of an SMS question: "1 for Today"; {label} is a button.
             gettext_for(language, "{number} for {label}", number=n, label=choice["label"])
             for n, choice in enumerate(shown, start=1)
         )
+        # Translators: the last line of an SMS question; {choices} is "1 for Today, 2 for …".
         footer = to_sms(gettext_for(language, "Reply {choices}.", choices=items))
     body = to_sms(text)
     if not footer:

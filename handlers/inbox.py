@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
+from handlers import language as language_dialog
 from handlers import my_reports, report_dialog, roll_call, task_actions
 from handlers.mentor_notices import TASK_DONE, mark_task_done
 from handlers.menu import (
@@ -122,6 +123,8 @@ def _route(
     if command == START:
         clear_state(session, person_id)
         return _greeting(session, person, incoming, now)
+    if language_dialog.claims(session, person_id, command, choice, text):
+        return language_dialog.handle(session, person, choice, text, now=now)
     if roll_call.claims(session, person_id, command, choice):
         return roll_call.handle(session, person, roles, incoming, now=now)
     if not choice and text.lower() in HELP_WORDS:

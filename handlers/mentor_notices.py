@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from handlers.messages import Choice
 from locales import gettext_for
-from locales.formats import format_days
+from locales.formats import format_days, speaks
 from policy.routing import AUTO
 from storage.models import AbsenceReport, Guardianship, Person, Student
 from storage.outbox import enqueue
@@ -99,7 +99,7 @@ def notify_guardian_unreachable(session: Session, *, guardian: Person, now: date
                 "Could not reach {guardian}, guardian of {student}, by text message. "
                 "Please call: {phone}.",
                 guardian=guardian.name, student=label, phone=guardian.phone or "-",
-            )
+            ) + speaks(guardian.language, language)
             done = Choice(f"{TASK_DONE}{task_id}", gettext_for(language, "Done"))
             sent += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
                             language=language, text=text, now=now, choices=[done.as_dict()])

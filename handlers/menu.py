@@ -15,11 +15,17 @@ from storage.people import Roles, roles_of, school_of
 STATUS, TASKS, HELP = "menu:status", "menu:tasks", "menu:help"
 REPORT, REPORTS = "menu:report", "menu:reports"
 ROLL = "menu:roll"
-HELP_WORDS = {"help", "/help", "hjälp", "hjelp", "hjælp", "?", "مساعدة"}
+LANGUAGE = "menu:language"  # handled by handlers.language
+HELP_WORDS = {
+    "help", "/help", "hjälp", "hjelp", "hjælp", "?", "مساعدة", "caawin", "caawimaad", "ሓገዝ",
+    "کمک", "راهنما", "допомога", "pomoc",
+}
 #: Words that get the greeting and the menu rather than starting a report.
 GREETING_WORDS = {
     "hej", "hei", "hi", "hello", "hallo", "halløj", "hejsan", "tjena", "god morgon",
     "god morgen", "مرحبا", "السلام عليكم", "menu", "meny", "menyn", "menu?", "/menu",
+    "salaan", "iska warran", "ሰላም", "سلام", "منو", "привіт", "вітаю", "добрий день", "меню",
+    "cześć", "dzień dobry", "witam",
 }
 TASK_KINDS = {
     "call_home": N_("Call home"), "meeting": N_("Meeting"),
@@ -41,6 +47,7 @@ def menu_choices(language: str, roles: Roles) -> tuple[Choice, ...]:
         choices.append(Choice(TASKS, gettext_for(language, "My tasks")))
         choices.append(Choice(ROLL, gettext_for(language, "Roll call")))
     choices.append(Choice(HELP, gettext_for(language, "Help")))
+    choices.append(Choice(LANGUAGE, gettext_for(language, "Language")))
     return tuple(choices)
 
 

@@ -418,6 +418,8 @@ def _save(turn: Turn) -> Reply:
             "absence. {name}'s mentor has been told and may contact you.",
             ref=report.reference, days=format_days(days.late_days, language), name=name,
         ))
+    # Translators: the receipt. {name}: the child's first name; {days}: formatted dates;
+    # {ref}: a reference such as R-7K3QF.
     return Reply(turn.t(
         "Thank you. {name}'s absence on {days} is reported. Reference: {ref}.",
         name=name, days=span, ref=report.reference,

@@ -14,8 +14,8 @@ LOCALE_DIR = Path(__file__).parent
 DOMAIN = "messages"
 DEFAULT_LANGUAGE = "en"
 #: Languages with a complete catalog; a test fails if any message lacks a translation.
-LANGUAGES: tuple[str, ...] = ("sv", "nb", "da", "en", "ar")
-RIGHT_TO_LEFT = frozenset({"ar"})
+LANGUAGES: tuple[str, ...] = ("sv", "nb", "da", "en", "ar", "so", "ti", "fa", "uk", "pl")
+RIGHT_TO_LEFT = frozenset({"ar", "fa"})
 _ALIASES = {"no": "nb", "nn": "nb", "se": "sv", "dk": "da"}
 
 
@@ -36,15 +36,28 @@ def translator(language: str) -> gettext.NullTranslations:
 
 
 def gettext_for(language: str, message: str, **values: object) -> str:
-    """`message` translated into `language`, with `{placeholders}` filled in."""
+    """`message` translated into `language`, with `{placeholders}` filled in.
+
+    In a right-to-left language each value is isolated (FSI … PDI), so a Latin name,
+    a phone number or a date keeps its own order inside the Arabic or Persian sentence.
+    """
     text = translator(language).gettext(message)
-    return text.format(**values) if values else text
+    return text.format(**_isolated(language, values)) if values else text
 
 
 def ngettext_for(language: str, singular: str, plural: str, n: int, **values: object) -> str:
     """The singular or plural form for `n` in `language`, with placeholders filled in."""
     text = translator(language).ngettext(singular, plural, n)
-    return text.format(n=n, **values)
+    return text.format(**_isolated(language, {"n": n, **values}))
+
+
+_FSI, _PDI = "\u2068", "\u2069"
+
+
+def _isolated(language: str, values: dict[str, object]) -> dict[str, object]:
+    if normalize_language(language) not in RIGHT_TO_LEFT:
+        return values
+    return {name: f"{_FSI}{value}{_PDI}" for name, value in values.items()}
 
 
 def N_(message: str) -> str:

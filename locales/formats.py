@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
 
 from locales import N_, gettext_for, normalize_language
@@ -48,3 +49,28 @@ def reason_label(reason: str, language: str) -> str:
 def first_name(name: str) -> str:
     """The first word of a full name, as a button label and in greetings."""
     return name.split()[0] if name.split() else name
+
+
+#: Mutually intelligible: no interpreter between these.
+NORDIC = frozenset({"sv", "nb", "da"})
+
+
+def language_name(code: str, language: str) -> str:
+    """The name of the language `code`, in `language` ("arabiska" for ar in Swedish)."""
+    try:
+        return Locale.parse(code).get_display_name(normalize_language(language)) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def speaks(person_language: str, staff_language: str) -> str:
+    """" (Arabic: book an interpreter if needed)" for staff, when the person's language is
+    not theirs; empty otherwise."""
+    if person_language == staff_language or {person_language, staff_language} <= NORDIC:
+        return ""  # Swedish, Norwegian and Danish speakers understand each other
+    return " " + gettext_for(
+        staff_language,
+        # Translators: after a guardian's name and phone number, in a task for staff.
+        "({language_name}: book an interpreter if needed)",
+        language_name=language_name(person_language, staff_language),
+    )

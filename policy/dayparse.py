@@ -1,9 +1,11 @@
 """Day expressions in guardians' free text: "sjuk idag", "Mon-Wed", "24.11–26.11", "kl 10-12".
 
 Pure domain rules with no I/O. The text is read in the guardian's language first, then in the
-other supported ones (sv, nb, da, en, ar), since families mix languages. Weekday and month
-names come from Babel's CLDR data; relative day words ("i morgon", "igår") are hand-written
-because CLDR has none usable here. Dates are always day first, as in the Nordic countries.
+other supported ones (sv, nb, da, en, ar, so, ti, fa, uk, pl), since families mix languages.
+Weekday and month names come from Babel's CLDR data, with the inflected forms people type
+added by hand ("Isniinta", "w środę", "до п'ятниці"); relative day words ("i morgon", "igår")
+are hand-written because CLDR has none usable here. Dates are always day first, as in the
+Nordic countries; Arabic-Indic and Persian digits are read as digits.
 
 Parsing runs in two passes. Lexing turns the text into items: days (relative, weekday or
 date), numbers, times and joiners ("-", "till", "och", "från", "kl"). Scanning then reads
@@ -34,7 +36,7 @@ class DaySpan:
     part_end: time | None = None
 
 
-LANGUAGES = ("sv", "nb", "da", "en", "ar")
+LANGUAGES = ("sv", "nb", "da", "en", "ar", "so", "ti", "fa", "uk", "pl")
 """The languages whose day words are understood, whatever the guardian's language."""
 
 _ONE_DAY = timedelta(days=1)
@@ -63,39 +65,136 @@ _RELATIVE: dict[str, dict[str, int]] = {
         "اليوم": 0, "غدا": 1, "غداً": 1, "بكرة": 1, "بكره": 1, "بعد غد": 2, "بعد بكرة": 2,
         "أمس": -1, "امس": -1, "البارحة": -1, "أول أمس": -2,
     },
+    "so": {
+        "maanta": 0, "berri": 1, "beri": 1, "saadambe": 2, "saa dambe": 2, "shalay": -1,
+        "shaley": -1, "dorraad": -2, "doraad": -2,
+    },
+    # ጸ and ፀ are written for one another; Eritreans also write Tigrinya in Latin letters.
+    "ti": {
+        "ሎሚ": 0, "ጽባሕ": 1, "ፅባሕ": 1, "ድሕሪ ጽባሕ": 2, "ድሕሪ ፅባሕ": 2, "ትማሊ": -1, "ትማል": -1,
+        "ቅድሚ ትማሊ": -2, "lomi": 0, "tsbah": 1, "tsebah": 1, "timali": -1, "tmali": -1,
+    },
+    # With or without the zero-width non-joiner: "پس‌فردا", "پسفردا". Dari says "صبا" too.
+    "fa": {
+        "امروز": 0, "فردا": 1, "صبا": 1, "پس‌فردا": 2, "پس فردا": 2, "دیروز": -1, "پریروز": -2,
+        "پری روز": -2, "emrooz": 0, "emruz": 0, "farda": 1, "dirooz": -1, "diruz": -1,
+    },
+    "uk": {
+        "сьогодні": 0, "сьодні": 0, "завтра": 1, "післязавтра": 2, "після завтра": 2,
+        "вчора": -1, "учора": -1, "позавчора": -2,
+    },
+    # "jutra" as in "od jutra", "do jutra"; fold() reads "dzis" as "dziś".
+    "pl": {
+        "dziś": 0, "dzisiaj": 0, "jutro": 1, "jutra": 1, "pojutrze": 2, "wczoraj": -1,
+        "przedwczoraj": -2,
+    },
 }
 
 # Words that shape an expression. "until" words also open a range that starts today
-# ("t.o.m. fredag"); plain "till"/"til"/"to" do not, since they also mean "for".
+# ("t.o.m. fredag"); plain "till"/"til"/"to" do not, since they also mean "for". Polish "do",
+# Ukrainian "до"/"по", Persian "تا", Somali "ilaa" and Tigrinya "ክሳብ" are "until": "chory do
+# piątku" is sick from today to Friday (the Nordic "for" is Polish "na", Ukrainian "на").
+# Polish "i" (and) does not hide the Swedish and Danish "i måndags" (last Monday).
 _MARKERS: dict[str, tuple[str, ...]] = {
     "to": ("till", "til", "to", "الى", "إلى"),
     "until": (
         "until", "through", "thru", "till och med", "til og med", "حتى", "لغاية",
+        "ilaa", "ክሳብ", "ክሳዕ", "تا", "до", "по", "do",
     ),
-    "and": ("och", "og", "and", "و"),
-    "from": ("från", "fra", "from", "från och med", "fra og med", "fom", "من"),
-    "between": ("mellan", "mellom", "mellem", "between", "بين"),
-    "kl": ("kl", "klockan", "klokka", "klokken", "الساعة"),
-    "past": ("förra", "sist", "siste", "forrige", "sidste", "last", "previous"),
-    "next": ("nästa", "neste", "næste", "next", "kommande", "kommende", "coming"),
-    "mark": ("på", "on", "this", "denna", "denne"),
-    "filler": ("den", "d", "the", "of", "يوم"),
+    "and": ("och", "og", "and", "و", "iyo", "і", "й", "та", "i", "oraz"),
+    "from": (
+        "från", "fra", "from", "från och med", "fra og med", "fom", "من",
+        "ka", "ካብ", "از", "з", "із", "зі", "від", "od",
+    ),
+    "between": ("mellan", "mellom", "mellem", "between", "بين", "між", "między", "pomiędzy"),
+    "kl": (
+        "kl", "klockan", "klokka", "klokken", "الساعة",
+        "saacadda", "saacada", "ሰዓት", "ساعت", "о", "об", "godz", "godzina", "godzinie",
+    ),
+    "past": (
+        "förra", "sist", "siste", "forrige", "sidste", "last", "previous",
+        "ዝሓለፈ",
+        "минулого", "минулий", "минулої", "минулу", "минула",
+        "zeszły", "zeszłego", "zeszłą", "zeszła", "ostatni", "ostatniego", "ostatnią",
+        "ostatnia", "poprzedni", "poprzedniego", "poprzednią",
+    ),
+    "next": (
+        "nästa", "neste", "næste", "next", "kommande", "kommende", "coming",
+        "ዝመጽእ", "ዝመፅእ", "ዝቕጽል",
+        "наступного", "наступний", "наступної", "наступну", "наступна",
+        "następny", "następnego", "następną", "następna", "przyszły", "przyszłego",
+        "przyszłą", "przyszła",
+    ),
+    # Polish "w" and Ukrainian "в"/"у" (on): "w poniedziałek i we wtorek".
+    "mark": ("på", "on", "this", "denna", "denne", "w", "в", "у"),
+    "filler": ("den", "d", "the", "of", "يوم", "maalinta", "ዕለት", "روز"),
 }
-# Arabic marks a weekday as past or coming after it: "الاثنين الماضي".
-_ARABIC_AFTER = {"الماضي": -1, "الماضية": -1, "القادم": 1, "القادمة": 1, "الجاي": 1}
+# Arabic and Persian mark a weekday as past or coming after it: "الاثنين الماضي",
+# "دوشنبه گذشته", "دوشنبه‌ی آینده".
+_ARABIC_AFTER = {
+    fold(word): mode
+    for word, mode in {
+        "الماضي": -1, "الماضية": -1, "القادم": 1, "القادمة": 1, "الجاي": 1,
+        "گذشته": -1, "پیش": -1, "قبلی": -1, "آینده": 1, "بعدی": 1,
+    }.items()
+}
 
 # Weekday abbreviations that are also everyday words ("man" = one, "søn" = son, "fri" =
-# free, "Tor" a name); they count only in a range, after a marker, or as the whole message.
-_WEAK_WEEKDAYS = frozenset({"man", "son", "sun", "sat", "fri", "tor", "احد"})
+# free, "Tor" a name, Somali "Isn" as in "isn't", Polish "sob.", "śr.", "wt.", "pt." as
+# "sob", "Sr.", "wt", "pt"); they count only in a range, after a marker, or as the whole
+# message.
+_WEAK_WEEKDAYS = frozenset(
+    {"man", "son", "sun", "sat", "fri", "tor", "احد", "isn", "sob", "sr", "wt", "pt"}
+)
 _STRONG_SPELLINGS = frozenset({"mån", "sön"})
 
-_EXTRA_WEEKDAYS = {"en": {"tues": 1, "thur": 3, "thurs": 3, "weds": 2}}
+_EXTRA_WEEKDAYS = {
+    "en": {"tues": 1, "thur": 3, "thurs": 3, "weds": 2},
+    # Somali: with the article ("Isniinta", the coming Monday) and other spellings.
+    "so": {
+        "isniinta": 0, "isnin": 0, "talaadada": 1, "salaasa": 1, "salaaso": 1, "arbaca": 2,
+        "arbacada": 2, "khamiista": 3, "kamiis": 3, "jimce": 4, "jimca": 4, "jimcaha": 4,
+        "sabtida": 5, "axadda": 6,
+    },
+    # Ukrainian: accusative ("в середу", "по п'ятницю") and genitive ("до середи").
+    "uk": {
+        "середу": 2, "пʼятницю": 4, "суботу": 5, "неділю": 6, "понеділка": 0, "вівторка": 1,
+        "середи": 2, "четверга": 3, "пʼятниці": 4, "суботи": 5, "неділі": 6,
+    },
+    # Polish: accusative ("w środę") and genitive ("do piątku"). Not CLDR's short "pią",
+    # which folds to the name Pia.
+    "pl": {
+        "środę": 2, "sobotę": 5, "niedzielę": 6, "poniedziałku": 0, "wtorku": 1, "środy": 2,
+        "czwartku": 3, "piątku": 4, "soboty": 5, "niedzieli": 6,
+    },
+}
+# Somali marks a past day with the article "-tii": "Isniintii" is last Monday.
+_PAST_WEEKDAYS = {
+    fold(word): index
+    for word, index in {
+        "isniintii": 0, "talaadadii": 1, "arbacadii": 2, "khamiistii": 3, "jimcihii": 4,
+        "jimcahii": 4, "sabtidii": 5, "axaddii": 6,
+    }.items()
+}
 _EXTRA_MONTHS = {"en": {"sept": 9}}
+# Dari (Afghan Persian) has Gregorian month names of its own: "نومبر" for "نوامبر".
+_VARIANTS = {"fa": ("fa_AF",)}
+# Month names that are everyday words next to a number: Dari "می" (May) is the Persian verb
+# prefix ("ساعت ۱۰ می رود", goes at 10).
+_NOT_MONTHS = frozenset({fold("می")})
+# Languages that write the day number before the month name only ("24 listopada"), so that
+# a month name followed by a number is no date there: "Maja 10-12" is a girl's hours, not
+# 10–12 May ("maja").
+_DAY_FIRST = frozenset({"fa", "uk", "pl"})
+# Tigrinya glues "on" and "for" to the next word: "ብሰኑይ" (on Monday), "ንጽባሕ" (for tomorrow).
+_GLUED_MARKS = frozenset({"ብ", "ን"})
 
 _HARAKAT_RE = re.compile(r"[\u064b-\u065f\u0670\u0640]")
 _PUNCT_MAP = str.maketrans(
     {
-        "–": "-", "—": "-", "‒": "-", "−": "-", "‐": "-", "‑": "-", "،": ",",
+        "–": "-", "—": "-", "‒": "-", "−": "-", "‐": "-", "‑": "-", "،": ",", "፣": ",",
+        "፡": " ",  # the Ethiopic word space
+        "\u200c": None,  # the zero-width non-joiner inside Persian words: "سه‌شنبه"
         **{chr(0x0660 + digit): str(digit) for digit in range(10)},
         **{chr(0x06F0 + digit): str(digit) for digit in range(10)},
     }
@@ -106,7 +205,14 @@ _REWRITES = (
     # Ordinals: "24:e", "1:a", "24th", "2nd".
     (re.compile(r"([0-9]):[ea]\b"), r"\1"),
     (re.compile(r"([0-9])(?:st|nd|rd|th)\b"), r"\1"),
+    # The apostrophe inside a Ukrainian word: "п'ятниця", "п’ятниця" as "пʼятниця".
+    (re.compile(r"(?<=[\u0400-\u04ff])['\u2019`](?=[\u0400-\u04ff])"), ""),
+    # Persian weekdays written apart: "سه شنبه" for "سه‌شنبه" (Tuesday).
+    (re.compile(r"\b(یک|يك|یك|يک|دو|سه|چهار|پنج)\s+(?=شنبه\b)"), r"\1"),
 )
+# Persian weekdays by number: "۵شنبه" (Thursday) for "پنجشنبه".
+_PERSIAN_NUMBERED_RE = re.compile(r"(?<![0-9])([1-5])(?=شنبه)")
+_PERSIAN_NUMBERS = {"1": "یک", "2": "دو", "3": "سه", "4": "چهار", "5": "پنج"}
 _TOKEN_RE = re.compile(
     r"(?P<chain>\+?[0-9][0-9./:\-]*)|(?P<word>[^\W\d_]+)|(?P<dash>-)|(?P<punct>[^\s\w])"
 )
@@ -145,29 +251,35 @@ class _Tables:
     phrases: dict[tuple[str, ...], tuple[str, int]]
     longest_phrase: int
     leading_words: frozenset[str]  # words that may follow an Arabic "و" (and)
+    day_first_months: frozenset[str]  # month names read only after the day: "24 listopada"
 
 
 def _tables(language: str) -> _Tables:
     return _tables_for(_order(language))
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _tables_for(order: tuple[str, ...]) -> _Tables:
     """Word tables for the languages in `order`; where two differ, the first one's wins."""
     weekdays: dict[str, int] = {}
     past_weekdays: dict[str, int] = {}
     months: dict[str, int] = {}
+    name_first: set[str] = set()  # month names that some language writes before the day
     for lang in order:
-        locale = Locale.parse(lang)
         # Arabic abbreviations equal the full names; its short forms drop the article.
         widths = ("wide", "abbreviated", "short") if lang == "ar" else ("wide", "abbreviated")
-        for context in ("format", "stand-alone"):
-            for width in widths:
-                for name, index in _babel_names(locale.days[context][width]):
-                    weekdays.setdefault(name, index)
-            for width in ("wide", "abbreviated"):
-                for name, index in _babel_names(locale.months[context][width]):
-                    months.setdefault(name, index)
+        for locale in map(Locale.parse, (lang, *_VARIANTS.get(lang, ()))):
+            for context in ("format", "stand-alone"):
+                for width in widths:
+                    for name, index in _babel_names(locale.days[context][width]):
+                        weekdays.setdefault(name, index)
+                for width in ("wide", "abbreviated"):
+                    for name, index in _babel_names(locale.months[context][width]):
+                        if name not in _NOT_MONTHS:
+                            months.setdefault(name, index)
+                            if lang not in _DAY_FIRST:
+                                name_first.add(name)
+        locale = Locale.parse(lang)
         for name, index in _EXTRA_WEEKDAYS.get(lang, {}).items():
             weekdays.setdefault(fold(name), index)
         for name, index in _EXTRA_MONTHS.get(lang, {}).items():
@@ -176,6 +288,9 @@ def _tables_for(order: tuple[str, ...]) -> _Tables:
             for name, index in _babel_names(locale.days["format"]["wide"]):
                 weekdays.setdefault(name + "en", index)  # "måndagen", "mandagen"
                 past_weekdays.setdefault(name + "s", index)  # "i måndags", "i mandags"
+        if lang == "fa":
+            for name, index in _babel_names(locale.days["format"]["wide"]):
+                weekdays.setdefault(name + fold("ی"), index)  # "دوشنبه‌ی گذشته"
     phrases: dict[tuple[str, ...], tuple[str, int]] = {}
     for lang in order:
         for phrase, offset in _RELATIVE[lang].items():
@@ -187,7 +302,8 @@ def _tables_for(order: tuple[str, ...]) -> _Tables:
         [*weekdays, *months, *(phrase[0] for phrase in phrases if phrase[0] != "و")]
     )
     return _Tables(
-        weekdays, past_weekdays, months, phrases, max(map(len, phrases)), leading
+        weekdays, past_weekdays, months, phrases, max(map(len, phrases)), leading,
+        frozenset(months.keys() - name_first),
     )
 
 
@@ -204,6 +320,7 @@ def _tokens(text: str, tables: _Tables) -> list[_Token]:
     text = _HARAKAT_RE.sub("", text)
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
+    text = _PERSIAN_NUMBERED_RE.sub(lambda match: _PERSIAN_NUMBERS[match[1]], text)
     tokens: list[_Token] = []
     end = 0
     for match in _TOKEN_RE.finditer(text):
@@ -213,14 +330,16 @@ def _tokens(text: str, tables: _Tables) -> list[_Token]:
         end = match.end()
         if kind == "word":
             key = fold(raw)
-            # Arabic writes "and" as a prefix: "اليوم وغدا" is "today and tomorrow".
+            # Arabic writes "and" as a prefix: "اليوم وغدا" is "today and tomorrow"; Tigrinya
+            # "on" and "for", which are left out: "ብሰኑይ" is "on Monday".
             if (
                 len(key) > 2
-                and key[0] == "و"
+                and (key[0] == "و" or key[0] in _GLUED_MARKS)
                 and key not in tables.leading_words
                 and key[1:] in tables.leading_words
             ):
-                tokens.append(_Token("word", "و", "و", glued))
+                if key[0] == "و":
+                    tokens.append(_Token("word", "و", "و", glued))
                 raw, key, glued = raw[1:], key[1:], True
             tokens.append(_Token("word", raw, key, glued))
         else:
@@ -342,6 +461,14 @@ def _items(tokens: list[_Token], tables: _Tables) -> list[_Item]:
             else:
                 items.append(_Item("and" if token.text in ("&", "+") else "other"))
             continue
+        key = token.key
+        if key == "i" and index < count and tokens[index].key in tables.past_weekdays:
+            # "i måndags" before the phrases, where a lone "i" is Polish "and".
+            past = tables.past_weekdays[tokens[index].key]
+            items.append(_Item("day", _Day(weekday=past, mode=-1)))
+            index += 1
+            marked = False
+            continue
         # A word: the longest phrase first.
         phrase_hit: tuple[str, int] | None = None
         for size in range(min(tables.longest_phrase, count - index + 1), 0, -1):
@@ -372,13 +499,11 @@ def _items(tokens: list[_Token], tables: _Tables) -> list[_Item]:
             if kind != "filler":
                 marked = False
             continue
-        key = token.key
-        if key == "i" and index < count and tokens[index].key in tables.past_weekdays:
-            weekday = tables.past_weekdays[tokens[index].key]
-            items.append(_Item("day", _Day(weekday=weekday, mode=-1)))
-            index += 1
+        if key in _PAST_WEEKDAYS:
+            items.append(_Item("day", _Day(weekday=_PAST_WEEKDAYS[key], mode=-1)))
         elif key in tables.months:
-            index = _month(items, tokens, index, tables.months[key])
+            name_first = key not in tables.day_first_months
+            index = _month(items, tokens, index, tables.months[key], name_first)
         elif key in tables.weekdays:
             mode = 0
             if index < count and tokens[index].key in _ARABIC_AFTER:
@@ -393,13 +518,18 @@ def _items(tokens: list[_Token], tables: _Tables) -> list[_Item]:
     return _drop_weekdays_before_dates(items)
 
 
-def _month(items: list[_Item], tokens: list[_Token], index: int, month: int) -> int:
-    """Read a month name at tokens[index - 1] with its day number; return the next index."""
+def _month(
+    items: list[_Item], tokens: list[_Token], index: int, month: int, name_first: bool = True
+) -> int:
+    """Read a month name at tokens[index - 1] with its day number; return the next index.
+
+    The day may follow the name ("Nov 24") only when `name_first`.
+    """
     count = len(tokens)
     day: int | None = None
     if items and items[-1].kind == "int" and 1 <= items[-1].a <= 31:
         day = items.pop().a  # "24 nov", "24. november"
-    elif index < count and tokens[index].kind == "chain":
+    elif name_first and index < count and tokens[index].kind == "chain":
         following = _chain_items(tokens[index].text)
         if len(following) == 1 and following[0].kind == "int":
             day = following[0].a  # "Nov 24"

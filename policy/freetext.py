@@ -1,8 +1,9 @@
 """Free-text replies from guardians: absence reasons, yes/no, cancel, and which child.
 
-Pure domain rules with no I/O. Guardians write in Swedish, Norwegian Bokmål, Danish, English
-or Arabic, often mixed, fast, on phones: every matcher ignores case, punctuation and missing
-diacritics ("lakare" for "läkare", "forkjolet" for "forkjølet", "i gaar" for "i går").
+Pure domain rules with no I/O. Guardians write in Swedish, Norwegian Bokmål, Danish, English,
+Arabic, Somali, Tigrinya, Persian (Farsi and Dari), Ukrainian or Polish, often mixed, fast, on
+phones: every matcher ignores case, punctuation and missing diacritics ("lakare" for "läkare",
+"forkjolet" for "forkjølet", "i gaar" for "i går", "dzis" for "dziś").
 """
 
 from __future__ import annotations
@@ -15,14 +16,31 @@ from functools import lru_cache
 REASONS = ("sick", "medical", "family", "other")
 """Absence reasons, in the order a guardian is offered them."""
 
-# Letters, digits and combining marks (NFD input from some phones, Arabic harakat).
-_WORD_RE = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670])+")
+# Letters, digits and combining marks (NFD input from some phones, Arabic harakat). A zero-width
+# non-joiner inside a Persian word ("سه‌شنبه") and an apostrophe inside a Ukrainian one
+# ("п'ятниця", "сім'я") do not end the word.
+_LETTERS = r"(?:[^\W_]|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670])+"
+_WORD_RE = re.compile(
+    rf"{_LETTERS}(?:(?:\u200c|(?<=[\u0400-\u04ff])['\u2019](?=[\u0400-\u04ff])){_LETTERS})*"
+)
 _TATWEEL = "\u0640"
-_FOLD_MAP = str.maketrans({"ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "ة": "ه", "ى": "ي"})
+_FOLD_MAP = str.maketrans(
+    {
+        "ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "ł": "l", "ґ": "г", "ة": "ه", "ى": "ي",
+        # Persian letters fold to the Arabic ones that look alike: ی → ي, ک → ك, ۀ → ه.
+        "\u06cc": "\u064a", "\u06a9": "\u0643", "\u06d5": "\u0647",
+        # Zero-width non-joiner (Persian) and apostrophes (Ukrainian) are left out.
+        "\u200c": None, "'": None, "\u2019": None, "\u02bc": None,
+    }
+)
 
 
 def words(text: str) -> list[str]:
-    """The lowercase words of `text`: letters and digits kept, punctuation and emoji dropped."""
+    """The lowercase words of `text`: letters and digits kept, punctuation and emoji dropped.
+
+    A zero-width non-joiner between letters (Persian "سه‌شنبه") and an apostrophe between
+    Cyrillic letters (Ukrainian "п'ятниця") stay inside the word.
+    """
     return _WORD_RE.findall(unicodedata.normalize("NFC", text).replace(_TATWEEL, "").lower())
 
 
@@ -31,8 +49,10 @@ def fold(word: str) -> str:
     """`word` lowercased without diacritics, for comparing what guardians type.
 
     Nordic letters typed on foreign keyboards fold to the same key: å/aa → a, ä → a,
-    ö/ø/oe → o, æ → ae. Arabic hamza forms of alef fold to bare alef (أمس → امس), ة to ه,
-    ى to ي, and harakat are dropped.
+    ö/ø/oe → o, æ → ae; Polish ł → l, Ukrainian ї → і, й → и, ґ → г. Arabic hamza forms of
+    alef fold to bare alef (أمس → امس), ة to ه, ى to ي, and harakat are dropped; Persian ی,
+    ک and ۀ fold to Arabic ي, ك and ه. The zero-width non-joiner and apostrophes are dropped
+    (پس‌فردا → پسفردا, п'ятниця → пятниця).
     """
     decomposed = unicodedata.normalize("NFKD", word.lower())
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
@@ -72,39 +92,92 @@ _MEDICAL = _Vocabulary(
         "bvc", "lege", "legen", "læge", "lægen", "doctor", "doctors", "dentist", "dentists",
         "appointment", "appointments", "hospital", "hospitalet", "clinic", "طبيب", "الطبيب",
         "موعد", "مستشفى", "المستشفى", "عيادة",
+        "ballan", "ballanta",  # so: appointment
+        "نوبت",  # fa: appointment ("نوبت دکتر")
+        "прийом", "прийому",  # uk: appointment
     ),
     starts=(
         "legetime", "legevakt", "legesenter", "legekontor", "legebesøk", "lægetid",
         "lægebesøg", "lægevagt", "vaccin",
+        "dhakhtar", "dhaqtar", "isbitaal", "cisbitaal",  # so: doctor, hospital
+        "ሓኪም", "ሓካይም", "ዶክተር", "ሆስፒታል", "ሕክምና", "ቆጸራ", "ቆፀራ",  # ti: doctor, appointment
+        "دکتر", "داکتر", "واکسن",  # fa (Dari "داکتر"): doctor, vaccine
+        "лікар", "стоматолог", "дантист", "педіатр", "вакцин", "щеплен",  # uk (лікарня too)
+        "lekarz", "lekarsk", "dentyst", "szpital", "przychodn", "wizyt", "pediatr",  # pl
+        "szczepi",
     ),
     parts=(
         "läkar", "doktor", "tandläk", "tandlæge", "tannlege", "vårdcentral", "sjukhus",
         "sykehus", "sygehus", "orthodont", "tandreglering", "tannregulering", "sjukgymnast",
         "fysioterap", "sköterska", "sykepleier", "sygeplejersk", "helsesøster",
         "sundhedsplejersk", "optiker", "psykolog", "klinik",
+        "ክሊኒክ",  # ti: clinic
+        # fa: physician (دندانپزشک, a dentist), hospital (Dari شفاخانه), clinic, orthodontics
+        "پزشک", "بیمارستان", "شفاخانه", "درمانگاه", "کلینیک", "ارتودنس",
+        "клінік", "доктор", "ортодонт",  # uk
+        "stomatolog", "ortodont", "fizjoterap", "psycholog",  # pl
     ),
 )
 _SICK = _Vocabulary(
     exact=(
         "ont", "vondt", "ondt", "sick", "ill", "unwell", "flu", "cold", "vomit", "vomiting",
         "vomited", "headache", "covid", "corona", "spyr", "kaster", "تعبان", "تعبانة", "حمى",
+        # so: sick ("wuu bukaa", "way bukto"), illness
+        "buka", "bukaa", "bukaan", "bukto", "bukay", "jirro",
+        "تب", "تبدار", "تبداره", "درد", "سرما", "کرونا", "کووید",  # fa: fever, pain, cold
+        "болить", "нудить", "ковід",  # uk: hurts, feels sick
+        # pl: sick (the child, "dziecko", is neuter: "jest chore"), hurts, runny nose, cough
+        "chory", "chora", "chore", "chorego", "chorej", "chorzy", "choruje", "chorują", "boli",
+        "katar", "kaszel", "kaszle", "grypa", "grypę", "grypy", "grypie",
     ),
     # Inflections: sjuka, sjukt, sjukdom, sjukanmäler; syke, sykt, sykemeldt; syge, sygdom.
-    starts=("sjuk", "syk", "syg", "förkyl", "forkjøl", "forkøl", "feber", "fever", "kräk"),
+    starts=(
+        "sjuk", "syk", "syg", "förkyl", "forkjøl", "forkøl", "feber", "fever", "kräk",
+        "jiran", "jirran", "xanuun", "qandh", "hargab", "matag",  # so: sick, ill, fever, flu
+        "ሓሚ", "ሕማም", "ሕሙም", "ረስኒ", "ጉንፋዕ", "ሰዓል", "ቃንዛ",  # ti: sick, fever, flu, pain
+        # fa: sick (بیماری; بیمارستان is medical), unwell, cold, flu, vomiting
+        "بیمار", "ناخوش", "سرماخورد", "آنفولانزا", "انفولانزا", "آنفلوآنزا", "استفراغ",
+        "температур", "застуд", "грип", "нежит", "кашл", "кашел", "нездуж", "блюв",  # uk
+        # pl: illness, cold, fever, flu, vomiting, diarrhoea, infection
+        "chorob", "chorowa", "zachor", "przeziębi", "gorączk", "wymiot", "biegunk", "infekcj",
+    ),
     parts=(
         "magsjuk", "influensa", "influenza", "magont", "halsont", "huvudvärk", "hodepine",
         "hovedpine", "omgangssyk", "omgangssyg", "migrän", "migrene", "مريض", "مرض",
+        "سردرد", "دلدرد",  # fa: headache, stomach ache (مریض folds to مريض)
+        "хвор",  # uk: хворий, хвора, хворіє, хвороба, захворів
     ),
 )
 # Words starting like a sick word without meaning sick: cycling in Norwegian.
 _NOT_SICK_STARTS = _folded_tuple(("sykk", "sykl"))
 _FAMILY = _Vocabulary(
-    exact=("family", "families"),
-    starts=("begrav", "funeral"),
+    exact=(
+        "family", "families",
+        "ቀብሪ", "ሓዘን",  # ti: burial, mourning
+        "ختم", "تشییع", "فاتحه",  # fa: funeral
+        "сім'я", "сім'ї", "сім'ю", "сім'єю",  # uk: family
+    ),
+    starts=(
+        "begrav", "funeral",
+        "qoys", "tacsi",  # so: family, condolence
+        "ስድራ", "ቤተሰብ",  # ti: family
+        "خانواد", "فامیل",  # fa: family (خانوادگی)
+        "сімей", "родин", "похорон",  # uk: family (сімейні обставини), funeral
+        "rodzin", "pogrzeb",  # pl: family (sprawy rodzinne), funeral
+    ),
     parts=("famil", "عائل"),
 )
 _OTHER = _Vocabulary(
-    exact=("annat", "annan", "annet", "annen", "andet", "anden", "other", "others", "اخرى"),
+    exact=(
+        "annat", "annan", "annet", "annen", "andet", "anden", "other", "others", "اخرى",
+        "kale",  # so
+        "ካልእ", "ካልኦት",  # ti
+        # fa: not "دیگر", which is mostly "more" ("دو روز دیگر", in two days).
+        "سایر",
+        "інше", "інша", "інший", "інші", "іншого", "іншої", "інших",  # uk
+        # pl: not "inne", which is "inside" in Swedish and Norwegian.
+        "inny", "inna", "inną", "innego", "innej", "innych",
+    ),
 )
 # Medical beats sick ("sjuk, till läkaren"); "other" only when nothing more specific is named.
 _REASON_ORDER: tuple[tuple[str, _Vocabulary], ...] = (
@@ -136,25 +209,48 @@ _YES = _folded(
         "ja", "japp", "jepp", "jupp", "jo", "ok", "okay", "okej", "okei", "oki", "yes", "y", "yep",
         "yup", "yeah", "sure", "skicka", "send", "bekräfta", "bekreft", "bekræft", "confirm",
         "نعم", "اي", "ايوه", "أكيد",
+        "haye", "hayye", "dir", "xaqiiji",  # so: ok, send, confirm ("haa" below)
+        "እወ", "ሕራይ", "ስደድ", "ስደዱ",  # ti: yes, ok, send
+        "بله", "آره", "باشه", "ارسال", "بفرست", "بفرستید", "تأیید",  # fa: yes, ok, send, confirm
+        "так", "ок", "добре", "гаразд", "надіслати", "надішліть", "підтверджую",  # uk
+        # pl: yes ("tak" is also Danish "thanks", as in "ja tak"), ok, send, confirm
+        "tak", "dobrze", "jasne", "wyślij", "potwierdzam", "potwierdź",
     )
 )
-_NO = _folded(("nej", "nei", "nä", "nope", "no", "n", "لا", "كلا"))
-_NEGATIONS = _folded(("inte", "ej", "ikke", "ikkje", "not", "dont", "don", "nej", "nei", "no"))
+# Somali doubles vowels, which fold() merges as in Danish "gaar": "haa" (yes) would fold to
+# "ha", Swedish "have" ("ha det bra"). These are matched as typed.
+_YES_AS_TYPED = frozenset({"haa"})
+_NO = _folded(
+    (
+        "nej", "nei", "nä", "nope", "no", "n", "لا", "كلا",
+        "ኣይፋል", "نه", "خیر", "نخیر", "ні", "nie",  # ti, fa, uk, pl
+    )
+)
+# Somali "maya" (no) is also the name Maya ("Maya är också sjuk"): a no only on its own.
+_NO_ALONE = _folded(("maya",))
+_NEGATIONS = _folded(
+    (
+        "inte", "ej", "ikke", "ikkje", "not", "dont", "don", "nej", "nei", "no",
+        "ኣይፋል", "نه", "نکن", "نکنید", "نفرست", "نفرستید", "не", "ні", "nie",
+    )
+)
 
 
 def parse_yes_no(text: str) -> bool | None:
-    """True for a yes ("ja", "ok", "skicka", "نعم"), False for a no ("nej", "nei", "no", "لا").
+    """True for a yes ("ja", "ok", "skicka", "نعم", "haa", "እወ", "بله", "так", "tak"), False
+    for a no ("nej", "nei", "no", "لا", "maya", "ኣይፋል", "نه", "ні", "nie").
 
     The first word decides ("ja tack" → True, "nej tack" → False); a yes with a negation
     ("skicka inte", "ok no") is unclear, and so is anything else, including numbers: None.
     """
-    folded = [fold(word) for word in words(text)]
+    said = words(text)
+    folded = [fold(word) for word in said]
     if not folded:
         return None
     first = folded[0]
-    if first in _NO:
+    if first in _NO or (len(folded) == 1 and first in _NO_ALONE):
         return False
-    if first in _YES:
+    if first in _YES or said[0] in _YES_AS_TYPED:
         return None if any(word in _NEGATIONS for word in folded[1:]) else True
     return None
 
@@ -163,12 +259,18 @@ _CANCEL = _folded(
     (
         "avbryt", "avbryta", "avslutt", "avlys", "annuller", "annullér", "afbryd", "cancel",
         "إلغاء", "الغاء",
+        "jooji", "joojiya",  # so: the app's Cancel ("Jooji"), so not an SMS STOP word
+        "ሰርዝ", "ሰርዙ", "ሰርዚ", "ኣቋርጽ", "ኣቋርጹ",  # ti
+        "لغو", "کنسل", "انصراف",  # fa
+        "скасувати", "скасуй", "скасуйте", "відмінити", "відмініть", "відміна",  # uk
+        "anuluj", "anulować", "przerwij",  # pl
     )
 )
 
 
 def is_cancel(text: str) -> bool:
-    """True when the whole message asks to cancel ("Avbryt!", "/cancel", "afbryd", "إلغاء").
+    """True when the whole message asks to cancel ("Avbryt!", "/cancel", "afbryd", "إلغاء",
+    "jooji", "ሰርዝ", "لغو", "скасувати", "anuluj").
 
     "STOP" is not a cancel word: SMS carriers reserve it for opting out of all messages.
     """

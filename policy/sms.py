@@ -182,19 +182,27 @@ _KEYWORDS: dict[str, str] = {
             "stoppa", "avsluta", "avregistrera", "sluta",  # sv
             "stopp", "slutt", "avmeld", "avregistrer",  # nb ("avslutt" ends a dialog)
             "afmeld", "frameld", "afslut", "stoppe",  # da ("stop" as in English)
-            "إيقاف", "توقف", "أوقف",  # ar
+            "إيقاف", "توقف", "أوقف",  # ar; "توقف" is fa too ("لغو" cancels a dialog there)
+            "стоп", "відписатися",  # uk ("скасувати" cancels a dialog)
+            "wypisz",  # pl ("stop" as in English; "anuluj" cancels a dialog)
+            # so and ti: none of their own. Somali "jooji" and Tigrinya "ሰርዝ", "ኣቋርጽ" are
+            # the app's Cancel.
         )),
         STOP,
     ),
     **dict.fromkeys(
         map(fold, (
             "start", "unstop", "begin", "starta", "börja", "starte", "begynn", "begynd",
-            "ابدأ",
+            "ابدأ", "bilow", "ጀምር", "شروع", "старт",  # ar, so, ti, fa, uk
         )),
         START,
     ),
     **dict.fromkeys(
-        map(fold, ("help", "info", "hjälp", "hjalp", "hjelp", "hjælp", "مساعدة")), HELP
+        map(fold, (
+            "help", "info", "hjälp", "hjalp", "hjelp", "hjælp", "مساعدة",
+            "caawin", "caawimo", "ሓገዝ", "راهنما", "کمک", "допомога", "pomoc",  # so ti fa uk pl
+        )),
+        HELP,
     ),
 }
 
@@ -202,10 +210,11 @@ _KEYWORDS: dict[str, str] = {
 def keyword(text: str) -> str | None:
     """`STOP`, `START` or `HELP` when the whole of `text` is such a keyword, else None.
 
-    Any supported language ("STOPP", "Avsluta", "afmeld", "إيقاف", "Hjälp!"), ignoring case,
-    missing diacritics, surrounding whitespace, invisible marks and trailing punctuation.
-    "Cancel", "avbryt", "avlys" and "annuller" are not keywords: they end a dialog in the
-    app, not the messages.
+    Any supported language ("STOPP", "Avsluta", "afmeld", "إيقاف", "Hjälp!", "стоп",
+    "pomoc"), ignoring case, missing diacritics, surrounding whitespace, invisible marks and
+    trailing punctuation. "Cancel", "avbryt", "avlys", "annuller", "jooji", "لغو",
+    "скасувати" and "anuluj" are not keywords: they end a dialog in the app, not the
+    messages.
     """
     visible = "".join(
         char for char in unicodedata.normalize("NFC", text)

@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from locales import gettext_for
-from locales.formats import format_days
+from locales.formats import format_days, speaks
 from policy.calendar import SchoolCalendar
 from policy.notices import NoticeRules, cutoff, is_quiet, too_many
 from policy.routing import AUTO
@@ -230,6 +230,7 @@ def _guard_decision(
         if not new:
             continue
         language = person.language
+        # Translators: to a principal. {group}: a class or school; {count} of {size} students.
         text = gettext_for(
             language,
             "Roll call for {group} would tell the guardians of {count} of {size} students "
@@ -372,11 +373,14 @@ def notice_text(language: str, child: str, lesson: time | None, *, adult: bool) 
         if adult:
             return gettext_for(language, "You are not at school today, and we have no report "
                                          "of absence.")
+        # Translators: the same-day notice to a guardian (an SMS: keep it short). {child}:
+        # the child's first name. Never add a reason.
         return gettext_for(language, "{child} is not at school today, and we have no report "
                                      "of absence.", child=child)
     if adult:
         return gettext_for(language, "You were not in the lesson at {time} today, and we have "
                                      "no report of absence.", time=f"{lesson:%H:%M}")
+    # Translators: the same-day notice for one lesson; {time}: its start, such as 08:15.
     return gettext_for(language, "{child} was not in the lesson at {time} today, and we have "
                                  "no report of absence.", child=child, time=f"{lesson:%H:%M}")
 
@@ -441,6 +445,7 @@ def call_prompt(
     language: str, label: str, guardians: list[Person], day: date, today: date, told: bool
 ) -> str:
     """The mentor's prompt to call home (the guardians' names and numbers, nothing else)."""
+    # Translators: to a mentor. {student}: "Name (class)"; {day}: a formatted date.
     if told:
         text = gettext_for(language, "Call home today: {student} is absent without a report.",
                            student=label)
@@ -452,7 +457,8 @@ def call_prompt(
             student=label, day=format_days([day], language).rstrip("."),
         )
     if guardians:
-        text += "\n" + "\n".join(f"{g.name}: {g.phone}" for g in guardians)
+        text += "\n" + "\n".join(f"{g.name}: {g.phone}{speaks(g.language, language)}"
+                                  for g in guardians)
     return text
 
 

@@ -1,8 +1,9 @@
-"""Tests for policy.dayparse: day expressions in guardians' messages, in five languages."""
+"""Tests for policy.dayparse: day expressions in guardians' messages, in ten languages."""
 
 from datetime import date, time
 
 import pytest
+from babel import Locale
 
 from policy.dayparse import DaySpan, parse_days
 
@@ -154,9 +155,131 @@ NOV_24_26 = span(day(11, 24), day(11, 26))
         ("الاثنين الماضي", "ar", span(day(11, 16))),
         ("من الاثنين إلى الأربعاء", "ar", MON_WED),
         ("٢٤/١١", "ar", NOV_24),
+        # Somali
+        ("Ali waa jiran maanta", "so", TODAY),
+        ("berri", "so", TOMORROW),
+        ("saadambe", "so", OVERMORROW),
+        ("shalay", "so", YESTERDAY),
+        ("dorraad", "so", span(day(11, 21))),
+        ("Isniin", "so", TODAY),
+        ("Isniinta", "so", TODAY),
+        ("Talaado", "so", TOMORROW),
+        ("Jimcaha", "so", span(day(11, 27))),
+        ("Isniintii", "so", span(day(11, 16))),  # "-tii": the past one
+        ("ka Isniin ilaa Arbaco", "so", MON_WED),
+        ("Isniin-Arbaco", "so", MON_WED),
+        ("ilaa Jimce", "so", span(MONDAY, day(11, 27))),
+        ("maanta iyo berri", "so", span(MONDAY, day(11, 24))),
+        ("24 Noofeembar", "so", NOV_24),
+        ("Noofeembar 24", "so", NOV_24),
+        ("saacadda 10-12", "so", part(MONDAY, (10, 0), (12, 0))),
+        # Tigrinya
+        ("ሎሚ", "ti", TODAY),
+        ("ጽባሕ", "ti", TOMORROW),
+        ("ፅባሕ", "ti", TOMORROW),
+        ("ድሕሪ ጽባሕ", "ti", OVERMORROW),
+        ("ትማሊ", "ti", YESTERDAY),
+        ("ቅድሚ ትማሊ", "ti", span(day(11, 21))),
+        ("tsbah", "ti", TOMORROW),
+        ("ሰሉስ", "ti", TOMORROW),
+        ("ብሰኑይ", "ti", TODAY),  # "on Monday", written as one word
+        ("ንጽባሕ", "ti", TOMORROW),
+        ("ካብ ሰኑይ ክሳብ ረቡዕ", "ti", MON_WED),
+        ("ሰኑይ-ረቡዕ", "ti", MON_WED),
+        ("ክሳብ ዓርቢ", "ti", span(MONDAY, day(11, 27))),
+        ("ዝሓለፈ ሰኑይ", "ti", span(day(11, 16))),
+        ("ዝመጽእ ሰኑይ", "ti", span(day(11, 30))),
+        ("ሎሚ፣ ጽባሕ", "ti", span(MONDAY, day(11, 24))),
+        ("24 ሕዳር", "ti", NOV_24),
+        ("ሰዓት 10-12", "ti", part(MONDAY, (10, 0), (12, 0))),
+        # Persian (Farsi and Dari)
+        ("علی امروز مریض است", "fa", TODAY),
+        ("فردا", "fa", TOMORROW),
+        ("صبا", "fa", TOMORROW),
+        ("پس\u200cفردا", "fa", OVERMORROW),
+        ("پسفردا", "fa", OVERMORROW),
+        ("پس فردا", "fa", OVERMORROW),
+        ("دیروز", "fa", YESTERDAY),
+        ("ديروز", "fa", YESTERDAY),  # Arabic yeh
+        ("پریروز", "fa", span(day(11, 21))),
+        ("دوشنبه", "fa", TODAY),
+        ("سه\u200cشنبه", "fa", TOMORROW),  # not Saturday, "شنبه"
+        ("سه شنبه", "fa", TOMORROW),
+        ("سهشنبه", "fa", TOMORROW),
+        ("۳شنبه", "fa", TOMORROW),
+        ("پنج\u200cشنبه", "fa", span(day(11, 26))),
+        ("یکشنبه", "fa", span(SUNDAY)),
+        ("يكشنبه", "fa", span(SUNDAY)),
+        ("شنبه", "fa", span(day(11, 28))),
+        ("از دوشنبه تا چهارشنبه", "fa", MON_WED),
+        ("تا جمعه", "fa", span(MONDAY, day(11, 27))),
+        ("امروز و فردا", "fa", span(MONDAY, day(11, 24))),
+        ("دوشنبه گذشته", "fa", span(day(11, 16))),
+        ("دوشنبه\u200cی آینده", "fa", span(day(11, 30))),
+        ("روز دوشنبه", "fa", TODAY),
+        ("۲۴ نوامبر", "fa", NOV_24),
+        ("۲۴ نومبر", "fa", NOV_24),  # Dari
+        ("۲۴/۱۱", "fa", NOV_24),
+        ("۲۴/۱۱ - ۲۶/۱۱", "fa", NOV_24_26),
+        ("ساعت ۱۰ تا ۱۲", "fa", part(MONDAY, (10, 0), (12, 0))),
+        # Ukrainian
+        ("Зоряна хвора сьогодні", "uk", TODAY),
+        ("завтра", "uk", TOMORROW),
+        ("післязавтра", "uk", OVERMORROW),
+        ("вчора", "uk", YESTERDAY),
+        ("учора", "uk", YESTERDAY),
+        ("позавчора", "uk", span(day(11, 21))),
+        ("понеділок", "uk", TODAY),
+        ("у вівторок", "uk", TOMORROW),
+        ("в п'ятницю", "uk", span(day(11, 27))),
+        ("п’ятниця", "uk", span(day(11, 27))),
+        ("пятниця", "uk", span(day(11, 27))),
+        ("з понеділка до середи", "uk", MON_WED),
+        ("пн-ср", "uk", MON_WED),
+        ("до п'ятниці", "uk", span(MONDAY, day(11, 27))),
+        ("в понеділок і вівторок", "uk", span(MONDAY, day(11, 24))),
+        ("минулого понеділка", "uk", span(day(11, 16))),
+        ("наступного понеділка", "uk", span(day(11, 30))),
+        ("24 листопада", "uk", NOV_24),
+        ("24-26 листопада", "uk", NOV_24_26),
+        ("з 24 по 26 листопада", "uk", NOV_24_26),
+        ("о 10:00-12:00", "uk", part(MONDAY, (10, 0), (12, 0))),
+        # Polish
+        ("Zosia chora dziś", "pl", TODAY),
+        ("dzis", "pl", TODAY),
+        ("dzisiaj", "pl", TODAY),
+        ("jutro", "pl", TOMORROW),
+        ("pojutrze", "pl", OVERMORROW),
+        ("wczoraj", "pl", YESTERDAY),
+        ("przedwczoraj", "pl", span(day(11, 21))),
+        ("poniedziałek", "pl", TODAY),
+        ("poniedzialek", "pl", TODAY),
+        ("we wtorek", "pl", TOMORROW),
+        ("w środę", "pl", OVERMORROW),
+        ("w srode", "pl", OVERMORROW),
+        ("od poniedziałku do środy", "pl", MON_WED),
+        ("pon.-śr.", "pl", MON_WED),
+        ("chory do piątku", "pl", span(MONDAY, day(11, 27))),
+        ("od jutra do piątku", "pl", span(day(11, 24), day(11, 27))),
+        ("dziś i jutro", "pl", span(MONDAY, day(11, 24))),
+        ("w poniedziałek i wtorek", "pl", span(MONDAY, day(11, 24))),
+        ("w zeszły poniedziałek", "pl", span(day(11, 16))),
+        ("w przyszły poniedziałek", "pl", span(day(11, 30))),
+        ("24 listopada", "pl", NOV_24),
+        ("24-26 listopada", "pl", NOV_24_26),
+        ("od 24 do 26 listopada", "pl", NOV_24_26),
+        ("godz. 10-12", "pl", part(MONDAY, (10, 0), (12, 0))),
+        ("między 10 i 12", "pl", part(MONDAY, (10, 0), (12, 0))),
         # Mixed: the other languages are understood too.
         ("Ali sick idag", "en", TODAY),
         ("Sara syk tomorrow", "sv", TOMORROW),
+        ("Ali jiran idag", "sv", TODAY),
+        ("Noor sick jutro", "en", TOMORROW),
+        # The new languages' words do not change what the others say.
+        ("Maja 10-12 tandläkare", "sv", part(MONDAY, (10, 0), (12, 0))),  # not 10–12 May
+        ("Pia sjuk idag", "sv", TODAY),  # not Polish "pią" (Friday)
+        ("Ali isn't coming tomorrow", "en", TOMORROW),  # not Somali "Isn" (Monday)
+        ("i fredags och idag", "sv", span(day(11, 20))),  # "i" + "-s" is past, not "and"
     ],
 )
 def test_parse_days_on_monday(text: str, language: str, expected: DaySpan) -> None:
@@ -195,6 +318,12 @@ def test_parse_days_on_monday(text: str, language: str, expected: DaySpan) -> No
         ("har fri", "sv"),  # "fri" = free, not Friday
         ("Ali may be sick", "en"),  # a month name needs a day number
         ("t.o.m. igår", "sv"),  # a range up to a past day has no known start
+        ("ساعت ۱۰ می رود", "fa"),  # "می" is the verb prefix, not Dari May
+        ("نوامبر ۲۴", "fa"),  # Persian, Ukrainian and Polish write the day first
+        ("listopada 24", "pl"),
+        ("Ali sob", "en"),  # Polish "sob." only in a range or alone
+        ("Ali isn't well", "en"),
+        ("haa", "so"),
     ],
 )
 def test_no_day_or_a_wrong_one_gives_none(text: str, language: str) -> None:
@@ -223,6 +352,11 @@ def test_no_day_or_a_wrong_one_gives_none(text: str, language: str) -> None:
         ("1.5.", "nb", MONDAY, span(day(5, 1, 2027))),
         ("imorgon", "sv", day(12, 31), span(day(1, 1, 2027))),
         ("i går", "da", day(3, 1, 2028), span(day(2, 29, 2028))),
+        ("Isniintii", "so", SUNDAY, span(day(11, 23))),
+        ("ዝሓለፈ ረቡዕ", "ti", WEDNESDAY, span(day(11, 18))),
+        ("چهارشنبه", "fa", WEDNESDAY, span(WEDNESDAY)),
+        ("минулої середи", "uk", WEDNESDAY, span(day(11, 18))),
+        ("jutro", "pl", day(12, 31), span(day(1, 1, 2027))),
     ],
 )
 def test_parse_days_relative_to_other_days(
@@ -232,5 +366,16 @@ def test_parse_days_relative_to_other_days(
 
 
 def test_unknown_language_still_reads_the_supported_ones() -> None:
-    assert parse_days("Ali sjuk idag", "so", MONDAY) == TODAY
+    assert parse_days("Ali sjuk idag", "fi", MONDAY) == TODAY
+    assert parse_days("Ali jiran maanta", "fi", MONDAY) == TODAY
     assert parse_days("syk i morgen", "no", MONDAY) == TOMORROW
+
+
+@pytest.mark.parametrize("language", ["sv", "nb", "da", "en", "ar", "so", "ti", "fa", "uk", "pl"])
+def test_cldr_weekday_and_month_names_are_read(language: str) -> None:
+    """Every wide weekday and month name in CLDR (Babel) for the language is understood."""
+    locale = Locale.parse(language)
+    for index, name in locale.days["format"]["wide"].items():
+        assert parse_days(name, language, MONDAY) == span(day(11, 23 + index)), name
+    for month, name in locale.months["format"]["wide"].items():
+        assert parse_days(f"3 {name} 2027", language, MONDAY) == span(day(month, 3, 2027)), name

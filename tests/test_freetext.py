@@ -2,7 +2,15 @@
 
 import pytest
 
-from policy.freetext import REASONS, is_cancel, match_child, parse_reason, parse_yes_no, words
+from policy.freetext import (
+    REASONS,
+    fold,
+    is_cancel,
+    match_child,
+    parse_reason,
+    parse_yes_no,
+    words,
+)
 
 
 @pytest.mark.parametrize(
@@ -14,10 +22,48 @@ from policy.freetext import REASONS, is_cancel, match_child, parse_reason, parse
         ("مريض اليوم.", ["مريض", "اليوم"]),
         ("Bjo\u0308rn", ["björn"]),  # decomposed ö from some phones stays one word
         ("...", []),
+        # The zero-width non-joiner inside a Persian word does not split it.
+        ("سه\u200cشنبه مریض", ["سه\u200cشنبه", "مریض"]),
+        ("\u200cفردا\u200c", ["فردا"]),
+        # Nor does an apostrophe inside a Ukrainian word, but it still splits English ones.
+        ("сім'я, п’ятниця", ["сім'я", "п’ятниця"]),
+        ("don't", ["don", "t"]),
+        ("ሰላም፣ ሳሮን ሓሚማ።", ["ሰላም", "ሳሮን", "ሓሚማ"]),
     ],
 )
 def test_words(text: str, expected: list[str]) -> None:
     assert words(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "same_as"),
+    [
+        ("دیروز", "ديروز"),  # Persian and Arabic yeh
+        ("یکشنبه", "يكشنبه"),  # and keheh and kaf
+        ("ی", "ى"),
+        ("خانوادۀ", "خانواده"),
+        ("پس\u200cفردا", "پسفردا"),
+        ("آره", "اره"),
+        ("تأیید", "تایید"),
+        ("poniedziałek", "poniedzialek"),
+        ("dziś", "dzis"),
+        ("п'ятниця", "пʼятниця"),
+        ("п’ятниця", "пятниця"),
+        ("ґанок", "ганок"),
+        ("ЇЖАК", "іжак"),
+    ],
+)
+def test_fold_new_scripts(typed: str, same_as: str) -> None:
+    assert fold(typed) == fold(same_as)
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("läkare", "lakare"), ("gaar", "gar"), ("forkjølet", "forkjolet"), ("أمس", "امس"),
+     ("مريضة", "مريضه"), ("الأحد", "الاحد")],
+)
+def test_fold_keeps_what_it_did(word: str, expected: str) -> None:
+    assert fold(word) == expected
 
 
 @pytest.mark.parametrize(
@@ -94,11 +140,82 @@ def test_words(text: str, expected: list[str]) -> None:
         ("andet", "other"),
         ("other", "other"),
         ("أخرى", "other"),
+        # Somali, and the app's own button texts
+        ("Ali waa jiran maanta", "sick"),
+        ("Jiran", "sick"),
+        ("wuu bukaa", "sick"),
+        ("way bukto", "sick"),
+        ("qandho", "sick"),
+        ("madax xanuun", "sick"),
+        ("Ballan dhakhtar ama ilko", "medical"),
+        ("dhakhtarka", "medical"),
+        ("isbitaalka", "medical"),
+        ("jiran, dhakhtarka ayuu aadayaa", "medical"),
+        ("Sabab qoys", "family"),
+        ("Sabab kale", "other"),
+        # Tigrinya
+        ("ሳሮን ሓሚማ", "sick"),
+        ("ሓሚሙ", "sick"),
+        ("ሕማም", "sick"),
+        ("ረስኒ", "sick"),
+        ("ቆጸራ ሓኪም ወይ ሓኪም ስኒ", "medical"),
+        ("ሆስፒታል", "medical"),
+        ("ምኽንያት ስድራ", "family"),
+        ("ቀብሪ", "family"),
+        ("ካልእ ምኽንያት", "other"),
+        # Persian (Farsi and Dari)
+        ("مریض", "sick"),
+        ("مريض", "sick"),
+        ("علی بیمار است", "sick"),
+        ("بیماره", "sick"),
+        ("تب داره", "sick"),
+        ("سرماخوردگی", "sick"),
+        ("سردرد", "sick"),
+        ("نوبت دکتر یا دندان\u200cپزشک", "medical"),
+        ("دندانپزشک", "medical"),
+        ("بیمارستان", "medical"),  # a hospital, though it starts like "بیمار" (sick)
+        ("داکتر", "medical"),
+        ("شفاخانه", "medical"),
+        ("دلیل خانوادگی", "family"),
+        ("خانواده", "family"),
+        ("سایر", "other"),
+        # Ukrainian
+        ("Хвороба", "sick"),
+        ("Зоряна хвора", "sick"),
+        ("хворий", "sick"),
+        ("захворів", "sick"),
+        ("температура", "sick"),
+        ("застудився", "sick"),
+        ("Лікар або стоматолог", "medical"),
+        ("до лікаря", "medical"),
+        ("лікарня", "medical"),
+        ("хворий, іде до лікаря", "medical"),
+        ("Сімейні обставини", "family"),
+        ("сім'я", "family"),
+        ("похорон", "family"),
+        ("Інша причина", "other"),
+        # Polish
+        ("Choroba", "sick"),
+        ("Zosia jest chora", "sick"),
+        ("dziecko jest chore", "sick"),
+        ("przeziębiony", "sick"),
+        ("goraczka", "sick"),
+        ("grypa", "sick"),
+        ("Wizyta u lekarza lub dentysty", "medical"),
+        ("szpital", "medical"),
+        ("dentysta", "medical"),
+        ("chory, idzie do lekarza", "medical"),
+        ("Sprawy rodzinne", "family"),
+        ("pogrzeb", "family"),
+        ("Inny powód", "other"),
         # none
         ("hej", None),
         ("Ali", None),
         ("till skolan", None),  # "ill" only as a whole word
         ("sykkeltur", None),  # cycling, not sick
+        ("Ali är inne", None),  # Swedish "inside", not Polish "inne" (other)
+        ("bukta", None),  # the bay, not Somali "buktaa"
+        ("دو روز دیگر", None),  # "in two days": "دیگر" is mostly "more", not "other"
         ("1", None),
         ("", None),
     ],
@@ -138,6 +255,45 @@ def test_parse_reason(text: str, expected: str | None) -> None:
         ("n", False),
         ("لا", False),
         ("nej tack", False),
+        # Somali
+        ("haa", True),
+        ("Haa, dir", True),
+        ("haye", True),
+        ("dir", True),
+        ("maya", False),
+        ("Maya!", False),
+        ("Maya är också sjuk", None),  # the name Maya: "maya" is a no only on its own
+        ("ha det bra", None),  # "haa" folds to "ha", so it is compared as typed
+        # Tigrinya
+        ("እወ", True),
+        ("ሕራይ", True),
+        ("ስደዱ", True),
+        ("ኣይፋል", False),
+        ("ኣይፋል፣ ይጽናሕ", False),
+        # Persian
+        ("بله", True),
+        ("آره", True),
+        ("باشه", True),
+        ("ارسال", True),
+        ("نه", False),
+        ("نه، بماند", False),
+        ("خیر", False),
+        ("بله نفرست", None),
+        # Ukrainian
+        ("так", True),
+        ("Так, надіслати", True),
+        ("Надіслати", True),
+        ("ні", False),
+        ("Ні, залишити", False),
+        ("так, не надсилати", None),
+        # Polish
+        ("tak", True),
+        ("Tak!", True),
+        ("Wyślij", True),
+        ("wyslij", True),
+        ("nie", False),
+        ("Nie, zostaw", False),
+        ("tak, nie wysyłaj", None),
         ("1", None),
         ("2", None),
         ("skicka inte", None),
@@ -164,6 +320,20 @@ def test_parse_yes_no(text: str, expected: bool | None) -> None:
         ("/cancel", True),
         ("/cancel@narvarobot", True),
         ("إلغاء", True),
+        ("Jooji", True),  # so: the app's Cancel button
+        ("jooji!", True),
+        ("ሰርዙ", True),
+        ("ሰርዝ", True),
+        ("لغو", True),
+        ("انصراف", True),
+        ("Скасувати", True),
+        ("скасуй", True),
+        ("Anuluj", True),
+        ("/anuluj", True),
+        ("przerwij", True),
+        ("لغو کن لطفا", False),
+        ("anuluj jutro", False),
+        ("стоп", False),  # SMS opt-out keywords
         ("STOP", False),  # the SMS opt-out keyword, handled elsewhere
         ("stop", False),
         ("avbryt inte", False),
@@ -209,6 +379,11 @@ SAME_FIRST_NAME = ("Ali Hassan", "Ali Berg", "Amir Karimi")
         ("Anna-Karin sjuk", ("Anna-Karin Ek", "Anna Ek"), 0),
         ("Anna sjuk", ("Anna-Karin Ek", "Anna Ek"), 1),
         ("Ali", (), None),
+        ("Зоряна хвора сьогодні", ("Зоряна Коваль", "Ali"), 0),
+        ("فاطمه\u200cزهرا مریض است", ("Ali", "فاطمه\u200cزهرا احمدی"), 1),
+        ("فاطمهزهرا مریض است", ("Ali", "فاطمه\u200cزهرا احمدی"), 1),
+        ("ሳሮን ሓሚማ", ("Ali", "ሳሮን ተስፋይ"), 1),
+        ("Zosia chora", ("Zośka Nowak", "Zosia Nowak"), 1),
     ],
 )
 def test_match_child(text: str, names: tuple[str, ...], expected: int | None) -> None:

@@ -213,9 +213,16 @@ _KEYWORDS = {
     STOP: [
         "STOP", "STOPP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "AVSLUTA", "AVREGISTRERA",
         "SLUTA", "SLUTT", "AVMELD", "AFMELD", "AFSLUT", "STOPPE", "إيقاف", "توقف",
+        "СТОП", "Відписатися", "WYPISZ",
     ],
-    START: ["START", "STARTA", "BÖRJA", "UNSTOP", "BEGIN", "STARTE", "ابدأ"],
-    HELP: ["HELP", "INFO", "HJÄLP", "HJALP", "HJELP", "HJÆLP", "مساعدة"],
+    START: [
+        "START", "STARTA", "BÖRJA", "UNSTOP", "BEGIN", "STARTE", "ابدأ",
+        "BILOW", "ጀምር", "شروع", "СТАРТ",
+    ],
+    HELP: [
+        "HELP", "INFO", "HJÄLP", "HJALP", "HJELP", "HJÆLP", "مساعدة",
+        "CAAWIN", "Caawimo", "ሓገዝ", "راهنما", "کمک", "ДОПОМОГА", "POMOC",
+    ],
 }
 
 
@@ -253,6 +260,24 @@ def test_keyword(word: str, expected: str) -> None:
         ("!!!", None),
         ("stop 🙏", None),
         ("1", None),
+        ("كمك", HELP),  # Persian "کمک" typed with Arabic letters
+        ("стоп!", STOP),
+        # The app's Cancel and yes/no answers in the new languages end or answer a dialog:
+        # they are no keywords.
+        ("Jooji", None),
+        ("ሰርዝ", None),
+        ("ኣቋርጽ", None),
+        ("لغو", None),
+        ("Скасувати", None),
+        ("Anuluj", None),
+        ("haa", None),
+        ("maya", None),
+        ("እወ", None),
+        ("نه", None),
+        ("так", None),
+        ("tak", None),
+        ("nie", None),
+        ("pomoc proszę", None),
     ],
 )
 def test_keyword_other_texts(text: str, expected: str | None) -> None:
