@@ -289,3 +289,17 @@ def test_roll_call_marks_stay_gsm7() -> None:
     assert to_sms("1 for ✗ Ali Hassan, 2 for ⏱ Sara Hassan") == (
         "1 for X Ali Hassan, 2 for (L) Sara Hassan")
     assert is_gsm7(to_sms("✗ Åsa ⏱ Øyvind"))
+
+
+def test_right_to_left_isolates_become_marks_every_handset_knows() -> None:
+    """An Arabic or Persian text isolates names and numbers (FSI … PDI); by SMS they become
+    a right-to-left mark after the value, which older phones show correctly too."""
+    from locales import gettext_for
+
+    text = gettext_for("fa", "Questions? Call {school} on {phone}.", school="Norrskolan",
+                       phone="+46701234567")
+    assert "\u2068" in text and "\u2069" in text
+    sms = to_sms(text)
+    assert "\u2068" not in sms and "\u2069" not in sms
+    assert "Norrskolan\u200f" in sms and "+46701234567\u200f" in sms
+    assert to_sms("\u2068Ali\u2069 sick") == "Ali sick"  # GSM-7 text: no marks at all
