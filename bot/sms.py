@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 SMS_PATH, STATUS_PATH = "/twilio/sms", "/twilio/status"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_SEGMENTS = 3
+#: Longer lists of options are numbered without "for" ("1 Svenska, 2 Dansk, …").
+COMPACT_FROM = 6
 STATUS_TRIES, STATUS_WAIT = 10, 0.2
 PUBLIC_API = "https://api.twilio.com"
 Claimed = list[tuple[OutboxMessage, Person | None]]
@@ -81,13 +83,18 @@ def render(text: str, choices: list[dict[str, str]] | None, language: str) -> st
     shown = numbered_choices(choices)
     footer = ""
     if shown:
-        items = ", ".join(
-            # Translators: one option of an SMS question: "1 for Today"; {label} is a button.
-            gettext_for(language, "{number} for {label}", number=n, label=choice["label"])
-            for n, choice in enumerate(shown, start=1)
-        )
+        if len(shown) > COMPACT_FROM:  # a long list (languages, a class): "1 Ali, 2 Sara"
+            items = ", ".join(f"{n} {choice['label']}" for n, choice in enumerate(shown, 1))
+        else:
+            items = ", ".join(
+                # Translators: one option of an SMS question: "1 for Today"; {label} is a
+                # button.
+                gettext_for(language, "{number} for {label}", number=n, label=choice["label"],
+                            isolate=False)
+                for n, choice in enumerate(shown, start=1)
+            )
         # Translators: the last line of an SMS question; {choices} is "1 for Today, 2 for …".
-        footer = to_sms(gettext_for(language, "Reply {choices}.", choices=items))
+        footer = to_sms(gettext_for(language, "Reply {choices}.", choices=items, isolate=False))
     body = to_sms(text)
     if not footer:
         return fit(body, MAX_SEGMENTS)

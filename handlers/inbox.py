@@ -155,7 +155,7 @@ def _route(
                                            student_ids=notice[0], day=notice[1],
                                            channel=incoming.channel, now=now)
     if state is not None and state.dialog == my_reports.DIALOG and not choice:
-        answer = parse_yes_no(text)
+        answer = parse_yes_no(text, language)
         if answer is True:
             return my_reports.confirm_cancel(session, person, students,
                                              str(state.data.get("report")), now=now)

@@ -37,20 +37,29 @@ def autonym(language: str) -> str:
 
 def claims(session: Session, person_id: int, command: str, choice: str | None,
            text: str) -> bool:
-    """Whether this message is about the language (asks for the list, or answers it)."""
+    """Whether this message is about the language (asks for the list, or answers it).
+
+    While the list is open only a language's name answers it; anything else (a report,
+    a command, a button) ends the question and is handled as usual.
+    """
     if command == COMMAND or choice == MENU_KEY or (choice or "").startswith(PICK_KEY):
         return True
     if not choice and fold(text.strip().strip("!?.")) in WORDS:
         return True
     state = get_state(session, person_id)
-    return state is not None and state.dialog == DIALOG and not choice
+    if state is None or state.dialog != DIALOG:
+        return False
+    if not choice and not command and _by_name(text) is not None:
+        return True
+    clear_state(session, person_id)
+    return False
 
 
 def handle(session: Session, person: Person, choice: str | None, text: str, *,
            now: datetime) -> Reply:
     """List the languages, or switch to the one picked and confirm in it."""
     wanted = choice.removeprefix(PICK_KEY) if choice and choice.startswith(PICK_KEY) else None
-    if wanted is None and get_state(session, person.id or 0) is not None and text:
+    if wanted is None and not choice and text:
         wanted = _by_name(text)
     if wanted in LANGUAGES:
         clear_state(session, person.id or 0)
@@ -69,10 +78,21 @@ def handle(session: Session, person: Person, choice: str | None, text: str, *,
     )
 
 
+#: Other names people write for a language.
+_SYNONYMS = {
+    "nb": ("norsk", "norska", "norwegian", "bokmål"), "sv": ("swedish", "svensk"),
+    "da": ("danish", "danska"), "ar": ("عربي", "arabic", "arabiska"),
+    "fa": ("farsi", "dari", "persian", "دری", "persiska"), "so": ("somali", "somaliska"),
+    "ti": ("tigrinya", "tigrinja", "ትግሪኛ"), "uk": ("ukrainian", "українська мова"),
+    "pl": ("polish", "polska", "polski"), "en": ("engelska", "engelsk", "english"),
+}
+
+
 def _by_name(text: str) -> str | None:
     said = fold(text.strip().strip("!?."))
     for code in LANGUAGES:
-        names = {fold(code), fold(autonym(code)), fold(Locale.parse(code).english_name or "")}
+        names = {fold(code), fold(autonym(code)), fold(Locale.parse(code).english_name or ""),
+                 *(fold(name) for name in _SYNONYMS.get(code, ()))}
         if said in names:
             return code
     return None

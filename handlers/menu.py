@@ -17,8 +17,8 @@ REPORT, REPORTS = "menu:report", "menu:reports"
 ROLL = "menu:roll"
 LANGUAGE = "menu:language"  # handled by handlers.language
 HELP_WORDS = {
-    "help", "/help", "hjälp", "hjelp", "hjælp", "?", "مساعدة", "caawin", "caawimaad", "ሓገዝ",
-    "کمک", "راهنما", "допомога", "pomoc",
+    "help", "/help", "hjälp", "hjelp", "hjælp", "?", "مساعدة", "caawin", "caawimaad", "caawimo",
+    "ሓገዝ", "کمک", "راهنما", "допомога", "pomoc",
 }
 #: Words that get the greeting and the menu rather than starting a report.
 GREETING_WORDS = {

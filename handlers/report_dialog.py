@@ -145,7 +145,7 @@ def advance(
         turn.data["note"] = text
         return _next(turn)
     if state.step == CONFIRM:
-        answer = parse_yes_no(text)
+        answer = parse_yes_no(text, turn.language)
         if answer is True:
             return _save(turn)
         if answer is False:

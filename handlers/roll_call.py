@@ -328,7 +328,7 @@ def _marks_from_text(roll: _Roll, data: dict[str, Any], students: list[tuple[Stu
     """Numbers or names toggle those students; "send" (or "ok") sends."""
     found, unclear = mentions(text, [name for _student, name in students])
     if not found:
-        if parse_yes_no(text) is True:
+        if parse_yes_no(text, roll.person.language) is True:
             return _save(roll, data)
         return _show(roll, data, students, roll.t(
             "Sorry, I did not understand. Write the students' numbers or names to change "

@@ -19,6 +19,13 @@ RIGHT_TO_LEFT = frozenset({"ar", "fa"})
 _ALIASES = {"no": "nb", "nn": "nb", "se": "sv", "dk": "da"}
 
 
+def canonical(code: str) -> str:
+    """A language code without region and with its aliases resolved ("no-NO" → "nb"); unlike
+    `normalize_language`, a language without a catalog stays itself ("fi")."""
+    base = code.replace("_", "-").split("-")[0].lower()
+    return _ALIASES.get(base, base)
+
+
 def normalize_language(code: str | None) -> str:
     """The shipped language closest to `code` ("sv-SE" → "sv", "no" → "nb"), else English."""
     if not code:
@@ -35,14 +42,19 @@ def translator(language: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
 
 
-def gettext_for(language: str, message: str, **values: object) -> str:
+def gettext_for(
+    language: str, message: str, *, isolate: bool = True, **values: object
+) -> str:
     """`message` translated into `language`, with `{placeholders}` filled in.
 
     In a right-to-left language each value is isolated (FSI … PDI), so a Latin name,
-    a phone number or a date keeps its own order inside the Arabic or Persian sentence.
+    a phone number or a date keeps its own order inside the Arabic or Persian sentence;
+    `isolate=False` leaves them out where every character counts (an SMS menu line).
     """
     text = translator(language).gettext(message)
-    return text.format(**_isolated(language, values)) if values else text
+    if not values:
+        return text
+    return text.format(**(_isolated(language, values) if isolate else values))
 
 
 def ngettext_for(language: str, singular: str, plural: str, n: int, **values: object) -> str:

@@ -7,7 +7,7 @@ from datetime import date, time
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
 
-from locales import N_, gettext_for, normalize_language
+from locales import N_, canonical, gettext_for, normalize_language
 
 REASON_LABELS = {
     "sick": N_("Sick"),
@@ -66,6 +66,7 @@ def language_name(code: str, language: str) -> str:
 def speaks(person_language: str, staff_language: str) -> str:
     """" (Arabic: book an interpreter if needed)" for staff, when the person's language is
     not theirs; empty otherwise."""
+    person_language, staff_language = canonical(person_language), canonical(staff_language)
     if person_language == staff_language or {person_language, staff_language} <= NORDIC:
         return ""  # Swedish, Norwegian and Danish speakers understand each other
     return " " + gettext_for(

@@ -129,6 +129,9 @@ _MARKERS: dict[str, tuple[str, ...]] = {
     "mark": ("på", "on", "this", "denna", "denne", "w", "в", "у"),
     "filler": ("den", "d", "the", "of", "يوم", "maalinta", "ዕለት", "روز"),
 }
+# Short markers that are ordinary words elsewhere ("do" in English, "i" in Swedish): read
+# only from someone whose own language they belong to.
+_OWN_ONLY: dict[str, frozenset[str]] = {"pl": frozenset({"do", "i", "od", "w"})}
 # Arabic and Persian mark a weekday as past or coming after it: "الاثنين الماضي",
 # "دوشنبه گذشته", "دوشنبه‌ی آینده".
 _ARABIC_AFTER = {
@@ -295,9 +298,11 @@ def _tables_for(order: tuple[str, ...]) -> _Tables:
     for lang in order:
         for phrase, offset in _RELATIVE[lang].items():
             phrases.setdefault(tuple(fold(word) for word in phrase.split()), ("day", offset))
+    others_only = {word for lang, own in _OWN_ONLY.items() if lang != order[0] for word in own}
     for kind, spellings in _MARKERS.items():
         for phrase in spellings:
-            phrases.setdefault(tuple(fold(word) for word in phrase.split()), (kind, 0))
+            if phrase not in others_only:
+                phrases.setdefault(tuple(fold(word) for word in phrase.split()), (kind, 0))
     leading = frozenset(
         [*weekdays, *months, *(phrase[0] for phrase in phrases if phrase[0] != "و")]
     )

@@ -128,7 +128,7 @@ _SICK = _Vocabulary(
         "болить", "нудить", "ковід",  # uk: hurts, feels sick
         # pl: sick (the child, "dziecko", is neuter: "jest chore"), hurts, runny nose, cough
         "chory", "chora", "chore", "chorego", "chorej", "chorzy", "choruje", "chorują", "boli",
-        "katar", "kaszel", "kaszle", "grypa", "grypę", "grypy", "grypie",
+        "kaszel", "kaszle", "grypa", "grypę", "grypy", "grypie",
     ),
     # Inflections: sjuka, sjukt, sjukdom, sjukanmäler; syke, sykt, sykemeldt; syge, sygdom.
     starts=(
@@ -154,7 +154,7 @@ _FAMILY = _Vocabulary(
     exact=(
         "family", "families",
         "ቀብሪ", "ሓዘን",  # ti: burial, mourning
-        "ختم", "تشییع", "فاتحه",  # fa: funeral
+        "تشییع", "فاتحه",  # fa: funeral
         "сім'я", "сім'ї", "сім'ю", "сім'єю",  # uk: family
     ),
     starts=(
@@ -170,8 +170,8 @@ _FAMILY = _Vocabulary(
 _OTHER = _Vocabulary(
     exact=(
         "annat", "annan", "annet", "annen", "andet", "anden", "other", "others", "اخرى",
-        "kale",  # so
         "ካልእ", "ካልኦት",  # ti
+        "kale",  # so: the app's "Sabab kale" (other reason); English kale is no reason
         # fa: not "دیگر", which is mostly "more" ("دو روز دیگر", in two days).
         "سایر",
         "інше", "інша", "інший", "інші", "іншого", "іншої", "інших",  # uk
@@ -213,8 +213,8 @@ _YES = _folded(
         "እወ", "ሕራይ", "ስደድ", "ስደዱ",  # ti: yes, ok, send
         "بله", "آره", "باشه", "ارسال", "بفرست", "بفرستید", "تأیید",  # fa: yes, ok, send, confirm
         "так", "ок", "добре", "гаразд", "надіслати", "надішліть", "підтверджую",  # uk
-        # pl: yes ("tak" is also Danish "thanks", as in "ja tak"), ok, send, confirm
-        "tak", "dobrze", "jasne", "wyślij", "potwierdzam", "potwierdź",
+        # pl: ok, send, confirm ("tak" below)
+        "dobrze", "jasne", "wyślij", "potwierdzam", "potwierdź",
     )
 )
 # Somali doubles vowels, which fold() merges as in Danish "gaar": "haa" (yes) would fold to
@@ -223,9 +223,14 @@ _YES_AS_TYPED = frozenset({"haa"})
 _NO = _folded(
     (
         "nej", "nei", "nä", "nope", "no", "n", "لا", "كلا",
-        "ኣይፋል", "نه", "خیر", "نخیر", "ні", "nie",  # ti, fa, uk, pl
+        "ኣይፋል", "نه", "نخیر", "ні", "nie",  # ti, fa, uk, pl
     )
 )
+# Yes and no words that mean something else in another shipped language: Polish "tak" (yes)
+# is Danish "thanks"; Persian "خیر" (no) is Arabic "good" ("خير إن شاء الله"). Read only from
+# someone whose own language it is.
+_YES_OWN = {"pl": _folded(("tak",))}
+_NO_OWN = {"fa": _folded(("خیر",))}
 # Somali "maya" (no) is also the name Maya ("Maya är också sjuk"): a no only on its own.
 _NO_ALONE = _folded(("maya",))
 _NEGATIONS = _folded(
@@ -236,21 +241,24 @@ _NEGATIONS = _folded(
 )
 
 
-def parse_yes_no(text: str) -> bool | None:
+def parse_yes_no(text: str, language: str | None = None) -> bool | None:
     """True for a yes ("ja", "ok", "skicka", "نعم", "haa", "እወ", "بله", "так", "tak"), False
     for a no ("nej", "nei", "no", "لا", "maya", "ኣይፋል", "نه", "ні", "nie").
 
     The first word decides ("ja tack" → True, "nej tack" → False); a yes with a negation
     ("skicka inte", "ok no") is unclear, and so is anything else, including numbers: None.
+    `language` (the writer's own) adds the words that only mean yes or no in it.
     """
     said = words(text)
     folded = [fold(word) for word in said]
     if not folded:
         return None
     first = folded[0]
-    if first in _NO or (len(folded) == 1 and first in _NO_ALONE):
+    own_no, own_yes = _NO_OWN.get(language or "", frozenset()), _YES_OWN.get(language or "",
+                                                                               frozenset())
+    if first in _NO or first in own_no or (len(folded) == 1 and first in _NO_ALONE):
         return False
-    if first in _YES or said[0] in _YES_AS_TYPED:
+    if first in _YES or first in own_yes or said[0] in _YES_AS_TYPED:
         return None if any(word in _NEGATIONS for word in folded[1:]) else True
     return None
 

@@ -42,9 +42,10 @@ _TYPOGRAPHY: dict[int, str | None] = {
     **dict.fromkeys(map(ord, "•·‣∙⁃◦"), "-"),
     ord("…"): ELLIPSIS,
     # Direction isolates (Unicode 6.3) show as boxes on older handsets; the old
-    # right-to-left mark after a name or number keeps it in place just as well there.
-    **dict.fromkeys(map(ord, "\u2066\u2067\u2068"), None),
-    ord("\u2069"): "\u200f",
+    # right-to-left mark around a name or number keeps it in place there, and one before a
+    # name that opens the text keeps the whole message right to left.
+    **dict.fromkeys(map(ord, "\u2066\u2067"), None),
+    **dict.fromkeys(map(ord, "\u2068\u2069"), "\u200f"),
     # The roll call's marks (absent, late) read as letters on any handset.
     **dict.fromkeys(map(ord, "✗✘"), "X"),
     ord("⏱"): "(L)",

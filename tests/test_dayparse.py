@@ -379,3 +379,12 @@ def test_cldr_weekday_and_month_names_are_read(language: str) -> None:
         assert parse_days(name, language, MONDAY) == span(day(11, 23 + index)), name
     for month, name in locale.months["format"]["wide"].items():
         assert parse_days(f"3 {name} 2027", language, MONDAY) == span(day(month, 3, 2027)), name
+
+
+def test_polish_short_words_are_read_only_from_polish_speakers() -> None:
+    """English "do" and Swedish "i" stay ordinary words; from a Pole they join days."""
+    friday = date(2026, 11, 27)
+    assert parse_days("We'll do Friday instead", "en", MONDAY) == DaySpan(friday, friday)
+    assert parse_days("chory do piątku", "pl", MONDAY) == DaySpan(MONDAY, friday)
+    thursday = date(2026, 11, 26)
+    assert parse_days("sjuk torsdag i fredag", "sv", MONDAY) == DaySpan(thursday, thursday)

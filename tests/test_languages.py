@@ -155,6 +155,11 @@ def test_the_word_for_language_by_text_and_the_interpreter_hint(db: Engine) -> N
                                  now=now)
         assert done.text == "From now on I will write to you in English."
         assert lars.language == "en"
+        # An open language question does not swallow a report: it simply ends.
+        handle_incoming(session, Incoming(lars.id or 0, "webchat", "w3", "LANGUAGE"), now=now)
+        [report] = handle_incoming(
+            session, Incoming(lars.id or 0, "webchat", "w4", "Maja sjuk idag"), now=now)
+        assert report.text.startswith("Please check your report:")
     assert speaks("so", "sv") == " (somaliska: boka tolk vid behov)"
     assert speaks("nb", "sv") == ""  # Scandinavians understand each other
     assert plain(speaks("sv", "ar")).startswith(" (السويدية")

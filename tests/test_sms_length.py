@@ -80,3 +80,14 @@ def test_the_absence_notice_is_under_320_characters(language: str, lesson: time 
     body = render(text, [{"key": "notice:1:2026-11-23",
                           "label": gettext_for(language, "Give the reason")}], language)
     assert len(body) < 320, body
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_language_menu_fits_three_segments_with_its_question(language: str) -> None:
+    """/language by SMS: the question and all ten languages, numbered, in three segments."""
+    from handlers.language import PICK_KEY, autonym
+
+    choices = [{"key": f"{PICK_KEY}{code}", "label": autonym(code)} for code in LANGUAGES]
+    question = gettext_for(language, "Which language should I write to you in?")
+    body = render(question, choices, language)
+    assert segments(body) <= MAX_SEGMENTS and body.startswith(to_sms(question)), body

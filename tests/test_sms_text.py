@@ -301,5 +301,8 @@ def test_right_to_left_isolates_become_marks_every_handset_knows() -> None:
     assert "\u2068" in text and "\u2069" in text
     sms = to_sms(text)
     assert "\u2068" not in sms and "\u2069" not in sms
-    assert "Norrskolan\u200f" in sms and "+46701234567\u200f" in sms
+    assert "\u200fNorrskolan\u200f" in sms and "\u200f+46701234567\u200f" in sms
+    notice = to_sms(gettext_for("ar", "{child} is not at school today, and we have no report "
+                                      "of absence.", child="Omar"))
+    assert notice.startswith("\u200fOmar\u200f")  # the first strong direction is RTL
     assert to_sms("\u2068Ali\u2069 sick") == "Ali sick"  # GSM-7 text: no marks at all
