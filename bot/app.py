@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import ip_address
 
@@ -60,6 +61,20 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM or SIGINT it caught is not raised again once
+    it stops listening: the runtime still has parts to stop in order (then it exits 0)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Catch the signals as uvicorn does; forget them when done."""
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
+
+
 class Runtime:
     """Everything `narvaro run` runs in one process: channels, dispatcher, scheduler, web."""
 
@@ -96,7 +111,7 @@ class Runtime:
         self.scheduler = build_scheduler(context.engine, context.clock,
                                          interval=settings.sweep_interval_seconds,
                                          after_sweep=self.dispatcher.wake)
-        self.server = uvicorn.Server(
+        self.server = _Server(
             uvicorn.Config(self.web.app, host=settings.http_host, port=settings.http_port,
                            log_level="warning", lifespan="off")
         )

@@ -160,3 +160,12 @@ def test_ctrl_c_stops_cleanly_and_a_restart_keeps_the_data(
     )
     assert '"channel": "webchat"' in listing.stdout
     assert '"status": "delivered"' in listing.stdout
+
+
+def test_sigterm_stops_as_cleanly_as_ctrl_c(bot: Bot) -> None:
+    """A service manager's SIGTERM: every part is stopped in order, status 0."""
+    bot.process.send_signal(signal.SIGTERM)
+    output, _ = bot.process.communicate(timeout=15)
+    assert bot.process.returncode == 0, output
+    assert "Närvaro stopped" in output
+    assert "Traceback" not in output
