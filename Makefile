@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/telegram_dialogs.py
 	$(BIN)/python benchmarks/sms_webhooks.py
 	$(BIN)/python benchmarks/notices.py
+	$(BIN)/python benchmarks/ladder.py
 
 migration: $(STAMP)
 	rm -f /tmp/narvaro-migration.db
