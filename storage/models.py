@@ -149,6 +149,19 @@ class Absence(SQLModel, table=True):
     notified_at: datetime | None = _instant(nullable=True)
 
 
+class LadderPosition(SQLModel, table=True):
+    """Where a student is on their school's escalation ladder (none: not on it)."""
+
+    __tablename__ = "ladder_position"
+
+    student_id: int = Field(foreign_key="student.id", primary_key=True)
+    step_id: str | None = Field(default=None, max_length=32)
+    level: int = 0
+    entered_at: datetime | None = _instant(nullable=True)
+    #: When the counters were last read (only students with newer roll call are read again).
+    evaluated_at: datetime = _instant()
+
+
 class RollCall(SQLModel, table=True):
     """That a class's roll call for a day has been taken (by import, the API or in chat)."""
 

@@ -1,0 +1,125 @@
+"""The Ljusnarsberg ladder over three weeks of roll call, through `narvaro tick`.
+
+Noor (7A) is absent without a report on Monday, Tuesday and Wednesday 23–25 November 2026:
+the 1st unexcused occasion is the same-day call (the notice already gives it), the 3rd
+calls a meeting with a weekly follow-up. Tasks are created once, reach the mentor on the
+day they are due, and the weekly follow-up stops when a correction takes the step back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.cli import main
+from handlers.inbox import handle_incoming
+from handlers.messages import Incoming
+from storage.db import make_engine, session_scope
+from storage.models import LadderPosition, OutboxMessage, Person, StaffTask, Student
+from tests.rosters import write
+from tests.telegram_harness import MENTOR_PHONE, import_roster
+
+
+@pytest.fixture
+def db(narvaro_env: dict[str, str], tmp_path: Path) -> Iterator[Engine]:
+    """The transcript roster (Norrskolan follows the Ljusnarsberg plan by default)."""
+    import_roster(tmp_path)
+    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+def absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, day: str, status: str = "absent",
+           at: str | None = None) -> None:
+    """Noor's roll call for `day`, imported at 08:20 that day (or at `at`)."""
+    monkeypatch.setenv("NARVARO_CLOCK_START", at or f"{day}T08:20:00+01:00")
+    path = write(tmp_path, f"roll-{day}-{status}.csv",
+                 "date,student_id,status,lesson_start,lesson_end,minutes_late\n"
+                 f"{day},N003,{status},,,\n")
+    assert main(["attendance", "import", path]) == 0
+
+
+def tick(now: str) -> None:
+    """`narvaro tick --now …`."""
+    assert main(["tick", "--now", now]) == 0
+
+
+def ladder_tasks(db: Engine) -> list[StaffTask]:
+    """Tasks the ladder created, oldest first."""
+    with Session(db) as session:
+        return list(session.exec(select(StaffTask).where(
+            StaffTask.dedupe_key.startswith("ladder:")).order_by(StaffTask.id)))  # type: ignore[attr-defined]
+
+
+def step_of(db: Engine) -> str | None:
+    """Noor's step on the ladder."""
+    with Session(db) as session:
+        noor = session.exec(select(Student).where(Student.external_id == "N003")).one()
+        position = session.get(LadderPosition, noor.id)
+        return position.step_id if position else None
+
+
+def nudges(db: Engine) -> list[OutboxMessage]:
+    """Ladder tasks sent to their owners."""
+    with Session(db) as session:
+        return list(session.exec(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.startswith("nudge:")).order_by(OutboxMessage.id)))  # type: ignore[attr-defined]
+
+
+def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The right tasks on the right days for the right people, nothing twice; the nudge on
+    the due day; done from the chat; the weekly follow-up; de-escalation stops it."""
+    absent(tmp_path, monkeypatch, "2026-11-23")
+    tick("2026-11-23T08:46:00+01:00")
+    assert step_of(db) == "s1"
+    assert ladder_tasks(db) == []  # the same-day call came with the notice already
+    for day in ("2026-11-24", "2026-11-25"):
+        absent(tmp_path, monkeypatch, day)
+        tick(f"{day}T08:46:00+01:00")
+        tick(f"{day}T08:47:00+01:00")
+    assert step_of(db) == "s2"
+    created = ladder_tasks(db)
+    assert sorted(t.kind for t in created) == ["follow_up_meeting", "meeting", "student_talk"]
+    with Session(db) as session:
+        anna = session.exec(select(Person).where(Person.phone == MENTOR_PHONE)).one()
+    assert {t.assignee_id for t in created} == {anna.id}
+    # Due a week after the step was entered (Wednesday 2 December, 08:00 in Stockholm).
+    assert {t.due_at.isoformat() for t in created} == {"2026-12-02T07:00:00+00:00"}
+    tick("2026-12-01T12:00:00+01:00")
+    assert nudges(db) == []
+    tick("2026-12-02T08:05:00+01:00")
+    tick("2026-12-02T08:06:00+01:00")
+    sent = nudges(db)
+    assert len(sent) == 3 and all(n.recipient_id == anna.id for n in sent)
+    meeting = next(n for n in sent if n.text.startswith("Kalla till möte med elev och v.h."))
+    assert meeting.text.endswith(": Noor Berg (7A), senast ons 2 dec.")
+    assert [c["label"] for c in meeting.choices or []] == ["Klar", "Behövs inte"]
+    with session_scope(db) as session:
+        [answer] = handle_incoming(
+            session, Incoming(anna.id or 0, "webchat", "a1", "", (meeting.choices or [])[0][
+                "key"]), now=datetime.fromisoformat("2026-12-02T09:00:00+01:00"))
+        assert answer.text == "Markerad som klar. Tack!"
+    # A week on, the weekly follow-up comes again (once).
+    tick("2026-12-02T10:00:00+01:00")
+    tick("2026-12-03T08:30:00+01:00")
+    tick("2026-12-03T08:31:00+01:00")
+    follow_ups = [t for t in ladder_tasks(db) if t.kind == "follow_up_meeting"]
+    assert len(follow_ups) == 2
+    # Roll call corrected: Noor was there on Tuesday and Wednesday after all.
+    absent(tmp_path, monkeypatch, "2026-11-24", "present", at="2026-12-03T08:50:00+01:00")
+    absent(tmp_path, monkeypatch, "2026-11-25", "present", at="2026-12-03T08:50:00+01:00")
+    tick("2026-12-03T09:00:00+01:00")
+    assert step_of(db) == "s1"
+    with Session(db) as session:
+        [told] = session.exec(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.startswith("ladder-left:"))).all()  # type: ignore[attr-defined]
+        assert told.text.startswith("Noor Berg (7A) uppfyller inte längre steget")
+    recurring = [t for t in ladder_tasks(db) if t.dedupe_key.endswith(":r1")]
+    assert [t.status for t in recurring] == ["not_needed"]
