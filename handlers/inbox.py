@@ -20,6 +20,7 @@ from handlers.menu import (
     HELP_WORDS,
     REPORT,
     REPORTS,
+    TASKS,
     can_report,
     handle_menu,
     menu_choices,
@@ -39,6 +40,7 @@ from storage.people import Roles, roles_of
 log = logging.getLogger(__name__)
 MAX_TEXT = 1000
 START, REPORT_COMMAND, REPORTS_COMMAND = "/start", "/report", "/reports"
+TASKS_COMMAND = "/tasks"
 NOTICE_ANSWER_WINDOW = timedelta(hours=16)
 
 
@@ -129,6 +131,8 @@ def _route(
         return roll_call.handle(session, person, roles, incoming, now=now)
     if not choice and text.lower() in HELP_WORDS:
         return handle_menu(session, person, replace(incoming, text="help"), now)
+    if command == TASKS_COMMAND and roles.staff:
+        return handle_menu(session, person, replace(incoming, text="", choice=TASKS), now)
     if not can_report(roles) or not students:
         return handle_menu(session, person, incoming, now)
     if choice == REPORTS or command == REPORTS_COMMAND:

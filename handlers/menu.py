@@ -9,8 +9,9 @@ from sqlmodel import Session, select
 
 from handlers.messages import Choice, Incoming, Reply
 from locales import N_, gettext_for, ngettext_for
-from storage.models import Absence, Person, School, StaffTask
+from storage.models import Absence, Person, School, StaffTask, Student
 from storage.people import Roles, roles_of, school_of
+from storage.tasks import plan_words, student_label
 
 STATUS, TASKS, HELP = "menu:status", "menu:tasks", "menu:help"
 REPORT, REPORTS = "menu:report", "menu:reports"
@@ -152,6 +153,9 @@ def _tasks_text(session: Session, person: Person, now: datetime) -> str:
     zone, _local = _local_today(school, now)
     lines = [header]
     for task in tasks[:10]:
-        kind = gettext_for(language, TASK_KINDS.get(task.kind, OTHER_TASK))
-        lines.append(f"• {kind} · {task.due_at.astimezone(zone):%Y-%m-%d %H:%M}")
+        kind = plan_words(session, task) or gettext_for(
+            language, TASK_KINDS.get(task.kind, OTHER_TASK))
+        student = session.get(Student, task.student_id) if task.student_id else None
+        about = f": {student_label(session, student)}" if student else ""
+        lines.append(f"• {kind}{about} · {task.due_at.astimezone(zone):%Y-%m-%d %H:%M}")
     return "\n".join(lines)

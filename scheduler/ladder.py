@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,34 +23,33 @@ from sqlmodel import Session, col, select
 from locales import gettext_for
 from locales.formats import format_day
 from policy.calendar import SchoolCalendar
-from policy.ladder import Ladder, LadderError, Record, Step, counters, load_ladder, term_of
+from policy.ladder import Ladder, Record, Step, counters, term_of
 from policy.routing import AUTO
 from storage.models import Absence, LadderPosition, Person, School, StaffRole, StaffTask, Student
 from storage.outbox import enqueue, enqueue_many
 from storage.reports import mentors_of
 from storage.schools import school_calendar
-from storage.tasks import TASK_DONE, TASK_NOT_NEEDED, add_tasks, student_label
+from storage.tasks import (
+    LADDER_PREFIX,
+    TASK_DONE,
+    TASK_NOT_NEEDED,
+    add_tasks,
+    ladder_named,
+    plan_words,
+    student_label,
+)
 
 log = logging.getLogger(__name__)
 #: Tasks are due at the start of the school day, in the school's time zone.
 DUE_AT = time(8, 0)
-LADDER_PREFIX = "ladder:"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-@lru_cache(maxsize=16)
-def _ladder(name: str) -> Ladder | None:
-    try:
-        return load_ladder(name)
-    except LadderError:
-        return None
 
 
 def advance_ladders(session: Session, now: datetime) -> int:
     """Move every student whose roll call changed; returns how many tasks were created."""
     created = 0
     for school in session.execute(select(School)).scalars():
-        ladder = _ladder(school.policy)
+        ladder = ladder_named(school.policy)
         if ladder is not None:
             created += _school(session, school, ladder, now)
     return created
@@ -240,15 +238,11 @@ def nudge_due_tasks(session: Session, now: datetime) -> int:
         student = session.get(Student, task.student_id) if task.student_id else None
         owner = session.get(Person, task.assignee_id)
         school = session.get(School, task.school_id)
-        ladder = _ladder(school.policy) if school else None
-        if student is None or owner is None or ladder is None:
-            continue
-        step_id, index = task.dedupe_key.split(":")[2], int(task.dedupe_key.split(":")[3])
-        step = next((s for s in ladder.steps if s.id == step_id), None)
-        if step is None or index >= len(step.tasks):
+        what = plan_words(session, task)
+        if student is None or owner is None or school is None or what is None:
             continue
         language = owner.language
-        due = task.due_at.astimezone(ZoneInfo(school.timezone)).date() if school else now.date()
+        due = task.due_at.astimezone(ZoneInfo(school.timezone)).date()
         messages.append({
             "dedupe_key": f"nudge:{task.id}", "recipient_id": owner.id, "channel": AUTO,
             "language": language,
@@ -256,7 +250,7 @@ def nudge_due_tasks(session: Session, now: datetime) -> int:
                 language,
                 # Translators: a task from the school's plan reaches staff; {what}: the task in
                 # the plan's own words; {student}: "Name (class)"; {day}: its due date.
-                "{what}: {student}, due {day}.", what=step.tasks[index].what,
+                "{what}: {student}, due {day}.", what=what,
                 student=student_label(session, student),
                 day=format_day(due, language).rstrip(".")),
             "choices": [

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
+from scheduler.digest import escalate_overdue_tasks, send_staff_digests
 from scheduler.ladder import advance_ladders, nudge_due_tasks
 from scheduler.notices import (
     remind_missing_roll_calls,
@@ -50,6 +51,8 @@ SWEEPS: dict[str, Sweep] = {
     "send_notice_corrections": send_notice_corrections,
     "advance_ladders": advance_ladders,
     "nudge_due_tasks": nudge_due_tasks,
+    "send_staff_digests": send_staff_digests,
+    "escalate_overdue_tasks": escalate_overdue_tasks,
     "remind_snoozed_calls": remind_snoozed_calls,
     "remind_missing_roll_calls": remind_missing_roll_calls,
     "forget_stale_conversations": forget_stale_conversations,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from storage.models import Person, SchoolClass, StaffTask, Student
+from policy.ladder import Ladder, LadderError, load_ladder
+from storage.models import Person, School, SchoolClass, StaffTask, Student
 
 #: Choice keys a task's message carries; the task id follows.
 TASK_DONE = "task:done:"
@@ -54,6 +56,33 @@ def add_tasks(session: Session, tasks: list[dict[str, Any]], *, now: datetime) -
         .returning(StaffTask.dedupe_key, StaffTask.id)
     )
     return {key: int(task_id) for key, task_id in session.execute(statement, rows).all()}
+
+
+#: The dedupe key of a task a ladder step created: `ladder:STUDENT:STEP:INDEX:OWNER:TAG`.
+LADDER_PREFIX = "ladder:"
+
+
+@lru_cache(maxsize=16)
+def ladder_named(name: str) -> Ladder | None:
+    """The ladder of a preset, or None when the school's policy has none."""
+    try:
+        return load_ladder(name)
+    except LadderError:
+        return None
+
+
+def plan_words(session: Session, task: StaffTask) -> str | None:
+    """For a task a ladder step created, the task in the plan's own words."""
+    if not task.dedupe_key.startswith(LADDER_PREFIX):
+        return None
+    school = session.get(School, task.school_id)
+    ladder = ladder_named(school.policy) if school else None
+    parts = task.dedupe_key.split(":")
+    if ladder is None or len(parts) < 4 or not parts[3].isdecimal():
+        return None
+    step = next((s for s in ladder.steps if s.id == parts[2]), None)
+    index = int(parts[3])
+    return step.tasks[index].what if step is not None and index < len(step.tasks) else None
 
 
 def own_task(session: Session, person: Person, task_id: int) -> StaffTask | None:

@@ -101,6 +101,13 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
     meeting = next(n for n in sent if n.text.startswith("Kalla till möte med elev och v.h."))
     assert meeting.text.endswith(": Noor Berg (7A), senast ons 2 dec.")
     assert [c["label"] for c in meeting.choices or []] == ["Klar", "Behövs inte"]
+    with Session(db) as session:
+        [digest] = session.exec(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == f"digest:{anna.id}:2026-12-02")).all()
+    lines = digest.text.splitlines()
+    assert lines[0] == "Dina uppgifter i dag:"
+    assert ("• Kalla till möte med elev och v.h. Eventuellt är personal från elevhälsan med.: "
+            "Noor Berg (7A)") in lines
     with session_scope(db) as session:
         [answer] = handle_incoming(
             session, Incoming(anna.id or 0, "webchat", "a1", "", (meeting.choices or [])[0][
@@ -123,3 +130,15 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
         assert told.text.startswith("Noor Berg (7A) uppfyller inte längre steget")
     recurring = [t for t in ladder_tasks(db) if t.dedupe_key.endswith(":r1")]
     assert [t.status for t in recurring] == ["not_needed"]
+    # Two school days past due, what is still open goes to the principal too (once).
+    tick("2026-12-04T08:30:00+01:00")
+    tick("2026-12-04T08:31:00+01:00")
+    with Session(db) as session:
+        rut = session.exec(select(Person).where(Person.name == "Rut Rektor")).one()
+        overdue = session.exec(select(OutboxMessage).where(
+            OutboxMessage.recipient_id == rut.id,
+            OutboxMessage.dedupe_key.startswith("overdue:"))).all()  # type: ignore[attr-defined]
+    talks = [m.text for m in overdue if "Genomgång av elevdokumentation" in m.text]
+    assert talks == ["Inte gjort sedan ons 2 dec: Genomgång av elevdokumentation "
+                     "(elevdagbok/elevlogg). Lyssna till eleven., Noor Berg (7A) "
+                     "(ansvarig: Anna Mentor)."]

@@ -1,0 +1,130 @@
+"""Staff hear of their tasks every morning; a task left undone goes to the principal as well.
+
+At 08:00 on school days (the school's time), each staff member with tasks due today or
+overdue (made before that morning) gets one message listing them. A task still open two
+school days after it was due is sent to the school's principal too, once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from locales import N_, gettext_for
+from locales.formats import format_day
+from policy.routing import AUTO
+from storage.models import Person, School, StaffRole, StaffTask, Student
+from storage.outbox import enqueue
+from storage.schools import school_calendar
+from storage.tasks import plan_words, student_label
+
+DIGEST_AT, DIGEST_UNTIL = time(8, 0), time(12, 0)
+#: School days after its due date that a task still open is shown to the principal.
+OVERDUE_SCHOOL_DAYS = 2
+#: The kinds of task a morning list names in words, for tasks not from a plan's ladder.
+KIND_WORDS = {
+    "call_home": N_("Call home"), "call_guardian": N_("Call guardian"),
+    "late_report": N_("Late absence report"), "confirm_notices": N_("Task"),
+}
+
+
+def _title(session: Session, task: StaffTask, language: str) -> str:
+    words = plan_words(session, task)
+    return words if words else gettext_for(language, KIND_WORDS.get(task.kind, N_("Task")))
+
+
+def _line(session: Session, task: StaffTask, language: str) -> str:
+    student = session.get(Student, task.student_id) if task.student_id else None
+    title = _title(session, task, language)
+    return f"• {title}: {student_label(session, student)}" if student else f"• {title}"
+
+
+def send_staff_digests(session: Session, now: datetime) -> int:
+    """One morning list per staff member with tasks due today or overdue, once a day."""
+    queued = 0
+    for school in session.execute(select(School)).scalars():
+        zone = ZoneInfo(school.timezone)
+        local = now.astimezone(zone)
+        if not DIGEST_AT <= local.time().replace(tzinfo=None) < DIGEST_UNTIL:
+            continue
+        if not school_calendar(session, school).is_school_day(local.date()):
+            continue
+        end_of_day = datetime.combine(local.date(), time(23, 59), zone)
+        # What was on the list when the day began: a task made later came with its own prompt.
+        day_began = datetime.combine(local.date(), DIGEST_AT, zone)
+        by_owner: dict[int, list[StaffTask]] = defaultdict(list)
+        for task in session.execute(
+            select(StaffTask).where(StaffTask.school_id == school.id,
+                                    col(StaffTask.status).in_(["open", "snoozed"]),
+                                    StaffTask.due_at <= end_of_day,
+                                    StaffTask.created_at < day_began)
+            .order_by(col(StaffTask.due_at))
+        ).scalars():
+            by_owner[task.assignee_id].append(task)
+        for owner_id, tasks in by_owner.items():
+            owner = session.get(Person, owner_id)
+            if owner is None:
+                continue
+            language = owner.language
+            today = [t for t in tasks if t.due_at.astimezone(zone).date() == local.date()]
+            late = [t for t in tasks if t not in today]
+            lines = []
+            if today:
+                lines.append(gettext_for(language, "Your tasks today:"))
+                lines += [_line(session, t, language) for t in today]
+            if late:
+                lines.append(gettext_for(language, "Overdue:"))
+                lines += [_line(session, t, language) for t in late]
+            queued += enqueue(
+                session, dedupe_key=f"digest:{owner_id}:{local.date().isoformat()}",
+                recipient_id=owner_id, channel=AUTO, language=language, now=now,
+                text="\n".join(lines))
+    return queued
+
+
+def escalate_overdue_tasks(session: Session, now: datetime) -> int:
+    """A task open two school days past its due date goes to the principal too, once."""
+    queued = 0
+    for school in session.execute(select(School)).scalars():
+        zone = ZoneInfo(school.timezone)
+        local = now.astimezone(zone)
+        calendar = school_calendar(session, school)
+        principals = session.execute(
+            select(Person).join(StaffRole, col(StaffRole.person_id) == Person.id)
+            .where(StaffRole.school_id == school.id, StaffRole.role == "principal")
+        ).scalars().unique().all()
+        if not principals:
+            continue
+        for task in session.execute(
+            select(StaffTask).where(StaffTask.school_id == school.id,
+                                    col(StaffTask.status).in_(["open", "snoozed"]),
+                                    StaffTask.due_at < now)
+        ).scalars():
+            due = task.due_at.astimezone(zone).date()
+            try:
+                late = calendar.add_school_days(due, OVERDUE_SCHOOL_DAYS) <= local.date()
+            except ValueError:
+                late = False
+            owner = session.get(Person, task.assignee_id)
+            if not late or owner is None:
+                continue
+            for principal in principals:
+                if principal.id == owner.id:
+                    continue
+                language = principal.language
+                student = session.get(Student, task.student_id) if task.student_id else None
+                queued += enqueue(
+                    session, dedupe_key=f"overdue:{task.id}:{principal.id}",
+                    recipient_id=principal.id, channel=AUTO, language=language, now=now,
+                    text=gettext_for(
+                        language,
+                        # Translators: to a principal. {task}: what is to be done; {student}:
+                        # "Name (class)"; {owner}: the staff member; {day}: the due date.
+                        "Not done since {day}: {task}, {student} (responsible: {owner}).",
+                        task=_title(session, task, language),
+                        student=student_label(session, student) if student else "-",
+                        owner=owner.name, day=format_day(due, language).rstrip(".")))
+    return queued
