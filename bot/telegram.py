@@ -62,6 +62,7 @@ COMMANDS = {
     "reports": N_("See or cancel reports"),
     "roll": N_("Take roll call (school staff)"),
     "tasks": N_("My tasks (school staff)"),
+    "student": N_("One student's absence and plan (staff)"),
     "language": N_("Change the language I write in"),
     "help": N_("Help and the school's contact"),
     "cancel": N_("Stop what you are doing"),

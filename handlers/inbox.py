@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from handlers import language as language_dialog
-from handlers import my_reports, report_dialog, roll_call, task_actions
+from handlers import my_reports, report_dialog, roll_call, student_view, task_actions
 from handlers.mentor_notices import TASK_DONE, mark_task_done
 from handlers.menu import (
     GREETING_WORDS,
@@ -133,6 +133,10 @@ def _route(
         return handle_menu(session, person, replace(incoming, text="help"), now)
     if command == TASKS_COMMAND and roles.staff:
         return handle_menu(session, person, replace(incoming, text="", choice=TASKS), now)
+    if command == student_view.COMMAND:
+        if not roles.staff:
+            return Reply(gettext_for(language, "This is for school staff."))
+        return student_view.show(session, person, roles, text, now=now)
     if not can_report(roles) or not students:
         return handle_menu(session, person, incoming, now)
     if choice == REPORTS or command == REPORTS_COMMAND:

@@ -142,3 +142,32 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
     assert talks == ["Inte gjort sedan ons 2 dec: Genomgång av elevdokumentation "
                      "(elevdagbok/elevlogg). Lyssna till eleven., Noor Berg (7A) "
                      "(ansvarig: Anna Mentor)."]
+
+
+def test_student_shows_a_mentor_one_of_their_own_and_nobody_else(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/student Noor: the term's counters, the step and the log, for her mentor; a guardian
+    and an unknown name learn nothing."""
+    for day in ("2026-11-23", "2026-11-24", "2026-11-25"):
+        absent(tmp_path, monkeypatch, day)
+        tick(f"{day}T08:46:00+01:00")
+    now = datetime.fromisoformat("2026-11-25T10:00:00+01:00")
+    with session_scope(db) as session:
+        anna = session.exec(select(Person).where(Person.phone == MENTOR_PHONE)).one()
+        [shown] = handle_incoming(
+            session, Incoming(anna.id or 0, "webchat", "s1", "/student noor"), now=now)
+        lines = shown.text.splitlines()
+        assert lines[0] == "Noor Berg (7A)"
+        assert lines[1].startswith("Den här terminen: 3 ogiltiga tillfällen")
+        assert "3 dagar i rad" in lines[1]
+        assert lines[2].startswith("Steg i planen: Mentor kallar till möte med elev och v.h.")
+        assert lines[3] == "Senast:"
+        assert "• ons 25 nov.: frånvarande, ingen anmälan" in lines
+        [unknown] = handle_incoming(
+            session, Incoming(anna.id or 0, "webchat", "s2", "/student Zlatan"), now=now)
+        assert unknown.text == "Ingen av dina elever heter Zlatan."
+        kari = session.exec(select(Person).where(Person.phone == "+4741234503")).one()
+        [refused] = handle_incoming(
+            session, Incoming(kari.id or 0, "webchat", "s3", "/student Noor"), now=now)
+        assert "Noor" not in refused.text

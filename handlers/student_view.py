@@ -1,0 +1,122 @@
+"""`/student <name>`: a mentor sees one of their own students — the term's counters, the
+step of the plan the student is on, and the latest of their log. Nobody else's.
+
+A mentor sees their mentees; a principal or coordinator the students of their school.
+Anyone else, or a name that is not one of those students, learns nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from handlers.messages import Reply
+from locales import N_, gettext_for
+from locales.formats import format_day
+from policy.freetext import match_child
+from policy.ladder import Record, counters, term_of
+from storage.models import (
+    Absence,
+    AuditLog,
+    LadderPosition,
+    MentorLink,
+    Person,
+    School,
+    StaffRole,
+    StaffTask,
+    Student,
+)
+from storage.people import Roles
+from storage.schools import school_calendar
+from storage.tasks import ladder_named, plan_words, student_label
+
+COMMAND = "/student"
+LOG_LINES = 8
+STATES = {
+    ("absent", "unexcused"): N_("absent, no report"),
+    ("absent", "open"): N_("absent, no report"),
+    ("absent", "reported"): N_("absent, reported"),
+    ("absent", "withdrawn"): N_("corrected: present"),
+    ("late", "unexcused"): N_("late"), ("late", "open"): N_("late"),
+    ("late", "reported"): N_("late"), ("late", "withdrawn"): N_("corrected: present"),
+}
+
+
+def show(session: Session, person: Person, roles: Roles, text: str, *, now: datetime) -> Reply:
+    """The student named after the command, if they are one of the person's own."""
+    language = person.language
+    name = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
+    if not name:
+        return Reply(gettext_for(language, "Write /student and a name, for example "
+                                           "/student Ali."))
+    students = _visible(session, person, roles)
+    names = [student_name for _student, student_name in students]
+    index = match_child(name, names)
+    if index is None:
+        return Reply(gettext_for(language, "None of your students is called {name}.",
+                                 name=name[:40]))
+    student = students[index][0]
+    session.add(AuditLog(at=now, actor=f"person:{person.id}", action="student.view",
+                         entity="student", entity_id=str(student.id), detail={}))
+    return Reply(_profile(session, student, language, now))
+
+
+def _visible(session: Session, person: Person, roles: Roles) -> list[tuple[Student, str]]:
+    """The students this staff member may look at, with their names."""
+    leads = session.execute(select(StaffRole.school_id).where(
+        StaffRole.person_id == person.id,
+        col(StaffRole.role).in_(["principal", "coordinator"]))).scalars().all()
+    query = select(Student, Person.name).join(Person, col(Person.id) == Student.person_id)
+    if leads:
+        rows = session.execute(query.where(col(Student.school_id).in_(leads))).all()
+    else:
+        rows = session.execute(query.join(MentorLink, col(MentorLink.student_id) == Student.id)
+                               .where(MentorLink.mentor_id == person.id)).all()
+    return [(student, name) for student, name in rows]
+
+
+def _profile(session: Session, student: Student, language: str, now: datetime) -> str:
+    school = session.get(School, student.school_id)
+    zone = ZoneInfo(school.timezone if school else "Europe/Stockholm")
+    today = now.astimezone(zone).date()
+    calendar = school_calendar(session, school) if school else None
+    absences = session.execute(select(Absence).where(Absence.student_id == student.id)
+                               .order_by(col(Absence.day).desc(), col(Absence.slot))).scalars()
+    rows = list(absences)
+    lines = [student_label(session, student)]
+    if calendar is not None:
+        term = term_of(calendar, today)
+        found = counters([Record(a.day, a.kind, a.state, a.lesson_start, a.lesson_end)
+                          for a in rows if a.day >= term.start], calendar, today)
+        lines.append(gettext_for(
+            language,
+            # Translators: a mentor's view of one student over the current term.
+            "This term: {unexcused} unexcused occasions, {percent} % absence, {lessons} single "
+            "lessons missed, {late} late arrivals this month, {run} days absent in a row.",
+            unexcused=int(found["unexcused_occasions"]), percent=found["absence_percent"],
+            lessons=int(found["lesson_absences"]), late=int(found["late_this_month"]),
+            run=int(found["continuous_days"])))
+    position = session.get(LadderPosition, student.id)
+    ladder = ladder_named(school.policy) if school else None
+    step = next((s for s in ladder.steps if position and s.id == position.step_id), None) \
+        if ladder else None
+    if step is not None:
+        lines.append(gettext_for(language, "Step of the plan: {step}",
+                                 step=step.quote[:160]))
+    else:
+        lines.append(gettext_for(language, "Not on any step of the plan."))
+    events = [(a.day, f"{format_day(a.day, language)}: "
+               f"{gettext_for(language, STATES.get((a.kind, a.state), N_('late')))}")
+              for a in rows[:LOG_LINES]]
+    for task in session.execute(select(StaffTask).where(StaffTask.student_id == student.id)
+                                .order_by(col(StaffTask.id).desc()).limit(LOG_LINES)).scalars():
+        what = plan_words(session, task) or task.kind
+        events.append((task.created_at.astimezone(zone).date(),
+                       f"{format_day(task.created_at.astimezone(zone).date(), language)}: "
+                       f"{what} ({task.outcome or task.status})"))
+    if events:
+        lines.append(gettext_for(language, "Latest:"))
+        lines += [f"• {text}" for _day, text in sorted(events, reverse=True)[:LOG_LINES]]
+    return "\n".join(lines)
