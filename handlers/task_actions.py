@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from handlers.messages import Reply
 from locales import gettext_for
+from locales.formats import format_day
 from storage.models import AuditLog, Person, School, StaffTask
-from storage.schools import notice_rules
+from storage.schools import notice_rules, school_calendar
 from storage.tasks import (
     GUARD_CANCEL,
     GUARD_SEND,
     TASK_NOT_NEEDED,
     TASK_REACHED,
     TASK_RETRY,
+    TASK_TOMORROW,
     close_task,
     own_task,
     snooze_task,
@@ -25,7 +27,8 @@ from storage.tasks import (
 
 log = logging.getLogger(__name__)
 GUARD_KIND = "confirm_notices"
-PREFIXES = (TASK_REACHED, TASK_RETRY, TASK_NOT_NEEDED, GUARD_SEND, GUARD_CANCEL)
+PREFIXES = (TASK_REACHED, TASK_RETRY, TASK_NOT_NEEDED, TASK_TOMORROW, GUARD_SEND,
+            GUARD_CANCEL)
 
 
 def is_task_action(choice: str | None) -> bool:
@@ -49,6 +52,8 @@ def act(session: Session, person: Person, choice: str, *, now: datetime) -> Repl
         return Reply(gettext_for(language, "That task is not on your list."))
     if prefix in (GUARD_SEND, GUARD_CANCEL):
         return _guard(session, person, task, send=prefix == GUARD_SEND, now=now)
+    if prefix == TASK_TOMORROW:
+        return _tomorrow(session, person, task, now)
     if prefix == TASK_RETRY:
         minutes = _retry_minutes(session, task)
         snooze_task(task, minutes=minutes, now=now)
@@ -63,6 +68,23 @@ def act(session: Session, person: Person, choice: str, *, now: datetime) -> Repl
     session.add(task)
     _audit(session, person, task, outcome, now)
     return Reply(gettext_for(language, "Noted. Thank you!"))
+
+
+def _tomorrow(session: Session, person: Person, task: StaffTask, now: datetime) -> Reply:
+    """Put the task off to the next school day, at the start of the day (08:00)."""
+    school = _school(session, task)
+    zone = _zone(session, task)
+    today = now.astimezone(zone).date()
+    try:
+        day = school_calendar(session, school).add_school_days(today, 1) if school else (
+            today + timedelta(days=1))
+    except ValueError:
+        day = today + timedelta(days=1)
+    task.status, task.remind_at = "snoozed", datetime.combine(day, time(8, 0), zone)
+    session.add(task)
+    _audit(session, person, task, "snoozed", now)
+    return Reply(gettext_for(person.language, "I will remind you on {day}.",
+                             day=format_day(day, person.language).rstrip(".")))
 
 
 def _guard(session: Session, person: Person, task: StaffTask, *, send: bool,

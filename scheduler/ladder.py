@@ -33,6 +33,7 @@ from storage.tasks import (
     LADDER_PREFIX,
     TASK_DONE,
     TASK_NOT_NEEDED,
+    TASK_TOMORROW,
     add_tasks,
     ladder_named,
     plan_words,
@@ -229,12 +230,19 @@ def _owners(session: Session, school: School, student: Student, who: str) -> lis
 
 def nudge_due_tasks(session: Session, now: datetime) -> int:
     """Each open ladder task reaches its owner on the day it falls due, once."""
-    tasks = session.execute(
+    tasks = list(session.execute(
         select(StaffTask).where(col(StaffTask.dedupe_key).startswith(LADDER_PREFIX),
                                 StaffTask.status == "open", StaffTask.due_at <= now)
-    ).scalars().all()
+    ).scalars())
+    woken = list(session.execute(
+        select(StaffTask).where(col(StaffTask.dedupe_key).startswith(LADDER_PREFIX),
+                                StaffTask.status == "snoozed", StaffTask.remind_at <= now)
+    ).scalars())
     messages = []
-    for task in tasks:
+    for task in tasks + woken:
+        again = f":{task.remind_at.isoformat()}" if task.remind_at else ""
+        if task.status == "snoozed":
+            task.status, task.remind_at = "open", None  # put off until now: it comes again
         student = session.get(Student, task.student_id) if task.student_id else None
         owner = session.get(Person, task.assignee_id)
         school = session.get(School, task.school_id)
@@ -244,7 +252,7 @@ def nudge_due_tasks(session: Session, now: datetime) -> int:
         language = owner.language
         due = task.due_at.astimezone(ZoneInfo(school.timezone)).date()
         messages.append({
-            "dedupe_key": f"nudge:{task.id}", "recipient_id": owner.id, "channel": AUTO,
+            "dedupe_key": f"nudge:{task.id}{again}", "recipient_id": owner.id, "channel": AUTO,
             "language": language,
             "text": gettext_for(
                 language,
@@ -255,6 +263,8 @@ def nudge_due_tasks(session: Session, now: datetime) -> int:
                 day=format_day(due, language).rstrip(".")),
             "choices": [
                 {"key": f"{TASK_DONE}{task.id}", "label": gettext_for(language, "Done")},
+                {"key": f"{TASK_TOMORROW}{task.id}",
+                 "label": gettext_for(language, "Remind me tomorrow")},
                 {"key": f"{TASK_NOT_NEEDED}{task.id}",
                  "label": gettext_for(language, "Not needed")},
             ],

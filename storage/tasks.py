@@ -18,6 +18,8 @@ TASK_DONE = "task:done:"
 TASK_REACHED = "task:reached:"
 TASK_RETRY = "task:retry:"
 TASK_NOT_NEEDED = "task:notneeded:"
+#: A plan's task put off to the next school day.
+TASK_TOMORROW = "task:tomorrow:"
 #: The dedupe key of a mentor's call home: `call-home:STUDENT:DAY:MENTOR`.
 CALL_PREFIX = "call-home:"
 #: A held burst of notices: send them, or not (coordinator / principal).

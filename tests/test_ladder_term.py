@@ -100,7 +100,8 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
     assert len(sent) == 3 and all(n.recipient_id == anna.id for n in sent)
     meeting = next(n for n in sent if n.text.startswith("Kalla till möte med elev och v.h."))
     assert meeting.text.endswith(": Noor Berg (7A), senast ons 2 dec.")
-    assert [c["label"] for c in meeting.choices or []] == ["Klar", "Behövs inte"]
+    assert [c["label"] for c in meeting.choices or []] == [
+        "Klar", "Påminn mig i morgon", "Behövs inte"]
     with Session(db) as session:
         [digest] = session.exec(select(OutboxMessage).where(
             OutboxMessage.dedupe_key == f"digest:{anna.id}:2026-12-02")).all()
@@ -113,12 +114,19 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
             session, Incoming(anna.id or 0, "webchat", "a1", "", (meeting.choices or [])[0][
                 "key"]), now=datetime.fromisoformat("2026-12-02T09:00:00+01:00"))
         assert answer.text == "Markerad som klar. Tack!"
+        talk = next(n for n in sent if n.text.startswith("Genomgång av elevdokumentation"))
+        [later] = handle_incoming(
+            session, Incoming(anna.id or 0, "webchat", "a2", "", (talk.choices or [])[1][
+                "key"]), now=datetime.fromisoformat("2026-12-02T09:01:00+01:00"))
+        assert later.text == "Jag påminner dig tors 3 dec."
     # A week on, the weekly follow-up comes again (once).
     tick("2026-12-02T10:00:00+01:00")
     tick("2026-12-03T08:30:00+01:00")
     tick("2026-12-03T08:31:00+01:00")
     follow_ups = [t for t in ladder_tasks(db) if t.kind == "follow_up_meeting"]
     assert len(follow_ups) == 2
+    again = [n for n in nudges(db) if n.text.startswith("Genomgång av elevdokumentation")]
+    assert len(again) == 2  # put off on Wednesday, back on Thursday morning, once
     # Roll call corrected: Noor was there on Tuesday and Wednesday after all.
     absent(tmp_path, monkeypatch, "2026-11-24", "present", at="2026-12-03T08:50:00+01:00")
     absent(tmp_path, monkeypatch, "2026-11-25", "present", at="2026-12-03T08:50:00+01:00")
