@@ -6,29 +6,38 @@ import logging
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from handlers.messages import Reply
+from handlers.messages import Choice, Reply
 from locales import gettext_for
 from locales.formats import format_day
-from storage.models import AuditLog, Person, School, StaffTask
+from policy.routing import AUTO
+from storage.models import AuditLog, Person, School, StaffRole, StaffTask, Student
+from storage.outbox import enqueue
 from storage.schools import notice_rules, school_calendar
 from storage.tasks import (
     GUARD_CANCEL,
     GUARD_SEND,
+    TASK_DONE,
+    TASK_HANDOVER,
+    TASK_HANDTO,
     TASK_NOT_NEEDED,
     TASK_REACHED,
     TASK_RETRY,
     TASK_TOMORROW,
     close_task,
     own_task,
+    plan_words,
     snooze_task,
+    student_label,
 )
 
 log = logging.getLogger(__name__)
 GUARD_KIND = "confirm_notices"
-PREFIXES = (TASK_REACHED, TASK_RETRY, TASK_NOT_NEEDED, TASK_TOMORROW, GUARD_SEND,
-            GUARD_CANCEL)
+PREFIXES = (TASK_REACHED, TASK_RETRY, TASK_NOT_NEEDED, TASK_TOMORROW, TASK_HANDOVER,
+            TASK_HANDTO, GUARD_SEND, GUARD_CANCEL)
+#: How many colleagues a hand-over offers.
+MAX_COLLEAGUES = 12
 
 
 def is_task_action(choice: str | None) -> bool:
@@ -40,8 +49,9 @@ def act(session: Session, person: Person, choice: str, *, now: datetime) -> Repl
     """Record the outcome the person chose for their own task (nobody else's)."""
     prefix = next(p for p in PREFIXES if choice.startswith(p))
     language = person.language
+    ident, _, target = choice.removeprefix(prefix).partition(":")
     try:
-        task = own_task(session, person, int(choice.removeprefix(prefix)))
+        task = own_task(session, person, int(ident))
     except ValueError:
         task = None
     if task is None:
@@ -54,6 +64,10 @@ def act(session: Session, person: Person, choice: str, *, now: datetime) -> Repl
         return _guard(session, person, task, send=prefix == GUARD_SEND, now=now)
     if prefix == TASK_TOMORROW:
         return _tomorrow(session, person, task, now)
+    if prefix == TASK_HANDOVER:
+        return _ask_whom(session, person, task)
+    if prefix == TASK_HANDTO:
+        return _hand_to(session, person, task, target, now)
     if prefix == TASK_RETRY:
         minutes = _retry_minutes(session, task)
         snooze_task(task, minutes=minutes, now=now)
@@ -85,6 +99,51 @@ def _tomorrow(session: Session, person: Person, task: StaffTask, now: datetime) 
     _audit(session, person, task, "snoozed", now)
     return Reply(gettext_for(person.language, "I will remind you on {day}.",
                              day=format_day(day, person.language).rstrip(".")))
+
+
+def _colleagues(session: Session, person: Person, task: StaffTask) -> list[Person]:
+    return [colleague for colleague in session.execute(
+        select(Person).join(StaffRole, col(StaffRole.person_id) == Person.id)
+        .where(StaffRole.school_id == task.school_id, Person.id != person.id)
+        .order_by(col(Person.name))).scalars().unique()][:MAX_COLLEAGUES]
+
+
+def _ask_whom(session: Session, person: Person, task: StaffTask) -> Reply:
+    """The colleagues at the task's school, as buttons."""
+    return Reply(
+        gettext_for(person.language, "Hand this task to whom?"),
+        tuple(Choice(f"{TASK_HANDTO}{task.id}:{colleague.id}", colleague.name)
+              for colleague in _colleagues(session, person, task)),
+    )
+
+
+def _hand_to(session: Session, person: Person, task: StaffTask, target: str,
+             now: datetime) -> Reply:
+    """Give the task to a colleague at the same school, who is told at once."""
+    colleague = next((c for c in _colleagues(session, person, task) if str(c.id) == target),
+                     None)
+    if colleague is None:
+        return Reply(gettext_for(person.language, "That task is not on your list."))
+    task.assignee_id, task.status, task.remind_at = colleague.id or 0, "open", None
+    session.add(task)
+    _audit(session, person, task, "handed_over", now)
+    student = session.get(Student, task.student_id) if task.student_id else None
+    what = plan_words(session, task) or task.kind
+    language = colleague.language
+    enqueue(
+        session, dedupe_key=f"handover:{task.id}:{colleague.id}:{now.isoformat()}"[:200],
+        recipient_id=colleague.id, channel=AUTO, language=language, now=now,
+        text=gettext_for(
+            language,
+            # Translators: to a staff member; {name}: the colleague; {what}: the task;
+            # {student}: "Name (class)".
+            "{name} handed you a task: {what}: {student}.", name=person.name, what=what,
+            student=student_label(session, student) if student else "-"),
+        choices=[{"key": f"{TASK_DONE}{task.id}", "label": gettext_for(language, "Done")},
+                 {"key": f"{TASK_NOT_NEEDED}{task.id}",
+                  "label": gettext_for(language, "Not needed")}],
+    )
+    return Reply(gettext_for(person.language, "Handed to {name}.", name=colleague.name))
 
 
 def _guard(session: Session, person: Person, task: StaffTask, *, send: bool,

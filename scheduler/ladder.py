@@ -32,6 +32,7 @@ from storage.schools import school_calendar
 from storage.tasks import (
     LADDER_PREFIX,
     TASK_DONE,
+    TASK_HANDOVER,
     TASK_NOT_NEEDED,
     TASK_TOMORROW,
     add_tasks,
@@ -265,6 +266,8 @@ def nudge_due_tasks(session: Session, now: datetime) -> int:
                 {"key": f"{TASK_DONE}{task.id}", "label": gettext_for(language, "Done")},
                 {"key": f"{TASK_TOMORROW}{task.id}",
                  "label": gettext_for(language, "Remind me tomorrow")},
+                {"key": f"{TASK_HANDOVER}{task.id}",
+                 "label": gettext_for(language, "Hand over")},
                 {"key": f"{TASK_NOT_NEEDED}{task.id}",
                  "label": gettext_for(language, "Not needed")},
             ],

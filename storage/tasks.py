@@ -20,6 +20,8 @@ TASK_RETRY = "task:retry:"
 TASK_NOT_NEEDED = "task:notneeded:"
 #: A plan's task put off to the next school day.
 TASK_TOMORROW = "task:tomorrow:"
+#: Hand a task to a colleague: asks whom (`TASK_HANDOVER{id}`), then `TASK_HANDTO{id}:{person}`.
+TASK_HANDOVER, TASK_HANDTO = "task:handover:", "task:handto:"
 #: The dedupe key of a mentor's call home: `call-home:STUDENT:DAY:MENTOR`.
 CALL_PREFIX = "call-home:"
 #: A held burst of notices: send them, or not (coordinator / principal).

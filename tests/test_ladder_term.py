@@ -101,7 +101,7 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
     meeting = next(n for n in sent if n.text.startswith("Kalla till möte med elev och v.h."))
     assert meeting.text.endswith(": Noor Berg (7A), senast ons 2 dec.")
     assert [c["label"] for c in meeting.choices or []] == [
-        "Klar", "Påminn mig i morgon", "Behövs inte"]
+        "Klar", "Påminn mig i morgon", "Lämna över", "Behövs inte"]
     with Session(db) as session:
         [digest] = session.exec(select(OutboxMessage).where(
             OutboxMessage.dedupe_key == f"digest:{anna.id}:2026-12-02")).all()
@@ -119,6 +119,22 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
             session, Incoming(anna.id or 0, "webchat", "a2", "", (talk.choices or [])[1][
                 "key"]), now=datetime.fromisoformat("2026-12-02T09:01:00+01:00"))
         assert later.text == "Jag påminner dig tors 3 dec."
+        # The weekly follow-up is handed to the principal, who hears of it at once.
+        follow = next(n for n in sent if n.text.startswith("Uppföljning varje vecka"))
+        [whom] = handle_incoming(
+            session, Incoming(anna.id or 0, "webchat", "a3", "", (follow.choices or [])[2][
+                "key"]), now=datetime.fromisoformat("2026-12-02T09:02:00+01:00"))
+        assert whom.text == "Vem ska ta över uppgiften?"
+        rut_choice = next(c for c in whom.choices or [] if c["label"] == "Rut Rektor")
+        [handed] = handle_incoming(
+            session, Incoming(anna.id or 0, "webchat", "a4", "", rut_choice["key"]),
+            now=datetime.fromisoformat("2026-12-02T09:03:00+01:00"))
+        assert handed.text == "Överlämnad till Rut Rektor."
+        rut = session.exec(select(Person).where(Person.name == "Rut Rektor")).one()
+        [told] = session.exec(select(OutboxMessage).where(
+            OutboxMessage.recipient_id == rut.id,
+            OutboxMessage.dedupe_key.startswith("handover:"))).all()  # type: ignore[attr-defined]
+        assert told.text.startswith("Anna Mentor gav dig en uppgift: Uppföljning varje vecka")
     # A week on, the weekly follow-up comes again (once).
     tick("2026-12-02T10:00:00+01:00")
     tick("2026-12-03T08:30:00+01:00")
