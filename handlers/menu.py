@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from handlers.messages import Choice, Incoming, Reply
-from locales import N_, gettext_for, ngettext_for
+from locales import gettext_for, ngettext_for
+from locales.formats import task_kind
 from storage.models import Absence, Person, School, StaffTask, Student
 from storage.people import Roles, roles_of, school_of
 from storage.tasks import plan_words, student_label
@@ -28,12 +29,6 @@ GREETING_WORDS = {
     "salaan", "iska warran", "ሰላም", "سلام", "منو", "привіт", "вітаю", "добрий день", "меню",
     "cześć", "dzień dobry", "witam",
 }
-TASK_KINDS = {
-    "call_home": N_("Call home"), "meeting": N_("Meeting"),
-    "late_report": N_("Late absence report"),
-    "call_guardian": N_("Call guardian"),
-}
-OTHER_TASK = N_("Task")
 
 
 def menu_choices(language: str, roles: Roles) -> tuple[Choice, ...]:
@@ -153,8 +148,7 @@ def _tasks_text(session: Session, person: Person, now: datetime) -> str:
     zone, _local = _local_today(school, now)
     lines = [header]
     for task in tasks[:10]:
-        kind = plan_words(session, task) or gettext_for(
-            language, TASK_KINDS.get(task.kind, OTHER_TASK))
+        kind = plan_words(session, task) or task_kind(task.kind, language)
         student = session.get(Student, task.student_id) if task.student_id else None
         about = f": {student_label(session, student)}" if student else ""
         lines.append(f"• {kind}{about} · {task.due_at.astimezone(zone):%Y-%m-%d %H:%M}")

@@ -9,12 +9,13 @@ from sqlmodel import Session
 from handlers.mentor_notices import notify_cancelled_today
 from handlers.messages import Choice, Reply
 from handlers.report_dialog import Reportable
-from handlers.schooltime import calendar_for, local_today, policy_of
+from handlers.schooltime import calendar_for, local_today
 from locales import gettext_for
 from locales.formats import first_name, format_span, reason_label
 from storage.conversations import clear_state, set_state
 from storage.models import AbsenceReport, Person, School, Student
 from storage.reports import cancel_report, upcoming_reports
+from storage.schools import policy_of
 
 DIALOG = "cancel"
 CANCEL_KEY, KEEP_KEY, CONFIRM_KEY = "report:cancel:", "report:keep", "report:confirm-cancel:"

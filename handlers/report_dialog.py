@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from handlers.mentor_notices import notify_late_report
 from handlers.messages import Choice, Incoming, Reply
-from handlers.schooltime import calendar_for, local_today, policy_of
+from handlers.schooltime import calendar_for, local_today
 from locales import gettext_for
 from locales.formats import first_name, format_day, format_days, format_span, reason_label
 from policy.calendar import SchoolCalendar
@@ -29,6 +29,7 @@ from policy.reporting import ReportDays, check_report_days
 from storage.conversations import clear_state, set_state
 from storage.models import ConversationState, Person, School, Student
 from storage.reports import save_report
+from storage.schools import policy_of
 
 DIALOG = "report"
 CHILD, DAYS, EARLIER, TIMES, REASON, NOTE, CONFIRM = (

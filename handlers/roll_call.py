@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 from handlers.menu import ROLL
 from handlers.messages import Choice, Incoming, Reply
 from handlers.report_dialog import CANCEL
-from handlers.schooltime import calendar_for, local_today, policy_of
+from handlers.schooltime import calendar_for, local_today
 from locales import gettext_for, ngettext_for
 from locales.formats import format_day
 from policy.attendance import AttendanceRecord
@@ -44,6 +44,7 @@ from storage.models import (
     Student,
 )
 from storage.people import Roles
+from storage.schools import policy_of
 
 log = logging.getLogger(__name__)
 DIALOG, COMMAND = "roll", "/roll"

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from policy.calendar import SchoolCalendar
-from policy.presets import PolicyPreset, load_policy
+from policy.presets import PolicyPreset
 from storage.models import School, SchoolClass, Student
 from storage.schools import school_calendar
 
 DEFAULT_ZONE = "Europe/Stockholm"
-
-
-@lru_cache(maxsize=64)
-def _policy(name: str) -> PolicyPreset:
-    return load_policy(name)
-
-
-def policy_of(school: School | None) -> PolicyPreset:
-    """The plan the school follows (the default preset when unknown)."""
-    try:
-        return _policy(school.policy if school else "ljusnarsberg")
-    except (OSError, ValueError, KeyError):
-        return _policy("ljusnarsberg")
 
 
 def local_now(school: School | None, now: datetime) -> datetime:

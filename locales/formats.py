@@ -75,3 +75,16 @@ def speaks(person_language: str, staff_language: str) -> str:
         "({language_name}: book an interpreter if needed)",
         language_name=language_name(person_language, staff_language),
     )
+
+
+#: What a task is, for staff, by its kind (a plan's own tasks are named in its words).
+TASK_KINDS = {
+    "call_home": N_("Call home"), "meeting": N_("Meeting"),
+    "late_report": N_("Late absence report"), "call_guardian": N_("Call guardian"),
+}
+OTHER_TASK = N_("Task")
+
+
+def task_kind(kind: str, language: str) -> str:
+    """A task's kind in words ("Call home"), in `language`; "Task" for any other kind."""
+    return gettext_for(language, TASK_KINDS.get(kind, OTHER_TASK))

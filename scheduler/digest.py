@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from locales import N_, gettext_for
-from locales.formats import format_day
+from locales import gettext_for
+from locales.formats import format_day, task_kind
 from policy.routing import AUTO
 from storage.models import Person, School, StaffRole, StaffTask, Student
 from storage.outbox import enqueue
@@ -24,16 +24,9 @@ from storage.tasks import plan_words, student_label
 DIGEST_AT, DIGEST_UNTIL = time(8, 0), time(12, 0)
 #: School days after its due date that a task still open is shown to the principal.
 OVERDUE_SCHOOL_DAYS = 2
-#: The kinds of task a morning list names in words, for tasks not from a plan's ladder.
-KIND_WORDS = {
-    "call_home": N_("Call home"), "call_guardian": N_("Call guardian"),
-    "late_report": N_("Late absence report"), "confirm_notices": N_("Task"),
-}
-
-
 def _title(session: Session, task: StaffTask, language: str) -> str:
     words = plan_words(session, task)
-    return words if words else gettext_for(language, KIND_WORDS.get(task.kind, N_("Task")))
+    return words if words else task_kind(task.kind, language)
 
 
 def _line(session: Session, task: StaffTask, language: str) -> str:

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from locales import gettext_for
 from locales.formats import format_days, reason_label
-from policy.presets import PolicyPreset, load_policy
 from policy.routing import AUTO
 from storage.models import Absence, MentorLink, Person, School, SchoolClass, StaffTask, Student
 from storage.outbox import enqueue
 from storage.reports import active_reports
-from storage.schools import school_calendar
+from storage.schools import policy_named, school_calendar
 from storage.tasks import student_label
 
 #: After this (local time) the morning summary is not worth sending any more; roll call
@@ -29,20 +27,12 @@ from storage.tasks import student_label
 SUMMARY_UNTIL = time(12, 0)
 
 
-@lru_cache(maxsize=64)
-def _policy(name: str) -> PolicyPreset:
-    try:
-        return load_policy(name)
-    except (OSError, ValueError, KeyError):
-        return load_policy("ljusnarsberg")
-
-
 def send_mentor_summaries(session: Session, now: datetime) -> int:
     """Queue today's summary for every mentor with reported absences, once per day."""
     queued = 0
     for school in session.execute(select(School)).scalars():
         local = now.astimezone(ZoneInfo(school.timezone))
-        policy = _policy(school.policy)
+        policy = policy_named(school.policy)
         if not policy.mentor_summary_time <= local.time() < SUMMARY_UNTIL:
             continue
         today = local.date()

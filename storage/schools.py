@@ -59,15 +59,21 @@ def set_period(
 
 
 @lru_cache(maxsize=64)
-def _preset(name: str) -> PolicyPreset:
+def policy_named(name: str) -> PolicyPreset:
+    """The preset or policy file `name` (the default preset when it cannot be read)."""
     try:
         return load_policy(name)
     except (OSError, ValueError, KeyError):
         return load_policy("ljusnarsberg")
 
 
+def policy_of(school: School | None) -> PolicyPreset:
+    """The plan the school follows (the default preset when unknown)."""
+    return policy_named(school.policy if school else "ljusnarsberg")
+
+
 def notice_rules(school: School) -> NoticeRules:
     """The school's same-day notice rules: its policy's, with its own settings applied."""
-    base = _preset(school.policy).notices
+    base = policy_named(school.policy).notices
     own = school.settings.get("notices") if isinstance(school.settings, dict) else None
     return rules_from(own, base) if isinstance(own, dict) else base
