@@ -25,6 +25,7 @@ from locales.formats import format_day
 from policy.calendar import SchoolCalendar
 from policy.ladder import Ladder, Record, Step, counters, term_of
 from policy.routing import AUTO
+from storage.db import chunks
 from storage.models import Absence, LadderPosition, Person, School, StaffRole, StaffTask, Student
 from storage.outbox import enqueue, enqueue_many
 from storage.reports import mentors_of
@@ -107,11 +108,11 @@ def _school(session: Session, school: School, ladder: Ladder, now: datetime) -> 
 def _records(session: Session, students: list[int], first: date,
              last: date) -> dict[int, list[Record]]:
     found: dict[int, list[Record]] = defaultdict(list)
-    for chunk in range(0, len(students), 500):
+    for part in chunks(students):
         for student_id, day, kind, state, start, end in session.execute(
             select(Absence.student_id, Absence.day, Absence.kind, Absence.state,
                    Absence.lesson_start, Absence.lesson_end)
-            .where(col(Absence.student_id).in_(students[chunk:chunk + 500]),
+            .where(col(Absence.student_id).in_(part),
                    col(Absence.day) >= first, col(Absence.day) <= last)
         ).all():
             found[student_id].append(Record(day, kind, state, start, end))

@@ -27,6 +27,7 @@ from policy.calendar import SchoolCalendar
 from policy.notices import NoticeRules, cutoff, is_quiet, too_many
 from policy.routing import AUTO
 from storage.attendance import NOTICE_DIALOG, NOTICE_KEY, NOTICE_PREFIX, forget_notice_about
+from storage.db import chunks
 from storage.models import (
     Absence,
     ConversationState,
@@ -262,11 +263,11 @@ def _recipients(session: Session, students: list[Student]) -> dict[int, list[Per
     found: dict[int, list[Person]] = defaultdict(list)
     adults = [s for s in students if s.adult]
     minors = [s.id for s in students if not s.adult]
-    for chunk in range(0, len(minors), 500):
+    for part in chunks(minors):
         for student_id, person in session.execute(
             select(Guardianship.student_id, Person)
             .join(Person, Person.id == Guardianship.guardian_id)
-            .where(Guardianship.student_id.in_(minors[chunk:chunk + 500]))
+            .where(Guardianship.student_id.in_(part))
             .order_by(Guardianship.student_id, Person.id)
         ).all():
             found[student_id].append(person)
@@ -281,12 +282,12 @@ def _names(session: Session, students: list[Student]) -> dict[int, tuple[str, st
     """Each student's first name (for guardians) and "Name (class)" (for staff)."""
     found: dict[int, tuple[str, str]] = {}
     ids = [s.id for s in students]
-    for chunk in range(0, len(ids), 500):
+    for part in chunks(ids):
         for student_id, name, klass in session.execute(
             select(Student.id, Person.name, SchoolClass.name)
             .join(Person, Person.id == Student.person_id)
             .join(SchoolClass, SchoolClass.id == Student.class_id)
-            .where(Student.id.in_(ids[chunk:chunk + 500]))
+            .where(Student.id.in_(part))
         ).all():
             found[student_id] = (name.split()[0] if name else "", f"{name} ({klass})")
     return found
@@ -295,11 +296,11 @@ def _names(session: Session, students: list[Student]) -> dict[int, tuple[str, st
 def _mentors(session: Session, students: list[Student]) -> dict[int, list[Person]]:
     found: dict[int, list[Person]] = defaultdict(list)
     ids = [s.id for s in students]
-    for chunk in range(0, len(ids), 500):
+    for part in chunks(ids):
         for student_id, mentor in session.execute(
             select(MentorLink.student_id, Person)
             .join(Person, Person.id == MentorLink.mentor_id)
-            .where(MentorLink.student_id.in_(ids[chunk:chunk + 500]))
+            .where(MentorLink.student_id.in_(part))
             .order_by(MentorLink.student_id, Person.id)
         ).all():
             found[student_id].append(mentor)

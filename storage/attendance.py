@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from policy.attendance import AttendanceRecord
 from policy.notices import is_quiet
+from storage.db import chunks
 from storage.models import (
     Absence,
     AuditLog,
@@ -95,10 +96,10 @@ def apply_attendance(
     records = list(records)
     ids = sorted({record.student for record in records})
     class_of: dict[int, int] = {}
-    for chunk in range(0, len(ids), 5000):  # well under SQLite's limit on bound values
+    for part in chunks(ids, 5000):  # well under SQLite's limit on bound values
         class_of.update((int(student_id), int(class_id)) for student_id, class_id in
                         session.execute(select(Student.id, Student.class_id).where(
-                            Student.id.in_(ids[chunk:chunk + 5000]))).all())
+                            Student.id.in_(part))).all())
     for class_id, day in sorted({(class_of[r.student], r.day) for r in records
                                  if r.student in class_of}):
         record_roll_call(session, class_id, day, source=source, now=now, taken_by=taken_by)

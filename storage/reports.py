@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, select
 
 from policy.reporting import ReportDays, new_reference, part_overlaps
+from storage.db import chunks
 from storage.models import Absence, AbsenceReport, AuditLog, MentorLink, Person, Student
 
 #: Absence states a report may turn into "reported".
@@ -51,10 +52,10 @@ def reports_for_day(
     """Active reports covering `day`, by student (one query for many students)."""
     found: dict[int, list[AbsenceReport]] = {}
     ids = list(student_ids)
-    for chunk in range(0, len(ids), 500):
+    for part in chunks(ids):
         for report in session.execute(
             select(AbsenceReport).where(
-                AbsenceReport.student_id.in_(ids[chunk:chunk + 500]),
+                AbsenceReport.student_id.in_(part),
                 AbsenceReport.cancelled_at.is_(None),
                 AbsenceReport.first_day <= day, AbsenceReport.last_day >= day,
             ).order_by(AbsenceReport.id)
