@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from storage.db import make_engine, upgrade
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import FakeTwilio
 
 POSTGRES_URL = os.environ.get("NARVARO_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -67,3 +69,17 @@ def narvaro_env(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    """A fake Telegram Bot API server on loopback."""
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    """A fake Twilio REST server on loopback."""
+    with FakeTwilio() as server:
+        yield server

@@ -42,20 +42,6 @@ BEFORE_CUTOFF = "2026-11-23T08:44:56+01:00"
 
 
 @pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    """A fake Telegram Bot API server on loopback."""
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    """A fake Twilio REST server on loopback."""
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
 def db(narvaro_env: dict[str, str], tmp_path: Path) -> Iterator[Engine]:
     """The roster imported through the real command; the database, to check."""
     import_roster(tmp_path)

@@ -52,13 +52,6 @@ ROSTER = students(*(
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    """A fake Telegram Bot API server on loopback."""
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
 def db(narvaro_env: dict[str, str], tmp_path: Path) -> Iterator[Engine]:
     """One family per language, imported through the real command."""
     import_roster(tmp_path, roster=ROSTER, staff=STAFF)
@@ -79,13 +72,13 @@ def test_every_language_has_a_family() -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_a_report_in_each_language(
-    fake: FakeTelegram, db: Engine, tmp_path: Path, language: str
+    telegram: FakeTelegram, db: Engine, tmp_path: Path, language: str
 ) -> None:
     """/start in the app's language, link, "X is sick today" in their own words, Send:
     every answer in the guardian's language, the report stored."""
     _guardian, phone, child = FAMILIES[language]
     t = gettext_for
-    async with running_bot(fake, tmp_path) as bot:
+    async with running_bot(telegram, tmp_path) as bot:
         chat = bot.chat(language=language)
         welcome = await chat.say("/start")
         assert welcome.text == t(language, (
@@ -113,12 +106,12 @@ async def test_a_report_in_each_language(
 
 
 async def test_changing_language_in_telegram(
-    fake: FakeTelegram, db: Engine, tmp_path: Path
+    telegram: FakeTelegram, db: Engine, tmp_path: Path
 ) -> None:
     """/language lists the languages by their own names; a tap switches, and the answer
     and everything after come in the new language."""
     _guardian, phone, _child = FAMILIES["sv"]
-    async with running_bot(fake, tmp_path) as bot:
+    async with running_bot(telegram, tmp_path) as bot:
         chat = bot.chat(language="sv")
         await chat.link(phone)
         listing = await chat.say("/language")

@@ -28,13 +28,6 @@ t = partial(gettext_for, "sv")
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    """A fake Telegram Bot API server on loopback."""
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
 def roster(narvaro_env: dict[str, str], tmp_path: Path) -> Path:
     """The test roster, imported through the real command."""
     import_roster(tmp_path)
@@ -67,10 +60,10 @@ def receipt(absent: int, late: int) -> str:
 
 
 async def test_mentor_takes_and_corrects_roll_call_in_telegram(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """Link, /roll, pick 7A, two absent and one late, send; a second /roll corrects one."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         mentor = bot.chat(language="sv")
         linked = await mentor.link(MENTOR_PHONE)
         assert t("Roll call") in linked.buttons
@@ -121,7 +114,7 @@ async def test_mentor_takes_and_corrects_roll_call_in_telegram(
         assert "7A" not in refused.buttons and "Ali Hassan" not in refused.buttons
     [published] = {
         tuple(command["command"] for command in call.params["commands"])
-        for call in fake.calls("setMyCommands")
+        for call in telegram.calls("setMyCommands")
     }
     assert "roll" in published
 

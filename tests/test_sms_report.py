@@ -32,13 +32,6 @@ SCHOOL_NUMBER = "+46701740000"
 
 
 @pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    """A fake Twilio REST server on loopback."""
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
 def roster(narvaro_env: dict[str, str], tmp_path: Path) -> Path:
     """The transcript roster, imported through the real command."""
     import_roster(tmp_path)

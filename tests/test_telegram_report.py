@@ -42,13 +42,6 @@ REFERENCE = re.compile(r"R-[A-Z0-9]{5}")
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    """A fake Telegram Bot API server on loopback."""
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
 def roster(narvaro_env: dict[str, str], tmp_path: Path) -> Path:
     """The test roster, imported through the real command."""
     import_roster(tmp_path)
@@ -75,13 +68,13 @@ def absences(session: Session) -> list[Absence]:
 
 @pytest.mark.parametrize("language", ["sv", "nb", "da", "en"])
 async def test_link_and_report_sick_today(
-    fake: FakeTelegram, roster: Path, db: Engine, language: str
+    telegram: FakeTelegram, roster: Path, db: Engine, language: str
 ) -> None:
     """/start, share the number, write "sick today": confirm, send, receipt; stored as reported."""
     name, phone = GUARDIANS[language]
     sick_today = {"sv": "Sjuk idag", "nb": "syk i dag", "da": "syg i dag", "en": "sick today"}
     t = gettext_for
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         chat = bot.chat(language=language)
         welcome = await chat.say("/start")
         assert welcome.request_contact
@@ -116,10 +109,10 @@ async def test_link_and_report_sick_today(
 
 
 async def test_second_child_with_a_range_a_note_and_part_of_a_day(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """Two children: pick one, type a range, a reason and a note; then hours for the other."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         chat = bot.chat(language="sv")
         await chat.link("+46701234501")
         who = await chat.tap("Rapportera frånvaro")
@@ -152,10 +145,10 @@ async def test_second_child_with_a_range_a_note_and_part_of_a_day(
 
 
 async def test_a_late_report_is_kept_and_the_mentor_is_prompted(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """Last Monday is past its Thursday deadline: kept, not excused; the mentor gets a task."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         mentor = bot.chat(language="sv")
         await mentor.link(MENTOR_PHONE)
         chat = bot.chat(language="en")
@@ -181,9 +174,9 @@ async def test_a_late_report_is_kept_and_the_mentor_is_prompted(
         assert (task.kind, task.status) == ("late_report", "done")
 
 
-async def test_a_stranger_learns_nothing(fake: FakeTelegram, roster: Path, db: Engine) -> None:
+async def test_a_stranger_learns_nothing(telegram: FakeTelegram, roster: Path, db: Engine) -> None:
     """A number not in the roster gets the same polite refusal; nothing is linked."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         stranger = bot.chat(language="sv")
         await stranger.say("Hej, Ali är sjuk")
         refusal = await stranger.share_contact("+46709999999")
@@ -197,10 +190,10 @@ async def test_a_stranger_learns_nothing(fake: FakeTelegram, roster: Path, db: E
 
 
 async def test_a_forwarded_contact_is_refused(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """Someone else's contact card, even with a roster number, does not link the chat."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         chat = bot.chat(language="sv")
         await chat.say("/start")
         refused = await chat.share_contact("+46701234501", user_id=424242)
@@ -212,10 +205,10 @@ async def test_a_forwarded_contact_is_refused(
 
 
 async def test_cancel_a_report_and_the_mentor_hears_of_today(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """Cancelling today's report puts the absence back and tells the mentor."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         mentor = bot.chat(language="sv")
         await mentor.link(MENTOR_PHONE)
         chat = bot.chat(language="sv")
@@ -240,10 +233,10 @@ async def test_cancel_a_report_and_the_mentor_hears_of_today(
 
 
 async def test_both_guardians_report_the_same_day(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """The second report of the same day merges: one absence, no message to the first guardian."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         lena = bot.chat(language="sv")
         await lena.link("+46701234501")
         omar = bot.chat(language="sv")
@@ -255,17 +248,17 @@ async def test_both_guardians_report_the_same_day(
         assert "redan anmäld" in second.text
         reference = REFERENCE.search(first.text)
         assert reference is not None and reference.group() in second.text
-        assert fake.unread(lena.chat_id) == 0
+        assert telegram.unread(lena.chat_id) == 0
     with Session(db) as session:
         assert len(reports(session)) == 1
         assert len(absences(session)) == 1
 
 
 async def test_days_that_are_not_school_days_and_too_far_ahead(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """A Saturday is pointed out, not stored; more than 30 days ahead is refused kindly."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         chat = bot.chat(language="en")
         await chat.link("+447911123456")
         await chat.tap("Report absence")
@@ -282,17 +275,17 @@ async def test_days_that_are_not_school_days_and_too_far_ahead(
 
 
 async def test_a_restart_mid_dialog_resumes_and_stores_once(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """The bot stops between two answers; the answer sent meanwhile is handled after restart."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         chat = bot.chat(language="nb")
         await chat.link("+4741234503")
         await chat.tap("Meld fravær")
         reason = await chat.say("i morgen")
         assert "Syk" in reason.buttons
     chat.user.tap("Syk")  # while the bot is down
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         note = await chat.reply()
         assert "Ingen merknad" in note.buttons
         await chat.tap("Ingen merknad")
@@ -303,19 +296,19 @@ async def test_a_restart_mid_dialog_resumes_and_stores_once(
         assert (report.first_day, report.reason) == (date(2026, 11, 24), "sick")
         assert len(absences(session)) == 1
     assert not any(call.params.get("drop_pending_updates") in (True, "true")
-                   for call in fake.calls("deleteWebhook"))
+                   for call in telegram.calls("deleteWebhook"))
 
 
 async def test_a_blocked_guardian_falls_back_to_another_channel(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """Telegram says 403: the person is marked unreachable there and the message is rerouted."""
-    async with running_bot(fake, roster, NARVARO_WEBCHAT="1") as bot:
+    async with running_bot(telegram, roster, NARVARO_WEBCHAT="1") as bot:
         chat = bot.chat(language="sv")
         await chat.link("+46701234502")
     chat.user.block()  # while the bot is down; Telegram's notice of it is lost
-    assert fake.discard_pending_updates() == 1
-    async with running_bot(fake, roster, NARVARO_WEBCHAT="1") as bot:
+    assert telegram.discard_pending_updates() == 1
+    async with running_bot(telegram, roster, NARVARO_WEBCHAT="1") as bot:
         notify(db, "notice:1", "+46701234502", bot.runtime.context.clock.now())
         bot.runtime.dispatcher.wake()
         await wait_for_rows(db, "notice:1", count=2)
@@ -333,7 +326,7 @@ async def test_a_blocked_guardian_falls_back_to_another_channel(
 
 
 async def test_blocking_and_unblocking_the_bot_is_noticed(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """Telegram's my_chat_member update marks the chat blocked at once; unblocking clears it."""
     def blocked() -> bool:
@@ -341,16 +334,16 @@ async def test_blocking_and_unblocking_the_bot_is_noticed(
             omar = session.exec(select(Person).where(Person.phone == "+46701234502")).one()
             return omar.telegram_blocked_at is not None
 
-    async with running_bot(fake, roster, NARVARO_WEBCHAT="1") as bot:
+    async with running_bot(telegram, roster, NARVARO_WEBCHAT="1") as bot:
         chat = bot.chat(language="sv")
         await chat.link("+46701234502")
         chat.user.block()
-        await fake.wait_until(lambda: blocked() or None)
+        await telegram.wait_until(lambda: blocked() or None)
         notify(db, "notice:2", "+46701234502", bot.runtime.context.clock.now())
         bot.runtime.dispatcher.wake()
         await wait_for_rows(db, "notice:2", count=1)
         chat.user.unblock()
-        await fake.wait_until(lambda: (not blocked()) or None)
+        await telegram.wait_until(lambda: (not blocked()) or None)
     with Session(db) as session:
         [row] = session.exec(select(OutboxMessage).where(
             OutboxMessage.dedupe_key.startswith("notice:2"))).all()
@@ -380,17 +373,17 @@ async def wait_for_rows(db: Engine, prefix: str, *, count: int, within: float = 
 
 
 async def test_webhook_mode_checks_the_secret_and_handles_a_replay_once(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """Telegram posts with its secret; forgeries get 403; a replayed update gets nothing."""
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    async with running_bot(fake, roster, NARVARO_HTTP_PORT=str(port),
+    async with running_bot(telegram, roster, NARVARO_HTTP_PORT=str(port),
                            NARVARO_TELEGRAM_MODE="webhook", NARVARO_PUBLIC_URL=public) as bot:
-        [hook] = fake.calls("setWebhook")
+        [hook] = telegram.calls("setWebhook")
         assert hook.params["url"] == f"{public}/telegram/webhook"
         secret = str(hook.params["secret_token"])
-        assert len(secret) >= 32 and fake.token not in secret
+        assert len(secret) >= 32 and telegram.token not in secret
         chat = bot.chat(language="da")
         linked = await chat.link("+4520123404")
         assert linked.text.startswith("Tak!")
@@ -410,14 +403,14 @@ async def test_webhook_mode_checks_the_secret_and_handles_a_replay_once(
         assert receipt.text.startswith("Tak.") and REFERENCE.search(receipt.text)
     with Session(db) as session:
         assert len(reports(session)) == 1
-    assert fake.calls("getUpdates") == []
+    assert telegram.calls("getUpdates") == []
 
 
 async def test_an_earlier_day_is_offered_back_to_the_deadline(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """"An earlier day" lists the three school days that can still be reported on time."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         chat = bot.chat(language="en")
         await chat.link("+447911123456")
         await chat.tap("Report absence")
@@ -435,10 +428,10 @@ async def test_an_earlier_day_is_offered_back_to_the_deadline(
 
 
 async def test_a_failure_is_owned_up_to_and_a_retry_works(
-    fake: FakeTelegram, roster: Path, db: Engine
+    telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
     """The database fails mid-message: the guardian is told, nothing half-done is kept."""
-    async with running_bot(fake, roster) as bot:
+    async with running_bot(telegram, roster) as bot:
         chat = bot.chat(language="sv")
         await chat.link("+46701234502")
         with db.begin() as connection:
