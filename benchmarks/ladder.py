@@ -7,7 +7,10 @@ late arrival) for a generated school into a fresh database, then times:
   and current ladder step (the Ljusnarsberg preset);
 - incremental: after one day's roll call (2,000 new rows), read and recompute only the
   students that roll call touched.
-Prints both times and the peak memory (RSS high-water mark of this process).
+Then the same through the sweep `narvaro run` runs every 30 s (`advance_ladders`, which also
+keeps each student's position and creates the steps' tasks): its first run over everyone,
+its run after one day's roll call, and a run when nothing changed.
+Prints the times and the peak memory (RSS high-water mark of this process).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlmodel import col, select
 
 from policy.calendar import DateRange, SchoolCalendar
 from policy.ladder import Ladder, Record, counters, load_ladder
+from scheduler.ladder import advance_ladders
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import Absence, Person, School, SchoolClass, Student
 
@@ -106,6 +110,31 @@ def evaluate(engine_url: str, ladder: Ladder, only: list[int] | None = None) -> 
     return steps
 
 
+def timed_sweep(engine_url: str, now: datetime) -> float:
+    """One run of the ladder sweep as of `now`; its wall time."""
+    engine = make_engine(engine_url)
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        advance_ladders(session, now)
+    took = time.perf_counter() - started
+    engine.dispose()
+    return took
+
+
+def roll_call(engine_url: str, seed: int, at: datetime) -> list[int]:
+    """One day's roll call for 2,000 students (new absence rows today, stamped `at`)."""
+    engine = make_engine(engine_url)
+    with session_scope(engine) as session:
+        ids = list(session.execute(select(Student.id)).scalars())
+        touched = random.Random(seed).sample(ids, min(2000, len(ids)))
+        session.execute(insert(Absence), [
+            {"student_id": s, "day": TODAY, "slot": f"{seed:02d}:00", "kind": "absent",
+             "lesson_start": None, "state": "unexcused", "source": "import",
+             "recorded_at": at, "updated_at": at} for s in touched])
+    engine.dispose()
+    return touched
+
+
 def main() -> None:
     """Generate, then time a full and an incremental evaluation."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -131,10 +160,17 @@ def main() -> None:
         started = time.perf_counter()
         evaluate(url, ladder, only=touched)
         incremental = time.perf_counter() - started
+        first = timed_sweep(url, NOW + timedelta(hours=1))
+        roll_call(url, 7, NOW + timedelta(hours=2))
+        after_roll_call = timed_sweep(url, NOW + timedelta(hours=3))
+        idle = timed_sweep(url, NOW + timedelta(hours=3, seconds=30))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(f"full recomputation: {args.students} students in {full:.2f} s "
               f"({on_a_step} on a ladder step); incremental after one day's roll call "
-              f"({len(touched)} students): {incremental:.2f} s; peak RSS {peak / 1024:.0f} MB")
+              f"({len(touched)} students): {incremental:.2f} s")
+        print(f"the sweep (advance_ladders): first run {first:.2f} s; after one day's roll "
+              f"call (2,000 students) {after_roll_call:.2f} s; nothing changed {idle:.2f} s")
+        print(f"peak RSS {peak / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ from policy.presets import PRESETS
 from policy.roster import parse_roster
 from scheduler.sweeps import run_sweeps
 from storage.attendance import apply_attendance, resolve_student, student_resolver
+from storage.concerns import close_concern, raise_concern
 from storage.db import session_scope
-from storage.models import School
+from storage.models import School, Student
 from storage.queries import list_absences, list_outbox, list_tasks
 from storage.roster import apply_roster, staff_phones
 from storage.schools import ensure_school, set_period
@@ -209,6 +210,21 @@ def cmd_tick(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_concern(context: Context, args: argparse.Namespace) -> int:
+    """`concern raise|close --student ID`: staff's concern about a student, which moves the
+    plans that wait on it."""
+    with session_scope(context.engine) as session:
+        student = session.execute(
+            select(Student).where(Student.external_id == args.student)).scalars().first()
+        if student is None:
+            return _fail(f"no student with id {args.student!r}")
+        change = raise_concern if args.action == "raise" else close_concern
+        changed = change(session, student.id or 0, by=None, now=context.clock.now())
+    state = "open" if args.action == "raise" else "closed"
+    sys.stdout.write(f"Concern {state}{'' if changed else ' (no change)'}.\n")
+    return 0
+
+
 def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> int:
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
@@ -274,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a same-day notice setting for this school, e.g. first_lesson=08:30, "
              "day_cutoff_minutes=30, quiet_start=21:00, mass_alert_share=0.4")
     school_set.set_defaults(handler=cmd_school_set)
+
+    concern = sub.add_parser("concern", help="staff's concern about a student")
+    concern_sub = concern.add_subparsers(dest="action", required=True)
+    for action in ("raise", "close"):
+        concern_action = concern_sub.add_parser(action, help=f"{action} a concern")
+        concern_action.add_argument("--student", required=True, metavar="ID")
+        concern_action.set_defaults(handler=cmd_concern)
 
     tick = sub.add_parser("tick", help="run every due time-driven job once, then exit")
     tick.add_argument("--now", help="ISO 8601 instant to run as of")

@@ -63,6 +63,7 @@ COMMANDS = {
     "roll": N_("Take roll call (school staff)"),
     "tasks": N_("My tasks (school staff)"),
     "student": N_("One student's absence and plan (staff)"),
+    "concern": N_("Raise a concern about a student (staff)"),
     "language": N_("Change the language I write in"),
     "help": N_("Help and the school's contact"),
     "cancel": N_("Stop what you are doing"),

@@ -12,8 +12,16 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
+from handlers import (
+    concern,
+    meeting_booking,
+    my_reports,
+    report_dialog,
+    roll_call,
+    student_view,
+    task_actions,
+)
 from handlers import language as language_dialog
-from handlers import my_reports, report_dialog, roll_call, student_view, task_actions
 from handlers.mentor_notices import TASK_DONE, mark_task_done
 from handlers.menu import (
     GREETING_WORDS,
@@ -125,6 +133,8 @@ def _route(
     if command == START:
         clear_state(session, person_id)
         return _greeting(session, person, incoming, now)
+    if not command and meeting_booking.claims(session, person_id, choice, now):
+        return meeting_booking.answer(session, person, text, now)
     if language_dialog.claims(session, person_id, command, choice, text):
         return language_dialog.handle(session, person, choice, text, now=now)
     if roll_call.claims(session, person_id, command, choice):
@@ -133,6 +143,12 @@ def _route(
         return handle_menu(session, person, replace(incoming, text="help"), now)
     if command == TASKS_COMMAND and roles.staff:
         return handle_menu(session, person, replace(incoming, text="", choice=TASKS), now)
+    if command == concern.COMMAND or (choice or "").startswith(concern.CLOSE_KEY):
+        if not roles.staff:
+            return Reply(gettext_for(language, "This is for school staff."))
+        if command:
+            return concern.handle(session, person, roles, text, now=now)
+        return concern.close(session, person, roles, choice or "", now=now)
     if command == student_view.COMMAND:
         if not roles.staff:
             return Reply(gettext_for(language, "This is for school staff."))

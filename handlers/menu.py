@@ -12,7 +12,8 @@ from locales import gettext_for, ngettext_for
 from locales.formats import task_kind
 from storage.models import Absence, Person, School, StaffTask, Student
 from storage.people import Roles, roles_of, school_of
-from storage.tasks import plan_words, student_label
+from storage.plan_tasks import plan_words
+from storage.tasks import student_label
 
 STATUS, TASKS, HELP = "menu:status", "menu:tasks", "menu:help"
 REPORT, REPORTS = "menu:report", "menu:reports"

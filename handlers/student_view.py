@@ -17,6 +17,7 @@ from locales import N_, gettext_for
 from locales.formats import format_day
 from policy.freetext import match_child
 from policy.ladder import Record, counters, term_of
+from storage.concerns import open_concern
 from storage.models import (
     Absence,
     AuditLog,
@@ -29,8 +30,9 @@ from storage.models import (
     Student,
 )
 from storage.people import Roles
+from storage.plan_tasks import ladder_named, plan_words
 from storage.schools import school_calendar
-from storage.tasks import ladder_named, plan_words, student_label
+from storage.tasks import student_label
 
 COMMAND = "/student"
 LOG_LINES = 8
@@ -51,7 +53,7 @@ def show(session: Session, person: Person, roles: Roles, text: str, *, now: date
     if not name:
         return Reply(gettext_for(language, "Write /student and a name, for example "
                                            "/student Ali."))
-    students = _visible(session, person, roles)
+    students = visible_students(session, person, roles)
     names = [student_name for _student, student_name in students]
     index = match_child(name, names)
     if index is None:
@@ -63,7 +65,7 @@ def show(session: Session, person: Person, roles: Roles, text: str, *, now: date
     return Reply(_profile(session, student, language, now))
 
 
-def _visible(session: Session, person: Person, roles: Roles) -> list[tuple[Student, str]]:
+def visible_students(session: Session, person: Person, roles: Roles) -> list[tuple[Student, str]]:
     """The students this staff member may look at, with their names."""
     leads = session.execute(select(StaffRole.school_id).where(
         StaffRole.person_id == person.id,
@@ -89,7 +91,8 @@ def _profile(session: Session, student: Student, language: str, now: datetime) -
     if calendar is not None:
         term = term_of(calendar, today)
         found = counters([Record(a.day, a.kind, a.state, a.lesson_start, a.lesson_end)
-                          for a in rows if a.day >= term.start], calendar, today)
+                          for a in rows if a.day >= term.start], calendar, today,
+                         concern=open_concern(session, student.id or 0) is not None)
         lines.append(gettext_for(
             language,
             # Translators: a mentor's view of one student over the current term.
@@ -98,6 +101,10 @@ def _profile(session: Session, student: Student, language: str, now: datetime) -
             unexcused=int(found["unexcused_occasions"]), percent=found["absence_percent"],
             lessons=int(found["lesson_absences"]), late=int(found["late_this_month"]),
             run=int(found["continuous_days"])))
+    concern = open_concern(session, student.id or 0)
+    if concern is not None:
+        lines.append(gettext_for(language, "Staff concern since {day}.", day=format_day(
+            concern.raised_at.astimezone(zone).date(), language).rstrip(".")))
     position = session.get(LadderPosition, student.id)
     ladder = ladder_named(school.policy) if school else None
     step = next((s for s in ladder.steps if position and s.id == position.step_id), None) \

@@ -8,26 +8,32 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from handlers import meeting_booking
 from handlers.messages import Choice, Reply
+from handlers.task_buttons import task_choices
 from locales import gettext_for
 from locales.formats import format_day
 from policy.routing import AUTO
-from storage.models import AuditLog, Person, School, StaffRole, StaffTask, Student
+from storage.models import Person, School, StaffRole, StaffTask, Student
 from storage.outbox import enqueue
+from storage.plan_tasks import plan_task
 from storage.schools import notice_rules, school_calendar
 from storage.tasks import (
     GUARD_CANCEL,
     GUARD_SEND,
+    TASK_BOOK,
+    TASK_BOOKON,
     TASK_DONE,
     TASK_HANDOVER,
     TASK_HANDTO,
+    TASK_HELD,
     TASK_NOT_NEEDED,
     TASK_REACHED,
     TASK_RETRY,
     TASK_TOMORROW,
+    audit_task,
     close_task,
     own_task,
-    plan_words,
     snooze_task,
     student_label,
 )
@@ -35,7 +41,7 @@ from storage.tasks import (
 log = logging.getLogger(__name__)
 GUARD_KIND = "confirm_notices"
 PREFIXES = (TASK_REACHED, TASK_RETRY, TASK_NOT_NEEDED, TASK_TOMORROW, TASK_HANDOVER,
-            TASK_HANDTO, GUARD_SEND, GUARD_CANCEL)
+            TASK_HANDTO, TASK_HELD, TASK_BOOK, TASK_BOOKON, GUARD_SEND, GUARD_CANCEL)
 #: How many colleagues a hand-over offers.
 MAX_COLLEAGUES = 12
 
@@ -68,11 +74,19 @@ def act(session: Session, person: Person, choice: str, *, now: datetime) -> Repl
         return _ask_whom(session, person, task)
     if prefix == TASK_HANDTO:
         return _hand_to(session, person, task, target, now)
+    if prefix in (TASK_HELD, TASK_BOOK, TASK_BOOKON) and plan_task(session, task) is None:
+        return Reply(gettext_for(language, "That task is not on your list."))
+    if prefix == TASK_HELD:
+        return meeting_booking.held(session, person, task, now)
+    if prefix == TASK_BOOK:
+        return meeting_booking.ask_day(session, person, task, now)
+    if prefix == TASK_BOOKON:
+        return meeting_booking.book(session, person, task, target, now)
     if prefix == TASK_RETRY:
         minutes = _retry_minutes(session, task)
         snooze_task(task, minutes=minutes, now=now)
         session.add(task)
-        _audit(session, person, task, "no_answer", now)
+        audit_task(session, person, task, "no_answer", now)
         remind = (now + _minutes(minutes)).astimezone(_zone(session, task))
         return Reply(gettext_for(language, "I will remind you at {time}.",
                                  time=f"{remind:%H:%M}"))
@@ -80,7 +94,7 @@ def act(session: Session, person: Person, choice: str, *, now: datetime) -> Repl
     close_task(task, status="done" if outcome == "reached" else "not_needed", outcome=outcome,
                now=now)
     session.add(task)
-    _audit(session, person, task, outcome, now)
+    audit_task(session, person, task, outcome, now)
     return Reply(gettext_for(language, "Noted. Thank you!"))
 
 
@@ -96,7 +110,7 @@ def _tomorrow(session: Session, person: Person, task: StaffTask, now: datetime) 
         day = today + timedelta(days=1)
     task.status, task.remind_at = "snoozed", datetime.combine(day, time(8, 0), zone)
     session.add(task)
-    _audit(session, person, task, "snoozed", now)
+    audit_task(session, person, task, "snoozed", now)
     return Reply(gettext_for(person.language, "I will remind you on {day}.",
                              day=format_day(day, person.language).rstrip(".")))
 
@@ -126,9 +140,10 @@ def _hand_to(session: Session, person: Person, task: StaffTask, target: str,
         return Reply(gettext_for(person.language, "That task is not on your list."))
     task.assignee_id, task.status, task.remind_at = colleague.id or 0, "open", None
     session.add(task)
-    _audit(session, person, task, "handed_over", now)
+    audit_task(session, person, task, "handed_over", now)
     student = session.get(Student, task.student_id) if task.student_id else None
-    what = plan_words(session, task) or task.kind
+    origin = plan_task(session, task)
+    what = origin.rule.what if origin else task.kind
     language = colleague.language
     enqueue(
         session, dedupe_key=f"handover:{task.id}:{colleague.id}:{now.isoformat()}"[:200],
@@ -139,9 +154,9 @@ def _hand_to(session: Session, person: Person, task: StaffTask, target: str,
             # {student}: "Name (class)".
             "{name} handed you a task: {what}: {student}.", name=person.name, what=what,
             student=student_label(session, student) if student else "-"),
-        choices=[{"key": f"{TASK_DONE}{task.id}", "label": gettext_for(language, "Done")},
-                 {"key": f"{TASK_NOT_NEEDED}{task.id}",
-                  "label": gettext_for(language, "Not needed")}],
+        choices=task_choices(origin, task.id or 0, language) if origin else [
+            {"key": f"{TASK_DONE}{task.id}", "label": gettext_for(language, "Done")},
+            {"key": f"{TASK_NOT_NEEDED}{task.id}", "label": gettext_for(language, "Not needed")}],
     )
     return Reply(gettext_for(person.language, "Handed to {name}.", name=colleague.name))
 
@@ -157,19 +172,12 @@ def _guard(session: Session, person: Person, task: StaffTask, *, send: bool,
     ).scalars():
         close_task(sibling, status="done", outcome=outcome, now=now)
         session.add(sibling)
-    _audit(session, person, task, outcome, now)
+    audit_task(session, person, task, outcome, now)
     language = person.language
     if send:
         return Reply(gettext_for(language, "The notices are being sent."))
     return Reply(gettext_for(language, "No notices will be sent for this roll call. Please "
                                        "check it and correct it."))
-
-
-def _audit(session: Session, person: Person, task: StaffTask, outcome: str,
-           now: datetime) -> None:
-    session.add(AuditLog(at=now, actor=f"person:{person.id}", action=f"task.{outcome}",
-                         entity="staff_task", entity_id=str(task.id),
-                         detail={"kind": task.kind, "student": task.student_id}))
 
 
 def _school(session: Session, task: StaffTask) -> School | None:

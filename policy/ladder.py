@@ -27,6 +27,14 @@ COUNTERS = (
     "concern", "weeks_in_step",
 )
 ROLES = ("mentor", "principal", "nurse", "counsellor", "coordinator", "health_team")
+#: Tasks that are meetings: held, or booked for a date, rather than simply done.
+MEETING_KINDS = frozenset({"meeting", "follow_up_meeting", "health_team_meeting",
+                           "network_meeting"})
+#: What a step may send guardians; the same-day notice itself comes from the roll call.
+LETTERS = ("unexcused_notice", "meeting_invitation", "certificate_required",
+           "social_services_warning")
+#: A task created when a meeting of its step has been held, not when the step is entered.
+AFTER_MEETING = "meeting_held"
 #: A school day's teaching time, for a lesson's share of a day.
 SCHOOL_DAY_MINUTES = 360
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -82,6 +90,12 @@ class TaskRule:
     due: str
     what: str
     every_weeks: int | None = None
+    after: str | None = None  # AFTER_MEETING: due counted from the day a meeting was held
+
+    @property
+    def is_meeting(self) -> bool:
+        """Whether the task is a meeting (held or booked rather than done)."""
+        return self.kind in MEETING_KINDS
 
     def due_on(self, entered: date, calendar: SchoolCalendar) -> date:
         """The school day the task is due when the step is entered on `entered`."""
@@ -180,19 +194,25 @@ def parse_ladder(data: dict[str, object], *, source: str = "ladder") -> Ladder:
             if not _DUE.match(due):
                 raise LadderError(f"{source}: step {step_id}: due {due!r} is not same_day, "
                                   "school_days:N or weeks:N")
-            every = task.get("every_weeks")
+            every, after = task.get("every_weeks"), task.get("after")
+            if after not in (None, AFTER_MEETING):
+                raise LadderError(f"{source}: step {step_id}: after {after!r} is not "
+                                  f"{AFTER_MEETING!r}")
             tasks.append(TaskRule(who, str(task.get("kind", "other")), due,
-                                  str(task.get("what", "")), int(every) if every else None))
+                                  str(task.get("what", "")), int(every) if every else None,
+                                  str(after) if after else None))
         when_text = str(raw.get("when", ""))
         try:
             when = Condition.parse(when_text)
         except LadderError as error:
             raise LadderError(f"{source}: step {step_id}: {error}") from error
-        steps.append(Step(
-            step_id, int(raw.get("level", len(steps) + 1)), when, when_text,
-            str(raw.get("quote", "")), tuple(tasks),
-            tuple(str(message.get("kind", "")) for message in raw.get("messages", [])),
-        ))
+        letters = tuple(str(message.get("kind", "")) for message in raw.get("messages", []))
+        unknown = [letter for letter in letters if letter not in LETTERS]
+        if unknown:
+            raise LadderError(f"{source}: step {step_id}: message {unknown[0]!r} is not one "
+                              f"of {LETTERS}")
+        steps.append(Step(step_id, int(raw.get("level", len(steps) + 1)), when, when_text,
+                          str(raw.get("quote", "")), tuple(tasks), letters))
     return Ladder(str(data.get("name", "")), str(data.get("title", "")),
                   str(data.get("language", "")), tuple(steps))
 

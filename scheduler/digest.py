@@ -18,8 +18,9 @@ from locales.formats import format_day, task_kind
 from policy.routing import AUTO
 from storage.models import Person, School, StaffRole, StaffTask, Student
 from storage.outbox import enqueue
+from storage.plan_tasks import plan_words
 from storage.schools import school_calendar
-from storage.tasks import plan_words, student_label
+from storage.tasks import student_label
 
 DIGEST_AT, DIGEST_UNTIL = time(8, 0), time(12, 0)
 #: School days after its due date that a task still open is shown to the principal.

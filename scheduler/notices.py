@@ -504,7 +504,26 @@ def send_notice_corrections(session: Session, now: datetime) -> int:
                 queued += _correct(session, student, today, now)
             _close_calls(session, student, today, "corrected" if taken_back else "reported",
                          now)
+        _close_earlier_calls(session, school, today, now)
     return queued
+
+
+def _close_earlier_calls(session: Session, school: School, today: date, now: datetime) -> None:
+    """A call still open about an earlier day whose absence was since corrected or reported
+    is off too (the guardians are not written to about an earlier day)."""
+    for task in session.execute(
+        select(StaffTask).where(StaffTask.school_id == school.id,
+                                StaffTask.dedupe_key.startswith(CALL_PREFIX),
+                                StaffTask.status.in_(["open", "snoozed"]))
+    ).scalars().all():
+        day = date.fromisoformat(task.dedupe_key.split(":")[2])
+        student = session.get(Student, task.student_id) if task.student_id else None
+        if day < today and student is not None and not _still_absent(
+                session, student.id or 0, day):
+            reported = session.execute(select(Absence.id).where(
+                Absence.student_id == student.id, Absence.day == day,
+                Absence.state == "reported")).first() is not None
+            _close_calls(session, student, day, "reported" if reported else "corrected", now)
 
 
 def _still_absent(session: Session, student_id: int, day: date) -> bool:
@@ -559,6 +578,7 @@ def remind_snoozed_calls(session: Session, now: datetime) -> int:
     queued = 0
     for task in session.execute(
         select(StaffTask).where(StaffTask.kind == "call_home", StaffTask.status == "snoozed",
+                                StaffTask.dedupe_key.startswith(CALL_PREFIX),
                                 StaffTask.remind_at <= now)
     ).scalars():
         student = session.get(Student, task.student_id) if task.student_id else None

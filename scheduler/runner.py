@@ -31,7 +31,15 @@ def build_scheduler(
 
     async def sweep() -> None:
         async with running:
-            done = await asyncio.to_thread(run_sweeps, engine, clock.now())
+            work = asyncio.ensure_future(asyncio.to_thread(run_sweeps, engine, clock.now()))
+            try:
+                done = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # Shutting down: the thread cannot be stopped, so hold the lock until it is
+                # done with its connection (the engine is disposed after stop_scheduler).
+                # Its work is committed; the stop is not an error to report.
+                await asyncio.wait([work])
+                return
         if any(done.values()):
             log.info("sweeps: %s", {name: n for name, n in done.items() if n})
         after_sweep()

@@ -20,7 +20,7 @@ from storage.models import Absence, MentorLink, Person, School, SchoolClass, Sta
 from storage.outbox import enqueue
 from storage.reports import active_reports
 from storage.schools import policy_named, school_calendar
-from storage.tasks import student_label
+from storage.tasks import CALL_PREFIX, student_label
 
 #: After this (local time) the morning summary is not worth sending any more; roll call
 #: has happened and the day's reports show there.
@@ -95,7 +95,9 @@ def _calls_carried(
     """Per mentor, the calls home from earlier days still not made (the school day ended)."""
     carried: dict[int, list[tuple[str, date]]] = defaultdict(list)
     for task in session.execute(
+        # the roll call's calls (a plan's calls come in the staff digest)
         select(StaffTask).where(StaffTask.school_id == school.id, StaffTask.kind == "call_home",
+                                StaffTask.dedupe_key.startswith(CALL_PREFIX),
                                 StaffTask.status.in_(["open", "snoozed"]))
         .order_by(StaffTask.id)
     ).scalars():

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
 from scheduler.digest import escalate_overdue_tasks, send_staff_digests
-from scheduler.ladder import advance_ladders, nudge_due_tasks
+from scheduler.ladder import advance_ladders
 from scheduler.notices import (
     remind_missing_roll_calls,
     remind_snoozed_calls,
@@ -21,6 +21,7 @@ from scheduler.notices import (
     send_notice_corrections,
 )
 from scheduler.summaries import send_mentor_summaries
+from scheduler.task_nudges import nudge_due_tasks
 from storage.db import session_scope
 from storage.inbound import forget_seen
 from storage.models import ConversationState

@@ -131,6 +131,8 @@ class Absence(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("student_id", "day", "slot"),
         Index("ix_absence_day_state", "day", "state"),
+        # the ladder sweep reads what changed since it last looked
+        Index("ix_absence_updated_at", "updated_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -201,6 +203,20 @@ class AbsenceReport(SQLModel, table=True):
     def on_time_for(self, day: date) -> bool:
         """Whether this report excuses `day` (it was given within that day's deadline)."""
         return day.isoformat() not in self.late_days
+
+
+class Concern(SQLModel, table=True):
+    """Staff are concerned about a student: the plans' "bekymring", which moves the ladders
+    that wait on it (Lyngen, Denmark). Who raised and closed it; no note is kept here."""
+
+    __tablename__ = "concern"
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(foreign_key="student.id", index=True)
+    raised_by: int | None = Field(default=None, foreign_key="person.id")
+    raised_at: datetime = _instant()
+    closed_by: int | None = Field(default=None, foreign_key="person.id")
+    closed_at: datetime | None = _instant(nullable=True)
 
 
 class StaffTask(SQLModel, table=True):

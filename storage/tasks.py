@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from policy.ladder import Ladder, LadderError, load_ladder
-from storage.models import Person, School, SchoolClass, StaffTask, Student
+from storage.models import AuditLog, Person, SchoolClass, StaffTask, Student
 
 #: Choice keys a task's message carries; the task id follows.
 TASK_DONE = "task:done:"
@@ -20,6 +18,9 @@ TASK_RETRY = "task:retry:"
 TASK_NOT_NEEDED = "task:notneeded:"
 #: A plan's task put off to the next school day.
 TASK_TOMORROW = "task:tomorrow:"
+#: A plan's meeting: held (its follow-up is created), or booked for a day the owner picks
+#: (`TASK_BOOK{id}` asks which, `TASK_BOOKON{id}:YYYY-MM-DD` books it).
+TASK_HELD, TASK_BOOK, TASK_BOOKON = "task:held:", "task:book:", "task:bookon:"
 #: Hand a task to a colleague: asks whom (`TASK_HANDOVER{id}`), then `TASK_HANDTO{id}:{person}`.
 TASK_HANDOVER, TASK_HANDTO = "task:handover:", "task:handto:"
 #: The dedupe key of a mentor's call home: `call-home:STUDENT:DAY:MENTOR`.
@@ -62,33 +63,6 @@ def add_tasks(session: Session, tasks: list[dict[str, Any]], *, now: datetime) -
     return {key: int(task_id) for key, task_id in session.execute(statement, rows).all()}
 
 
-#: The dedupe key of a task a ladder step created: `ladder:STUDENT:STEP:INDEX:OWNER:TAG`.
-LADDER_PREFIX = "ladder:"
-
-
-@lru_cache(maxsize=16)
-def ladder_named(name: str) -> Ladder | None:
-    """The ladder of a preset, or None when the school's policy has none."""
-    try:
-        return load_ladder(name)
-    except LadderError:
-        return None
-
-
-def plan_words(session: Session, task: StaffTask) -> str | None:
-    """For a task a ladder step created, the task in the plan's own words."""
-    if not task.dedupe_key.startswith(LADDER_PREFIX):
-        return None
-    school = session.get(School, task.school_id)
-    ladder = ladder_named(school.policy) if school else None
-    parts = task.dedupe_key.split(":")
-    if ladder is None or len(parts) < 4 or not parts[3].isdecimal():
-        return None
-    step = next((s for s in ladder.steps if s.id == parts[2]), None)
-    index = int(parts[3])
-    return step.tasks[index].what if step is not None and index < len(step.tasks) else None
-
-
 def own_task(session: Session, person: Person, task_id: int) -> StaffTask | None:
     """The task if it belongs to `person` (anyone else learns nothing about it)."""
     task = session.get(StaffTask, task_id)
@@ -112,3 +86,11 @@ def student_label(session: Session, student: Student) -> str:
     name = person.name if person else f"#{student.id}"
     klass = session.get(SchoolClass, student.class_id)
     return f"{name} ({klass.name})" if klass else name
+
+
+def audit_task(session: Session, person: Person, task: StaffTask, outcome: str, now: datetime,
+               **detail: str) -> None:
+    """An audit row for what `person` did with the task (no reasons, no names)."""
+    session.add(AuditLog(at=now, actor=f"person:{person.id}", action=f"task.{outcome}",
+                         entity="staff_task", entity_id=str(task.id),
+                         detail={"kind": task.kind, "student": task.student_id, **detail}))

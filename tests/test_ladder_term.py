@@ -19,8 +19,9 @@ from sqlmodel import Session, select
 from bot.cli import main
 from handlers.inbox import handle_incoming
 from handlers.messages import Incoming
+from scheduler.letters import after_quiet_hours
 from storage.db import make_engine, session_scope
-from storage.models import LadderPosition, OutboxMessage, Person, StaffTask, Student
+from storage.models import LadderPosition, OutboxMessage, Person, School, StaffTask, Student
 from tests.rosters import write
 from tests.telegram_harness import MENTOR_PHONE, import_roster
 
@@ -101,7 +102,7 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
     meeting = next(n for n in sent if n.text.startswith("Kalla till möte med elev och v.h."))
     assert meeting.text.endswith(": Noor Berg (7A), senast ons 2 dec.")
     assert [c["label"] for c in meeting.choices or []] == [
-        "Klar", "Påminn mig i morgon", "Lämna över", "Behövs inte"]
+        "Mötet är hållet", "Mötet är bokat", "Påminn mig i morgon", "Lämna över", "Behövs inte"]
     with Session(db) as session:
         [digest] = session.exec(select(OutboxMessage).where(
             OutboxMessage.dedupe_key == f"digest:{anna.id}:2026-12-02")).all()
@@ -110,10 +111,17 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
     assert ("• Kalla till möte med elev och v.h. Eventuellt är personal från elevhälsan med.: "
             "Noor Berg (7A)") in lines
     with session_scope(db) as session:
-        [answer] = handle_incoming(
-            session, Incoming(anna.id or 0, "webchat", "a1", "", (meeting.choices or [])[0][
+        # The meeting is booked for Wednesday next week: the day is written out.
+        [which] = handle_incoming(
+            session, Incoming(anna.id or 0, "webchat", "a1", "", (meeting.choices or [])[1][
                 "key"]), now=datetime.fromisoformat("2026-12-02T09:00:00+01:00"))
-        assert answer.text == "Markerad som klar. Tack!"
+        assert which.text == "Vilken dag är mötet? Tryck på en dag eller skriv ett datum."
+        assert [c["label"] for c in which.choices or []] == [
+            "ons 2 dec.", "tors 3 dec.", "fre 4 dec.", "mån 7 dec.", "tis 8 dec."]
+        [booked] = handle_incoming(
+            session, Incoming(anna.id or 0, "webchat", "a1b", "9/12"),
+            now=datetime.fromisoformat("2026-12-02T09:00:30+01:00"))
+        assert booked.text == "Bokat till ons 9 dec. Jag påminner dig skoldagen före."
         talk = next(n for n in sent if n.text.startswith("Genomgång av elevdokumentation"))
         [later] = handle_incoming(
             session, Incoming(anna.id or 0, "webchat", "a2", "", (talk.choices or [])[1][
@@ -121,9 +129,10 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
         assert later.text == "Jag påminner dig tors 3 dec."
         # The weekly follow-up is handed to the principal, who hears of it at once.
         follow = next(n for n in sent if n.text.startswith("Uppföljning varje vecka"))
+        hand_over = next(c for c in follow.choices or [] if c["label"] == "Lämna över")
         [whom] = handle_incoming(
-            session, Incoming(anna.id or 0, "webchat", "a3", "", (follow.choices or [])[2][
-                "key"]), now=datetime.fromisoformat("2026-12-02T09:02:00+01:00"))
+            session, Incoming(anna.id or 0, "webchat", "a3", "", hand_over["key"]),
+            now=datetime.fromisoformat("2026-12-02T09:02:00+01:00"))
         assert whom.text == "Vem ska ta över uppgiften?"
         rut_choice = next(c for c in whom.choices or [] if c["label"] == "Rut Rektor")
         [handed] = handle_incoming(
@@ -154,6 +163,13 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
         assert told.text.startswith("Noor Berg (7A) uppfyller inte längre steget")
     recurring = [t for t in ladder_tasks(db) if t.dedupe_key.endswith(":r1")]
     assert [t.status for t in recurring] == ["not_needed"]
+    # The calls home about Tuesday and Wednesday, never made, are off as well; Monday's stays.
+    with Session(db) as session:
+        calls = session.exec(select(StaffTask).where(
+            StaffTask.dedupe_key.startswith("call-home:")).order_by(StaffTask.id)).all()  # type: ignore[attr-defined]
+        assert [(t.dedupe_key.split(":")[2], t.status, t.outcome) for t in calls] == [
+            ("2026-11-23", "open", None), ("2026-11-24", "not_needed", "corrected"),
+            ("2026-11-25", "not_needed", "corrected")]
     # Two school days past due, what is still open goes to the principal too (once).
     tick("2026-12-04T08:30:00+01:00")
     tick("2026-12-04T08:31:00+01:00")
@@ -166,6 +182,27 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
     assert talks == ["Inte gjort sedan ons 2 dec: Genomgång av elevdokumentation "
                      "(elevdagbok/elevlogg). Lyssna till eleven., Noor Berg (7A) "
                      "(ansvarig: Anna Mentor)."]
+    # The booked meeting: recalled on Tuesday (the school day before), then due on Wednesday.
+    tick("2026-12-07T12:00:00+01:00")
+    tick("2026-12-08T08:30:00+01:00")
+    tick("2026-12-08T08:31:00+01:00")
+    with Session(db) as session:
+        [before] = session.exec(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.startswith("remind-before:"))).all()  # type: ignore[attr-defined]
+    assert before.recipient_id == anna.id
+    assert before.text == ("Påminnelse: Kalla till möte med elev och v.h. Eventuellt är personal "
+                           "från elevhälsan med.: Noor Berg (7A), bokat till i morgon, ons 9 dec.")
+    tick("2026-12-09T08:05:00+01:00")
+    on_the_day = [n for n in nudges(db) if n.text.startswith("Kalla till möte")]
+    assert len(on_the_day) == 2 and on_the_day[-1].text.endswith("senast ons 9 dec.")
+    held = next(c for c in on_the_day[-1].choices or [] if c["label"] == "Mötet är hållet")
+    with session_scope(db) as session:
+        [noted] = handle_incoming(session, Incoming(anna.id or 0, "webchat", "a5", "",
+                                                    held["key"]),
+                                  now=datetime.fromisoformat("2026-12-09T15:00:00+01:00"))
+    assert noted.text == "Noterat. Tack!"
+    meetings = [t for t in ladder_tasks(db) if t.kind == "meeting"]
+    assert [(t.status, t.outcome) for t in meetings] == [("done", "booked"), ("done", "held")]
 
 
 def test_student_shows_a_mentor_one_of_their_own_and_nobody_else(
@@ -195,3 +232,29 @@ def test_student_shows_a_mentor_one_of_their_own_and_nobody_else(
         [refused] = handle_incoming(
             session, Incoming(kari.id or 0, "webchat", "s3", "/student Noor"), now=now)
         assert "Noor" not in refused.text
+
+
+def test_entering_a_step_sends_the_guardians_its_letter(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 3rd unexcused occasion invites Noor's guardian to a meeting, in her language, once;
+    a step entered in the quiet hours would wait for the morning."""
+    for day in ("2026-11-23", "2026-11-24", "2026-11-25"):
+        absent(tmp_path, monkeypatch, day)
+        tick(f"{day}T08:46:00+01:00")
+        tick(f"{day}T08:47:00+01:00")
+    assert step_of(db) == "s2"
+    with Session(db) as session:
+        kari = session.exec(select(Person).where(Person.phone == "+4741234503")).one()
+        [letter] = session.exec(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.startswith("letter:"))).all()  # type: ignore[attr-defined]
+        school = session.exec(select(School)).one()
+    assert letter.recipient_id == kari.id and letter.status in ("sent", "delivered")
+    assert letter.text == ("Skolen ønsker å møte dere og Noor for å snakke om oppmøtet på "
+                           "skolen. Kontaktlæreren tar kontakt for å finne et tidspunkt.")
+    at_night = datetime.fromisoformat("2026-11-25T22:31:00+01:00")
+    assert after_quiet_hours(school, at_night).isoformat() == "2026-11-26T07:00:00+01:00"
+    early = datetime.fromisoformat("2026-11-26T06:10:00+01:00")
+    assert after_quiet_hours(school, early).isoformat() == "2026-11-26T07:00:00+01:00"
+    noon = datetime.fromisoformat("2026-11-26T12:00:00+01:00")
+    assert after_quiet_hours(school, noon) == noon
