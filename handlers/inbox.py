@@ -17,6 +17,7 @@ from handlers import (
     meeting_booking,
     my_reports,
     report_dialog,
+    return_plan,
     roll_call,
     student_view,
     task_actions,
@@ -143,6 +144,12 @@ def _route(
         return handle_menu(session, person, replace(incoming, text="help"), now)
     if command == TASKS_COMMAND and roles.staff:
         return handle_menu(session, person, replace(incoming, text="", choice=TASKS), now)
+    if return_plan.claims(choice):
+        return return_plan.act(session, person, roles, choice or "", now=now)
+    if command == return_plan.COMMAND:
+        if not roles.staff:
+            return Reply(gettext_for(language, "This is for school staff."))
+        return return_plan.handle(session, person, roles, text, now=now)
     if command == concern.COMMAND or (choice or "").startswith(concern.CLOSE_KEY):
         if not roles.staff:
             return Reply(gettext_for(language, "This is for school staff."))

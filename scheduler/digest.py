@@ -8,15 +8,24 @@ school days after it was due is sent to the school's principal too, once.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from locales import gettext_for
 from locales.formats import format_day, task_kind
+from policy.return_plan import COMING, LATER
 from policy.routing import AUTO
-from storage.models import Person, School, StaffRole, StaffTask, Student
+from storage.models import (
+    Person,
+    PlanCheckIn,
+    ReturnPlan,
+    School,
+    StaffRole,
+    StaffTask,
+    Student,
+)
 from storage.outbox import enqueue
 from storage.plan_tasks import plan_words
 from storage.schools import school_calendar
@@ -34,6 +43,25 @@ def _line(session: Session, task: StaffTask, language: str) -> str:
     student = session.get(Student, task.student_id) if task.student_id else None
     title = _title(session, task, language)
     return f"• {title}: {student_label(session, student)}" if student else f"• {title}"
+
+
+def _on_the_way(session: Session, school: School, day: date,
+                before: datetime) -> dict[int, list[str]]:
+    """Per trusted adult, the students on a return plan who answered "I'm coming" (or
+    later) this morning before the list went out."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for plan, student in session.execute(
+        select(ReturnPlan, Student)
+        .join(PlanCheckIn, col(PlanCheckIn.plan_id) == ReturnPlan.id)
+        .join(Student, col(Student.id) == ReturnPlan.student_id)
+        .where(Student.school_id == school.id, PlanCheckIn.day == day,
+               col(PlanCheckIn.answer).in_([COMING, LATER]),
+               col(PlanCheckIn.answered_at) < before)
+    ).all():
+        adult = plan.trusted_adult_id or plan.mentor_id
+        if adult is not None:
+            found[adult].append(student_label(session, student))
+    return found
 
 
 def send_staff_digests(session: Session, now: datetime) -> int:
@@ -58,7 +86,9 @@ def send_staff_digests(session: Session, now: datetime) -> int:
             .order_by(col(StaffTask.due_at))
         ).scalars():
             by_owner[task.assignee_id].append(task)
-        for owner_id, tasks in by_owner.items():
+        on_the_way = _on_the_way(session, school, local.date(), day_began)
+        for owner_id in list(by_owner) + [a for a in on_the_way if a not in by_owner]:
+            tasks = by_owner.get(owner_id, [])
             owner = session.get(Person, owner_id)
             if owner is None:
                 continue
@@ -66,6 +96,11 @@ def send_staff_digests(session: Session, now: datetime) -> int:
             today = [t for t in tasks if t.due_at.astimezone(zone).date() == local.date()]
             late = [t for t in tasks if t not in today]
             lines = []
+            if on_the_way.get(owner_id):
+                # Translators: heading of the return-plan students who answered the morning
+                # check-in "I'm coming" (a quiet positive note in the morning list).
+                lines.append(gettext_for(language, "On their way this morning (return plan):"))
+                lines += [f"• {label}" for label in on_the_way[owner_id]]
             if today:
                 lines.append(gettext_for(language, "Your tasks today:"))
                 lines += [_line(session, t, language) for t in today]

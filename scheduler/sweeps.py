@@ -14,6 +14,11 @@ from sqlmodel import Session
 
 from scheduler.digest import escalate_overdue_tasks, send_staff_digests
 from scheduler.ladder import advance_ladders
+from scheduler.morning import (
+    alert_silent_check_ins,
+    evaluate_return_plans,
+    send_morning_messages,
+)
 from scheduler.notices import (
     remind_missing_roll_calls,
     remind_snoozed_calls,
@@ -51,6 +56,9 @@ SWEEPS: dict[str, Sweep] = {
     "send_absence_notices": send_absence_notices,
     "send_notice_corrections": send_notice_corrections,
     "advance_ladders": advance_ladders,
+    "send_morning_messages": send_morning_messages,
+    "alert_silent_check_ins": alert_silent_check_ins,
+    "evaluate_return_plans": evaluate_return_plans,
     "nudge_due_tasks": nudge_due_tasks,
     "send_staff_digests": send_staff_digests,
     "escalate_overdue_tasks": escalate_overdue_tasks,

@@ -253,6 +253,28 @@ class ReturnPlan(SQLModel, table=True):
     morning_time: time = time(7, 15)
     status: str = Field(default="active", max_length=12)  # active|ended
     created_at: datetime = _instant()
+    #: Who hears at once when the student needs help or stays silent (default the mentor).
+    trusted_adult_id: int | None = Field(default=None, foreign_key="person.id")
+    #: The day's goal, said in the morning message ("only the first two lessons this week").
+    goal: str | None = Field(default=None, max_length=200)
+
+
+class PlanCheckIn(SQLModel, table=True):
+    """One school day of a return plan: the morning message sent, and the student's answer."""
+
+    __tablename__ = "plan_check_in"
+    __table_args__ = (UniqueConstraint("plan_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="return_plan.id", index=True)
+    day: date
+    #: Which encouragement went out (never the same two days in a row).
+    message: int = 0
+    sent_at: datetime = _instant()
+    answer: str | None = Field(default=None, max_length=12)  # coming|later|help|not_today
+    answered_at: datetime | None = _instant(nullable=True)
+    #: When the trusted adult was told (an alarming answer, or none in time).
+    alerted_at: datetime | None = _instant(nullable=True)
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel, select
 from bot.channels.local import WebChatChannel
 from bot.dispatcher import Dispatcher
 from policy.clock import Clock
-from storage.db import alembic_config, session_scope, upgrade
+from storage.db import alembic_config, make_engine, session_scope, upgrade
 from storage.models import OutboxMessage, Person
 from storage.outbox import MAX_ATTEMPTS, claim_due, enqueue
 
@@ -30,14 +30,18 @@ def add_person(engine: Engine, name: str = "Mona", language: str = "sv") -> int:
         return person.id
 
 
-def test_migrations_match_the_models_and_rerun(engine: Engine) -> None:
-    """The schema the migrations build is the one the models describe; upgrading twice is safe."""
+def test_migrations_match_the_models_and_rerun(blank_database_url: str) -> None:
+    """The schema the migrations build from nothing is the one the models describe;
+    upgrading twice is safe."""
+    engine = make_engine(blank_database_url)
+    upgrade(engine)
     upgrade(engine)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
     assert version == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    engine.dispose()
 
 
 def test_instants_come_back_aware_in_utc(engine: Engine) -> None:

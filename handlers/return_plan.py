@@ -1,0 +1,194 @@
+"""Return plans from the chat: `/plan <name>` starts one for one of the staff member's own
+students; the plan's buttons end or extend it; the student answers the morning check-in,
+and an answer that needs a grown-up reaches the trusted adult at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from handlers.messages import Choice, Reply
+from handlers.student_view import visible_students
+from locales import gettext_for
+from locales.formats import format_day
+from policy.freetext import match_child
+from policy.return_plan import ALARMING, ANSWERS, COMING, HELP, LATER, NOT_TODAY, evaluation_day
+from policy.routing import AUTO
+from storage.models import Person, PlanCheckIn, ReturnPlan, School, Student
+from storage.outbox import enqueue
+from storage.people import Roles
+from storage.return_plans import end_plan, extend_plan, record_answer, start_plan
+from storage.schools import school_calendar
+from storage.tasks import TASK_DONE, add_task, student_label
+
+COMMAND = "/plan"
+#: Choice keys: a check-in answer (`CHECK_IN{id}:{answer}`), ending or extending a plan.
+CHECK_IN, END, EXTEND = "plan:checkin:", "plan:end:", "plan:extend:"
+PREFIXES = (CHECK_IN, END, EXTEND)
+MORNING_TIME = time(7, 15)
+
+
+def claims(choice: str | None) -> bool:
+    """Whether a tapped choice belongs to a return plan."""
+    return choice is not None and choice.startswith(PREFIXES)
+
+
+def reachable(person: Person) -> bool:
+    """Whether the student can get the morning message: their own phone or Telegram."""
+    return bool(person.phone or person.telegram_user_id)
+
+
+def handle(session: Session, person: Person, roles: Roles, text: str, *,
+           now: datetime) -> Reply:
+    """`/plan <name> [HH:MM]`: start a return plan for one of the person's own students."""
+    language = person.language
+    words = text.split()[1:]
+    morning = MORNING_TIME
+    if words and _clock(words[-1]) is not None:
+        morning = _clock(words.pop()) or MORNING_TIME
+    name = " ".join(words)
+    if not name:
+        return Reply(gettext_for(language, "Write /plan and a name, for example /plan Ali."))
+    students = visible_students(session, person, roles)
+    index = match_child(name, [student_name for _student, student_name in students])
+    if index is None:
+        return Reply(gettext_for(language, "None of your students is called {name}.",
+                                 name=name[:40]))
+    student = students[index][0]
+    school = session.get(School, student.school_id)
+    pupil = session.get(Person, student.person_id)
+    if school is None or pupil is None:
+        return Reply(gettext_for(language, "None of your students is called {name}.",
+                                 name=name[:40]))
+    label = student_label(session, student)
+    if not reachable(pupil):
+        return Reply(gettext_for(
+            language, "{student} has no phone or Telegram of their own in the roster, so the "
+                      "morning messages cannot reach them.", student=label))
+    calendar = school_calendar(session, school)
+    local = now.astimezone(ZoneInfo(school.timezone))
+    first = local.date()
+    if not calendar.is_school_day(first) or local.time().replace(tzinfo=None) >= morning:
+        first = calendar.add_school_days(first, 1)
+    plan, new = start_plan(session, student.id or 0, by=person.id, starts_on=first,
+                           evaluate_on=evaluation_day(first, calendar), morning_time=morning,
+                           adult_id=person.id, goal=None, now=now)
+    end = (Choice(f"{END}{plan.id}", gettext_for(language, "End the plan")),)
+    evaluate = format_day(plan.followup_on or first, language).rstrip(".")
+    if not new:
+        return Reply(gettext_for(language, "{student} already has a return plan (evaluation "
+                                           "{day}).", student=label, day=evaluate), end)
+    return Reply(gettext_for(
+        language,
+        # Translators: to staff. {time}: 07:15; {first} and {day}: dates.
+        "Return plan started for {student}: a morning message at {time} on school days from "
+        "{first}, evaluation {day}. You hear at once if the student needs help or does not "
+        "answer.", student=label, time=f"{morning:%H:%M}",
+        first=format_day(first, language).rstrip("."), day=evaluate), end)
+
+
+def act(session: Session, person: Person, roles: Roles, choice: str, *,
+        now: datetime) -> Reply:
+    """A plan's button: a check-in answer from the student, or staff ending or extending."""
+    if choice.startswith(CHECK_IN):
+        return _answer(session, person, choice.removeprefix(CHECK_IN), now)
+    language = person.language
+    ident = choice.removeprefix(END).removeprefix(EXTEND)
+    plan = session.get(ReturnPlan, int(ident)) if ident.isdecimal() else None
+    mine = ({s.id for s, _name in visible_students(session, person, roles)}
+            if roles.staff else set())
+    if plan is None or plan.student_id not in mine:
+        return Reply(gettext_for(language, "This is for school staff."))
+    student = session.get(Student, plan.student_id)
+    label = student_label(session, student) if student else "-"
+    if plan.status != "active":
+        return Reply(gettext_for(language, "The return plan for {student} has ended.",
+                                 student=label))
+    if choice.startswith(END):
+        end_plan(session, plan, by=person.id, now=now)
+        return Reply(gettext_for(language, "The return plan for {student} has ended.",
+                                 student=label))
+    school = session.get(School, student.school_id) if student else None
+    calendar = school_calendar(session, school) if school else None
+    today = now.astimezone(ZoneInfo(school.timezone)).date() if school else now.date()
+    next_day = evaluation_day(calendar.add_school_days(today, 1), calendar) if calendar else (
+        today + timedelta(weeks=2))
+    extend_plan(session, plan, next_day, by=person.id, now=now)
+    return Reply(gettext_for(language, "The return plan for {student} goes on; next "
+                                       "evaluation {day}.", student=label,
+                             day=format_day(next_day, language).rstrip(".")))
+
+
+def _answer(session: Session, person: Person, rest: str, now: datetime) -> Reply:
+    ident, _, answer = rest.partition(":")
+    check_in = session.get(PlanCheckIn, int(ident)) if ident.isdecimal() else None
+    plan = session.get(ReturnPlan, check_in.plan_id) if check_in else None
+    student = session.get(Student, plan.student_id) if plan else None
+    language = person.language
+    if check_in is None or plan is None or student is None or (
+            student.person_id != person.id) or answer not in ANSWERS:
+        return Reply(gettext_for(language, "That question is no longer open."))
+    record_answer(session, check_in, answer, now)
+    adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
+    if answer in ALARMING and check_in.alerted_at is None:
+        alert(session, plan, check_in, answer, now)
+    if answer == COMING:
+        return Reply(gettext_for(language, "Great! See you at school."))
+    if answer == LATER:
+        return Reply(gettext_for(language, "Thanks for telling us. See you when you get "
+                                           "there."))
+    name = adult.name if adult else ""
+    # Translators: to the student; {name}: the trusted adult at school (often the mentor).
+    return Reply(gettext_for(language, "Thank you for telling us. {name} will contact you "
+                                       "soon.", name=name))
+
+
+def check_in_choices(language: str, check_in_id: int) -> list[dict[str, str]]:
+    """The morning check-in's four answers."""
+    labels = {COMING: gettext_for(language, "I'm coming"),
+              LATER: gettext_for(language, "I'm coming later"),
+              HELP: gettext_for(language, "I need help"),
+              NOT_TODAY: gettext_for(language, "Not today")}
+    return [{"key": f"{CHECK_IN}{check_in_id}:{answer}", "label": labels[answer]}
+            for answer in ANSWERS]
+
+
+def alert(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, why: str,
+          now: datetime) -> int:
+    """Tell the trusted adult at once: the student needs help, stays home, or is silent."""
+    adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
+    student = session.get(Student, plan.student_id)
+    check_in.alerted_at = now
+    session.add(check_in)
+    if adult is None or student is None:
+        return 0
+    language, label = adult.language, student_label(session, student)
+    task_id, _new = add_task(session, dedupe_key=f"plan-alert:{check_in.id}",
+                             school_id=student.school_id, student_id=student.id,
+                             assignee=adult, kind="plan_alert", now=now)
+    if why == HELP:
+        text = gettext_for(language, "{student} needs help this morning (return plan). "
+                                     "Please make contact.", student=label)
+    elif why == NOT_TODAY:
+        text = gettext_for(language, "{student} says they are not coming today (return "
+                                     "plan). Please make contact.", student=label)
+    else:
+        text = gettext_for(language, "{student} has not answered this morning's check-in "
+                                     "(return plan). Please make contact.", student=label)
+    return enqueue(session, dedupe_key=f"plan-alert:{check_in.id}", recipient_id=adult.id,
+                   channel=AUTO, language=language, now=now, text=text,
+                   choices=[{"key": f"{TASK_DONE}{task_id}",
+                             "label": gettext_for(language, "I'll call")}])
+
+
+def _clock(word: str) -> time | None:
+    hours, sep, minutes = word.replace(".", ":").partition(":")
+    if not sep or not hours.isdecimal() or not minutes.isdecimal():
+        return None
+    try:
+        return time(int(hours), int(minutes))
+    except ValueError:
+        return None

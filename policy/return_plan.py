@@ -1,0 +1,67 @@
+"""Return plans (Lyngen's "Tilbakeføring"): when a student's morning message is due, which
+encouragement it carries, and when silence means the trusted adult must hear of it.
+Pure rules: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from policy.calendar import SchoolCalendar
+
+#: The check-in's answers, in the order they are offered (SMS: 1–4).
+COMING, LATER, HELP, NOT_TODAY = "coming", "later", "help", "not_today"
+ANSWERS = (COMING, LATER, HELP, NOT_TODAY)
+#: Answers that reach the trusted adult at once.
+ALARMING = frozenset({HELP, NOT_TODAY})
+#: The plan is evaluated after two weeks of school by default (seed 004).
+EVALUATE_AFTER_SCHOOL_DAYS = 10
+#: Silence is noticed this long before the first lesson.
+ANSWER_LEAD = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class PlanDays:
+    """When a plan runs: its first day, last day (if set), morning time and first lesson."""
+
+    starts_on: date
+    ends_on: date | None
+    morning_time: time
+    first_lesson: time
+
+    @property
+    def answer_by(self) -> time:
+        """When no answer to the check-in becomes the adult's business."""
+        start = datetime.combine(date(2000, 1, 3), self.first_lesson) - ANSWER_LEAD
+        return max(start.time(), self.morning_time)
+
+    def runs_on(self, day: date, calendar: SchoolCalendar) -> bool:
+        """Whether the plan sends its morning message on `day`."""
+        return (calendar.is_school_day(day) and day >= self.starts_on
+                and (self.ends_on is None or day <= self.ends_on))
+
+    def morning_due(self, local: datetime, calendar: SchoolCalendar) -> bool:
+        """Whether the morning message is due now: a plan day, from the morning time until
+        the first lesson (a message after school has begun helps nobody)."""
+        return (self.runs_on(local.date(), calendar)
+                and self.morning_time <= local.time().replace(tzinfo=None) < self.first_lesson)
+
+    def silent_since(self, local: datetime) -> bool:
+        """Whether it is past the time an answer was expected."""
+        return local.time().replace(tzinfo=None) >= self.answer_by
+
+
+def evaluation_day(start: date, calendar: SchoolCalendar) -> date:
+    """The school day a plan starting on `start` is evaluated: after two weeks of school."""
+    first = start if calendar.is_school_day(start) else calendar.add_school_days(start, 1)
+    return calendar.add_school_days(first, EVALUATE_AFTER_SCHOOL_DAYS - 1)
+
+
+def encouragement(day_number: int, count: int, yesterday: int | None = None) -> int:
+    """Which of `count` encouragements goes out on the plan's `day_number`-th school day:
+    they rotate, and never the same two days in a row."""
+    if count <= 1:
+        return 0
+    index = day_number % count
+    return (index + 1) % count if index == yesterday else index

@@ -1,0 +1,212 @@
+"""Return plans (Lyngen's "Tilbakeføring"): the student's morning encouragement and
+check-in, answers that reach the trusted adult, silence, days without a message, the
+evaluation; and the 07:15 message through the running bot, on time and once across a restart.
+
+Elin (8B, 15) has her own phone in the roster; Anna is her mentor. The plan is started from
+the chat on Friday 20 November 2026 and runs from Monday 23.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time as wall
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from bot.cli import main
+from handlers.inbox import handle_incoming
+from handlers.messages import Incoming
+from storage.db import make_engine, session_scope
+from storage.models import OutboxMessage, Person, PlanCheckIn, ReturnPlan, StaffTask
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import FakeTwilio
+from tests.rosters import write
+from tests.telegram_harness import MENTOR_PHONE, ROSTER, STAFF, import_roster
+from tests.test_absence_notices import both
+
+ELIN, EVA = "+46701234507", "+46701234508"
+PLAN_ROSTER = ROSTER + "Norrskolan,8B,N007,Elin Ek,sv,+46701234507,no,Eva Ek,+46701234508,sv," \
+    "+46701112233\n"
+LABELS = ["Jag kommer", "Jag kommer senare", "Jag behöver hjälp", "Inte i dag"]
+
+
+@pytest.fixture
+def db(narvaro_env: dict[str, str], tmp_path: Path,
+       monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The transcript roster plus Elin, in place from Friday 20 November."""
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-20T12:00:00+01:00")
+    import_roster(tmp_path, PLAN_ROSTER, STAFF)
+    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+def say(db: Engine, phone: str, text: str, when: str, choice: str | None = None) -> str:
+    """Someone writes (or taps `choice`) in the chat; the answer's text."""
+    return answer(db, phone, text, when, choice).text
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A message as its reader sees it: text and buttons."""
+
+    text: str
+    choices: list[dict[str, str]] | None
+
+
+def answer(db: Engine, phone: str, text: str, when: str, choice: str | None = None) -> Shown:
+    """Someone writes (or taps `choice`) in the chat; the answer."""
+    with session_scope(db) as session:
+        person = session.exec(select(Person).where(Person.phone == phone)).one()
+        [reply] = handle_incoming(
+            session, Incoming(person.id or 0, "webchat", f"{phone}:{when}:{text}", text,
+                              choice), now=datetime.fromisoformat(when))
+        return Shown(reply.text, reply.choices)
+
+
+def tick(now: str) -> None:
+    """`narvaro tick --now …`."""
+    assert main(["tick", "--now", now]) == 0
+
+
+def to(db: Engine, phone: str, prefix: str) -> list[OutboxMessage]:
+    """Messages queued for `phone` whose dedupe key starts with `prefix`, oldest first."""
+    with Session(db) as session:
+        person = session.exec(select(Person).where(Person.phone == phone)).one()
+        return list(session.exec(select(OutboxMessage).where(
+            OutboxMessage.recipient_id == person.id,
+            col(OutboxMessage.dedupe_key).startswith(prefix)).order_by(col(OutboxMessage.id))))
+
+
+def tap(db: Engine, phone: str, message: OutboxMessage | Shown, label: str, when: str) -> str:
+    """Tap the button `label` of `message`."""
+    choice = next(c for c in message.choices or [] if c["label"] == label)
+    return say(db, phone, "", when, choice["key"])
+
+
+def test_a_plan_from_the_chat_mornings_answers_silence_and_evaluation(
+    db: Engine, tmp_path: Path
+) -> None:
+    """Started by the mentor; a message each school day at 07:15 (never the same two days in
+    a row), none on a reported-sick day, a weekend or a break; answers routed; silence
+    noticed at 07:45; the evaluation after two weeks of school."""
+    started = say(db, MENTOR_PHONE, "/plan Elin", "2026-11-20T15:00:00+01:00")
+    assert started == ("Återgångsplan startad för Elin Ek (8B): ett morgonmeddelande kl. 07:15 "
+                       "på skoldagar från mån 23 nov, utvärdering fre 4 dec. Du får veta direkt "
+                       "om eleven behöver hjälp eller inte svarar.")
+    assert say(db, MENTOR_PHONE, "/plan Noor", "2026-11-20T15:01:00+01:00") == (
+        "Noor Berg (7A) har ingen egen telefon eller Telegram i registret, så "
+        "morgonmeddelandena når inte fram.")
+    assert say(db, EVA, "/plan Elin", "2026-11-20T15:02:00+01:00") == (
+        "Det här är för skolpersonal.")
+    # Monday: not at 07:14; at 07:15 once, however often the scheduler runs.
+    tick("2026-11-23T07:14:00+01:00")
+    assert to(db, ELIN, "plan-morning:") == []
+    tick("2026-11-23T07:15:20+01:00")
+    tick("2026-11-23T07:16:00+01:00")
+    [monday] = to(db, ELIN, "plan-morning:")
+    assert monday.text.startswith(("God morgon, Elin", "Morron, Elin", "Hej Elin"))
+    assert monday.text.endswith("\nHur ser dagen ut?")
+    assert [c["label"] for c in monday.choices or []] == LABELS
+    assert tap(db, ELIN, monday, "Jag kommer", "2026-11-23T07:20:00+01:00") == (
+        "Vad bra! Vi ses i skolan.")
+    tick("2026-11-23T07:50:00+01:00")
+    assert to(db, MENTOR_PHONE, "plan-alert:") == []  # she answered: nothing to tell
+    # ... but Anna's morning list says so, quietly.
+    tick("2026-11-23T08:01:00+01:00")
+    [digest] = to(db, MENTOR_PHONE, "digest:")
+    assert "På väg i morse (återgångsplan):\n• Elin Ek (8B)" in digest.text
+    # Tuesday: another text; no answer by 07:45 (30 minutes before 08:15) reaches Anna, once.
+    tick("2026-11-24T07:15:30+01:00")
+    tuesday = to(db, ELIN, "plan-morning:")[1]
+    assert tuesday.text.splitlines()[0] != monday.text.splitlines()[0]
+    tick("2026-11-24T07:44:00+01:00")
+    assert to(db, MENTOR_PHONE, "plan-alert:") == []
+    tick("2026-11-24T07:45:30+01:00")
+    tick("2026-11-24T07:46:00+01:00")
+    [silent] = to(db, MENTOR_PHONE, "plan-alert:")
+    assert silent.text == ("Elin Ek (8B) har inte svarat på morgonens avstämning "
+                           "(återgångsplan). Ta kontakt.")
+    assert tap(db, MENTOR_PHONE, silent, "Jag ringer", "2026-11-24T07:50:00+01:00") == (
+        "Markerad som klar. Tack!")
+    # Wednesday: Eva reported Elin sick on Tuesday evening: no push to a sick child.
+    summary = answer(db, EVA, "Elin är sjuk i morgon", "2026-11-24T19:00:00+01:00")
+    assert tap(db, EVA, summary, "Skicka", "2026-11-24T19:00:10+01:00").startswith("Tack")
+    tick("2026-11-25T07:20:00+01:00")
+    assert len(to(db, ELIN, "plan-morning:")) == 2
+    # Thursday: "I need help" reaches Anna at once.
+    tick("2026-11-26T07:15:30+01:00")
+    thursday = to(db, ELIN, "plan-morning:")[2]
+    assert tap(db, ELIN, thursday, "Jag behöver hjälp", "2026-11-26T07:21:00+01:00") == (
+        "Tack för att du säger till. Anna Mentor hör av sig snart.")
+    help_alert = to(db, MENTOR_PHONE, "plan-alert:")[1]
+    assert help_alert.text == ("Elin Ek (8B) behöver hjälp i morse (återgångsplan). "
+                               "Ta kontakt.")
+    # Saturday, and a study day the school calendar gives Monday 30: nothing.
+    tick("2026-11-28T07:20:00+01:00")
+    path = write(tmp_path, "calendar.csv", "school,kind,name,start,end\n"
+                 "Norrskolan,term,HT26,2026-08-17,2026-12-22\n"
+                 "Norrskolan,break,Studiedag,2026-11-30,2026-11-30\n")
+    assert main(["calendar", "import", path]) == 0
+    tick("2026-11-30T07:20:00+01:00")
+    assert len(to(db, ELIN, "plan-morning:")) == 3
+    # The evaluation comes on the day announced at the start (the 10th school day then).
+    for day in ("2026-12-01", "2026-12-02", "2026-12-03"):
+        tick(f"{day}T07:16:00+01:00")
+        tick(f"{day}T08:05:00+01:00")
+    assert to(db, MENTOR_PHONE, "plan-eval:") == []
+    tick("2026-12-04T07:59:00+01:00")
+    assert to(db, MENTOR_PHONE, "plan-eval:") == []
+    tick("2026-12-04T08:05:00+01:00")
+    tick("2026-12-04T08:06:00+01:00")
+    [evaluation] = to(db, MENTOR_PHONE, "plan-eval:")
+    assert evaluation.text == ("Dags att utvärdera återgångsplanen för Elin Ek (8B): i skolan "
+                               "8 av 9 skoldagar sedan mån 23 nov.")
+    assert tap(db, MENTOR_PHONE, evaluation, "Fortsätt 2 veckor till",
+               "2026-12-04T09:00:00+01:00") == (
+        "Återgångsplanen för Elin Ek (8B) fortsätter; nästa utvärdering fre 18 dec.")
+    assert tap(db, MENTOR_PHONE, evaluation, "Avsluta planen", "2026-12-07T09:01:00+01:00") == (
+        "Återgångsplanen för Elin Ek (8B) är avslutad.")
+    tick("2026-12-08T07:20:00+01:00")
+    with Session(db) as session:
+        assert session.exec(select(ReturnPlan)).one().status == "ended"
+        days = [c.day.isoformat() for c in session.exec(select(PlanCheckIn))]
+        assert "2026-12-08" not in days and "2026-11-25" not in days
+        assert len(session.exec(select(StaffTask).where(
+            StaffTask.kind == "evaluate_plan")).all()) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_morning_message_comes_on_time_once_across_a_restart(
+    db: Engine, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    """With the real scheduler: started at 07:14:50 and stopped before 07:15, started again
+    at 07:14:57 — the text reaches Elin's phone within the sweep interval of 07:15, once;
+    her "1" by SMS is "I'm coming"; a third start at 07:15:30 sends nothing again."""
+    assert main(["plan", "start", "--student", "N007", "--start", "2026-11-23"]) == 0
+    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T07:14:50+01:00"):
+        await asyncio.sleep(2)
+    assert twilio.messages(ELIN) == []
+    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T07:14:57+01:00") as bot:
+        started = wall.monotonic()
+        text = await bot.sms_out(ELIN)
+        late = wall.monotonic() - started - 3.0  # 07:15:00 on the bot's clock
+        assert late < 1.5, f"{late:.2f} s after 07:15"
+        assert text.body.startswith(("God morgon, Elin", "Morron, Elin", "Hej Elin"))
+        assert text.body.endswith("Svara 1 för Jag kommer, 2 för Jag kommer senare, 3 för Jag "
+                                  "behöver hjälp, 4 för Inte i dag.")
+        answer = await bot.sms_in(ELIN, "1")
+        assert answer.body.startswith("Vad bra! Vi ses i skolan.")
+    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T07:15:30+01:00"):
+        await asyncio.sleep(2)
+    mornings = [m for m in twilio.messages(ELIN) if "Hur ser dagen ut?" in m.body]
+    assert len(mornings) == 1
+    with Session(db) as session:
+        [check_in] = session.exec(select(PlanCheckIn)).all()
+        assert check_in.answer == "coming"
