@@ -260,9 +260,13 @@ def cmd_plan(context: Context, args: argparse.Namespace) -> int:
                 Person.phone == args.adult)).scalars().first()
             if adult is None:
                 return _fail("no staff member with that phone number")
+        weekdays = _weekdays(args.days)
+        if weekdays is None:
+            return _fail(f"--days {args.days!r}: weekdays as 1-5 or mon,tue,…")
         plan, new = start_plan(session, student.id or 0, by=adult.id if adult else None,
                                starts_on=first, evaluate_on=evaluate, morning_time=morning,
-                               adult_id=adult.id if adult else None, goal=args.goal, now=now)
+                               adult_id=adult.id if adult else None, goal=args.goal, now=now,
+                               weekdays=weekdays, guardian_note=args.guardian_note)
         if plan.mentor_id is None:
             mentors = mentors_of(session, student.id or 0)
             plan.mentor_id = mentors[0].id if mentors else None
@@ -271,6 +275,22 @@ def cmd_plan(context: Context, args: argparse.Namespace) -> int:
     sys.stdout.write(f"Return plan {state}: from {first}, {morning:%H:%M}, evaluation "
                      f"{evaluate}.\n")
     return 0
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekdays(text: str) -> str | None:
+    """ISO weekday numbers ("135") from "1,3,5" or "mon,wed,fri"; None if unreadable."""
+    days = set()
+    for part in text.lower().replace(" ", "").split(","):
+        if part.isdecimal() and 1 <= int(part) <= 7:
+            days.add(part)
+        elif part[:3] in _WEEKDAYS:
+            days.add(str(_WEEKDAYS.index(part[:3]) + 1))
+        else:
+            return None
+    return "".join(sorted(days)) or None
 
 
 def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> int:
@@ -357,6 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan_start.add_argument("--adult", metavar="PHONE",
                             help="the trusted adult (default the mentor)")
     plan_start.add_argument("--goal", help="the goal the morning message states")
+    plan_start.add_argument("--days", default="1,2,3,4,5",
+                            help="weekdays it runs on, school days only (1,2,3,4,5 or mon,…)")
+    plan_start.add_argument("--guardian-note", action="store_true",
+                            help="the guardians hear each day how the check-in went")
     plan_start.set_defaults(handler=cmd_plan)
     plan_end = plan_sub.add_parser("end", help="end a return plan")
     plan_end.add_argument("--student", required=True, metavar="ID")

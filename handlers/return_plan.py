@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from handlers.messages import Choice, Reply
 from handlers.student_view import visible_students
@@ -17,7 +17,7 @@ from locales.formats import format_day
 from policy.freetext import match_child
 from policy.return_plan import ALARMING, ANSWERS, COMING, HELP, LATER, NOT_TODAY, evaluation_day
 from policy.routing import AUTO
-from storage.models import Person, PlanCheckIn, ReturnPlan, School, Student
+from storage.models import Guardianship, Person, PlanCheckIn, ReturnPlan, School, Student
 from storage.outbox import enqueue
 from storage.people import Roles
 from storage.return_plans import end_plan, extend_plan, record_answer, start_plan
@@ -132,6 +132,7 @@ def _answer(session: Session, person: Person, rest: str, now: datetime) -> Reply
             student.person_id != person.id) or answer not in ANSWERS:
         return Reply(gettext_for(language, "That question is no longer open."))
     record_answer(session, check_in, answer, now)
+    note_guardians(session, plan, check_in, answer, now)
     adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
     if answer in ALARMING and check_in.alerted_at is None:
         alert(session, plan, check_in, answer, now)
@@ -144,6 +145,36 @@ def _answer(session: Session, person: Person, rest: str, now: datetime) -> Reply
     # Translators: to the student; {name}: the trusted adult at school (often the mentor).
     return Reply(gettext_for(language, "Thank you for telling us. {name} will contact you "
                                        "soon.", name=name))
+
+
+def note_guardians(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, answer: str,
+                   now: datetime) -> int:
+    """With the plan's guardian note, the guardians of a student under 18 hear how the
+    morning check-in went (the answer, or that none came and the school was told)."""
+    student = session.get(Student, plan.student_id)
+    if not plan.guardian_note or student is None or student.adult:
+        return 0
+    child = session.get(Person, student.person_id)
+    first_name = child.name.split()[0] if child and child.name else ""
+    queued = 0
+    for guardian in session.execute(
+        select(Person).join(Guardianship, col(Guardianship.guardian_id) == Person.id)
+        .where(Guardianship.student_id == student.id).order_by(col(Person.id))).scalars():
+        language = guardian.language
+        if answer in ANSWERS:
+            label = {choice["key"].rsplit(":", 1)[-1]: choice["label"]
+                     for choice in check_in_choices(language, check_in.id or 0)}[answer]
+            # Translators: to a guardian of a student on a return plan; {child}: first name;
+            # {answer}: the button the student tapped ("I'm coming").
+            text = gettext_for(language, "{child} answered this morning's check-in: {answer}.",
+                               child=first_name, answer=label)
+        else:
+            text = gettext_for(language, "{child} has not answered this morning's check-in. "
+                                         "The school has been told.", child=first_name)
+        queued += enqueue(session, dedupe_key=f"plan-note:{check_in.id}:{guardian.id}:{answer}",
+                          recipient_id=guardian.id, channel=AUTO, language=language, now=now,
+                          text=text)
+    return queued
 
 
 def check_in_choices(language: str, check_in_id: int) -> list[dict[str, str]]:

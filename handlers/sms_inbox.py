@@ -22,6 +22,7 @@ from handlers.menu import help_text
 from handlers.messages import Incoming
 from handlers.schooltime import local_today
 from locales import gettext_for
+from policy.freetext import fold
 from policy.sms import HELP, START, STOP, keyword
 from storage.inbound import mark_seen
 from storage.models import OutboxMessage, Person
@@ -38,6 +39,9 @@ REPLY_PREFIX = "reply:"
 OUT = ("sending", "sent", "delivered")
 #: How many recent texts to a person are looked through for the question a number answers.
 RECENT = 10
+#: Questions whose answers may be written out as well as numbered, and how long such an
+#: answer can be.
+WORDED_ANSWERS, MAX_WORDED = "plan-morning:", 40
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,8 @@ def find_sender(session: Session, phone: str) -> Person | None:
 
 
 def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
-    """The key of the choice a bare number picks in the question last texted, if any.
+    """The key of the choice a bare number picks in the question last texted, if any (for
+    the morning check-in, the answer written out counts too).
 
     Only texts on their way or out count (not those still waiting in the queue:
     the person cannot answer what they have not got). Answers to STOP / START /
@@ -98,7 +103,8 @@ def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
     answer in the conversation without a question means the question is no
     longer open.
     """
-    if not text.isdecimal() or len(text) > 2:
+    worded = not text.isdecimal()
+    if len(text) > (MAX_WORDED if worded else 2):
         return None
     recent = session.execute(
         select(OutboxMessage.dedupe_key, OutboxMessage.choices)
@@ -112,6 +118,12 @@ def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
                 not choices and not dedupe_key.startswith(REPLY_PREFIX)):
             continue
         shown = numbered_choices(choices)
+        if worded:
+            # The morning check-in's answers can be written out ("jag kommer senare").
+            if not dedupe_key.startswith(WORDED_ANSWERS):
+                return None
+            said = fold(text.strip(" .!"))
+            return next((c["key"] for c in shown if fold(c["label"]) == said), None)
         number = int(text)
         return shown[number - 1]["key"] if 1 <= number <= len(shown) else None
     return None

@@ -29,6 +29,7 @@ class PlanDays:
     ends_on: date | None
     morning_time: time
     first_lesson: time
+    weekdays: str = "12345"
 
     @property
     def answer_by(self) -> time:
@@ -39,6 +40,7 @@ class PlanDays:
     def runs_on(self, day: date, calendar: SchoolCalendar) -> bool:
         """Whether the plan sends its morning message on `day`."""
         return (calendar.is_school_day(day) and day >= self.starts_on
+                and str(day.isoweekday()) in self.weekdays
                 and (self.ends_on is None or day <= self.ends_on))
 
     def morning_due(self, local: datetime, calendar: SchoolCalendar) -> bool:

@@ -15,7 +15,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.return_plan import END, EXTEND, alert, check_in_choices, reachable
+from handlers.return_plan import (
+    END,
+    EXTEND,
+    alert,
+    check_in_choices,
+    note_guardians,
+    reachable,
+)
 from locales import N_, gettext_for
 from locales.formats import format_day
 from policy.calendar import SchoolCalendar
@@ -130,6 +137,7 @@ def alert_silent_check_ins(session: Session, now: datetime) -> int:
         local = now.astimezone(ZoneInfo(school.timezone))
         if check_in.day == local.date() and _days(plan, school).silent_since(local):
             told += alert(session, plan, check_in, "silent", now)
+            note_guardians(session, plan, check_in, "silent", now)
     return told
 
 
@@ -181,7 +189,7 @@ def evaluate_return_plans(session: Session, now: datetime) -> int:
 
 def _days(plan: ReturnPlan, school: School) -> PlanDays:
     return PlanDays(plan.starts_on, plan.ends_on, plan.morning_time,
-                    notice_rules(school).first_lesson)
+                    notice_rules(school).first_lesson, plan.weekdays)
 
 
 def _reported_absent(session: Session, students: list[int], day: date) -> set[int]:

@@ -257,6 +257,10 @@ class ReturnPlan(SQLModel, table=True):
     trusted_adult_id: int | None = Field(default=None, foreign_key="person.id")
     #: The day's goal, said in the morning message ("only the first two lessons this week").
     goal: str | None = Field(default=None, max_length=200)
+    #: The weekdays it runs on, ISO numbers ("12345": Monday to Friday, school days only).
+    weekdays: str = Field(default="12345", max_length=7)
+    #: Whether the guardians hear each day how the check-in went.
+    guardian_note: bool = False
 
 
 class PlanCheckIn(SQLModel, table=True):

@@ -21,6 +21,7 @@ def active_plan(session: Session, student_id: int) -> ReturnPlan | None:
 def start_plan(
     session: Session, student_id: int, *, by: int | None, starts_on: date, evaluate_on: date,
     morning_time: time, adult_id: int | None, goal: str | None, now: datetime,
+    weekdays: str = "12345", guardian_note: bool = False,
 ) -> tuple[ReturnPlan, bool]:
     """Start a plan (audited); an active one is returned as it is. (plan, whether new)"""
     existing = active_plan(session, student_id)
@@ -28,7 +29,8 @@ def start_plan(
         return existing, False
     plan = ReturnPlan(student_id=student_id, mentor_id=by, starts_on=starts_on,
                       followup_on=evaluate_on, morning_time=morning_time,
-                      trusted_adult_id=adult_id or by, goal=goal, created_at=now)
+                      trusted_adult_id=adult_id or by, goal=goal, created_at=now,
+                      weekdays=weekdays, guardian_note=guardian_note)
     session.add(plan)
     session.flush()
     _audit(session, by, plan, "plan.start", now)

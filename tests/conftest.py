@@ -37,7 +37,8 @@ def fresh_database_url(backend: str, tmp_path: Path, *, migrated: bool = True) -
 
     Migrating from nothing takes about half a second, and a thousand tests start from an
     empty database: SQLite files are copied from one migrated template, and PostgreSQL
-    keeps its migrated schema and has every table emptied instead.
+    keeps its migrated schema and has every table emptied instead. (A migration edited in
+    place, under the same revision, needs the test database's schema dropped once.)
     """
     if backend == "sqlite":
         path = tmp_path / "narvaro.db"

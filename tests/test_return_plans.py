@@ -182,6 +182,29 @@ def test_a_plan_from_the_chat_mornings_answers_silence_and_evaluation(
             StaffTask.kind == "evaluate_plan")).all()) == 1
 
 
+def test_chosen_weekdays_and_a_daily_note_to_the_guardians(db: Engine) -> None:
+    """`plan start --days mon,wed,fri --guardian-note`: no message on Tuesday; Eva hears what
+    Elin answered on Monday, and that no answer came on Wednesday."""
+    assert main(["plan", "start", "--student", "N007", "--start", "2026-11-23",
+                 "--days", "mon,wed,fri", "--guardian-note", "--goal",
+                 "bara de två första lektionerna"]) == 0
+    tick("2026-11-23T07:15:30+01:00")
+    [monday] = to(db, ELIN, "plan-morning:")
+    assert "\nDagens mål: bara de två första lektionerna\n" in monday.text
+    tap(db, ELIN, monday, "Jag kommer senare", "2026-11-23T07:25:00+01:00")
+    assert [m.text for m in to(db, EVA, "plan-note:")] == [
+        "Elin svarade på morgonens avstämning: Jag kommer senare."]
+    tick("2026-11-24T07:15:30+01:00")
+    assert len(to(db, ELIN, "plan-morning:")) == 1
+    tick("2026-11-25T07:15:30+01:00")
+    tick("2026-11-25T07:46:00+01:00")
+    assert len(to(db, ELIN, "plan-morning:")) == 2
+    assert [m.text for m in to(db, EVA, "plan-note:")][1:] == [
+        "Elin har inte svarat på morgonens avstämning. Skolan har fått veta det."]
+    assert [m.text for m in to(db, MENTOR_PHONE, "plan-alert:")] == [
+        "Elin Ek (8B) har inte svarat på morgonens avstämning (återgångsplan). Ta kontakt."]
+
+
 @pytest.mark.asyncio
 async def test_the_morning_message_comes_on_time_once_across_a_restart(
     db: Engine, telegram: FakeTelegram, twilio: FakeTwilio
@@ -210,3 +233,19 @@ async def test_the_morning_message_comes_on_time_once_across_a_restart(
     with Session(db) as session:
         [check_in] = session.exec(select(PlanCheckIn)).all()
         assert check_in.answer == "coming"
+
+
+@pytest.mark.asyncio
+async def test_the_check_in_can_be_answered_in_words_by_sms(
+    db: Engine, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    """"Jag behöver hjälp!" written out answers the check-in like 3 would, and Anna hears."""
+    assert main(["plan", "start", "--student", "N007", "--start", "2026-11-24"]) == 0
+    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-24T07:15:10+01:00") as bot:
+        await bot.sms_out(ELIN)
+        answer = await bot.sms_in(ELIN, "Jag behöver hjälp!")
+        assert answer.body.startswith("Tack för att du säger till. Anna Mentor hör av sig")
+    with Session(db) as session:
+        assert session.exec(select(PlanCheckIn)).one().answer == "help"
+    [told] = to(db, MENTOR_PHONE, "plan-alert:")
+    assert told.text.startswith("Elin Ek (8B) behöver hjälp i morse")

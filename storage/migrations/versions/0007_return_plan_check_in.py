@@ -24,6 +24,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column('trusted_adult_id', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('goal', sqlmodel.sql.sqltypes.AutoString(length=200),
                                    nullable=True))
+        batch.add_column(sa.Column('weekdays', sqlmodel.sql.sqltypes.AutoString(length=7),
+                                   nullable=False, server_default='12345'))
+        batch.add_column(sa.Column('guardian_note', sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
         batch.create_foreign_key('fk_return_plan_trusted_adult', 'person',
                                  ['trusted_adult_id'], ['id'])
     op.create_table('plan_check_in',
@@ -48,5 +52,7 @@ def downgrade() -> None:
     op.drop_table('plan_check_in')
     with op.batch_alter_table('return_plan') as batch:
         batch.drop_constraint('fk_return_plan_trusted_adult', type_='foreignkey')
+        batch.drop_column('guardian_note')
+        batch.drop_column('weekdays')
         batch.drop_column('goal')
         batch.drop_column('trusted_adult_id')
