@@ -9,9 +9,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from handlers.messages import Choice, Reply
-from handlers.student_view import visible_students
+from handlers.student_view import own_student, visible_students
 from locales import gettext_for
-from policy.freetext import match_child
 from storage.concerns import close_concern, raise_concern
 from storage.models import Person
 from storage.people import Roles
@@ -30,12 +29,9 @@ def handle(session: Session, person: Person, roles: Roles, text: str, *,
     if not name:
         return Reply(gettext_for(language, "Write /concern and a name, for example "
                                            "/concern Ali."))
-    students = visible_students(session, person, roles)
-    index = match_child(name, [student_name for _student, student_name in students])
-    if index is None:
-        return Reply(gettext_for(language, "None of your students is called {name}.",
-                                 name=name[:40]))
-    student = students[index][0]
+    student = own_student(session, person, roles, name)
+    if isinstance(student, Reply):
+        return student
     label = student_label(session, student)
     close = (Choice(f"{CLOSE_KEY}{student.id}", gettext_for(language, "Close the concern")),)
     if not raise_concern(session, student.id or 0, by=person.id, now=now):

@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from handlers.messages import Choice, Reply
-from handlers.student_view import visible_students
+from handlers.student_view import own_student, visible_students
 from locales import gettext_for
 from locales.formats import format_day
-from policy.freetext import match_child
 from policy.return_plan import ALARMING, ANSWERS, COMING, HELP, LATER, NOT_TODAY, evaluation_day
 from policy.routing import AUTO
 from storage.models import Guardianship, Person, PlanCheckIn, ReturnPlan, School, Student
@@ -52,12 +51,9 @@ def handle(session: Session, person: Person, roles: Roles, text: str, *,
     name = " ".join(words)
     if not name:
         return Reply(gettext_for(language, "Write /plan and a name, for example /plan Ali."))
-    students = visible_students(session, person, roles)
-    index = match_child(name, [student_name for _student, student_name in students])
-    if index is None:
-        return Reply(gettext_for(language, "None of your students is called {name}.",
-                                 name=name[:40]))
-    student = students[index][0]
+    student = own_student(session, person, roles, name)
+    if isinstance(student, Reply):
+        return student
     school = session.get(School, student.school_id)
     pupil = session.get(Person, student.person_id)
     if school is None or pupil is None:

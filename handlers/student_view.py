@@ -53,16 +53,24 @@ def show(session: Session, person: Person, roles: Roles, text: str, *, now: date
     if not name:
         return Reply(gettext_for(language, "Write /student and a name, for example "
                                            "/student Ali."))
-    students = visible_students(session, person, roles)
-    names = [student_name for _student, student_name in students]
-    index = match_child(name, names)
-    if index is None:
-        return Reply(gettext_for(language, "None of your students is called {name}.",
-                                 name=name[:40]))
-    student = students[index][0]
+    student = own_student(session, person, roles, name)
+    if isinstance(student, Reply):
+        return student
     session.add(AuditLog(at=now, actor=f"person:{person.id}", action="student.view",
                          entity="student", entity_id=str(student.id), detail={}))
     return Reply(_profile(session, student, language, now))
+
+
+def own_student(session: Session, person: Person, roles: Roles,
+                name: str) -> Student | Reply:
+    """The one of the person's own students called `name`, or the answer that none is
+    (which reveals nothing about anyone else's)."""
+    students = visible_students(session, person, roles)
+    index = match_child(name, [student_name for _student, student_name in students])
+    if index is None:
+        return Reply(gettext_for(person.language, "None of your students is called {name}.",
+                                 name=name[:40]))
+    return students[index][0]
 
 
 def visible_students(session: Session, person: Person, roles: Roles) -> list[tuple[Student, str]]:
