@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from handlers.messages import Choice, Reply
 from handlers.student_view import own_student, visible_students
@@ -16,9 +16,10 @@ from locales import gettext_for
 from locales.formats import format_day
 from policy.return_plan import ALARMING, ANSWERS, COMING, HELP, LATER, NOT_TODAY, evaluation_day
 from policy.routing import AUTO
-from storage.models import Guardianship, Person, PlanCheckIn, ReturnPlan, School, Student
+from storage.models import Person, PlanCheckIn, ReturnPlan, School, Student
 from storage.outbox import enqueue
 from storage.people import Roles
+from storage.reports import recipients_by_student
 from storage.return_plans import end_plan, extend_plan, record_answer, start_plan
 from storage.schools import school_calendar
 from storage.tasks import TASK_DONE, add_task, student_label
@@ -153,9 +154,7 @@ def note_guardians(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, an
     child = session.get(Person, student.person_id)
     first_name = child.name.split()[0] if child and child.name else ""
     queued = 0
-    for guardian in session.execute(
-        select(Person).join(Guardianship, col(Guardianship.guardian_id) == Person.id)
-        .where(Guardianship.student_id == student.id).order_by(col(Person.id))).scalars():
+    for guardian in recipients_by_student(session, [student]).get(student.id or 0, []):
         language = guardian.language
         if answer in ANSWERS:
             label = {choice["key"].rsplit(":", 1)[-1]: choice["label"]

@@ -34,7 +34,6 @@ from storage.db import chunks
 from storage.models import (
     Absence,
     LadderPosition,
-    MentorLink,
     Person,
     School,
     StaffTask,
@@ -42,6 +41,7 @@ from storage.models import (
 )
 from storage.outbox import enqueue
 from storage.plan_tasks import LADDER_PREFIX, ladder_named, pick_owners, task_rows, with_role
+from storage.reports import mentors_by_student
 from storage.schools import school_calendar
 from storage.tasks import CALL_PREFIX, add_tasks, student_label
 
@@ -96,7 +96,7 @@ class _SchoolSweep:
         records = _records(self.session, due, term.start, self.today)
         worried = concerned(self.session, due)
         school_days = self.calendar.school_days(term.start, self.today)
-        self._mentors = _mentors(self.session, due)
+        self._mentors = mentors_by_student(self.session, due)
         self._called = self._called_today(due)
         written: list[dict[str, object]] = []
         for student_id in due:
@@ -277,19 +277,6 @@ def _records(session: Session, students: list[int], first: date,
                    col(Absence.day) >= first, col(Absence.day) <= last)
         ).all():
             found[student_id].append(Record(day, kind, state, start, end))
-    return found
-
-
-def _mentors(session: Session, students: list[int]) -> dict[int, list[Person]]:
-    found: dict[int, list[Person]] = defaultdict(list)
-    for part in chunks(students):
-        for student_id, person in session.execute(
-            select(MentorLink.student_id, Person)
-            .join(Person, col(Person.id) == MentorLink.mentor_id)
-            .where(col(MentorLink.student_id).in_(part))
-            .order_by(col(MentorLink.student_id), col(Person.id))
-        ).all():
-            found[student_id].append(person)
     return found
 
 

@@ -7,7 +7,6 @@ the quiet hours. An adult student gets them about themselves instead of their gu
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,8 +17,9 @@ from policy.ladder import Step
 from policy.notices import is_quiet
 from policy.routing import AUTO
 from storage.db import chunks
-from storage.models import Guardianship, Person, School, Student
+from storage.models import Person, School, Student
 from storage.outbox import enqueue_many
+from storage.reports import recipients_by_student
 from storage.schools import notice_rules
 
 #: Sent by the roll call's same-day notice, not by the ladder.
@@ -37,20 +37,13 @@ def send_letters(
         return 0
     ids = [student_id for student_id, _step in wanted]
     students: dict[int, tuple[Student, Person]] = {}
-    readers: dict[int, list[Person]] = defaultdict(list)
     for part in chunks(ids):
         for student, child in session.execute(
             select(Student, Person).join(Person, col(Person.id) == Student.person_id)
             .where(col(Student.id).in_(part))
         ).all():
             students[student.id or 0] = (student, child)
-        for student_id, guardian in session.execute(
-            select(Guardianship.student_id, Person)
-            .join(Person, col(Person.id) == Guardianship.guardian_id)
-            .where(col(Guardianship.student_id).in_(part))
-            .order_by(col(Guardianship.student_id), col(Person.id))
-        ).all():
-            readers[student_id].append(guardian)
+    readers = recipients_by_student(session, [student for student, _child in students.values()])
     not_before = after_quiet_hours(school, now)
     messages = []
     for student_id, step in wanted:
@@ -59,7 +52,7 @@ def send_letters(
         student, child = students[student_id]
         first_name = child.name.split()[0] if child.name else ""
         for kind in letters_of(step):
-            for reader in [child] if student.adult else readers[student_id]:
+            for reader in readers.get(student_id, []):
                 messages.append({
                     "dedupe_key": f"letter:{student_id}:{step.id}:{kind}:{reader.id}:"
                                   f"{today.isoformat()}",

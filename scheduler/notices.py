@@ -31,7 +31,6 @@ from storage.db import chunks
 from storage.models import (
     Absence,
     ConversationState,
-    Guardianship,
     MentorLink,
     OutboxMessage,
     Person,
@@ -43,7 +42,12 @@ from storage.models import (
     Student,
 )
 from storage.outbox import enqueue, enqueue_many
-from storage.reports import report_excuses, reports_for_day
+from storage.reports import (
+    mentors_by_student,
+    recipients_by_student,
+    report_excuses,
+    reports_for_day,
+)
 from storage.schools import notice_rules, school_calendar
 from storage.tasks import (
     CALL_PREFIX,
@@ -208,7 +212,7 @@ def _guard_decision(
         .order_by(StaffRole.role, Person.id)
     ).scalars().unique().all())
     if not staff:  # nobody leads the school in the roster: the mentors decide
-        mentors = _mentors(session, students)
+        mentors = mentors_by_student(session, [s.id or 0 for s in students])
         staff = sorted({m.id: m for found in mentors.values() for m in found}.values(),
                        key=lambda person: person.id or 0)
         if not staff:
@@ -258,26 +262,6 @@ def _scope_label(session: Session, scope: str) -> str:
     return school.name if school else ident
 
 
-def _recipients(session: Session, students: list[Student]) -> dict[int, list[Person]]:
-    """Who is told, by student: the guardians, or an adult student themselves."""
-    found: dict[int, list[Person]] = defaultdict(list)
-    adults = [s for s in students if s.adult]
-    minors = [s.id for s in students if not s.adult]
-    for part in chunks(minors):
-        for student_id, person in session.execute(
-            select(Guardianship.student_id, Person)
-            .join(Person, Person.id == Guardianship.guardian_id)
-            .where(Guardianship.student_id.in_(part))
-            .order_by(Guardianship.student_id, Person.id)
-        ).all():
-            found[student_id].append(person)
-    for student in adults:
-        person = session.get(Person, student.person_id)
-        if person is not None:
-            found[student.id or 0].append(person)
-    return found
-
-
 def _names(session: Session, students: list[Student]) -> dict[int, tuple[str, str]]:
     """Each student's first name (for guardians) and "Name (class)" (for staff)."""
     found: dict[int, tuple[str, str]] = {}
@@ -290,20 +274,6 @@ def _names(session: Session, students: list[Student]) -> dict[int, tuple[str, st
             .where(Student.id.in_(part))
         ).all():
             found[student_id] = (name.split()[0] if name else "", f"{name} ({klass})")
-    return found
-
-
-def _mentors(session: Session, students: list[Student]) -> dict[int, list[Person]]:
-    found: dict[int, list[Person]] = defaultdict(list)
-    ids = [s.id for s in students]
-    for part in chunks(ids):
-        for student_id, mentor in session.execute(
-            select(MentorLink.student_id, Person)
-            .join(Person, Person.id == MentorLink.mentor_id)
-            .where(MentorLink.student_id.in_(part))
-            .order_by(MentorLink.student_id, Person.id)
-        ).all():
-            found[student_id].append(mentor)
     return found
 
 
@@ -324,7 +294,7 @@ def _notify(
     if not tell:
         return 0
     students = [item.student for item in tell]
-    names, recipients = _names(session, students), _recipients(session, students)
+    names, recipients = _names(session, students), recipients_by_student(session, students)
     messages: list[dict[str, Any]] = []
     states: dict[int, dict[str, Any]] = {}
     for item in tell:
@@ -405,7 +375,7 @@ def _too_late(
     students = [item.student]
     return _prompt_mentors(session, [item], day, today, notice_rules(school), now, told=False,
                            names=_names(session, students),
-                           recipients=_recipients(session, students))
+                           recipients=recipients_by_student(session, students))
 
 
 def _prompt_mentors(
@@ -415,7 +385,7 @@ def _prompt_mentors(
 ) -> int:
     """One prompt per student, day and mentor: call home, with the outcome as buttons."""
     students = [item.student for item in items]
-    mentors = _mentors(session, students)
+    mentors = mentors_by_student(session, [s.id or 0 for s in students])
     tasks: list[dict[str, Any]] = []
     for student in students:
         for mentor in mentors.get(student.id or 0, []):
@@ -595,7 +565,7 @@ def remind_snoozed_calls(session: Session, now: datetime) -> int:
         if asked_for != local.date() or local.time() >= rules.day_ends:
             continue  # the school day is over: the morning summary carries it
         label = student_label(session, student)
-        guardians = [p for p in _recipients(session, [student]).get(student.id or 0, [])
+        guardians = [p for p in recipients_by_student(session, [student]).get(student.id or 0, [])
                      if p.phone]
         again = remind_at.isoformat() if remind_at else now.isoformat()
         queued += enqueue(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -10,7 +11,15 @@ from sqlmodel import Session, select
 
 from policy.reporting import ReportDays, new_reference, part_overlaps
 from storage.db import chunks
-from storage.models import Absence, AbsenceReport, AuditLog, MentorLink, Person, Student
+from storage.models import (
+    Absence,
+    AbsenceReport,
+    AuditLog,
+    Guardianship,
+    MentorLink,
+    Person,
+    Student,
+)
 
 #: Absence states a report may turn into "reported".
 EXCUSABLE = ("open", "unexcused")
@@ -263,3 +272,38 @@ def mentors_of(session: Session, student_id: int) -> list[Person]:
             .order_by(Person.id)
         ).scalars()
     )
+
+
+def mentors_by_student(session: Session, student_ids: Sequence[int]) -> dict[int, list[Person]]:
+    """Each student's mentors, for many students at once."""
+    found: dict[int, list[Person]] = defaultdict(list)
+    for part in chunks(list(student_ids)):
+        for student_id, mentor in session.execute(
+            select(MentorLink.student_id, Person)
+            .join(Person, Person.id == MentorLink.mentor_id)
+            .where(MentorLink.student_id.in_(part))
+            .order_by(MentorLink.student_id, Person.id)
+        ).all():
+            found[student_id].append(mentor)
+    return found
+
+
+def recipients_by_student(session: Session,
+                          students: Sequence[Student]) -> dict[int, list[Person]]:
+    """Who is written to about each student: the guardians, or an adult student themselves."""
+    found: dict[int, list[Person]] = defaultdict(list)
+    minors = [s.id for s in students if not s.adult]
+    for part in chunks(minors):
+        for student_id, person in session.execute(
+            select(Guardianship.student_id, Person)
+            .join(Person, Person.id == Guardianship.guardian_id)
+            .where(Guardianship.student_id.in_(part))
+            .order_by(Guardianship.student_id, Person.id)
+        ).all():
+            found[student_id].append(person)
+    for student in students:
+        if student.adult:
+            person = session.get(Person, student.person_id)
+            if person is not None:
+                found[student.id or 0].append(person)
+    return found
