@@ -91,6 +91,9 @@ class Student(SQLModel, table=True):
     external_id: str = Field(max_length=64)
     person_id: int = Field(foreign_key="person.id", unique=True)
     adult: bool = False
+    #: A guardian has asked that the school sends this (minor) student no messages of its own
+    #: (a return plan's morning check-in); the guardians still hear everything.
+    messages_off: bool = False
 
 
 class Guardianship(SQLModel, table=True):
@@ -261,6 +264,20 @@ class ReturnPlan(SQLModel, table=True):
     weekdays: str = Field(default="12345", max_length=7)
     #: Whether the guardians hear each day how the check-in went.
     guardian_note: bool = False
+    #: By when an answer is expected (None: 30 minutes before the school's first lesson).
+    answer_by: time | None = None
+
+
+class PlanEncouragement(SQLModel, table=True):
+    """A morning text the mentor wrote for one plan, sent in turn with the built-in ones."""
+
+    __tablename__ = "plan_encouragement"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="return_plan.id", index=True)
+    text: str = Field(max_length=200)
+    added_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _instant()
 
 
 class PlanCheckIn(SQLModel, table=True):
