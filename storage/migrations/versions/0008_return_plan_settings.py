@@ -20,11 +20,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('return_plan') as batch:
-        batch.add_column(sa.Column('answer_by', sa.Time(), nullable=True))
-    with op.batch_alter_table('student') as batch:
-        batch.add_column(sa.Column('messages_off', sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+    # Plain ADD COLUMN: a batch copy of `student` would drop a table others point to.
+    op.add_column('return_plan', sa.Column('answer_by', sa.Time(), nullable=True))
+    op.add_column('student', sa.Column('messages_off', sa.Boolean(), nullable=False,
+                                       server_default=sa.false()))
     op.create_table('plan_encouragement',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('plan_id', sa.Integer(), nullable=False),
@@ -42,7 +41,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('ix_plan_encouragement_plan_id'), table_name='plan_encouragement')
     op.drop_table('plan_encouragement')
-    with op.batch_alter_table('student') as batch:
-        batch.drop_column('messages_off')
-    with op.batch_alter_table('return_plan') as batch:
-        batch.drop_column('answer_by')
+    op.drop_column('student', 'messages_off')
+    op.drop_column('return_plan', 'answer_by')
