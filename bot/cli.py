@@ -9,10 +9,9 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
@@ -21,6 +20,7 @@ from sqlmodel import select
 from telegram.error import TelegramError
 
 from bot.app import Context, build_channels, build_context, serve
+from bot.cli_plan import add_parser as add_plan_parser
 from bot.dispatcher import Dispatcher
 from bot.settings import SettingsError, load_settings
 from policy.attendance import parse_attendance
@@ -28,18 +28,15 @@ from policy.calendar import DateRange
 from policy.csvrows import Problems, decode, read_rows
 from policy.notices import setting_problem
 from policy.presets import PRESETS
-from policy.return_plan import evaluation_day
 from policy.roster import parse_roster
 from scheduler.sweeps import run_sweeps
 from storage.attendance import apply_attendance, resolve_student, student_resolver
 from storage.concerns import close_concern, raise_concern
 from storage.db import session_scope
-from storage.models import Person, School, Student
+from storage.models import School, Student
 from storage.queries import list_absences, list_outbox, list_tasks
-from storage.reports import mentors_of
-from storage.return_plans import active_plan, end_plan, start_plan
 from storage.roster import apply_roster, staff_phones
-from storage.schools import ensure_school, school_calendar, set_period
+from storage.schools import ensure_school, set_period
 
 EXIT_INVALID = 2
 out = Console(highlight=False, soft_wrap=True)
@@ -229,70 +226,6 @@ def cmd_concern(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plan(context: Context, args: argparse.Namespace) -> int:
-    """`plan start|end --student ID`: a student's return plan."""
-    now = context.clock.now()
-    with session_scope(context.engine) as session:
-        student = session.execute(
-            select(Student).where(Student.external_id == args.student)).scalars().first()
-        school = session.get(School, student.school_id) if student else None
-        if student is None or school is None:
-            return _fail(f"no student with id {args.student!r}")
-        if args.action == "end":
-            plan = active_plan(session, student.id or 0)
-            if plan is None:
-                return _fail("the student has no active return plan")
-            end_plan(session, plan, by=None, now=now)
-            sys.stdout.write("Return plan ended.\n")
-            return 0
-        calendar = school_calendar(session, school)
-        try:
-            first = date.fromisoformat(args.start) if args.start else now.astimezone(
-                ZoneInfo(school.timezone)).date()
-            evaluate = (date.fromisoformat(args.evaluate) if args.evaluate
-                        else evaluation_day(first, calendar))
-            morning = time.fromisoformat(args.time)
-        except ValueError as error:
-            return _fail(str(error))
-        adult = None
-        if args.adult:
-            adult = session.execute(select(Person).where(
-                Person.phone == args.adult)).scalars().first()
-            if adult is None:
-                return _fail("no staff member with that phone number")
-        weekdays = _weekdays(args.days)
-        if weekdays is None:
-            return _fail(f"--days {args.days!r}: weekdays as 1-5 or mon,tue,…")
-        plan, new = start_plan(session, student.id or 0, by=adult.id if adult else None,
-                               starts_on=first, evaluate_on=evaluate, morning_time=morning,
-                               adult_id=adult.id if adult else None, goal=args.goal, now=now,
-                               weekdays=weekdays, guardian_note=args.guardian_note)
-        if plan.mentor_id is None:
-            mentors = mentors_of(session, student.id or 0)
-            plan.mentor_id = mentors[0].id if mentors else None
-            plan.trusted_adult_id = plan.trusted_adult_id or plan.mentor_id
-    state = "started" if new else "already active"
-    sys.stdout.write(f"Return plan {state}: from {first}, {morning:%H:%M}, evaluation "
-                     f"{evaluate}.\n")
-    return 0
-
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _weekdays(text: str) -> str | None:
-    """ISO weekday numbers ("135") from "1,3,5" or "mon,wed,fri"; None if unreadable."""
-    days = set()
-    for part in text.lower().replace(" ", "").split(","):
-        if part.isdecimal() and 1 <= int(part) <= 7:
-            days.add(part)
-        elif part[:3] in _WEEKDAYS:
-            days.add(str(_WEEKDAYS.index(part[:3]) + 1))
-        else:
-            return None
-    return "".join(sorted(days)) or None
-
-
 def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str]) -> int:
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
@@ -366,25 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         concern_action.add_argument("--student", required=True, metavar="ID")
         concern_action.set_defaults(handler=cmd_concern)
 
-    plan = sub.add_parser("plan", help="a student's return plan")
-    plan_sub = plan.add_subparsers(dest="action", required=True)
-    plan_start = plan_sub.add_parser("start", help="start a return plan")
-    plan_start.add_argument("--student", required=True, metavar="ID")
-    plan_start.add_argument("--start", metavar="YYYY-MM-DD", help="first day (default today)")
-    plan_start.add_argument("--evaluate", metavar="YYYY-MM-DD",
-                            help="evaluation day (default after 2 weeks of school)")
-    plan_start.add_argument("--time", default="07:15", help="morning message time (07:15)")
-    plan_start.add_argument("--adult", metavar="PHONE",
-                            help="the trusted adult (default the mentor)")
-    plan_start.add_argument("--goal", help="the goal the morning message states")
-    plan_start.add_argument("--days", default="1,2,3,4,5",
-                            help="weekdays it runs on, school days only (1,2,3,4,5 or mon,…)")
-    plan_start.add_argument("--guardian-note", action="store_true",
-                            help="the guardians hear each day how the check-in went")
-    plan_start.set_defaults(handler=cmd_plan)
-    plan_end = plan_sub.add_parser("end", help="end a return plan")
-    plan_end.add_argument("--student", required=True, metavar="ID")
-    plan_end.set_defaults(handler=cmd_plan)
+    add_plan_parser(sub)
 
     tick = sub.add_parser("tick", help="run every due time-driven job once, then exit")
     tick.add_argument("--now", help="ISO 8601 instant to run as of")

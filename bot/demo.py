@@ -65,10 +65,13 @@ def demo_files() -> tuple[bytes, bytes]:
         language = GUARDIAN_LANGUAGES[index % len(GUARDIAN_LANGUAGES)]
         student_language = "sv" if language in {"so", "fi", "ar"} else language
         guardians = 2 if index % 3 == 0 else 1
+        # One student has a phone of her own, so a return plan (`/plan Sara`) can be tried.
+        own_phone = _phone(90) if index == 1 else ""
         for g in range(guardians):
             guardian_first = ("Mona", "Karim", "Lena", "Per", "Amal", "Jonas")[(index + g) % 6]
             rows.append(
-                f"{SCHOOL},{class_name},D{index + 1:03d},{first} {family},{student_language},,"
+                f"{SCHOOL},{class_name},D{index + 1:03d},{first} {family},{student_language},"
+                f"{own_phone},"
                 f"no,{guardian_first} {family},{_phone(phone + g)},{language},{mentor}"
             )
         phone += guardians

@@ -16,6 +16,7 @@ from handlers import (
     concern,
     meeting_booking,
     my_reports,
+    plan_settings,
     report_dialog,
     return_plan,
     roll_call,
@@ -147,9 +148,10 @@ def _route(
     if return_plan.claims(choice):
         return return_plan.act(session, person, roles, choice or "", now=now)
     if command == return_plan.COMMAND:
-        if not roles.staff:
-            return Reply(gettext_for(language, "This is for school staff."))
+        clear_state(session, person_id)
         return return_plan.handle(session, person, roles, text, now=now)
+    if plan_settings.claims(session, person_id, choice, command, now):
+        return plan_settings.write(session, person, roles, text, now=now)
     if command == concern.COMMAND or (choice or "").startswith(concern.CLOSE_KEY):
         if not roles.staff:
             return Reply(gettext_for(language, "This is for school staff."))

@@ -1,6 +1,8 @@
 """Return plans from the chat: `/plan <name>` starts one for one of the staff member's own
-students; the plan's buttons end or extend it; the student answers the morning check-in,
-and an answer that needs a grown-up reaches the trusted adult at once.
+students (or shows the running one, to change: handlers.plan_settings); the plan's buttons
+end or extend it; the student answers the morning check-in, and an answer that needs a
+grown-up reaches the trusted adult at once. Guardians have their say in
+handlers.plan_consent.
 """
 
 from __future__ import annotations
@@ -10,30 +12,47 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from handlers import plan_consent, plan_settings
 from handlers.messages import Choice, Reply
-from handlers.student_view import own_student, visible_students
+from handlers.plan_settings import END, EXTEND, MENU
+from handlers.student_view import own_student
 from locales import gettext_for
 from locales.formats import format_day
-from policy.return_plan import ALARMING, ANSWERS, COMING, HELP, LATER, NOT_TODAY, evaluation_day
+from policy.return_plan import (
+    ALARMING,
+    ANSWERS,
+    COMING,
+    HELP,
+    LATER,
+    NOT_TODAY,
+    clock_time,
+    evaluation_day,
+)
 from policy.routing import AUTO
 from storage.models import Person, PlanCheckIn, ReturnPlan, School, Student
 from storage.outbox import enqueue
 from storage.people import Roles
 from storage.reports import recipients_by_student
-from storage.return_plans import end_plan, extend_plan, record_answer, start_plan
+from storage.return_plans import (
+    active_plan,
+    change_plan,
+    end_plan,
+    extend_plan,
+    record_answer,
+    start_plan,
+)
 from storage.schools import school_calendar
 from storage.tasks import TASK_DONE, add_task, student_label
 
 COMMAND = "/plan"
-#: Choice keys: a check-in answer (`CHECK_IN{id}:{answer}`), ending or extending a plan.
-CHECK_IN, END, EXTEND = "plan:checkin:", "plan:end:", "plan:extend:"
-PREFIXES = (CHECK_IN, END, EXTEND)
+#: Choice keys: a check-in answer (`CHECK_IN{id}:{answer}`); every plan key starts "plan:".
+CHECK_IN = "plan:checkin:"
 MORNING_TIME = time(7, 15)
 
 
 def claims(choice: str | None) -> bool:
     """Whether a tapped choice belongs to a return plan."""
-    return choice is not None and choice.startswith(PREFIXES)
+    return choice is not None and choice.startswith("plan:")
 
 
 def reachable(person: Person) -> bool:
@@ -43,67 +62,98 @@ def reachable(person: Person) -> bool:
 
 def handle(session: Session, person: Person, roles: Roles, text: str, *,
            now: datetime) -> Reply:
-    """`/plan <name> [HH:MM]`: start a return plan for one of the person's own students."""
+    """`/plan <name> [HH:MM]`: start a return plan for one of the person's own students, or
+    show (and with a time, move) the one running. A guardian sees their children's."""
     language = person.language
+    if not roles.staff:
+        if roles.children:
+            return plan_consent.guardian_view(session, person, roles)
+        return Reply(gettext_for(language, "This is for school staff."))
     words = text.split()[1:]
-    morning = MORNING_TIME
-    if words and _clock(words[-1]) is not None:
-        morning = _clock(words.pop()) or MORNING_TIME
+    morning = clock_time(words.pop()) if words and clock_time(words[-1]) else None
     name = " ".join(words)
     if not name:
         return Reply(gettext_for(language, "Write /plan and a name, for example /plan Ali."))
     student = own_student(session, person, roles, name)
     if isinstance(student, Reply):
         return student
+    running = active_plan(session, student.id or 0)
+    if running is not None:
+        said = ""
+        if morning is not None and change_plan(session, running, by=person.id, now=now,
+                                               morning_time=morning):
+            said = gettext_for(language, "The morning message now goes at {time}.",
+                               time=f"{morning:%H:%M}")
+        return plan_settings.show(session, person, running, said=said)
+    return _start(session, person, student, morning or MORNING_TIME, now)
+
+
+def _start(session: Session, person: Person, student: Student, morning: time,
+           now: datetime) -> Reply:
+    language = person.language
     school = session.get(School, student.school_id)
     pupil = session.get(Person, student.person_id)
-    if school is None or pupil is None:
-        return Reply(gettext_for(language, "None of your students is called {name}.",
-                                 name=name[:40]))
     label = student_label(session, student)
-    if not reachable(pupil):
-        return Reply(gettext_for(
-            language, "{student} has no phone or Telegram of their own in the roster, so the "
-                      "morning messages cannot reach them.", student=label))
+    if school is None or pupil is None:
+        return Reply(gettext_for(language, "This is for school staff."))
+    refusal = unreachable_because(student, pupil, language, label)
+    if refusal:
+        return Reply(refusal)
     calendar = school_calendar(session, school)
     local = now.astimezone(ZoneInfo(school.timezone))
     first = local.date()
     if not calendar.is_school_day(first) or local.time().replace(tzinfo=None) >= morning:
         first = calendar.add_school_days(first, 1)
-    plan, new = start_plan(session, student.id or 0, by=person.id, starts_on=first,
-                           evaluate_on=evaluation_day(first, calendar), morning_time=morning,
-                           adult_id=person.id, goal=None, now=now)
-    end = (Choice(f"{END}{plan.id}", gettext_for(language, "End the plan")),)
+    plan, _new = start_plan(session, student.id or 0, by=person.id, starts_on=first,
+                            evaluate_on=evaluation_day(first, calendar), morning_time=morning,
+                            adult_id=person.id, goal=None, now=now)
+    plan_consent.announce(session, plan, now)
+    buttons = (Choice(f"{MENU}{plan.id}", gettext_for(language, "Change the plan")),
+               Choice(f"{END}{plan.id}", gettext_for(language, "End the plan")))
     evaluate = format_day(plan.followup_on or first, language).rstrip(".")
-    if not new:
-        return Reply(gettext_for(language, "{student} already has a return plan (evaluation "
-                                           "{day}).", student=label, day=evaluate), end)
     return Reply(gettext_for(
         language,
         # Translators: to staff. {time}: 07:15; {first} and {day}: dates.
         "Return plan started for {student}: a morning message at {time} on school days from "
         "{first}, evaluation {day}. You hear at once if the student needs help or does not "
         "answer.", student=label, time=f"{morning:%H:%M}",
-        first=format_day(first, language).rstrip("."), day=evaluate), end)
+        first=format_day(first, language).rstrip("."), day=evaluate), buttons)
+
+
+def unreachable_because(student: Student, pupil: Person, language: str,
+                        label: str) -> str | None:
+    """Why the morning messages cannot go to the student, if they cannot: no phone or
+    Telegram of their own, or a guardian said no (for a student under 18)."""
+    if not reachable(pupil):
+        return gettext_for(
+            language, "{student} has no phone or Telegram of their own in the roster, so the "
+                      "morning messages cannot reach them.", student=label)
+    if student.messages_off and not student.adult:
+        return gettext_for(
+            language, "A guardian of {student} has asked the school not to message them, so "
+                      "there can be no morning messages.", student=label)
+    return None
 
 
 def act(session: Session, person: Person, roles: Roles, choice: str, *,
         now: datetime) -> Reply:
-    """A plan's button: a check-in answer from the student, or staff ending or extending."""
+    """A plan's button: a check-in answer from the student, a guardian's word on messages,
+    or staff changing, ending or extending the plan."""
     if choice.startswith(CHECK_IN):
         return _answer(session, person, choice.removeprefix(CHECK_IN), now)
+    if plan_consent.owns(choice):
+        return plan_consent.act(session, person, roles, choice, now=now)
+    if plan_settings.owns(choice):
+        return plan_settings.act(session, person, roles, choice, now=now)
     language = person.language
-    ident = choice.removeprefix(END).removeprefix(EXTEND)
-    plan = session.get(ReturnPlan, int(ident)) if ident.isdecimal() else None
-    mine = ({s.id for s, _name in visible_students(session, person, roles)}
-            if roles.staff else set())
-    if plan is None or plan.student_id not in mine:
-        return Reply(gettext_for(language, "This is for school staff."))
+    if not choice.startswith((END, EXTEND)):
+        return Reply(gettext_for(language, "That question is no longer open."))
+    plan = plan_settings.own_plan(session, person, roles,
+                                  choice.removeprefix(END).removeprefix(EXTEND))
+    if isinstance(plan, Reply):
+        return plan
     student = session.get(Student, plan.student_id)
     label = student_label(session, student) if student else "-"
-    if plan.status != "active":
-        return Reply(gettext_for(language, "The return plan for {student} has ended.",
-                                 student=label))
     if choice.startswith(END):
         end_plan(session, plan, by=person.id, now=now)
         return Reply(gettext_for(language, "The return plan for {student} has ended.",
@@ -208,13 +258,3 @@ def alert(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, why: str,
                    channel=AUTO, language=language, now=now, text=text,
                    choices=[{"key": f"{TASK_DONE}{task_id}",
                              "label": gettext_for(language, "I'll call")}])
-
-
-def _clock(word: str) -> time | None:
-    hours, sep, minutes = word.replace(".", ":").partition(":")
-    if not sep or not hours.isdecimal() or not minutes.isdecimal():
-        return None
-    try:
-        return time(int(hours), int(minutes))
-    except ValueError:
-        return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, time
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, get_day_names
 
 from locales import N_, canonical, gettext_for, normalize_language
 
@@ -88,3 +88,9 @@ OTHER_TASK = N_("Task")
 def task_kind(kind: str, language: str) -> str:
     """A task's kind in words ("Call home"), in `language`; "Task" for any other kind."""
     return gettext_for(language, TASK_KINDS.get(kind, OTHER_TASK))
+
+
+def format_weekdays(weekdays: str, language: str) -> str:
+    """ISO weekday numbers ("135") as short day names in `language` ("mån, ons, fre")."""
+    names = get_day_names("abbreviated", locale=normalize_language(language))
+    return ", ".join(str(names[int(day) - 1]) for day in weekdays if day in "1234567")

@@ -5,6 +5,7 @@ Pure rules: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -19,6 +20,11 @@ ALARMING = frozenset({HELP, NOT_TODAY})
 EVALUATE_AFTER_SCHOOL_DAYS = 10
 #: Silence is noticed this long before the first lesson.
 ANSWER_LEAD = timedelta(minutes=30)
+#: The latest answer deadline a plan can have.
+LATEST_DEADLINE = time(12, 0)
+#: The longest text a mentor can add to a plan's encouragements, or set as its goal.
+MAX_OWN_TEXT = 200
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -30,10 +36,15 @@ class PlanDays:
     morning_time: time
     first_lesson: time
     weekdays: str = "12345"
+    #: The plan's own answer deadline, if one was set.
+    deadline: time | None = None
 
     @property
     def answer_by(self) -> time:
-        """When no answer to the check-in becomes the adult's business."""
+        """When no answer to the check-in becomes the adult's business: the plan's own
+        deadline, or 30 minutes before the first lesson (never before the message)."""
+        if self.deadline is not None:
+            return max(self.deadline, self.morning_time)
         start = datetime.combine(date(2000, 1, 3), self.first_lesson) - ANSWER_LEAD
         return max(start.time(), self.morning_time)
 
@@ -60,10 +71,44 @@ def evaluation_day(start: date, calendar: SchoolCalendar) -> date:
     return calendar.add_school_days(first, EVALUATE_AFTER_SCHOOL_DAYS - 1)
 
 
-def encouragement(day_number: int, count: int, yesterday: int | None = None) -> int:
+def encouragement(day_number: int, count: int, yesterday: int | None = None,
+                  unsent: Sequence[int] = ()) -> int:
     """Which of `count` encouragements goes out on the plan's `day_number`-th school day:
-    they rotate, and never the same two days in a row."""
+    one the mentor wrote that has not gone out yet (`unsent`, oldest first) comes first;
+    otherwise they rotate, and never the same two days in a row."""
+    if unsent:
+        return unsent[0]
     if count <= 1:
         return 0
     index = day_number % count
     return (index + 1) % count if index == yesterday else index
+
+
+def valid_deadline(answer_by: time, morning_time: time) -> bool:
+    """Whether `answer_by` can be a plan's answer deadline: after the morning message, and
+    before noon (an answer expected later is no morning check-in)."""
+    return morning_time < answer_by <= LATEST_DEADLINE
+
+
+def weekdays_from(text: str) -> str | None:
+    """ISO weekday numbers ("135") from "1,3,5" or "mon,wed,fri"; None if unreadable."""
+    days = set()
+    for part in text.lower().replace(" ", "").split(","):
+        if part.isdecimal() and 1 <= int(part) <= 7:
+            days.add(part)
+        elif part[:3] in _WEEKDAYS:
+            days.add(str(_WEEKDAYS.index(part[:3]) + 1))
+        else:
+            return None
+    return "".join(sorted(days)) or None
+
+
+def clock_time(word: str) -> time | None:
+    """A time of day written "7:30", "07:30" or "07.30"; None if it is not one."""
+    hours, sep, minutes = word.strip().replace(".", ":").partition(":")
+    if not sep or not hours.isdecimal() or not minutes.isdecimal() or len(minutes) != 2:
+        return None
+    try:
+        return time(int(hours), int(minutes))
+    except ValueError:
+        return None

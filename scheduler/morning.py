@@ -15,25 +15,19 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.return_plan import (
-    END,
-    EXTEND,
-    alert,
-    check_in_choices,
-    note_guardians,
-    reachable,
-)
+from handlers.plan_settings import END, EXTEND
+from handlers.return_plan import alert, check_in_choices, note_guardians, reachable
 from locales import N_, gettext_for
 from locales.formats import format_day
 from policy.calendar import SchoolCalendar
-from policy.return_plan import PlanDays, encouragement
+from policy.return_plan import encouragement
 from policy.routing import AUTO
 from storage.db import chunks
 from storage.models import Absence, Person, PlanCheckIn, ReturnPlan, School, Student
 from storage.outbox import enqueue, enqueue_many
 from storage.reports import reports_for_day
-from storage.return_plans import open_check_ins
-from storage.schools import notice_rules, school_calendar
+from storage.return_plans import open_check_ins, own_encouragements, plan_days
+from storage.schools import school_calendar
 from storage.tasks import add_task, student_label
 
 #: The evaluation task reaches the mentor at the start of the school day.
@@ -57,7 +51,7 @@ def send_morning_messages(session: Session, now: datetime) -> int:
     lesson. Reads and writes in bulk: thousands of plans share 07:15."""
     calendars: dict[int, SchoolCalendar] = {}
     due: list[tuple[ReturnPlan, Person, date]] = []
-    for plan, _student, pupil, school in session.execute(
+    for plan, student, pupil, school in session.execute(
         select(ReturnPlan, Student, Person, School)
         .join(Student, col(Student.id) == ReturnPlan.student_id)
         .join(Person, col(Person.id) == Student.person_id)
@@ -67,14 +61,15 @@ def send_morning_messages(session: Session, now: datetime) -> int:
         local = now.astimezone(ZoneInfo(school.timezone))
         if school.id not in calendars:
             calendars[school.id or 0] = school_calendar(session, school)
-        if _days(plan, school).morning_due(local, calendars[school.id or 0]) and reachable(
-                pupil):
+        if (plan_days(plan, school).morning_due(local, calendars[school.id or 0])
+                and reachable(pupil) and (student.adult or not student.messages_off)):
             due.append((plan, pupil, local.date()))
     if not due:
         return 0
     days = {day for _plan, _pupil, day in due}
     plan_ids = [plan.id or 0 for plan, _pupil, _day in due]
     earlier = _earlier_check_ins(session, plan_ids, min(days))
+    own = own_encouragements(session, plan_ids)
     absent = set()
     for day in days:
         students = [plan.student_id for plan, _pupil, on in due if on == day]
@@ -87,7 +82,10 @@ def send_morning_messages(session: Session, now: datetime) -> int:
         if sent and sent[-1][0] == day:
             continue  # sent already
         before = [c for c in sent if c[0] < day]
-        index = encouragement(len(before), len(ENCOURAGEMENTS), before[-1][1] if before else None)
+        texts = len(ENCOURAGEMENTS) + len(own.get(plan.id or 0, []))
+        used = {message for _day, message in before}
+        unsent = [i for i in range(len(ENCOURAGEMENTS), texts) if i not in used]
+        index = encouragement(len(before), texts, before[-1][1] if before else None, unsent)
         wanted.append((plan, pupil, day, index))
     opened = open_check_ins(session, [(plan.id or 0, day, index)
                                       for plan, _pupil, day, index in wanted], now)
@@ -98,7 +96,7 @@ def send_morning_messages(session: Session, now: datetime) -> int:
             continue  # sent already
         language = pupil.language
         first_name = pupil.name.split()[0] if pupil.name else ""
-        lines = [gettext_for(language, ENCOURAGEMENTS[index], name=first_name)]
+        lines = [morning_text(index, own.get(plan.id or 0, []), language, first_name)]
         if plan.goal:
             lines.append(gettext_for(language, "Today's goal: {goal}", goal=plan.goal))
         lines.append(gettext_for(language, "How does today look?"))
@@ -107,6 +105,15 @@ def send_morning_messages(session: Session, now: datetime) -> int:
                          "text": "\n".join(lines),
                          "choices": check_in_choices(language, check_in)})
     return len(enqueue_many(session, messages, now=now))
+
+
+def morning_text(index: int, own: list[str], language: str, first_name: str) -> str:
+    """The encouragement `index`: one of ours in the student's language, then the mentor's
+    own texts as written."""
+    if index < len(ENCOURAGEMENTS):
+        return gettext_for(language, ENCOURAGEMENTS[index], name=first_name)
+    return own[index - len(ENCOURAGEMENTS)] if index - len(ENCOURAGEMENTS) < len(own) else (
+        gettext_for(language, ENCOURAGEMENTS[0], name=first_name))
 
 
 def _earlier_check_ins(session: Session, plan_ids: list[int],
@@ -135,7 +142,7 @@ def alert_silent_check_ins(session: Session, now: datetime) -> int:
                ReturnPlan.status == "active")
     ).all():
         local = now.astimezone(ZoneInfo(school.timezone))
-        if check_in.day == local.date() and _days(plan, school).silent_since(local):
+        if check_in.day == local.date() and plan_days(plan, school).silent_since(local):
             told += alert(session, plan, check_in, "silent", now)
             note_guardians(session, plan, check_in, "silent", now)
     return told
@@ -185,11 +192,6 @@ def evaluate_return_plans(session: Session, now: datetime) -> int:
                      {"key": f"{END}{plan.id}", "label": gettext_for(language, "End the plan")}],
         )
     return queued
-
-
-def _days(plan: ReturnPlan, school: School) -> PlanDays:
-    return PlanDays(plan.starts_on, plan.ends_on, plan.morning_time,
-                    notice_rules(school).first_lesson, plan.weekdays)
 
 
 def _reported_absent(session: Session, students: list[int], day: date) -> set[int]:

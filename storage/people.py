@@ -66,6 +66,13 @@ def roles_of(session: Session, person: Person) -> Roles:
     return Roles(session, person.id or 0, children, student)
 
 
+def staff_member(session: Session, phone: str, school_id: int) -> Person | None:
+    """The staff member of the school with this phone number, if any."""
+    return session.execute(
+        select(Person).join(StaffRole, StaffRole.person_id == Person.id)
+        .where(Person.phone == phone, StaffRole.school_id == school_id)).scalars().first()
+
+
 def school_of(session: Session, person: Person) -> School | None:
     """The school a person mostly deals with (their own, their child's or their staff school)."""
     roles = roles_of(session, person)

@@ -9,7 +9,34 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from storage.models import AuditLog, PlanCheckIn, ReturnPlan
+from policy.return_plan import PlanDays
+from storage.db import chunks
+from storage.models import AuditLog, PlanCheckIn, PlanEncouragement, ReturnPlan, School, Student
+from storage.schools import notice_rules
+
+#: What a running plan can have changed (`change_plan`).
+CHANGEABLE = frozenset({"morning_time", "answer_by", "goal", "trusted_adult_id", "weekdays",
+                        "guardian_note", "followup_on"})
+
+
+def plan_days(plan: ReturnPlan, school: School) -> PlanDays:
+    """When the plan runs, at its school: days, morning time, first lesson, deadline."""
+    return PlanDays(plan.starts_on, plan.ends_on, plan.morning_time,
+                    notice_rules(school).first_lesson, plan.weekdays, plan.answer_by)
+
+
+def list_plans(session: Session, *, student: str | None = None,
+               ended: bool = False) -> list[tuple[ReturnPlan, Student, School]]:
+    """Return plans (active ones unless `ended`), of one student (school id) if given."""
+    query = (select(ReturnPlan, Student, School)
+             .join(Student, Student.id == ReturnPlan.student_id)
+             .join(School, School.id == Student.school_id)
+             .order_by(ReturnPlan.id))
+    if student:
+        query = query.where(Student.external_id == student)
+    if not ended:
+        query = query.where(ReturnPlan.status == "active")
+    return [(plan, pupil, school) for plan, pupil, school in session.execute(query).all()]
 
 
 def active_plan(session: Session, student_id: int) -> ReturnPlan | None:
@@ -21,7 +48,7 @@ def active_plan(session: Session, student_id: int) -> ReturnPlan | None:
 def start_plan(
     session: Session, student_id: int, *, by: int | None, starts_on: date, evaluate_on: date,
     morning_time: time, adult_id: int | None, goal: str | None, now: datetime,
-    weekdays: str = "12345", guardian_note: bool = False,
+    weekdays: str = "12345", guardian_note: bool = False, answer_by: time | None = None,
 ) -> tuple[ReturnPlan, bool]:
     """Start a plan (audited); an active one is returned as it is. (plan, whether new)"""
     existing = active_plan(session, student_id)
@@ -30,7 +57,7 @@ def start_plan(
     plan = ReturnPlan(student_id=student_id, mentor_id=by, starts_on=starts_on,
                       followup_on=evaluate_on, morning_time=morning_time,
                       trusted_adult_id=adult_id or by, goal=goal, created_at=now,
-                      weekdays=weekdays, guardian_note=guardian_note)
+                      weekdays=weekdays, guardian_note=guardian_note, answer_by=answer_by)
     session.add(plan)
     session.flush()
     _audit(session, by, plan, "plan.start", now)
@@ -52,6 +79,59 @@ def extend_plan(session: Session, plan: ReturnPlan, evaluate_on: date, *, by: in
     _audit(session, by, plan, "plan.extend", now)
 
 
+def change_plan(session: Session, plan: ReturnPlan, *, by: int | None, now: datetime,
+                **changes: object) -> list[str]:
+    """Change a running plan's settings (names in CHANGEABLE); audited with the names of
+    what changed, never the texts. Returns those names."""
+    unknown = set(changes) - CHANGEABLE
+    if unknown:
+        raise ValueError(f"not a plan setting: {sorted(unknown)}")
+    changed = sorted(name for name, value in changes.items() if getattr(plan, name) != value)
+    for name in changed:
+        setattr(plan, name, changes[name])
+    if changed:
+        session.add(plan)
+        _audit(session, by, plan, "plan.change", now, changed=changed)
+    return changed
+
+
+def add_encouragement(session: Session, plan: ReturnPlan, text: str, *, by: int | None,
+                      now: datetime) -> PlanEncouragement:
+    """Add the mentor's own morning text to the plan's rotation (audited, without the text)."""
+    own = PlanEncouragement(plan_id=plan.id or 0, text=text, added_by=by, created_at=now)
+    session.add(own)
+    session.flush()
+    _audit(session, by, plan, "plan.encouragement", now)
+    return own
+
+
+def own_encouragements(session: Session, plan_ids: list[int]) -> dict[int, list[str]]:
+    """Per plan, the texts its mentor added, oldest first."""
+    found: dict[int, list[str]] = {}
+    for part in chunks(plan_ids):
+        for plan_id, text in session.execute(
+            select(PlanEncouragement.plan_id, PlanEncouragement.text)
+            .where(PlanEncouragement.plan_id.in_(part))
+            .order_by(PlanEncouragement.plan_id, PlanEncouragement.id)
+        ).all():
+            found.setdefault(plan_id, []).append(text)
+    return found
+
+
+def set_messages_off(session: Session, student: Student, off: bool, *, by: int | None,
+                     now: datetime) -> bool:
+    """A guardian's word that the school may (not) message the student; audited. Whether it
+    changed anything."""
+    if student.messages_off == off:
+        return False
+    student.messages_off = off
+    session.add(student)
+    session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli",
+                         action="student.messages_off" if off else "student.messages_on",
+                         entity="student", entity_id=str(student.id), detail={}))
+    return True
+
+
 def record_answer(session: Session, check_in: PlanCheckIn, answer: str,
                   now: datetime) -> None:
     """The student's answer to the day's check-in (a later answer replaces it)."""
@@ -60,10 +140,10 @@ def record_answer(session: Session, check_in: PlanCheckIn, answer: str,
 
 
 def _audit(session: Session, by: int | None, plan: ReturnPlan, action: str,
-           now: datetime) -> None:
+           now: datetime, **detail: object) -> None:
     session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli", action=action,
                          entity="return_plan", entity_id=str(plan.id),
-                         detail={"student": plan.student_id}))
+                         detail={"student": plan.student_id, **detail}))
 
 
 def open_check_ins(session: Session, wanted: list[tuple[int, date, int]],

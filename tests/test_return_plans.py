@@ -65,7 +65,7 @@ def answer(db: Engine, phone: str, text: str, when: str, choice: str | None = No
     with session_scope(db) as session:
         person = session.exec(select(Person).where(Person.phone == phone)).one()
         [reply] = handle_incoming(
-            session, Incoming(person.id or 0, "webchat", f"{phone}:{when}:{text}", text,
+            session, Incoming(person.id or 0, "webchat", f"{phone}:{when}:{text[:60]}", text,
                               choice), now=datetime.fromisoformat(when))
         return Shown(reply.text, reply.choices)
 
@@ -103,7 +103,7 @@ def test_a_plan_from_the_chat_mornings_answers_silence_and_evaluation(
     assert say(db, MENTOR_PHONE, "/plan Noor", "2026-11-20T15:01:00+01:00") == (
         "Noor Berg (7A) har ingen egen telefon eller Telegram i registret, så "
         "morgonmeddelandena når inte fram.")
-    assert say(db, EVA, "/plan Elin", "2026-11-20T15:02:00+01:00") == (
+    assert say(db, ELIN, "/plan Elin", "2026-11-20T15:02:00+01:00") == (
         "Det här är för skolpersonal.")
     # Monday: not at 07:14; at 07:15 once, however often the scheduler runs.
     tick("2026-11-23T07:14:00+01:00")

@@ -1,0 +1,288 @@
+"""A running return plan, changed from the chat: `/plan <name>` on a student who has one shows
+it with buttons to change the morning time, the answer deadline, the day's goal, the trusted
+adult, the guardians' daily note, to add the mentor's own morning text, to go on or to end.
+
+A setting that needs words (a time, a goal, a text) is asked for and read from the next
+message (dialog state `plan_edit`); a tap on another button or "cancel" leaves it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlmodel import Session, select
+
+from handlers.messages import Choice, Reply
+from handlers.student_view import visible_students
+from locales import gettext_for
+from locales.formats import format_day, format_weekdays
+from policy.return_plan import MAX_OWN_TEXT, clock_time, valid_deadline
+from policy.routing import AUTO
+from storage.conversations import clear_state, get_state, set_state
+from storage.models import Person, ReturnPlan, School, StaffRole, Student
+from storage.outbox import enqueue
+from storage.people import Roles
+from storage.reports import mentors_of
+from storage.return_plans import (
+    add_encouragement,
+    change_plan,
+    own_encouragements,
+    plan_days,
+)
+from storage.tasks import student_label
+
+DIALOG = "plan_edit"
+#: Choice keys, each followed by the plan's id: the plan shown, a setting asked for, a value
+#: tapped (`SET{id}:{setting}:{value}`), the goal removed, the trusted adult (picked as
+#: `ADULT{id}:{person}`), the guardians' note switched.
+MENU, ASK, SET, NO_GOAL = "plan:menu:", "plan:ask:", "plan:set:", "plan:nogoal:"
+ADULT, NOTE = "plan:adult:", "plan:note:"
+PREFIXES = (MENU, ASK, SET, NO_GOAL, ADULT, NOTE)
+#: Ending the plan, or going on after its evaluation (handled in handlers.return_plan).
+END, EXTEND = "plan:end:", "plan:extend:"
+#: Settings asked for in words.
+TIME, ANSWER_BY, GOAL, OWN_TEXT = "time", "answer", "goal", "own"
+#: How long a written answer still answers the question asked.
+ANSWER_WINDOW = timedelta(hours=1)
+#: Roles that can be a student's trusted adult besides their mentors.
+ADULT_ROLES = ("counsellor", "nurse", "coordinator", "principal")
+MAX_ADULTS = 8
+
+
+def owns(choice: str | None) -> bool:
+    """Whether a tapped choice changes a running plan."""
+    return choice is not None and choice.startswith(PREFIXES)
+
+
+def claims(session: Session, person_id: int, choice: str | None, command: str,
+           now: datetime) -> bool:
+    """Whether the person was just asked for a plan setting and wrote something."""
+    state = get_state(session, person_id)
+    return (not choice and not command and state is not None and state.dialog == DIALOG
+            and now - state.updated_at < ANSWER_WINDOW)
+
+
+def show(session: Session, person: Person, plan: ReturnPlan, *, said: str = "") -> Reply:
+    """The plan as it stands, with a button for each thing that can be changed."""
+    language = person.language
+    student = session.get(Student, plan.student_id)
+    school = session.get(School, student.school_id) if student else None
+    if student is None or school is None:
+        return Reply(gettext_for(language, "That question is no longer open."))
+    adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
+    deadline = plan_days(plan, school).answer_by
+    own = len(own_encouragements(session, [plan.id or 0]).get(plan.id or 0, []))
+    lines = [said] if said else []
+    lines += [
+        gettext_for(language, "Return plan for {student}", student=student_label(session,
+                                                                                  student)),
+        gettext_for(language, "Morning message: {time} ({days})",
+                    time=f"{plan.morning_time:%H:%M}",
+                    days=format_weekdays(plan.weekdays, language)),
+        gettext_for(language, "Answer by: {time}", time=f"{deadline:%H:%M}"),
+        gettext_for(language, "Evaluation: {day}", day=format_day(
+            plan.followup_on or plan.starts_on, language).rstrip(".")),
+        gettext_for(language, "Trusted adult: {name}", name=adult.name if adult else "-"),
+        gettext_for(language, "Goal: {goal}", goal=plan.goal) if plan.goal
+        else gettext_for(language, "Goal: none"),
+        gettext_for(language, "Daily note to the guardians: on") if plan.guardian_note
+        else gettext_for(language, "Daily note to the guardians: off"),
+        gettext_for(language, "Your own morning texts: {count}", count=own),
+    ]
+    if student.messages_off and not student.adult:
+        lines.append(gettext_for(language, "A guardian has asked the school not to message "
+                                           "the student: no morning messages are sent."))
+    ident = plan.id
+    note = (gettext_for(language, "Stop the guardians' note") if plan.guardian_note
+            else gettext_for(language, "Daily note to the guardians"))
+    return Reply("\n".join(lines), (
+        Choice(f"{ASK}{ident}:{TIME}", gettext_for(language, "Change the time")),
+        Choice(f"{ASK}{ident}:{ANSWER_BY}", gettext_for(language, "Answer deadline")),
+        Choice(f"{ASK}{ident}:{GOAL}", gettext_for(language, "Set the goal")),
+        Choice(f"{ASK}{ident}:{OWN_TEXT}", gettext_for(language, "Add my own morning text")),
+        Choice(f"{ADULT}{ident}", gettext_for(language, "Change the trusted adult")),
+        Choice(f"{NOTE}{ident}", note),
+        Choice(f"{EXTEND}{ident}", gettext_for(language, "Go on for 2 more weeks")),
+        Choice(f"{END}{ident}", gettext_for(language, "End the plan")),
+    ))
+
+
+def act(session: Session, person: Person, roles: Roles, choice: str, *,
+        now: datetime) -> Reply:
+    """A tap on one of the plan's buttons."""
+    language = person.language
+    prefix = next(p for p in PREFIXES if choice.startswith(p))
+    ident, _, rest = choice.removeprefix(prefix).partition(":")
+    plan = own_plan(session, person, roles, ident)
+    if isinstance(plan, Reply):
+        return plan
+    person_id = person.id or 0
+    if prefix == MENU:
+        clear_state(session, person_id)
+        return show(session, person, plan)
+    if prefix == ASK:
+        return _ask(session, person, plan, rest, now)
+    if prefix == SET:
+        setting, _, value = rest.partition(":")
+        return _apply(session, person, plan, setting, value, now)
+    clear_state(session, person_id)
+    if prefix == NO_GOAL:
+        change_plan(session, plan, by=person.id, now=now, goal=None)
+        return show(session, person, plan, said=gettext_for(language, "The goal is removed."))
+    if prefix == NOTE:
+        change_plan(session, plan, by=person.id, now=now, guardian_note=not plan.guardian_note)
+        said = (gettext_for(language, "The guardians will hear each day how the check-in "
+                                      "went.") if plan.guardian_note else
+                gettext_for(language, "The guardians' daily note is off."))
+        return show(session, person, plan, said=said)
+    return _adult(session, person, plan, rest, now)
+
+
+def write(session: Session, person: Person, roles: Roles, text: str, *,
+          now: datetime) -> Reply:
+    """The words asked for (a time, a goal, a morning text) for the plan being changed."""
+    state = get_state(session, person.id or 0)
+    data = state.data if state else {}
+    plan = own_plan(session, person, roles, str(data.get("plan", "")))
+    if isinstance(plan, Reply):
+        clear_state(session, person.id or 0)
+        return plan
+    return _apply(session, person, plan, str(data.get("setting", "")), text, now)
+
+
+def own_plan(session: Session, person: Person, roles: Roles, ident: str) -> ReturnPlan | Reply:
+    """The active plan `ident` if it is of one of the person's own students; otherwise the
+    answer that says so (and nothing about whose it is)."""
+    plan = session.get(ReturnPlan, int(ident)) if ident.isdecimal() else None
+    mine = ({s.id for s, _name in visible_students(session, person, roles)}
+            if roles.staff else set())
+    if plan is None or plan.student_id not in mine:
+        return Reply(gettext_for(person.language, "This is for school staff."))
+    if plan.status != "active":
+        student = session.get(Student, plan.student_id)
+        return Reply(gettext_for(person.language, "The return plan for {student} has ended.",
+                                 student=student_label(session, student) if student else "-"))
+    return plan
+
+
+def _ask(session: Session, person: Person, plan: ReturnPlan, setting: str,
+         now: datetime) -> Reply:
+    language = person.language
+    back = Choice(f"{MENU}{plan.id}", gettext_for(language, "Back to the plan"))
+    if setting not in (TIME, ANSWER_BY, GOAL, OWN_TEXT):
+        return show(session, person, plan)
+    set_state(session, person.id or 0, dialog=DIALOG, step=setting,
+              data={"plan": plan.id, "setting": setting}, now=now)
+    if setting == TIME:
+        offered = [time(7, 0), time(7, 15), time(7, 30), time(7, 45)]
+        return Reply(gettext_for(language, "When should the morning message go? Tap a time "
+                                           "or write one, for example 07:30."),
+                     (*(Choice(f"{SET}{plan.id}:{TIME}:{at:%H:%M}", f"{at:%H:%M}")
+                        for at in offered if at != plan.morning_time), back))
+    if setting == ANSWER_BY:
+        return Reply(gettext_for(language, "By when should the student have answered? Write "
+                                           "a time, for example 07:50. After that you hear "
+                                           "of it."), (back,))
+    if setting == GOAL:
+        choices = (Choice(f"{NO_GOAL}{plan.id}", gettext_for(language, "No goal")), back) if (
+            plan.goal) else (back,)
+        return Reply(gettext_for(language, "Write the goal the morning message should say, "
+                                           "for example: only the first two lessons."),
+                     choices)
+    return Reply(gettext_for(language, "Write your own morning text for the student, in a "
+                                       "few words. It goes out on one of the next school "
+                                       "mornings, then in turn with the others."), (back,))
+
+
+def _apply(session: Session, person: Person, plan: ReturnPlan, setting: str, value: str,
+           now: datetime) -> Reply:
+    """Set `setting` to the `value` written or tapped; a value that does not fit is asked
+    for again, with why."""
+    language = person.language
+    value = " ".join(value.split())
+    if setting in (TIME, ANSWER_BY):
+        at = clock_time(value)
+        if at is None:
+            return Reply(gettext_for(language, "Write a time like 07:30."))
+        if setting == TIME:
+            change_plan(session, plan, by=person.id, now=now, morning_time=at)
+            said = gettext_for(language, "The morning message now goes at {time}.",
+                               time=f"{at:%H:%M}")
+        elif not valid_deadline(at, plan.morning_time):
+            return Reply(gettext_for(language, "The answer deadline must be after the "
+                                               "morning message ({time}) and no later than "
+                                               "12:00.", time=f"{plan.morning_time:%H:%M}"))
+        else:
+            change_plan(session, plan, by=person.id, now=now, answer_by=at)
+            said = gettext_for(language, "You hear of it if no answer has come by {time}.",
+                               time=f"{at:%H:%M}")
+    elif setting in (GOAL, OWN_TEXT):
+        if not value:
+            return Reply(gettext_for(language, "Write a few words, or tap Back to the plan."))
+        if len(value) > MAX_OWN_TEXT:
+            return Reply(gettext_for(language, "That is {length} characters; keep it under "
+                                               "{limit}.", length=len(value),
+                                     limit=MAX_OWN_TEXT))
+        if setting == GOAL:
+            change_plan(session, plan, by=person.id, now=now, goal=value)
+            said = gettext_for(language, "The goal is saved.")
+        else:
+            add_encouragement(session, plan, value, by=person.id, now=now)
+            said = gettext_for(language, "Saved: the student gets your text on one of the "
+                                         "next school mornings.")
+    else:
+        return show(session, person, plan)
+    clear_state(session, person.id or 0)
+    return show(session, person, plan, said=said)
+
+
+def _adult(session: Session, person: Person, plan: ReturnPlan, picked: str,
+           now: datetime) -> Reply:
+    language = person.language
+    candidates = adult_candidates(session, plan)
+    if not picked:
+        return Reply(gettext_for(language, "Who should hear at once when the student needs "
+                                           "help or does not answer?"),
+                     (*(Choice(f"{ADULT}{plan.id}:{adult.id}", adult.name)
+                        for adult in candidates),
+                      Choice(f"{MENU}{plan.id}", gettext_for(language, "Back to the plan"))))
+    adult = next((a for a in candidates if str(a.id) == picked), None)
+    if adult is None:
+        return show(session, person, plan)
+    if change_plan(session, plan, by=person.id, now=now, trusted_adult_id=adult.id):
+        tell_trusted_adult(session, plan, adult, now)
+    return show(session, person, plan, said=gettext_for(
+        language, "{name} is now the trusted adult.", name=adult.name))
+
+
+def adult_candidates(session: Session, plan: ReturnPlan) -> list[Person]:
+    """Who can be the student's trusted adult: their mentors, then the school's counsellors,
+    nurses, coordinators and principals."""
+    student = session.get(Student, plan.student_id)
+    if student is None:
+        return []
+    found = {p.id: p for p in mentors_of(session, student.id or 0)}
+    for role in ADULT_ROLES:
+        for staff in session.execute(
+            select(Person).join(StaffRole, StaffRole.person_id == Person.id)
+            .where(StaffRole.school_id == student.school_id, StaffRole.role == role)
+            .order_by(Person.name)
+        ).scalars():
+            found.setdefault(staff.id, staff)
+    return list(found.values())[:MAX_ADULTS]
+
+
+def tell_trusted_adult(session: Session, plan: ReturnPlan, adult: Person,
+                       now: datetime) -> int:
+    """Tell the newly named trusted adult what that means."""
+    student = session.get(Student, plan.student_id)
+    if student is None:
+        return 0
+    return enqueue(session, dedupe_key=f"plan-adult:{plan.id}:{adult.id}:{now.isoformat()}",
+                   recipient_id=adult.id, channel=AUTO, language=adult.language, now=now,
+                   text=gettext_for(
+                       adult.language,
+                       # Translators: to a staff member named in a student's return plan.
+                       "You are now the trusted adult in the return plan for {student}: you "
+                       "hear at once when the student needs help, stays home or does not "
+                       "answer the morning check-in.", student=student_label(session, student)))

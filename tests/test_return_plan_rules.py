@@ -1,0 +1,52 @@
+"""The return plan's pure rules: which morning text goes, when silence counts, what a
+mentor may write as a time or a weekday list."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from itertools import pairwise
+
+from policy.return_plan import (
+    PlanDays,
+    clock_time,
+    encouragement,
+    valid_deadline,
+    weekdays_from,
+)
+
+
+def test_rotation_never_repeats_and_the_mentors_new_text_comes_first() -> None:
+    """Seven texts over a term: never the same two days in a row; a text the mentor added
+    goes out on the next morning, whatever the rotation would give."""
+    sent: list[int] = []
+    for day in range(40):
+        sent.append(encouragement(day, 7, sent[-1] if sent else None))
+    assert all(a != b for a, b in pairwise(sent))
+    assert set(sent) == set(range(7))
+    assert encouragement(3, 9, 2, unsent=[7, 8]) == 7
+    assert encouragement(3, 9, 7, unsent=[8]) == 8
+
+
+def test_the_answer_deadline() -> None:
+    """30 minutes before the first lesson, unless the plan sets its own (after the morning
+    message, by noon); never before the message itself."""
+    days = PlanDays(date(2026, 11, 23), None, time(7, 15), time(8, 15))
+    assert days.answer_by == time(7, 45)
+    assert PlanDays(date(2026, 11, 23), None, time(8, 0), time(8, 15)).answer_by == time(8, 0)
+    own = PlanDays(date(2026, 11, 23), None, time(7, 15), time(8, 15), deadline=time(8, 30))
+    assert own.answer_by == time(8, 30)
+    assert not own.silent_since(datetime(2026, 11, 23, 8, 29))
+    assert own.silent_since(datetime(2026, 11, 23, 8, 30))
+    assert valid_deadline(time(7, 50), time(7, 15))
+    assert not valid_deadline(time(7, 15), time(7, 15))
+    assert not valid_deadline(time(12, 1), time(7, 15))
+
+
+def test_times_and_weekdays_as_people_write_them() -> None:
+    """"7.40" and "07:40" are times; "740", "7:4" and "25:00" are not; weekdays as numbers
+    or English day names."""
+    assert clock_time("7.40") == clock_time("07:40") == time(7, 40)
+    assert [clock_time(word) for word in ("740", "7:4", "25:00", "tidigt", "")] == [None] * 5
+    assert weekdays_from("mon,wed,fri") == weekdays_from("5, 3,1") == "135"
+    assert weekdays_from("monday,funday") is None
+    assert weekdays_from("8") is None
