@@ -10,6 +10,7 @@ from policy.return_plan import (
     PlanDays,
     clock_time,
     encouragement,
+    own_text,
     valid_deadline,
     weekdays_from,
 )
@@ -50,3 +51,9 @@ def test_times_and_weekdays_as_people_write_them() -> None:
     assert weekdays_from("mon,wed,fri") == weekdays_from("5, 3,1") == "135"
     assert weekdays_from("monday,funday") is None
     assert weekdays_from("8") is None
+
+
+def test_a_mentors_own_text_is_stored_plain() -> None:
+    """NUL and other control characters (which PostgreSQL refuses) go; line breaks become
+    spaces; letters of any script and emoji stay."""
+    assert own_text(" Vi ses,\x00 Elin!\n\n\tمرحبا 🐕 ") == "Vi ses, Elin! مرحبا 🐕"
