@@ -25,7 +25,13 @@ from twilio.rest import Client
 from bot.channels.base import ChannelError, ChannelUnreachable
 from bot.settings import Settings
 from handlers.delivery import OPTED_OUT, UNREACHABLE, record_sms_status
-from handlers.sms_inbox import SmsMessage, find_sender, handle_sms, numbered_choices
+from handlers.sms_inbox import (
+    SmsMessage,
+    find_sender,
+    first_number,
+    handle_sms,
+    numbered_choices,
+)
 from locales import gettext_for
 from policy.clock import Clock
 from policy.sms import fit, segments, to_sms
@@ -81,17 +87,19 @@ def render(text: str, choices: list[dict[str, str]] | None, language: str) -> st
     question never is (it is what the person answers).
     """
     shown = numbered_choices(choices)
+    start = first_number(choices)
     footer = ""
     if shown:
         if len(shown) > COMPACT_FROM:  # a long list (languages, a class): "1 Ali, 2 Sara"
-            items = ", ".join(f"{n} {choice['label']}" for n, choice in enumerate(shown, 1))
+            items = ", ".join(f"{n} {choice['label']}"
+                              for n, choice in enumerate(shown, start))
         else:
             items = ", ".join(
                 # Translators: one option of an SMS question: "1 for Today"; {label} is a
                 # button.
                 gettext_for(language, "{number} for {label}", number=n, label=choice["label"],
                             isolate=False)
-                for n, choice in enumerate(shown, start=1)
+                for n, choice in enumerate(shown, start=start)
             )
         # Translators: the last line of an SMS question; {choices} is "1 for Today, 2 for …".
         footer = to_sms(gettext_for(language, "Reply {choices}.", choices=items, isolate=False))

@@ -65,6 +65,7 @@ COMMANDS = {
     "student": N_("One student's absence and plan (staff)"),
     "concern": N_("Raise a concern about a student (staff)"),
     "plan": N_("Start a return plan for a student (staff)"),
+    "mapping": N_("Send the cause mapping to a student (staff)"),
     "language": N_("Change the language I write in"),
     "help": N_("Help and the school's contact"),
     "cancel": N_("Stop what you are doing"),

@@ -1,46 +1,122 @@
-"""`/concern <name>`: staff say they are concerned about one of their students, which moves
-the plans that wait on concern (Lyngen's steps 2–4, the Danish process); a button closes it.
+"""`/concern <name>`: a staff member says what worries them about a student — the warning
+signals they saw (buttons from the plan's list), and a short note — and the student's
+mentor gets it as a task at once. The concern moves the plans that wait on it (Lyngen's
+steps 2–4, the Danish process); a button closes it.
+
+Any staff member of the student's school can raise one (a subject teacher notices first);
+only the mentor, principal or coordinator sees the student's concern and can close it.
+The note is health-sensitive: it reaches the mentors, never a log.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from handlers.messages import Choice, Reply
+from handlers.report_dialog import CANCEL
 from handlers.student_view import own_student, visible_students
 from locales import gettext_for
-from storage.concerns import close_concern, raise_concern
-from storage.models import Person
+from locales.formats import SIGNAL_LABELS, signal_names
+from policy.concerns import MAX_NOTE, SIGNALS
+from policy.freetext import match_child
+from policy.return_plan import own_text
+from policy.routing import AUTO
+from storage.concerns import add_concern_note, close_concern, open_concern
+from storage.conversations import clear_state, get_state, set_state
+from storage.models import Person, School, Student
+from storage.outbox import enqueue
 from storage.people import Roles
-from storage.tasks import student_label
+from storage.reports import mentors_of
+from storage.schools import policy_of
+from storage.tasks import TASK_DONE, add_task, student_label
 
 COMMAND = "/concern"
-#: The button that closes a concern: the student id follows.
-CLOSE_KEY = "concern:close:"
+DIALOG = "concern"
+#: Choice keys: close a concern, add to an open one (both followed by the student's id),
+#: toggle a signal (followed by its key), send what was chosen.
+CLOSE_KEY, ADD_KEY = "concern:close:", "concern:add:"
+SIGNAL_KEY, SEND_KEY = "concern:signal:", "concern:send"
+PREFIXES = (CLOSE_KEY, ADD_KEY, SIGNAL_KEY, SEND_KEY)
+
+
+def owns(choice: str | None) -> bool:
+    """Whether a tapped choice belongs to a concern."""
+    return choice is not None and choice.startswith(PREFIXES)
+
+
+def claims(session: Session, person_id: int, choice: str | None, command: str) -> bool:
+    """Whether the person is telling what they noticed and wrote a note."""
+    state = get_state(session, person_id)
+    return not choice and not command and state is not None and state.dialog == DIALOG
 
 
 def handle(session: Session, person: Person, roles: Roles, text: str, *,
            now: datetime) -> Reply:
-    """Raise a concern about the student named after the command (one of the person's own)."""
+    """Start telling what worries the person about the student named after the command."""
     language = person.language
     name = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
     if not name:
         return Reply(gettext_for(language, "Write /concern and a name, for example "
                                            "/concern Ali."))
-    student = own_student(session, person, roles, name)
+    student = _school_student(session, person, roles, name)
     if isinstance(student, Reply):
         return student
-    label = student_label(session, student)
-    close = (Choice(f"{CLOSE_KEY}{student.id}", gettext_for(language, "Close the concern")),)
-    if not raise_concern(session, student.id or 0, by=person.id, now=now):
+    if open_concern(session, student.id or 0) is not None and _sees(session, person, roles,
+                                                                    student):
+        label = student_label(session, student)
         return Reply(gettext_for(language, "There is already a concern for {student}.",
-                                 student=label), close)
-    return Reply(gettext_for(
-        language,
-        # Translators: to staff; {student}: "Name (class)". The plan's next step follows.
-        "Concern noted for {student}. The plan's next step follows.", student=label), close)
+                                 student=label), (
+            Choice(f"{ADD_KEY}{student.id}", gettext_for(language, "Add what you noticed")),
+            Choice(f"{CLOSE_KEY}{student.id}", gettext_for(language, "Close the concern"))))
+    return _ask(session, person, student, [], None, now)
+
+
+def act(session: Session, person: Person, roles: Roles, choice: str, *,
+        now: datetime) -> Reply:
+    """A concern's button: a signal toggled, what was chosen sent, adding to or closing."""
+    if choice.startswith(CLOSE_KEY):
+        return close(session, person, roles, choice, now=now)
+    language = person.language
+    if choice.startswith(ADD_KEY):
+        student = next((s for s, _name in visible_students(session, person, roles)
+                        if str(s.id) == choice.removeprefix(ADD_KEY)), None)
+        if student is None:
+            return Reply(gettext_for(language, "This is for school staff."))
+        return _ask(session, person, student, [], None, now)
+    state = get_state(session, person.id or 0)
+    data = state.data if state is not None and state.dialog == DIALOG else None
+    pupil = session.get(Student, int(data["student"])) if data else None
+    if data is None or pupil is None:
+        return Reply(gettext_for(language, "That question is no longer open."))
+    signals = [str(s) for s in data.get("signals", [])]
+    note = data.get("note")
+    if choice.startswith(SIGNAL_KEY):
+        signal = choice.removeprefix(SIGNAL_KEY)
+        if signal in SIGNALS:
+            signals = ([s for s in signals if s != signal] if signal in signals
+                       else [*signals, signal])
+        return _ask(session, person, pupil, signals, note, now)
+    return _send(session, person, roles, pupil, signals, note, now)
+
+
+def write(session: Session, person: Person, roles: Roles, text: str, *,
+          now: datetime) -> Reply:
+    """A note written while telling what worries the person (it replaces an earlier one)."""
+    state = get_state(session, person.id or 0)
+    data = state.data if state else {}
+    student = session.get(Student, int(data.get("student", 0)))
+    if student is None:
+        clear_state(session, person.id or 0)
+        return Reply(gettext_for(person.language, "That question is no longer open."))
+    note = own_text(text)
+    if len(note) > MAX_NOTE:
+        return Reply(gettext_for(person.language, "That is {length} characters; keep it "
+                                                  "under {limit}.", length=len(note),
+                                 limit=MAX_NOTE))
+    return _ask(session, person, student, [str(s) for s in data.get("signals", [])],
+                note or None, now)
 
 
 def close(session: Session, person: Person, roles: Roles, choice: str, *,
@@ -57,3 +133,99 @@ def close(session: Session, person: Person, roles: Roles, choice: str, *,
         return Reply(gettext_for(language, "There is no open concern for {student}.",
                                  student=label))
     return Reply(gettext_for(language, "The concern for {student} is closed.", student=label))
+
+
+def _ask(session: Session, person: Person, student: Student, signals: list[str],
+         note: str | None, now: datetime) -> Reply:
+    language = person.language
+    set_state(session, person.id or 0, dialog=DIALOG, step="signals",
+              data={"student": student.id, "signals": signals, "note": note}, now=now)
+    lines = [gettext_for(language, "What have you noticed about {student}? Tap what fits "
+                                   "(several can), write a short note if you like, then "
+                                   "Send.", student=student_label(session, student))]
+    if note:
+        lines.append(gettext_for(language, "Note: {note}", note=note))
+    offered = _offered(session, student)
+    choices = [Choice(f"{SIGNAL_KEY}{s}",
+                      ("✓ " if s in signals else "") + gettext_for(language, SIGNAL_LABELS[s]))
+               for s in offered]
+    choices += [Choice(SEND_KEY, gettext_for(language, "Send")),
+                Choice(CANCEL, gettext_for(language, "Cancel"))]
+    return Reply("\n".join(lines), tuple(choices))
+
+
+def _send(session: Session, person: Person, roles: Roles, student: Student,
+          signals: list[str], note: str | None, now: datetime) -> Reply:
+    language = person.language
+    clear_state(session, person.id or 0)
+    if not signals and not note:
+        return _ask(session, person, student, signals, note, now)
+    row, new = add_concern_note(session, student.id or 0, by=person.id, source="staff",
+                                signals=signals, note=note, now=now)
+    label = student_label(session, student)
+    mentors = mentors_of(session, student.id or 0)
+    for mentor in mentors:
+        if mentor.id == person.id:
+            continue
+        tell_mentor(session, mentor, student, row.id or 0, now, gettext_for(
+            mentor.language,
+            # Translators: to a student's mentor; {raiser}: a colleague; {signals}: what they
+            # noticed ("Tiredness, Low mood"); the note follows on its own line.
+            "{raiser} is concerned about {student}: {signals}. Please talk with the student "
+            "and the guardians.", raiser=person.name, student=label,
+            signals=signal_names(signals, mentor.language) or "-"), note)
+    if _sees(session, person, roles, student):
+        close_button = (Choice(f"{CLOSE_KEY}{student.id}",
+                               gettext_for(language, "Close the concern")),)
+        if new:
+            return Reply(gettext_for(
+                language,
+                # Translators: to staff; {student}: "Name (class)". The plan's next step follows.
+                "Concern noted for {student}. The plan's next step follows.", student=label),
+                close_button)
+        return Reply(gettext_for(language, "Added to the concern for {student}.",
+                                 student=label), close_button)
+    return Reply(gettext_for(language, "Thank you. {names} (mentor) will follow up.",
+                             names=", ".join(m.name for m in mentors) or "-"))
+
+
+def tell_mentor(session: Session, mentor: Person, student: Student, note_id: int,
+                now: datetime, text: str, note: str | None) -> int:
+    """The mentor's task about a concern someone raised, and its message with I'll call."""
+    task_id, _new = add_task(session, dedupe_key=f"concern:{note_id}:{mentor.id}",
+                             school_id=student.school_id, student_id=student.id,
+                             assignee=mentor, kind="concern", now=now)
+    if note:
+        text += "\n" + gettext_for(mentor.language, "Note: {note}", note=note)
+    return enqueue(session, dedupe_key=f"concern:{note_id}:{mentor.id}",
+                   recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
+                   text=text, choices=[{"key": f"{TASK_DONE}{task_id}",
+                                        "label": gettext_for(mentor.language, "I'll call")}])
+
+
+def _offered(session: Session, student: Student) -> tuple[str, ...]:
+    """The signals the student's school plan lists (all of Ljusnarsberg's by default)."""
+    return policy_of(session.get(School, student.school_id)).concern_signals
+
+
+def _sees(session: Session, person: Person, roles: Roles, student: Student) -> bool:
+    return any(s.id == student.id for s, _name in visible_students(session, person, roles))
+
+
+def _school_student(session: Session, person: Person, roles: Roles,
+                    name: str) -> Student | Reply:
+    """One of the person's own students called `name`, or else one of their school's."""
+    own = own_student(session, person, roles, name)
+    if isinstance(own, Student):
+        return own
+    schools = {school.id for school, _role in roles.staff}
+    found = list(session.execute(
+        select(Student, Person.name).join(Person, col(Person.id) == Student.person_id)
+        .where(col(Student.school_id).in_(schools))).all())
+    index = match_child(name, [student_name for _student, student_name in found],
+                        by_name_only=True)
+    if index is None:
+        return Reply(gettext_for(person.language, "No student at your school is called "
+                                                  "{name}.", name=name[:40]))
+    return found[index][0]
+

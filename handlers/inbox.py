@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from handlers import (
+    cause_mapping,
     concern,
     meeting_booking,
     my_reports,
@@ -22,6 +23,7 @@ from handlers import (
     roll_call,
     student_view,
     task_actions,
+    worry,
 )
 from handlers import language as language_dialog
 from handlers.mentor_notices import TASK_DONE, mark_task_done
@@ -145,6 +147,12 @@ def _route(
         return handle_menu(session, person, replace(incoming, text="help"), now)
     if command == TASKS_COMMAND and roles.staff:
         return handle_menu(session, person, replace(incoming, text="", choice=TASKS), now)
+    if cause_mapping.owns(choice):
+        return cause_mapping.answer(session, person, choice or "", now=now)
+    if command == cause_mapping.COMMAND:
+        if not roles.staff:
+            return Reply(gettext_for(language, "This is for school staff."))
+        return cause_mapping.handle(session, person, roles, text, now=now)
     if return_plan.claims(choice):
         return return_plan.act(session, person, roles, choice or "", now=now)
     if command == return_plan.COMMAND:
@@ -152,12 +160,14 @@ def _route(
         return return_plan.handle(session, person, roles, text, now=now)
     if plan_settings.claims(session, person_id, choice, command, now):
         return plan_settings.write(session, person, roles, text, now=now)
-    if command == concern.COMMAND or (choice or "").startswith(concern.CLOSE_KEY):
+    if command == concern.COMMAND or concern.owns(choice):
         if not roles.staff:
             return Reply(gettext_for(language, "This is for school staff."))
         if command:
             return concern.handle(session, person, roles, text, now=now)
-        return concern.close(session, person, roles, choice or "", now=now)
+        return concern.act(session, person, roles, choice or "", now=now)
+    if roles.staff and concern.claims(session, person_id, choice, command):
+        return concern.write(session, person, roles, text, now=now)
     if command == student_view.COMMAND:
         if not roles.staff:
             return Reply(gettext_for(language, "This is for school staff."))
@@ -179,9 +189,13 @@ def _route(
         clear_state(session, person_id)
         return report_dialog.start(session, person, students, "", channel=incoming.channel,
                                    now=now)
+    if worry.owns(choice):
+        return worry.act(session, person, students, choice or "", now=now)
+    state = get_state(session, person_id)
+    if not choice and worry.claims_text(state, text):
+        return worry.write(session, person, students, text, now=now)
     if choice and choice.startswith("menu:"):
         return handle_menu(session, person, incoming, now)
-    state = get_state(session, person_id)
     notice = _answered_notice(choice, state, now)
     if notice is not None:
         return report_dialog.answer_notice(session, person, students, "" if choice else text,

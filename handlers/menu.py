@@ -19,6 +19,7 @@ STATUS, TASKS, HELP = "menu:status", "menu:tasks", "menu:help"
 REPORT, REPORTS = "menu:report", "menu:reports"
 ROLL = "menu:roll"
 LANGUAGE = "menu:language"  # handled by handlers.language
+WORRY = "menu:worry"  # handled by handlers.worry
 HELP_WORDS = {
     "help", "/help", "hjälp", "hjelp", "hjælp", "?", "مساعدة", "caawin", "caawimaad", "caawimo",
     "ሓገዝ", "کمک", "راهنما", "допомога", "pomoc",
@@ -40,6 +41,8 @@ def menu_choices(language: str, roles: Roles) -> tuple[Choice, ...]:
         choices.append(Choice(REPORTS, gettext_for(language, "My reports")))
     if roles.children or roles.student is not None:
         choices.append(Choice(STATUS, gettext_for(language, "Today's absence")))
+    if can_report(roles):
+        choices.append(Choice(WORRY, gettext_for(language, "Something worries me")))
     if roles.staff:
         choices.append(Choice(TASKS, gettext_for(language, "My tasks")))
         choices.append(Choice(ROLL, gettext_for(language, "Roll call")))

@@ -53,6 +53,16 @@ class SmsMessage:
     body: str
 
 
+#: Questions on a scale, numbered from 0 by SMS (the cause mapping's 0–4).
+SCALE_PREFIX = "map:"
+
+
+def first_number(choices: list[dict[str, str]] | None) -> int:
+    """The number an SMS gives the first choice: 0 on a scale, else 1."""
+    shown = numbered_choices(choices)
+    return 0 if shown and all(c["key"].startswith(SCALE_PREFIX) for c in shown) else 1
+
+
 def numbered_choices(choices: list[dict[str, str]] | None) -> list[dict[str, str]]:
     """The choices an SMS lists as "reply 1 for …" (menu buttons and the contact button are
     left out: by SMS one just writes)."""
@@ -124,8 +134,8 @@ def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
                 return None
             said = fold(text.strip(" .!"))
             return next((c["key"] for c in shown if fold(c["label"]) == said), None)
-        number = int(text)
-        return shown[number - 1]["key"] if 1 <= number <= len(shown) else None
+        number = int(text) - first_number(choices)
+        return shown[number]["key"] if 0 <= number < len(shown) else None
     return None
 
 

@@ -14,10 +14,10 @@ from sqlmodel import Session, col, select
 
 from handlers.messages import Reply
 from locales import N_, gettext_for
-from locales.formats import format_day
+from locales.formats import format_day, signal_names
 from policy.freetext import match_child
 from policy.ladder import Record, counters, term_of
-from storage.concerns import open_concern
+from storage.concerns import concern_notes, open_concern
 from storage.models import (
     Absence,
     AuditLog,
@@ -113,6 +113,13 @@ def _profile(session: Session, student: Student, language: str, now: datetime) -
     if concern is not None:
         lines.append(gettext_for(language, "Staff concern since {day}.", day=format_day(
             concern.raised_at.astimezone(zone).date(), language).rstrip(".")))
+    for raised in concern_notes(session, student.id or 0)[-LOG_LINES:]:
+        who = session.get(Person, raised.raised_by or 0)
+        said = signal_names(raised.signals, language)
+        if raised.note:
+            said = f"{said}: {raised.note}" if said else raised.note
+        lines.append(f"• {format_day(raised.at.astimezone(zone).date(), language)} "
+                     f"{who.name if who else '-'}: {said}")
     position = session.get(LadderPosition, student.id)
     ladder = ladder_named(school.policy) if school else None
     step = next((s for s in ladder.steps if position and s.id == position.step_id), None) \

@@ -81,6 +81,7 @@ def speaks(person_language: str, staff_language: str) -> str:
 TASK_KINDS = {
     "call_home": N_("Call home"), "meeting": N_("Meeting"),
     "late_report": N_("Late absence report"), "call_guardian": N_("Call guardian"),
+    "concern": N_("Concern"),
 }
 OTHER_TASK = N_("Task")
 
@@ -94,3 +95,21 @@ def format_weekdays(weekdays: str, language: str) -> str:
     """ISO weekday numbers ("135") as short day names in `language` ("mån, ons, fre")."""
     names = get_day_names("abbreviated", locale=normalize_language(language))
     return ", ".join(str(names[int(day) - 1]) for day in weekdays if day in "1234567")
+
+
+#: Staff's warning signals (policy.concerns.SIGNALS) as buttons.
+SIGNAL_LABELS = {
+    "tiredness": N_("Tiredness"), "not_thriving": N_("Not thriving"),
+    "behaviour": N_("Behaviour problems"), "bullying": N_("Bullying"),
+    "exclusion": N_("Left out"), "drugs": N_("Drugs"), "self_harm": N_("Self-harm"),
+    "no_belonging": N_("No sense of belonging"),
+    "aches_worry": N_("Headache, stomach ache, worry"), "low_mood": N_("Low mood"),
+    "mental_health": N_("Mental ill-health"), "performance_anxiety": N_("Performance anxiety"),
+    "lack_of_sleep": N_("Lack of sleep"), "online_abuse": N_("Abuse online"),
+}
+
+
+def signal_names(signals: list[str], language: str) -> str:
+    """The signals in words, in `language` ("Tiredness, Low mood")."""
+    return ", ".join(gettext_for(language, SIGNAL_LABELS[s]) for s in signals
+                     if s in SIGNAL_LABELS)

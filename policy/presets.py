@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
 
+from policy.concerns import SIGNALS
 from policy.notices import NoticeRules, rules_from
 
 #: Reason categories a guardian may give (DESIGN: a reason is a category plus an optional note).
@@ -39,6 +40,8 @@ class PolicyPreset:
     mentor_summary_time: time = time(7, 30)
     #: Roll-call cutoffs, quiet hours and the false-alarm guard for same-day notices.
     notices: NoticeRules = field(default_factory=NoticeRules)
+    #: The warning signals staff are offered when they raise a concern (policy.concerns).
+    concern_signals: tuple[str, ...] = SIGNALS
 
 
 PRESETS: dict[str, PolicyPreset] = {
@@ -81,6 +84,11 @@ def load_policy(name_or_path: str) -> PolicyPreset:
         if unknown:
             raise ValueError(f"unknown [notices] keys: {', '.join(sorted(unknown))}")
         data["notices"] = rules_from(notices, base.notices)
+    if "concern_signals" in data:
+        signals = tuple(str(signal) for signal in data["concern_signals"])
+        if not signals or not set(signals) <= set(SIGNALS):
+            raise ValueError(f"concern_signals must be among {', '.join(SIGNALS)}")
+        data["concern_signals"] = signals
     if "mentor_summary_time" in data and not isinstance(data["mentor_summary_time"], time):
         data["mentor_summary_time"] = time.fromisoformat(str(data["mentor_summary_time"]))
     return replace(base, **data)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from storage.db import chunks
-from storage.models import AuditLog, Concern, Student
+from storage.models import AuditLog, Concern, ConcernNote, Student
 
 
 def open_concern(session: Session, student_id: int) -> Concern | None:
@@ -25,6 +25,33 @@ def raise_concern(session: Session, student_id: int, *, by: int | None, now: dat
     session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli", action="concern.raise",
                          entity="student", entity_id=str(student_id), detail={}))
     return True
+
+
+def add_concern_note(
+    session: Session, student_id: int, *, by: int | None, source: str, signals: Sequence[str],
+    note: str | None, now: datetime,
+) -> tuple[ConcernNote, bool]:
+    """Record what someone raised about the student (staff's signals and note, or a
+    guardian's words), opening a concern if none is open. (the note, whether the concern is
+    new). Audited by who and which signals; the note itself stays out of the audit."""
+    new = raise_concern(session, student_id, by=by, now=now)
+    concern = open_concern(session, student_id)
+    assert concern is not None and concern.id is not None
+    row = ConcernNote(concern_id=concern.id, student_id=student_id, raised_by=by, source=source,
+                      signals=list(signals), note=note, at=now)
+    session.add(row)
+    session.flush()
+    session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli", action="concern.note",
+                         entity="student", entity_id=str(student_id),
+                         detail={"source": source, "signals": list(signals),
+                                 "note": note is not None}))
+    return row, new
+
+
+def concern_notes(session: Session, student_id: int) -> list[ConcernNote]:
+    """Everything raised about the student, oldest first."""
+    return list(session.execute(select(ConcernNote).where(
+        ConcernNote.student_id == student_id).order_by(col(ConcernNote.id))).scalars())
 
 
 def close_concern(session: Session, student_id: int, *, by: int | None, now: datetime) -> bool:

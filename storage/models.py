@@ -360,3 +360,38 @@ class AuditLog(SQLModel, table=True):
     entity: str = Field(max_length=32)
     entity_id: str | None = Field(default=None, max_length=64)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ConcernNote(SQLModel, table=True):
+    """What someone said when raising a concern: staff's signals and note, or a guardian's
+    own words. Health-sensitive: shown only to the student's mentors and the staff on the
+    case, never logged."""
+
+    __tablename__ = "concern_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    concern_id: int = Field(foreign_key="concern.id", index=True)
+    student_id: int = Field(foreign_key="student.id", index=True)
+    raised_by: int | None = Field(default=None, foreign_key="person.id")
+    #: Who raised it: staff, or a guardian.
+    source: str = Field(default="staff", max_length=12)
+    #: The warning signals staff saw (keys of policy.concerns.SIGNALS).
+    signals: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    note: str | None = Field(default=None, max_length=500)
+    at: datetime = _instant()
+
+
+class CauseMapping(SQLModel, table=True):
+    """Lyngen's cause mapping ("årsakskartlegging") by chat: seven areas, each answered 0–4
+    (0 %–100 %) by the student, or a young child's guardian, one area per message."""
+
+    __tablename__ = "cause_mapping"
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(foreign_key="student.id", index=True)
+    respondent_id: int = Field(foreign_key="person.id", index=True)
+    sent_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _instant()
+    #: Area key -> 0..4, filled as the answers come.
+    answers: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    finished_at: datetime | None = _instant(nullable=True)

@@ -87,7 +87,10 @@ def test_lyngen_late_arrivals_then_concern_climb_and_a_new_month_ends_it(
     tick("2026-11-16T08:31:00+01:00")
     assert step_of(db) == "s1" and len(made(db)) == 2
     # After the talk and the call the mentor is concerned about more absence.
-    answer = say(db, MENTOR_PHONE, "/concern Noor", "2026-11-16T10:00:00+01:00")
+    asked = say(db, MENTOR_PHONE, "/concern Noor", "2026-11-16T10:00:00+01:00")
+    assert asked.startswith("Vad har du märkt hos Noor Berg (7A)?")
+    say(db, MENTOR_PHONE, "", "2026-11-16T10:00:10+01:00", "concern:signal:low_mood")
+    answer = say(db, MENTOR_PHONE, "", "2026-11-16T10:00:20+01:00", "concern:send")
     assert answer == "Oro noterad för Noor Berg (7A). Planens nästa steg följer."
     assert say(db, MENTOR_PHONE, "/concern noor", "2026-11-16T10:01:00+01:00") == (
         "Det finns redan en oro noterad för Noor Berg (7A).")
@@ -142,7 +145,9 @@ def test_denmark_concern_moves_the_process_and_closing_it_ends_it(db: Engine) ->
     """The team's tasks, then the resource team after four weeks, the plan two weeks on, the
     external resources four weeks after that; closing the concern ends it. Nothing twice."""
     use_plan("denmark")
-    answer = say(db, MENTOR_PHONE, "/concern Noor Berg", "2026-11-02T10:00:00+01:00")
+    say(db, MENTOR_PHONE, "/concern Noor Berg", "2026-11-02T10:00:00+01:00")
+    say(db, MENTOR_PHONE, "han är så trött", "2026-11-02T10:00:10+01:00")
+    answer = say(db, MENTOR_PHONE, "", "2026-11-02T10:00:20+01:00", "concern:send")
     assert answer.startswith("Oro noterad för Noor Berg (7A).")
     tick("2026-11-02T10:05:00+01:00")
     tick("2026-11-02T10:06:00+01:00")
@@ -181,14 +186,14 @@ def test_denmark_concern_moves_the_process_and_closing_it_ends_it(db: Engine) ->
     with Session(db) as session:
         actions = [a.action for a in session.exec(select(AuditLog).where(
             AuditLog.action.startswith("concern.")))]  # type: ignore[attr-defined]
-    assert actions == ["concern.raise", "concern.close"]
+    assert actions == ["concern.raise", "concern.note", "concern.close"]
 
 
 def test_concern_is_for_staff_and_their_own_students(db: Engine) -> None:
-    """A guardian cannot raise one; a mentor only about their own students."""
+    """A guardian cannot raise one (by /concern); staff only about their school's students."""
     assert say(db, "+4741234503", "/concern Noor", "2026-11-02T10:00:00+01:00") == (
         "Dette er for skoleansatte.")
     assert say(db, MENTOR_PHONE, "/concern Zlatan", "2026-11-02T10:01:00+01:00") == (
-        "Ingen av dina elever heter Zlatan.")
+        "Ingen elev på din skola heter Zlatan.")
     with Session(db) as session:
         assert session.exec(select(Concern)).all() == []

@@ -1,0 +1,143 @@
+"""Lyngen's cause mapping ("Årsakskartlegging", seed 004) by chat, before the step-2
+meeting: `/mapping <name>` (the student's mentor, principal or coordinator) sends the seven
+areas to the student — or, for a student with no phone of their own or whose guardian said
+no to the school's messages (a young child), to the guardians — one area per message,
+answered 0 %–100 % (by SMS 0–4). The mentor gets the result as one compact summary.
+
+The answers are health-sensitive: they go to the student's mentors only, and no log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from handlers.messages import Choice, Reply
+from handlers.return_plan import reachable
+from handlers.student_view import own_student
+from locales import N_, gettext_for
+from locales.formats import first_name
+from policy.concerns import AREAS, SCALE, heaviest, next_area, scale_percent
+from policy.routing import AUTO
+from storage.cause_mapping import record_area, start_mapping
+from storage.models import CauseMapping, Person, Student
+from storage.outbox import enqueue
+from storage.people import Roles
+from storage.reports import mentors_of, recipients_by_student
+from storage.tasks import student_label
+
+COMMAND = "/mapping"
+#: An area's answer: `KEY{mapping}:{area}:{0-4}` (an SMS scale: numbered from 0).
+KEY = "map:"
+AREA_LABELS = {
+    "school_hard": N_("Something at school feels hard"),
+    "behind": N_("Far behind in schoolwork"),
+    "other_activity": N_("Chooses other activities"),
+    "belonging": N_("Difficulties with belonging and friends"),
+    "mental": N_("Mental difficulties"),
+    "physical": N_("Physical difficulty or illness"),
+    "home": N_("Problems at home"),
+}
+
+
+def owns(choice: str | None) -> bool:
+    """Whether a tapped choice answers a cause mapping."""
+    return choice is not None and choice.startswith(KEY)
+
+
+def handle(session: Session, person: Person, roles: Roles, text: str, *,
+           now: datetime) -> Reply:
+    """`/mapping <name>`: send the mapping about one of the person's own students."""
+    language = person.language
+    name = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
+    if not name:
+        return Reply(gettext_for(language, "Write /mapping and a name, for example "
+                                           "/mapping Ali."))
+    student = own_student(session, person, roles, name)
+    if isinstance(student, Reply):
+        return student
+    label = student_label(session, student)
+    pupil = session.get(Person, student.person_id)
+    if pupil is not None and reachable(pupil) and (student.adult or not student.messages_off):
+        respondents = [pupil]
+    else:
+        respondents = recipients_by_student(session, [student]).get(student.id or 0, [])
+    if not respondents:
+        return Reply(gettext_for(language, "Neither {student} nor a guardian can be reached "
+                                           "by phone or Telegram.", student=label))
+    for respondent in respondents:
+        mapping = start_mapping(session, student_id=student.id or 0,
+                                respondent_id=respondent.id or 0, by=person.id, now=now)
+        about = "" if respondent.id == student.person_id else first_name(
+            pupil.name if pupil else "")
+        question = _question(mapping, respondent.language)
+        enqueue(session, dedupe_key=f"mapping:{mapping.id}:start", recipient_id=respondent.id,
+                channel=AUTO, language=respondent.language, now=now,
+                text=_introduction(respondent.language, about) + "\n" + question.text,
+                choices=[c.as_dict() for c in question.choices])
+    names = ", ".join(r.name for r in respondents)
+    return Reply(gettext_for(language, "The cause mapping is sent to {names}. You get the "
+                                       "answers when all seven are in.", names=names))
+
+
+def answer(session: Session, person: Person, choice: str, *, now: datetime) -> Reply:
+    """One area answered; the next area, or thanks and the summary to the mentors."""
+    language = person.language
+    ident, _, rest = choice.removeprefix(KEY).partition(":")
+    area, _, value = rest.partition(":")
+    mapping = session.get(CauseMapping, int(ident)) if ident.isdecimal() else None
+    if (mapping is None or mapping.respondent_id != person.id or mapping.finished_at
+            is not None or area not in AREAS or not value.isdecimal()
+            or not 0 <= int(value) < len(SCALE)):
+        return Reply(gettext_for(language, "That question is no longer open."))
+    student = session.get(Student, mapping.student_id)
+    if student is None:
+        return Reply(gettext_for(language, "That question is no longer open."))
+    if not record_area(session, mapping, area, int(value), now):
+        return _question(mapping, language)
+    mentors = mentors_of(session, student.id or 0)
+    for mentor in mentors:
+        enqueue(session, dedupe_key=f"mapping:{mapping.id}:summary:{mentor.id}",
+                recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
+                text=summary(session, mapping, student, person, mentor.language))
+    return Reply(gettext_for(language, "Thank you! That helps a lot. {names} will go through "
+                                       "it with you.",
+                             names=", ".join(m.name for m in mentors) or "-"))
+
+
+def summary(session: Session, mapping: CauseMapping, student: Student, respondent: Person,
+            language: str) -> str:
+    """The mapping in a few lines for the mentor: the areas heaviest first, as bars."""
+    lines = [gettext_for(language, "Cause mapping for {student}, answered by {name}:",
+                         student=student_label(session, student), name=respondent.name)]
+    for area in heaviest(mapping.answers):
+        share = mapping.answers[area]
+        bar = "■" * share + "□" * (len(SCALE) - 1 - share)
+        lines.append(f"{bar} {scale_percent(share)} % {gettext_for(language, AREA_LABELS[area])}")
+    return "\n".join(lines)
+
+
+def _introduction(language: str, about: str) -> str:
+    if about:
+        return gettext_for(
+            language,
+            # Translators: to a guardian; {child}: first name. Seed 004's introduction.
+            "The school wants to understand what makes school hard for {child}, so that we can "
+            "help. Seven short questions: how much does each fit {child}?", child=about)
+    return gettext_for(
+        language,
+        # Translators: to a student (often a teenager); seed 004: "you hold the most important
+        # information".
+        "We want to understand what makes school hard for you, so that we can help. You hold "
+        "the most important information. Seven short questions: how much does each fit you? "
+        "Be as honest as you can.")
+
+
+def _question(mapping: CauseMapping, language: str) -> Reply:
+    area = next_area(mapping.answers) or AREAS[-1]
+    number = AREAS.index(area) + 1
+    return Reply(
+        f"{number}/{len(AREAS)} {gettext_for(language, AREA_LABELS[area])}",
+        tuple(Choice(f"{KEY}{mapping.id}:{area}:{index}", f"{percent} %")
+              for index, percent in enumerate(SCALE)))

@@ -1,0 +1,206 @@
+"""Concerns raised by people, and the cause mapping by chat (seed 003: "the concern can come
+from students, parents, a team or absence data"; seed 000's warning signals; seed 004's
+"Årsakskartlegging").
+
+Kim is the school's counsellor, not Noor's mentor; Anna is every student's mentor. Guardians
+write in Swedish, Norwegian, Danish and English; Lena has two children (Ali and Sara);
+Elin (8B) has her own phone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.cli import main
+from storage.db import make_engine
+from storage.models import Absence, AuditLog, CauseMapping, Concern, ConcernNote, StaffTask
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import FakeTwilio
+from tests.telegram_harness import GUARDIANS, MENTOR_PHONE, import_roster
+from tests.test_absence_notices import both
+from tests.test_return_plan_settings import KIM, LENA, SETTINGS_STAFF
+from tests.test_return_plans import ELIN, PLAN_ROSTER, answer, say, tap, to
+
+MONDAY = "2026-11-23T{}+01:00"
+
+
+@pytest.fixture
+def db(narvaro_env: dict[str, str], tmp_path: Path,
+       monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The transcript roster with Elin, Anna and Kim."""
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T08:00:00+01:00")
+    import_roster(tmp_path, PLAN_ROSTER, SETTINGS_STAFF)
+    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+def test_a_counsellor_raises_a_concern_and_the_mentor_gets_the_task(
+    db: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Kim taps two signals (one twice: off again), writes a note and sends: Anna gets a
+    task with the signals and the note and one tap to say she calls; Kim is thanked and
+    cannot close the concern; the audit says who and which signals, not the note."""
+    asked = answer(db, KIM, "/concern Noor", MONDAY.format("10:00:00"))
+    assert asked.text == ("Vad har du märkt hos Noor Berg (7A)? Tryck på det som stämmer "
+                          "(flera går bra), skriv gärna en kort anteckning, tryck sedan på "
+                          "Skicka.")
+    labels = [c["label"] for c in asked.choices or []]
+    assert labels[:4] == ["Trötthet", "Vantrivsel", "Beteendeproblem", "Mobbning"]
+    assert labels[-2:] == ["Skicka", "Avbryt"] and len(labels) == 16
+    shown = answer(db, KIM, "", MONDAY.format("10:00:10"), "concern:signal:tiredness")
+    assert (shown.choices or [])[0]["label"] == "✓ Trötthet"
+    tap(db, KIM, shown, "Utanförskap", MONDAY.format("10:00:20"))
+    shown = answer(db, KIM, "", MONDAY.format("10:00:30"), "concern:signal:low_mood")
+    shown = answer(db, KIM, "", MONDAY.format("10:00:40"), "concern:signal:low_mood")
+    assert "✓ Nedstämdhet" not in [c["label"] for c in shown.choices or []]
+    noted = answer(db, KIM, "Sitter ensam på rasterna sedan lovet.", MONDAY.format("10:01:00"))
+    assert noted.text.endswith("\nAnteckning: Sitter ensam på rasterna sedan lovet.")
+    assert tap(db, KIM, noted, "Skicka", MONDAY.format("10:01:10")) == (
+        "Tack. Anna Mentor (mentor) följer upp.")
+    [told] = to(db, MENTOR_PHONE, "concern:")
+    assert told.text == ("Kim Kurator är orolig för Noor Berg (7A): Trötthet, Utanförskap. "
+                         "Prata med eleven och vårdnadshavarna.\n"
+                         "Anteckning: Sitter ensam på rasterna sedan lovet.")
+    assert tap(db, MENTOR_PHONE, told, "Jag ringer", MONDAY.format("10:30:00")) == (
+        "Markerad som klar. Tack!")
+    with Session(db) as session:
+        concern = session.exec(select(Concern)).one()
+        [note] = session.exec(select(ConcernNote)).all()
+        assert (note.source, note.signals) == ("staff", ["tiredness", "exclusion"])
+        [task] = session.exec(select(StaffTask).where(StaffTask.kind == "concern")).all()
+        assert task.status == "done"
+        audit = session.exec(select(AuditLog).where(AuditLog.action == "concern.note")).one()
+        assert "rasterna" not in json.dumps(audit.detail)
+    assert say(db, KIM, "", MONDAY.format("10:40:00"), f"concern:close:{concern.student_id}") == (
+        "Det här är för skolpersonal.")
+    profile = say(db, MENTOR_PHONE, "/student Noor", MONDAY.format("11:00:00")).splitlines()
+    assert ("• mån 23 nov. Kim Kurator: Trötthet, Utanförskap: Sitter ensam på rasterna sedan "
+            "lovet.") in profile
+    assert main(["tasks", "list", "--json"]) == 0
+    assert [t["kind"] for t in json.loads(capsys.readouterr().out.splitlines()[-1])] == [
+        "concern"]
+
+
+def test_nothing_chosen_sends_nothing_and_cancel_saves_nothing(db: Engine) -> None:
+    """Send with nothing chosen asks again; Cancel ends it with nothing stored."""
+    say(db, KIM, "/concern Elin", MONDAY.format("10:00:00"))
+    again = say(db, KIM, "", MONDAY.format("10:00:10"), "concern:send")
+    assert again.startswith("Vad har du märkt hos Elin Ek (8B)?")
+    assert say(db, KIM, "", MONDAY.format("10:00:20"), "dlg:cancel") == (
+        "Avbrutet. Inget sparades.")
+    with Session(db) as session:
+        assert session.exec(select(Concern)).all() == []
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("sv", "Ali vill inte gå till skolan, han gråter varje morgon"),
+    ("nb", "Noor nekter å gå på skolen"),
+    ("da", "Emil nægter at gå i skole om morgenen"),
+    ("en", "Adam refuses to go to school"),
+])
+def test_a_guardians_words_reach_the_mentor_and_report_no_absence(
+    db: Engine, language: str, words: str
+) -> None:
+    """"He refuses to go to school", in the guardian's language: a prompt to call with the
+    guardian's words and number reaches the mentor; no absence is created."""
+    name, phone = GUARDIANS[language]
+    reply = say(db, phone, words, MONDAY.format("07:10:00"))
+    assert "Anna Mentor" in reply
+    [told] = to(db, MENTOR_PHONE, "concern:")
+    assert told.text.startswith(f"{name}, vårdnadshavare till ")
+    assert f"är orolig och ber dig ringa: {phone}." in told.text
+    assert told.text.endswith(f"\nAnteckning: {words}")
+    with Session(db) as session:
+        assert session.exec(select(Absence)).all() == []
+        [note] = session.exec(select(ConcernNote)).all()
+        assert (note.source, note.note) == ("guardian", words)
+
+
+def test_a_guardian_with_two_children_tells_from_the_menu(db: Engine) -> None:
+    """Lena taps Something worries me, picks Sara and writes: Anna hears, with her words."""
+    menu = answer(db, LENA, "hej", MONDAY.format("19:00:00"))
+    which = answer(db, LENA, "", MONDAY.format("19:00:10"), next(
+        c["key"] for c in menu.choices or [] if c["label"] == "Något oroar mig"))
+    assert which.text == "Vilket barn gäller det?"
+    asked = tap(db, LENA, which, "Sara", MONDAY.format("19:00:20"))
+    assert asked == ("Berätta med några ord vad som oroar dig för Sara. Anna Mentor får ditt "
+                     "meddelande och ringer dig.")
+    thanked = say(db, LENA, "Hon har ont i magen varje söndag kväll", MONDAY.format("19:01:00"))
+    assert thanked.startswith("Tack för att du berättar. Anna Mentor ringer dig snart.")
+    [told] = to(db, MENTOR_PHONE, "concern:")
+    assert told.text.startswith("Lena Hassan, vårdnadshavare till Sara Hassan (7A), är orolig")
+    with Session(db) as session:
+        assert session.exec(select(Absence)).all() == []
+
+
+def test_the_mapping_answered_with_buttons(db: Engine) -> None:
+    """Anna sends the mapping; Elin answers seven areas, one message each; Anna gets one
+    summary, heaviest first. A stale or someone else's tap changes nothing."""
+    assert say(db, MENTOR_PHONE, "/mapping Elin", MONDAY.format("12:00:00")) == (
+        "Orsakskartläggningen är skickad till Elin Ek. Du får svaren när alla sju har kommit in.")
+    [first] = to(db, ELIN, "mapping:")
+    assert first.text.startswith("Vi vill förstå vad som gör skolan svår för dig")
+    assert first.text.endswith("\n1/7 Något i skolan känns svårt")
+    assert [c["label"] for c in first.choices or []] == ["0 %", "25 %", "50 %", "75 %", "100 %"]
+    assert say(db, MENTOR_PHONE, "", MONDAY.format("12:00:30"),
+               (first.choices or [])[4]["key"]) == "Den frågan är inte längre öppen."
+    shown = first
+    for minute, label in enumerate(["25 %", "0 %", "0 %", "100 %", "50 %", "0 %", "75 %"]):
+        reply = answer(db, ELIN, "", MONDAY.format(f"12:{minute + 1:02d}:00"), next(
+            c["key"] for c in shown.choices or [] if c["label"] == label))
+        shown = reply
+    assert reply.text == "Tack! Det hjälper mycket. Anna Mentor går igenom det med dig."
+    [summary] = to(db, MENTOR_PHONE, "mapping:")
+    assert summary.text.splitlines() == [
+        "Orsakskartläggning för Elin Ek (8B), besvarad av Elin Ek:",
+        "■■■■ 100 % Svårt med tillhörighet och vänner",
+        "■■■□ 75 % Problem hemma",
+        "■■□□ 50 % Psykiska svårigheter",
+        "■□□□ 25 % Något i skolan känns svårt",
+        "□□□□ 0 % Ligger långt efter i skolarbetet",
+        "□□□□ 0 % Väljer andra aktiviteter",
+        "□□□□ 0 % Fysiska svårigheter eller sjukdom"]
+    with Session(db) as session:
+        mapping = session.exec(select(CauseMapping)).one()
+        assert mapping.finished_at is not None and mapping.answers["belonging"] == 4
+
+
+def test_the_mapping_of_a_child_without_a_phone_goes_to_the_guardians(db: Engine) -> None:
+    """Noor has no phone of her own: Kari, her mother, gets the questions about her."""
+    assert say(db, MENTOR_PHONE, "/mapping Noor", MONDAY.format("12:00:00")).startswith(
+        "Orsakskartläggningen är skickad till Kari Berg.")
+    [first] = to(db, GUARDIANS["nb"][1], "mapping:")
+    assert first.text.startswith("Skolen vil forstå hva som gjør skolen vanskelig for Noor")
+    assert say(db, ELIN, "/mapping Noor", MONDAY.format("12:01:00")) == (
+        "Det här är för skolpersonal.")
+
+
+@pytest.mark.asyncio
+async def test_the_mapping_answered_by_sms_digits(
+    db: Engine, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    """By text the scale is 0–4: Elin answers seven digits, each bringing the next area."""
+    await asyncio.to_thread(say, db, MENTOR_PHONE, "/mapping Elin", MONDAY.format("12:00:00"))
+    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T12:00:05+01:00") as bot:
+        first = await bot.sms_out(ELIN)
+        assert first.body.endswith("1/7 Något i skolan känns svårt\n"
+                                   "Svara 0 för 0 %, 1 för 25 %, 2 för 50 %, 3 för 75 %, 4 för "
+                                   "100 %.")
+        second = await bot.sms_in(ELIN, "0")
+        assert second.body.startswith("2/7 Ligger långt efter i skolarbetet")
+        for digit in "42130":
+            await bot.sms_in(ELIN, digit)
+        last = await bot.sms_in(ELIN, "3")
+        assert last.body.startswith("Tack! Det hjälper mycket.")
+    with Session(db) as session:
+        assert session.exec(select(CauseMapping)).one().answers == {
+            "school_hard": 0, "behind": 4, "other_activity": 2, "belonging": 1, "mental": 3,
+            "physical": 0, "home": 3}
