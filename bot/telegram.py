@@ -66,6 +66,7 @@ COMMANDS = {
     "concern": N_("Raise a concern about a student (staff)"),
     "plan": N_("Start a return plan for a student (staff)"),
     "mapping": N_("Send the cause mapping to a student (staff)"),
+    "actionplan": N_("Write the action plan after a meeting (staff)"),
     "language": N_("Change the language I write in"),
     "help": N_("Help and the school's contact"),
     "cancel": N_("Stop what you are doing"),

@@ -72,9 +72,13 @@ def handle(session: Session, person: Person, roles: Roles, text: str, *,
         about = "" if respondent.id == student.person_id else first_name(
             pupil.name if pupil else "")
         question = _question(mapping, respondent.language)
-        enqueue(session, dedupe_key=f"mapping:{mapping.id}:start", recipient_id=respondent.id,
+        # The introduction goes alone: with the first question and its numbered answers it
+        # would not fit three SMS segments in every language.
+        enqueue(session, dedupe_key=f"mapping:{mapping.id}:intro", recipient_id=respondent.id,
                 channel=AUTO, language=respondent.language, now=now,
-                text=_introduction(respondent.language, about) + "\n" + question.text,
+                text=_introduction(respondent.language, about))
+        enqueue(session, dedupe_key=f"mapping:{mapping.id}:start", recipient_id=respondent.id,
+                channel=AUTO, language=respondent.language, now=now, text=question.text,
                 choices=[c.as_dict() for c in question.choices])
     names = ", ".join(r.name for r in respondents)
     return Reply(gettext_for(language, "The cause mapping is sent to {names}. You get the "

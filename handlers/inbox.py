@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from handlers import (
+    action_plan,
     cause_mapping,
     concern,
     meeting_booking,
@@ -147,6 +148,15 @@ def _route(
         return handle_menu(session, person, replace(incoming, text="help"), now)
     if command == TASKS_COMMAND and roles.staff:
         return handle_menu(session, person, replace(incoming, text="", choice=TASKS), now)
+    if command == action_plan.COMMAND or action_plan.owns(choice):
+        if not roles.staff:
+            return Reply(gettext_for(language, "This is for school staff."))
+        if command:
+            clear_state(session, person_id)
+            return action_plan.handle(session, person, roles, text, now=now)
+        return action_plan.act(session, person, roles, choice or "", now=now)
+    if roles.staff and action_plan.claims(session, person_id, choice, command):
+        return action_plan.write(session, person, roles, text, now=now)
     if cause_mapping.owns(choice):
         return cause_mapping.answer(session, person, choice or "", now=now)
     if command == cause_mapping.COMMAND:

@@ -81,7 +81,8 @@ def speaks(person_language: str, staff_language: str) -> str:
 TASK_KINDS = {
     "call_home": N_("Call home"), "meeting": N_("Meeting"),
     "late_report": N_("Late absence report"), "call_guardian": N_("Call guardian"),
-    "concern": N_("Concern"),
+    "concern": N_("Concern"), "measure": N_("Measure"),
+    "evaluate_plan": N_("Evaluate the plan"),
 }
 OTHER_TASK = N_("Task")
 

@@ -22,6 +22,7 @@ from locales.formats import format_day
 from policy.calendar import SchoolCalendar
 from policy.return_plan import encouragement
 from policy.routing import AUTO
+from storage.attendance import absent_days
 from storage.db import chunks
 from storage.models import Absence, Person, PlanCheckIn, ReturnPlan, School, Student
 from storage.outbox import enqueue, enqueue_many
@@ -173,7 +174,7 @@ def evaluate_return_plans(session: Session, now: datetime) -> int:
             continue
         calendar = school_calendar(session, school)
         school_days = calendar.school_days(plan.starts_on, min(day, local.date()))
-        absent = _absent_days(session, student.id or 0, plan.starts_on, day)
+        absent = absent_days(session, student.id or 0, plan.starts_on, day)
         at_school = len([d for d in school_days if d not in absent])
         language = mentor.language
         queued += enqueue(
@@ -202,10 +203,3 @@ def _reported_absent(session: Session, students: list[int], day: date) -> set[in
             col(Absence.student_id).in_(part), Absence.day == day, Absence.kind == "absent",
             Absence.state == "reported")).scalars())
     return found
-
-
-def _absent_days(session: Session, student_id: int, first: date, last: date) -> set[date]:
-    return set(session.execute(select(Absence.day).where(
-        Absence.student_id == student_id, Absence.kind == "absent",
-        col(Absence.lesson_start).is_(None), col(Absence.state).in_(["reported", "unexcused"]),
-        col(Absence.day) >= first, col(Absence.day) <= last)).scalars())

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
+from scheduler.action_plans import evaluate_action_plans, remind_measures
 from scheduler.digest import escalate_overdue_tasks, send_staff_digests
 from scheduler.ladder import advance_ladders
 from scheduler.morning import (
@@ -59,6 +60,8 @@ SWEEPS: dict[str, Sweep] = {
     "send_morning_messages": send_morning_messages,
     "alert_silent_check_ins": alert_silent_check_ins,
     "evaluate_return_plans": evaluate_return_plans,
+    "remind_measures": remind_measures,
+    "evaluate_action_plans": evaluate_action_plans,
     "nudge_due_tasks": nudge_due_tasks,
     "send_staff_digests": send_staff_digests,
     "escalate_overdue_tasks": escalate_overdue_tasks,

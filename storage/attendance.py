@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from policy.attendance import AttendanceRecord
 from policy.notices import is_quiet
@@ -224,3 +224,12 @@ def forget_notice_about(session: Session, person_id: int, student_id: int) -> No
         state.data = {**state.data, "students": left}
     else:
         session.delete(state)
+
+
+def absent_days(session: Session, student_id: int, first: date, last: date) -> set[date]:
+    """The days from `first` to `last` the student was away the whole day (reported or
+    not)."""
+    return set(session.execute(select(Absence.day).where(
+        Absence.student_id == student_id, Absence.kind == "absent",
+        col(Absence.lesson_start).is_(None), col(Absence.state).in_(["reported", "unexcused"]),
+        col(Absence.day) >= first, col(Absence.day) <= last)).scalars())

@@ -395,3 +395,33 @@ class CauseMapping(SQLModel, table=True):
     #: Area key -> 0..4, filled as the answers come.
     answers: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     finished_at: datetime | None = _instant(nullable=True)
+
+
+class ActionPlan(SQLModel, table=True):
+    """The measures agreed in a meeting (Lyngen's "Tiltaksplan", Bengtsfors' "plan för ökad
+    närvaro"), evaluated after two weeks: working, or not."""
+
+    __tablename__ = "action_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(foreign_key="student.id", index=True)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _instant()
+    starts_on: date
+    evaluate_on: date
+    status: str = Field(default="active", max_length=12)  # active|working|not_working
+
+
+class Measure(SQLModel, table=True):
+    """One measure of an action plan: what, who, by when; at the level of who owns it
+    (student, home, school, health)."""
+
+    __tablename__ = "measure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="action_plan.id", index=True)
+    level: str = Field(max_length=12)
+    what: str = Field(max_length=200)
+    owner_id: int = Field(foreign_key="person.id")
+    due_on: date
+    reminded_at: datetime | None = _instant(nullable=True)

@@ -146,9 +146,9 @@ def test_the_mapping_answered_with_buttons(db: Engine) -> None:
     summary, heaviest first. A stale or someone else's tap changes nothing."""
     assert say(db, MENTOR_PHONE, "/mapping Elin", MONDAY.format("12:00:00")) == (
         "Orsakskartläggningen är skickad till Elin Ek. Du får svaren när alla sju har kommit in.")
-    [first] = to(db, ELIN, "mapping:")
-    assert first.text.startswith("Vi vill förstå vad som gör skolan svår för dig")
-    assert first.text.endswith("\n1/7 Något i skolan känns svårt")
+    [intro, first] = to(db, ELIN, "mapping:")
+    assert intro.text.startswith("Vi vill förstå vad som gör skolan svår för dig")
+    assert first.text == "1/7 Något i skolan känns svårt"
     assert [c["label"] for c in first.choices or []] == ["0 %", "25 %", "50 %", "75 %", "100 %"]
     assert say(db, MENTOR_PHONE, "", MONDAY.format("12:00:30"),
                (first.choices or [])[4]["key"]) == "Den frågan är inte längre öppen."
@@ -177,8 +177,8 @@ def test_the_mapping_of_a_child_without_a_phone_goes_to_the_guardians(db: Engine
     """Noor has no phone of her own: Kari, her mother, gets the questions about her."""
     assert say(db, MENTOR_PHONE, "/mapping Noor", MONDAY.format("12:00:00")).startswith(
         "Orsakskartläggningen är skickad till Kari Berg.")
-    [first] = to(db, GUARDIANS["nb"][1], "mapping:")
-    assert first.text.startswith("Skolen vil forstå hva som gjør skolen vanskelig for Noor")
+    [intro, _first] = to(db, GUARDIANS["nb"][1], "mapping:")
+    assert intro.text.startswith("Skolen vil forstå hva som gjør skolen vanskelig for Noor")
     assert say(db, ELIN, "/mapping Noor", MONDAY.format("12:01:00")) == (
         "Det här är för skolpersonal.")
 
@@ -190,8 +190,10 @@ async def test_the_mapping_answered_by_sms_digits(
     """By text the scale is 0–4: Elin answers seven digits, each bringing the next area."""
     await asyncio.to_thread(say, db, MENTOR_PHONE, "/mapping Elin", MONDAY.format("12:00:00"))
     async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T12:00:05+01:00") as bot:
+        intro = await bot.sms_out(ELIN)
+        assert intro.body.startswith("Vi vill förstå vad som gör skolan svår för dig")
         first = await bot.sms_out(ELIN)
-        assert first.body.endswith("1/7 Något i skolan känns svårt\n"
+        assert first.body == ("1/7 Något i skolan känns svårt\n"
                                    "Svara 0 för 0 %, 1 för 25 %, 2 för 50 %, 3 för 75 %, 4 för "
                                    "100 %.")
         second = await bot.sms_in(ELIN, "0")

@@ -1,4 +1,5 @@
-"""concerns raised by people (signals, notes, guardians' words); cause mapping by chat
+"""concerns raised by people (signals, notes, guardians' words); cause mapping by chat;
+action plans and their measures
 
 Revision ID: 0010
 Revises: 0008
@@ -56,8 +57,40 @@ def upgrade() -> None:
     op.create_index(op.f('ix_cause_mapping_respondent_id'), 'cause_mapping',
                     ['respondent_id'], unique=False)
 
+    op.create_table('action_plan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('student_id', sa.Integer(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('evaluate_on', sa.Date(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.ForeignKeyConstraint(['student_id'], ['student.id'], ),
+    sa.ForeignKeyConstraint(['created_by'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index(op.f('ix_action_plan_student_id'), 'action_plan', ['student_id'],
+                    unique=False)
+    op.create_table('measure',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('level', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('what', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('reminded_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['plan_id'], ['action_plan.id'], ),
+    sa.ForeignKeyConstraint(['owner_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index(op.f('ix_measure_plan_id'), 'measure', ['plan_id'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_measure_plan_id'), table_name='measure')
+    op.drop_table('measure')
+    op.drop_index(op.f('ix_action_plan_student_id'), table_name='action_plan')
+    op.drop_table('action_plan')
     op.drop_index(op.f('ix_cause_mapping_respondent_id'), table_name='cause_mapping')
     op.drop_index(op.f('ix_cause_mapping_student_id'), table_name='cause_mapping')
     op.drop_table('cause_mapping')

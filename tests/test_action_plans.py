@@ -1,0 +1,108 @@
+"""Action plans after a meeting (seed 004 "Tiltaksplan", seed 001 "plan för ökad närvaro"):
+the mentor writes three measures for Elin — hers, her mother's, the counsellor's — each
+owner hears on its day, and after two weeks of school the evaluation carries the
+attendance before and during the plan; "it works" closes the concern.
+
+Elin (8B) was away Monday to Thursday the week before the meeting (4 of 10 school days),
+and one day during the plan (1 of 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.cli import main
+from storage.models import ActionPlan, Concern, Measure, StaffTask
+from tests.rosters import write
+from tests.test_concerns_and_mapping import db as concerns_db
+from tests.test_return_plan_settings import KIM
+from tests.test_return_plans import ELIN, EVA, answer, say, tap, tick, to
+from tests.telegram_harness import MENTOR_PHONE
+
+ABSENT = "2026-11-{:02d},N007,absent,,,\n"
+
+
+@pytest.fixture
+def db(concerns_db: Engine) -> Iterator[Engine]:
+    """The roster with Elin, Eva, Anna and Kim."""
+    yield concerns_db
+
+
+def test_an_action_plan_is_written_reminded_and_evaluated(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written in one message (two lines not understood, and said so), saved; reminders at
+    08:00 on each measure's day, once; the evaluation on the tenth school day."""
+    path = write(tmp_path, "away.csv", "date,student_id,status,lesson_start,lesson_end,"
+                 "minutes_late\n" + "".join(ABSENT.format(d) for d in (16, 17, 18, 19)))
+    assert main(["attendance", "import", path]) == 0
+    assert main(["concern", "raise", "--student", "N007"]) == 0
+    asked = say(db, MENTOR_PHONE, "/actionplan Elin", "2026-11-23T14:00:00+01:00")
+    assert asked.startswith("Skriv åtgärderna för Elin Ek (8B), en per rad")
+    written = answer(db, MENTOR_PHONE, "Eva: följer Elin till bussen, 25/11\n"
+                     "Kim: samtal med Elin, 26/11\n"
+                     "Elin: packar väskan kvällen innan, 24/11\n"
+                     "Zlatan: något, 1/12\n"
+                     "Anna: ringer hem", "2026-11-23T14:05:00+01:00")
+    assert written.text.splitlines() == [
+        "• Eva Ek (hem): följer Elin till bussen – ons 25 nov",
+        "• Kim Kurator (hälsa): samtal med Elin – tors 26 nov",
+        "• Elin Ek (elev): packar väskan kvällen innan – tis 24 nov",
+        "Rad 4: vem gör det? Börja med ett namn och ett kolon.",
+        "Rad 5: när senast? Avsluta med ett datum, till exempel 7/12.",
+        "Skriv fler rader, eller spara planen."]
+    saved = tap(db, MENTOR_PHONE, written, "Spara planen", "2026-11-23T14:06:00+01:00")
+    assert saved == ("Åtgärdsplanen för Elin Ek (8B) är sparad: 3 åtgärder, utvärdering "
+                     "mån 7 dec. Varje ansvarig påminns på dagen.")
+    # Tuesday: Elin at 08:00, once; nobody else.
+    tick("2026-11-24T07:59:00+01:00")
+    assert to(db, ELIN, "measure:") == []
+    tick("2026-11-24T08:00:30+01:00")
+    tick("2026-11-24T08:05:00+01:00")
+    [hers] = to(db, ELIN, "measure:")
+    assert hers.text == ("En vänlig påminnelse från skolan, från planen ni kom överens om: "
+                         "packar väskan kvällen innan")
+    assert to(db, EVA, "measure:") == [] and to(db, KIM, "measure:") == []
+    tick("2026-11-25T08:01:00+01:00")
+    assert [m.text.rsplit(": ", 1)[-1] for m in to(db, EVA, "measure:")] == [
+        "följer Elin till bussen"]
+    # Thursday: Kim's is a task, done from the message.
+    tick("2026-11-26T08:01:00+01:00")
+    [kims] = to(db, KIM, "measure:")
+    assert kims.text == "I dag, från åtgärdsplanen för Elin Ek (8B): samtal med Elin"
+    assert tap(db, KIM, kims, "Klar", "2026-11-26T15:00:00+01:00") == "Markerad som klar. Tack!"
+    # Away on Wednesday 2 December; the evaluation: Monday 7 December at 08:00, not before.
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-12-02T12:00:00+01:00")
+    path = write(tmp_path, "wednesday.csv", "date,student_id,status,lesson_start,lesson_end,"
+                 "minutes_late\n2026-12-02,N007,absent,,,\n")
+    assert main(["attendance", "import", path]) == 0
+    tick("2026-12-04T08:30:00+01:00")
+    tick("2026-12-07T07:59:00+01:00")
+    assert to(db, MENTOR_PHONE, "aplan-eval:") == []
+    tick("2026-12-07T08:00:30+01:00")
+    tick("2026-12-07T08:01:00+01:00")
+    [evaluation] = to(db, MENTOR_PHONE, "aplan-eval:")
+    assert evaluation.text == (
+        "Dags att utvärdera åtgärdsplanen för Elin Ek (8B): frånvarande 10 % av planens 10 "
+        "skoldagar, mot 40 % de 10 skoldagarna före. Fungerar planen?")
+    assert tap(db, MENTOR_PHONE, evaluation, "Den fungerar", "2026-12-07T09:00:00+01:00") == (
+        "Noterat: planen för Elin Ek (8B) fungerar. Oron är avslutad.")
+    with Session(db) as session:
+        assert session.exec(select(ActionPlan)).one().status == "working"
+        assert session.exec(select(Concern)).one().closed_at is not None
+        assert [m.level for m in session.exec(select(Measure))] == ["home", "health", "student"]
+        [task] = session.exec(select(StaffTask).where(StaffTask.kind == "measure")).all()
+        assert task.status == "done"
+
+
+def test_nobody_but_staff_writes_one(db: Engine) -> None:
+    """A guardian's /actionplan is refused; a mentor's for a stranger finds nobody."""
+    assert say(db, EVA, "/actionplan Elin", "2026-11-23T14:00:00+01:00") == (
+        "Det här är för skolpersonal.")
+    assert say(db, MENTOR_PHONE, "/actionplan Zlatan", "2026-11-23T14:01:00+01:00") == (
+        "Ingen av dina elever heter Zlatan.")
