@@ -9,7 +9,6 @@ and one day during the plan (1 of 10).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,12 @@ from sqlmodel import Session, select
 from bot.cli import main
 from storage.models import ActionPlan, Concern, Measure, StaffTask
 from tests.rosters import write
-from tests.test_concerns_and_mapping import db as concerns_db
-from tests.test_return_plan_settings import KIM
-from tests.test_return_plans import ELIN, EVA, answer, say, tap, tick, to
 from tests.telegram_harness import MENTOR_PHONE
+from tests.test_return_plan_settings import KIM
+from tests.test_return_plan_settings import db as db  # the roster with Elin, Eva, Anna, Kim
+from tests.test_return_plans import ELIN, EVA, answer, say, tap, tick, to
 
 ABSENT = "2026-11-{:02d},N007,absent,,,\n"
-
-
-@pytest.fixture
-def db(concerns_db: Engine) -> Iterator[Engine]:
-    """The roster with Elin, Eva, Anna and Kim."""
-    yield concerns_db
 
 
 def test_an_action_plan_is_written_reminded_and_evaluated(

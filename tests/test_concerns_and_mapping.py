@@ -11,35 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.cli import main
-from storage.db import make_engine
 from storage.models import Absence, AuditLog, CauseMapping, Concern, ConcernNote, StaffTask
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
-from tests.telegram_harness import GUARDIANS, MENTOR_PHONE, import_roster
+from tests.telegram_harness import GUARDIANS, MENTOR_PHONE
 from tests.test_absence_notices import both
-from tests.test_return_plan_settings import KIM, LENA, SETTINGS_STAFF
-from tests.test_return_plans import ELIN, PLAN_ROSTER, answer, say, tap, to
+from tests.test_return_plan_settings import KIM, LENA
+from tests.test_return_plan_settings import db as db  # the roster with Elin, Anna, Kim
+from tests.test_return_plans import ELIN, answer, say, tap, to
 
 MONDAY = "2026-11-23T{}+01:00"
-
-
-@pytest.fixture
-def db(narvaro_env: dict[str, str], tmp_path: Path,
-       monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """The transcript roster with Elin, Anna and Kim."""
-    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T08:00:00+01:00")
-    import_roster(tmp_path, PLAN_ROSTER, SETTINGS_STAFF)
-    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
-    yield engine
-    engine.dispose()
 
 
 def test_a_counsellor_raises_a_concern_and_the_mentor_gets_the_task(
