@@ -24,7 +24,7 @@ from tests.telegram_harness import GUARDIANS, MENTOR_PHONE
 from tests.test_absence_notices import both
 from tests.test_return_plan_settings import KIM, LENA
 from tests.test_return_plan_settings import db as db  # the roster with Elin, Anna, Kim
-from tests.test_return_plans import ELIN, answer, say, tap, to
+from tests.test_return_plans import ELIN, answer, say, tap, tick, to
 
 MONDAY = "2026-11-23T{}+01:00"
 
@@ -66,14 +66,20 @@ def test_a_counsellor_raises_a_concern_and_the_mentor_gets_the_task(
         assert task.status == "done"
         audit = session.exec(select(AuditLog).where(AuditLog.action == "concern.note")).one()
         assert "rasterna" not in json.dumps(audit.detail)
+    # Ljusnarsberg's warning-signal column: the mentor contacts the student, the home and
+    # the student health team, with a weekly follow-up.
+    tick(MONDAY.format("10:05:00"))
+    with Session(db) as session:
+        [talk] = session.exec(select(StaffTask).where(StaffTask.kind == "student_talk")).all()
+        assert talk.dedupe_key.startswith(f"ladder:{concern.student_id}:s0:")
     assert say(db, KIM, "", MONDAY.format("10:40:00"), f"concern:close:{concern.student_id}") == (
         "Det här är för skolpersonal.")
     profile = say(db, MENTOR_PHONE, "/student Noor", MONDAY.format("11:00:00")).splitlines()
     assert ("• mån 23 nov. Kim Kurator: Trötthet, Utanförskap: Sitter ensam på rasterna sedan "
             "lovet.") in profile
     assert main(["tasks", "list", "--json"]) == 0
-    assert [t["kind"] for t in json.loads(capsys.readouterr().out.splitlines()[-1])] == [
-        "concern"]
+    assert sorted(t["kind"] for t in json.loads(capsys.readouterr().out.splitlines()[-1])) == [
+        "concern", "student_talk"]
 
 
 def test_nothing_chosen_sends_nothing_and_cancel_saves_nothing(db: Engine) -> None:
