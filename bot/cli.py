@@ -20,6 +20,7 @@ from sqlmodel import select
 from telegram.error import TelegramError
 
 from bot.app import Context, build_channels, build_context, serve
+from bot.cli_case import add_parser as add_caselog_parser
 from bot.cli_plan import add_parser as add_plan_parser
 from bot.dispatcher import Dispatcher
 from bot.settings import SettingsError, load_settings
@@ -300,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         concern_action.set_defaults(handler=cmd_concern)
 
     add_plan_parser(sub)
+    add_caselog_parser(sub)
 
     tick = sub.add_parser("tick", help="run every due time-driven job once, then exit")
     tick.add_argument("--now", help="ISO 8601 instant to run as of")

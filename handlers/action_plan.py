@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from handlers.messages import Choice, Reply
 from handlers.report_dialog import CANCEL
-from handlers.student_view import own_student, visible_students
+from handlers.student_view import named_student, visible_students
 from locales import N_, gettext_for, ngettext_for
 from locales.formats import format_day
 from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT, level_of, split_line
@@ -23,7 +23,7 @@ from policy.freetext import match_child
 from policy.return_plan import own_text
 from storage.action_plans import NewMeasure, judge_plan, record_plan
 from storage.concerns import close_concern
-from storage.conversations import clear_state, get_state, set_state
+from storage.conversations import clear_state, get_state, in_dialog, set_state
 from storage.models import ActionPlan, Person, School, StaffRole, Student
 from storage.people import Roles
 from storage.plan_tasks import due_at
@@ -48,19 +48,15 @@ def owns(choice: str | None) -> bool:
 
 def claims(session: Session, person_id: int, choice: str | None, command: str) -> bool:
     """Whether the person is writing the measures of a plan."""
-    state = get_state(session, person_id)
-    return not choice and not command and state is not None and state.dialog == DIALOG
+    return not choice and not command and in_dialog(session, person_id, DIALOG)
 
 
 def handle(session: Session, person: Person, roles: Roles, text: str, *,
            now: datetime) -> Reply:
     """`/actionplan <name>`: start writing the plan for one of the person's own students."""
     language = person.language
-    name = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
-    if not name:
-        return Reply(gettext_for(language, "Write /actionplan and a name, for example "
-                                           "/actionplan Ali."))
-    student = own_student(session, person, roles, name)
+    student = named_student(session, person, roles, text, gettext_for(
+        language, "Write /actionplan and a name, for example /actionplan Ali."))
     if isinstance(student, Reply):
         return student
     set_state(session, person.id or 0, dialog=DIALOG, step="measures",

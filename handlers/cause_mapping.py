@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from handlers.messages import Choice, Reply
 from handlers.return_plan import reachable
-from handlers.student_view import own_student
+from handlers.student_view import named_student
 from locales import N_, gettext_for
 from locales.formats import first_name
 from policy.concerns import AREAS, SCALE, heaviest, next_area, scale_percent
@@ -50,11 +50,8 @@ def handle(session: Session, person: Person, roles: Roles, text: str, *,
            now: datetime) -> Reply:
     """`/mapping <name>`: send the mapping about one of the person's own students."""
     language = person.language
-    name = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
-    if not name:
-        return Reply(gettext_for(language, "Write /mapping and a name, for example "
-                                           "/mapping Ali."))
-    student = own_student(session, person, roles, name)
+    student = named_student(session, person, roles, text, gettext_for(
+        language, "Write /mapping and a name, for example /mapping Ali."))
     if isinstance(student, Reply):
         return student
     label = student_label(session, student)

@@ -24,7 +24,7 @@ from policy.freetext import match_child
 from policy.return_plan import own_text
 from policy.routing import AUTO
 from storage.concerns import add_concern_note, close_concern, open_concern
-from storage.conversations import clear_state, get_state, set_state
+from storage.conversations import clear_state, get_state, in_dialog, set_state
 from storage.models import Person, School, Student
 from storage.outbox import enqueue
 from storage.people import Roles
@@ -48,8 +48,7 @@ def owns(choice: str | None) -> bool:
 
 def claims(session: Session, person_id: int, choice: str | None, command: str) -> bool:
     """Whether the person is telling what they noticed and wrote a note."""
-    state = get_state(session, person_id)
-    return not choice and not command and state is not None and state.dialog == DIALOG
+    return not choice and not command and in_dialog(session, person_id, DIALOG)
 
 
 def handle(session: Session, person: Person, roles: Roles, text: str, *,

@@ -49,16 +49,21 @@ STATES = {
 def show(session: Session, person: Person, roles: Roles, text: str, *, now: datetime) -> Reply:
     """The student named after the command, if they are one of the person's own."""
     language = person.language
-    name = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
-    if not name:
-        return Reply(gettext_for(language, "Write /student and a name, for example "
-                                           "/student Ali."))
-    student = own_student(session, person, roles, name)
+    student = named_student(session, person, roles, text, gettext_for(
+        language, "Write /student and a name, for example /student Ali."))
     if isinstance(student, Reply):
         return student
     session.add(AuditLog(at=now, actor=f"person:{person.id}", action="student.view",
                          entity="student", entity_id=str(student.id), detail={}))
     return Reply(_profile(session, student, language, now))
+
+
+def named_student(session: Session, person: Person, roles: Roles, text: str,
+                  hint: str) -> Student | Reply:
+    """The one of the person's own students named after the command in `text` ("/plan
+    Elin"); `hint` (how to write the command) when no name follows it."""
+    name = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
+    return own_student(session, person, roles, name) if name else Reply(hint)
 
 
 def own_student(session: Session, person: Person, roles: Roles,

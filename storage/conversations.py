@@ -35,3 +35,9 @@ def clear_state(session: Session, person_id: int) -> bool:
     session.delete(state)
     session.flush()
     return True
+
+
+def in_dialog(session: Session, person_id: int, dialog: str) -> bool:
+    """Whether the person is in `dialog` now."""
+    state = session.get(ConversationState, person_id)
+    return state is not None and state.dialog == dialog

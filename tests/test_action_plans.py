@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.cli import main
-from storage.models import ActionPlan, Concern, Measure, StaffTask
+from storage.models import ActionPlan, AuditLog, Concern, Measure, StaffTask
 from tests.rosters import write
 from tests.telegram_harness import MENTOR_PHONE
 from tests.test_return_plan_settings import KIM
@@ -99,3 +99,29 @@ def test_nobody_but_staff_writes_one(db: Engine) -> None:
         "Det här är för skolpersonal.")
     assert say(db, MENTOR_PHONE, "/actionplan Zlatan", "2026-11-23T14:01:00+01:00") == (
         "Ingen av dina elever heter Zlatan.")
+
+
+def test_the_case_log_prints_everything_escaped(
+    db: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`narvaro caselog`: the concern with its signals and note, the measures, the tasks, in
+    Swedish; what people wrote is escaped; making it is audited."""
+    say(db, KIM, "/concern Elin", "2026-11-23T10:00:00+01:00")
+    say(db, KIM, "", "2026-11-23T10:00:10+01:00", "concern:signal:lack_of_sleep")
+    say(db, KIM, "<b>trött</b> & ledsen", "2026-11-23T10:00:20+01:00")
+    say(db, KIM, "", "2026-11-23T10:00:30+01:00", "concern:send")
+    say(db, MENTOR_PHONE, "/actionplan Elin", "2026-11-23T14:00:00+01:00")
+    say(db, MENTOR_PHONE, "Eva: följer Elin till bussen, 25/11", "2026-11-23T14:01:00+01:00")
+    say(db, MENTOR_PHONE, "", "2026-11-23T14:02:00+01:00", "aplan:save")
+    capsys.readouterr()
+    assert main(["caselog", "--student", "N007"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith('<!DOCTYPE html><html lang="sv">')
+    assert "<h1>Ärendelogg: Elin Ek (8B)</h1>" in page
+    assert "Kim Kurator: Sömnbrist: &lt;b&gt;trött&lt;/b&gt; &amp; ledsen</li>" in page
+    assert "<b>trött" not in page
+    assert "Eva Ek (hem): följer Elin till bussen</li>" in page
+    assert "<h2>Orsakskartläggningar</h2><p>Inget ännu.</p>" in page
+    with Session(db) as session:
+        assert session.exec(select(AuditLog).where(
+            AuditLog.action == "student.case_log")).one().actor == "cli"

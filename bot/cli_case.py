@@ -1,0 +1,41 @@
+"""`narvaro caselog --student ID`: a student's case log as a printable HTML page (to print
+or to save for the next meeting), in the school's language unless told otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlmodel import select
+
+from bot.app import Context
+from handlers.case_log import case_log_html
+from locales import LANGUAGES, normalize_language
+from storage.db import session_scope
+from storage.models import School, Student
+from storage.schools import policy_of
+
+EXIT_INVALID = 2
+
+
+def cmd_caselog(context: Context, args: argparse.Namespace) -> int:
+    """Write the student's case log to stdout as HTML."""
+    with session_scope(context.engine) as session:
+        student = session.execute(
+            select(Student).where(Student.external_id == args.student)).scalars().first()
+        if student is None:
+            sys.stderr.write(f"no student with id {args.student!r}\n")
+            return EXIT_INVALID
+        language = normalize_language(args.language) if args.language else policy_of(
+            session.get(School, student.school_id)).language
+        sys.stdout.write(case_log_html(session, student, language, by="cli",
+                                       now=context.clock.now()))
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`narvaro caselog`."""
+    caselog = sub.add_parser("caselog", help="a student's case log as printable HTML")
+    caselog.add_argument("--student", required=True, metavar="ID")
+    caselog.add_argument("--language", choices=LANGUAGES, help="default: the school's")
+    caselog.set_defaults(handler=cmd_caselog)
