@@ -98,14 +98,15 @@ def case_log_html(session: Session, student: Student, language: str, *, by: str,
                      f"({task.outcome or task.status})")
     parts.append((gettext_for(language, "Tasks and meetings"), tasks))
     title = gettext_for(language, "Case log: {student}", student=student_label(session, student))
-    body = [f"<h1>{escape(title)}</h1>",
-            f"<p>{escape(gettext_for(language, 'Printed {day}', day=day(now)))}</p>"]
+    printed = gettext_for(language, "Printed {day}", day=day(now))
+    nothing = gettext_for(language, "Nothing yet.")
+    body = [f"<h1>{escape(title)}</h1>", f"<p>{escape(printed)}</p>"]
     for heading, items in parts:
         body.append(f"<h2>{escape(heading)}</h2>")
         if items:
             body.append("<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>")
         else:
-            body.append(f"<p>{escape(gettext_for(language, 'Nothing yet.'))}</p>")
+            body.append(f"<p>{escape(nothing)}</p>")
     return (f'<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8">'
             f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
             + "".join(body) + "</body></html>\n")

@@ -15,6 +15,8 @@ LEVELS = ("student", "home", "school", "health")
 EVALUATE_AFTER_SCHOOL_DAYS = 10
 MAX_WHAT = 200
 _HEALTH_ROLES = frozenset({"nurse", "counsellor"})
+#: Commas and colons as phone keyboards type them in Arabic, Persian, Tigrinya, CJK.
+_SEPARATORS = str.maketrans({"،": ",", "፣": ",", "，": ",", "、": ",", "：": ":", "፥": ":"})
 
 
 def level_of(*, is_student: bool, is_guardian: bool, roles: frozenset[str]) -> str:
@@ -39,6 +41,7 @@ class MeasureLine:
 def split_line(line: str) -> MeasureLine | None:
     """"Eva: follows Elin to the bus, 7/12" as who, what and when (when: after the last
     comma, may be empty); None when there is no "who:" before it."""
+    line = line.translate(_SEPARATORS)
     who, colon, rest = line.partition(":")
     if not colon or not who.strip() or not rest.strip():
         return None

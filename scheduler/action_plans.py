@@ -96,10 +96,11 @@ def evaluate_action_plans(session: Session, now: datetime) -> int:
                 text=gettext_for(
                     language,
                     # Translators: to the mentor. {during} and {before}: absence in percent,
-                    # over {days} school days each.
-                    "Time to evaluate the action plan for {student}: absent {during} % of "
-                    "the {days} school days of the plan, against {before} % in the {days} "
-                    "school days before. Is the plan working?",
+                    # over {days} school days each. (No "%" before a letter: gettext would
+                    # take it for a format code.)
+                    "Time to evaluate the action plan for {student}. Absence over its {days} "
+                    "school days: {during} %; over the {days} school days before: {before} %. "
+                    "Is the plan working?",
                     student=student_label(session, student),
                     during=share_absent(away_during, len(during)), days=len(during),
                     before=share_absent(away_before, len(before))),

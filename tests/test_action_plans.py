@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.cli import main
 from storage.models import ActionPlan, AuditLog, Concern, Measure, StaffTask
@@ -81,14 +81,15 @@ def test_an_action_plan_is_written_reminded_and_evaluated(
     tick("2026-12-07T08:01:00+01:00")
     [evaluation] = to(db, MENTOR_PHONE, "aplan-eval:")
     assert evaluation.text == (
-        "Dags att utvärdera åtgärdsplanen för Elin Ek (8B): frånvarande 10 % av planens 10 "
-        "skoldagar, mot 40 % de 10 skoldagarna före. Fungerar planen?")
+        "Dags att utvärdera åtgärdsplanen för Elin Ek (8B). Frånvaro under planens 10 "
+        "skoldagar: 10 %; under de 10 skoldagarna före: 40 %. Fungerar planen?")
     assert tap(db, MENTOR_PHONE, evaluation, "Den fungerar", "2026-12-07T09:00:00+01:00") == (
         "Noterat: planen för Elin Ek (8B) fungerar. Oron är avslutad.")
     with Session(db) as session:
         assert session.exec(select(ActionPlan)).one().status == "working"
         assert session.exec(select(Concern)).one().closed_at is not None
-        assert [m.level for m in session.exec(select(Measure))] == ["home", "health", "student"]
+        assert [m.level for m in session.exec(select(Measure).order_by(col(Measure.id)))] == [
+            "home", "health", "student"]
         [task] = session.exec(select(StaffTask).where(StaffTask.kind == "measure")).all()
         assert task.status == "done"
 

@@ -57,3 +57,16 @@ def test_a_mentors_own_text_is_stored_plain() -> None:
     """NUL and other control characters (which PostgreSQL refuses) go; line breaks become
     spaces; letters of any script and emoji stay."""
     assert own_text(" Vi ses,\x00 Elin!\n\n\tمرحبا 🐕 ") == "Vi ses, Elin! مرحبا 🐕"
+
+
+def test_a_measure_line_with_the_keyboards_own_comma_and_colon() -> None:
+    """"Eva: …, 7/12" also with Arabic and Tigrinya punctuation; no "who:" is no measure."""
+    from policy.action_plans import MeasureLine, split_line
+
+    assert split_line("Eva: följer Elin till bussen, 7/12") == MeasureLine(
+        "Eva", "följer Elin till bussen", "7/12")
+    assert split_line("Eva: ترافقها إلى الحافلة، 7/12") == MeasureLine(
+        "Eva", "ترافقها إلى الحافلة", "7/12")
+    assert split_line("Eva፥ ናብ ኣውቶቡስ፣ 7/12") == MeasureLine("Eva", "ናብ ኣውቶቡስ", "7/12")
+    assert split_line("ringer hem, 7/12") is None
+    assert split_line("Eva: ringer hem") == MeasureLine("Eva", "ringer hem", "")
