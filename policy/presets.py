@@ -42,6 +42,11 @@ class PolicyPreset:
     notices: NoticeRules = field(default_factory=NoticeRules)
     #: The warning signals staff are offered when they raise a concern (policy.concerns).
     concern_signals: tuple[str, ...] = SIGNALS
+    #: The mentors' watchlist of students near a step: ISO weekday (1 Monday; 0 none) and
+    #: time, and how near is near (a share of the threshold).
+    watchlist_weekday: int = 1
+    watchlist_time: time = time(7, 45)
+    watchlist_margin: float = 0.8
 
 
 PRESETS: dict[str, PolicyPreset] = {
@@ -89,6 +94,11 @@ def load_policy(name_or_path: str) -> PolicyPreset:
         if not signals or not set(signals) <= set(SIGNALS):
             raise ValueError(f"concern_signals must be among {', '.join(SIGNALS)}")
         data["concern_signals"] = signals
-    if "mentor_summary_time" in data and not isinstance(data["mentor_summary_time"], time):
-        data["mentor_summary_time"] = time.fromisoformat(str(data["mentor_summary_time"]))
+    for key in ("mentor_summary_time", "watchlist_time"):
+        if key in data and not isinstance(data[key], time):
+            data[key] = time.fromisoformat(str(data[key]))
+    if not 0 <= int(data.get("watchlist_weekday", 1)) <= 7:
+        raise ValueError("watchlist_weekday is 1 (Monday) to 7, or 0 for none")
+    if not 0 < float(data.get("watchlist_margin", 0.8)) < 1:
+        raise ValueError("watchlist_margin is a share between 0 and 1, such as 0.8")
     return replace(base, **data)

@@ -15,7 +15,6 @@ day's calls), so one day's roll call for thousands of students stays well under 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -26,9 +25,10 @@ from sqlmodel import Session, col, select
 
 from locales import gettext_for
 from policy.calendar import SchoolCalendar
-from policy.ladder import Ladder, Record, Step, TaskRule, counters, term_of
+from policy.ladder import Ladder, Step, TaskRule, counters, term_of
 from policy.routing import AUTO
 from scheduler.letters import send_letters
+from storage.attendance import ladder_records
 from storage.concerns import concern_changes, concerned
 from storage.db import chunks
 from storage.models import (
@@ -93,7 +93,7 @@ class _SchoolSweep:
         if not due:
             return 0
         term = term_of(self.calendar, self.today)
-        records = _records(self.session, due, term.start, self.today)
+        records = ladder_records(self.session, due, term.start, self.today)
         worried = concerned(self.session, due)
         school_days = self.calendar.school_days(term.start, self.today)
         self._mentors = mentors_by_student(self.session, due)
@@ -264,20 +264,6 @@ def _weeks_since(entered: datetime | None, zone: ZoneInfo, today: date) -> float
     """Weeks on a step by the calendar: two weeks after a Monday is the Monday after next,
     from its first sweep on."""
     return (today - entered.astimezone(zone).date()).days / 7 if entered else 0.0
-
-
-def _records(session: Session, students: list[int], first: date,
-             last: date) -> dict[int, list[Record]]:
-    found: dict[int, list[Record]] = defaultdict(list)
-    for part in chunks(students):
-        for student_id, day, kind, state, start, end in session.execute(
-            select(Absence.student_id, Absence.day, Absence.kind, Absence.state,
-                   Absence.lesson_start, Absence.lesson_end)
-            .where(col(Absence.student_id).in_(part),
-                   col(Absence.day) >= first, col(Absence.day) <= last)
-        ).all():
-            found[student_id].append(Record(day, kind, state, start, end))
-    return found
 
 
 def _step_name(step: Step | None) -> str:

@@ -28,6 +28,7 @@ from scheduler.notices import (
 )
 from scheduler.summaries import send_mentor_summaries
 from scheduler.task_nudges import nudge_due_tasks
+from scheduler.watchlist import send_watchlists
 from storage.db import session_scope
 from storage.inbound import forget_seen
 from storage.models import ConversationState
@@ -64,6 +65,7 @@ SWEEPS: dict[str, Sweep] = {
     "evaluate_action_plans": evaluate_action_plans,
     "nudge_due_tasks": nudge_due_tasks,
     "send_staff_digests": send_staff_digests,
+    "send_watchlists": send_watchlists,
     "escalate_overdue_tasks": escalate_overdue_tasks,
     "remind_snoozed_calls": remind_snoozed_calls,
     "remind_missing_roll_calls": remind_missing_roll_calls,

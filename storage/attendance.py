@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from policy.attendance import AttendanceRecord
+from policy.ladder import Record
 from policy.notices import is_quiet
 from storage.db import chunks
 from storage.models import (
@@ -233,3 +235,18 @@ def absent_days(session: Session, student_id: int, first: date, last: date) -> s
         Absence.student_id == student_id, Absence.kind == "absent",
         col(Absence.lesson_start).is_(None), col(Absence.state).in_(["reported", "unexcused"]),
         col(Absence.day) >= first, col(Absence.day) <= last)).scalars())
+
+
+def ladder_records(session: Session, students: list[int], first: date,
+                   last: date) -> dict[int, list[Record]]:
+    """Per student, their roll-call records from `first` to `last`, as the ladder reads them."""
+    found: dict[int, list[Record]] = defaultdict(list)
+    for part in chunks(students):
+        for student_id, day, kind, state, start, end in session.execute(
+            select(Absence.student_id, Absence.day, Absence.kind, Absence.state,
+                   Absence.lesson_start, Absence.lesson_end)
+            .where(col(Absence.student_id).in_(part),
+                   col(Absence.day) >= first, col(Absence.day) <= last)
+        ).all():
+            found[student_id].append(Record(day, kind, state, start, end))
+    return found

@@ -70,3 +70,19 @@ def test_a_measure_line_with_the_keyboards_own_comma_and_colon() -> None:
     assert split_line("Eva፥ ናብ ኣውቶቡስ፣ 7/12") == MeasureLine("Eva", "ናብ ኣውቶቡስ", "7/12")
     assert split_line("ringer hem, 7/12") is None
     assert split_line("Eva: ringer hem") == MeasureLine("Eva", "ringer hem", "")
+
+
+def test_near_a_threshold() -> None:
+    """8 % on the way to 10 % is near, 7 % is not; 2 of 3 occasions is near; a step reached
+    or waiting on concern alone is no one's "near"; the lowest step comes first."""
+    from policy.ladder import load_ladder
+    from policy.watchlist import Near, nearest, trend
+
+    lyngen, ljusnarsberg = load_ladder("lyngen"), load_ladder("ljusnarsberg")
+    assert nearest(lyngen, {"absence_percent": 8.0}) == Near("absence_percent", 8.0, 10.0, "s1")
+    assert nearest(lyngen, {"absence_percent": 7.0}) is None
+    assert nearest(lyngen, {"absence_percent": 12.0}) is None  # on s1; s2 waits on concern
+    assert nearest(lyngen, {"late_this_month": 9.0}) == Near("late_this_month", 9.0, 10.0, "s1")
+    assert nearest(ljusnarsberg, {"unexcused_occasions": 2.0}) == Near(
+        "unexcused_occasions", 2.0, 3.0, "s2")
+    assert [trend(9.5, 0.0), trend(9.5, 9.2), trend(2.0, 3.0)] == [1, 0, -1]

@@ -1,0 +1,95 @@
+"""The mentors' weekly watchlist: on the school's day (Monday, 07:45 by default) each mentor
+gets, in a few lines, their students who are near a step of the plan they have not reached
+— with the counter, the step's threshold and the week's trend. Nothing when nobody is near;
+once a week, however often the sweep runs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from locales import N_, gettext_for
+from policy.ladder import counters, term_of
+from policy.routing import AUTO
+from policy.watchlist import nearest, trend
+from storage.attendance import ladder_records
+from storage.concerns import concerned
+from storage.models import MentorLink, Person, School, Student
+from storage.outbox import enqueue_many
+from storage.plan_tasks import ladder_named
+from storage.schools import policy_of, school_calendar
+from storage.tasks import student_label
+
+COUNTER_WORDS = {
+    "absence_percent": N_("absence {value} % (the plan's step at {limit} %)"),
+    "unexcused_percent": N_("unexcused absence {value} % (the plan's step at {limit} %)"),
+    "lesson_absences": N_("{value} single lessons missed (the plan's step at {limit})"),
+    "late_this_month": N_("late {value} times this month (the plan's step after {limit})"),
+    "unexcused_occasions": N_("{value} unexcused occasions (the plan's step at {limit})"),
+    "absence_occasions": N_("{value} absence occasions (the plan's step at {limit})"),
+}
+TRENDS = {1: N_("rising"), 0: N_("steady"), -1: N_("falling")}
+
+
+def send_watchlists(session: Session, now: datetime) -> int:
+    """Each school's watchlists, on its day from its time, once a week per mentor."""
+    messages = []
+    for school in session.execute(select(School)).scalars():
+        policy = policy_of(school)
+        local = now.astimezone(ZoneInfo(school.timezone))
+        ladder = ladder_named(school.policy)
+        if (ladder is None or local.isoweekday() != policy.watchlist_weekday
+                or local.time().replace(tzinfo=None) < policy.watchlist_time):
+            continue
+        week = local.date().isocalendar()
+        calendar = school_calendar(session, school)
+        today, week_ago = local.date(), local.date() - timedelta(days=7)
+        term = term_of(calendar, today)
+        students = {s.id or 0: s for s in session.execute(
+            select(Student).where(Student.school_id == school.id)).scalars()}
+        records = ladder_records(session, list(students), term.start, today)
+        worried = concerned(session, list(students))
+        days_now = calendar.school_days(term.start, today)
+        days_then = [d for d in days_now if d <= week_ago]
+        mentees: dict[int, list[Student]] = defaultdict(list)
+        near_by_student = {}
+        for ident in students:
+            rows = records.get(ident, [])
+            found = counters(rows, calendar, today, concern=ident in worried,
+                             school_days=days_now)
+            near = nearest(ladder, found, margin=policy.watchlist_margin)
+            if near is None:
+                continue
+            then = counters([r for r in rows if r.day <= week_ago], calendar, week_ago,
+                            concern=ident in worried, school_days=days_then)
+            near_by_student[ident] = (near, trend(near.value, then.get(near.counter, 0.0)))
+        for mentor_id, student_id in session.execute(
+            select(MentorLink.mentor_id, MentorLink.student_id)
+            .where(col(MentorLink.student_id).in_(list(near_by_student)))
+        ).all():
+            mentees[mentor_id].append(students[student_id])
+        for mentor_id, near_ones in mentees.items():
+            mentor = session.get(Person, mentor_id)
+            if mentor is None:
+                continue
+            language = mentor.language
+            lines = [gettext_for(language, "Your students near a step of the plan this week:")]
+            for student in sorted(near_ones, key=lambda s: student_label(session, s)):
+                near, direction = near_by_student[student.id or 0]
+                said = gettext_for(language, COUNTER_WORDS[near.counter],
+                                   value=_number(near.value), limit=_number(near.limit))
+                lines.append(f"• {student_label(session, student)}: {said}, "
+                             f"{gettext_for(language, TRENDS[direction])}")
+            messages.append({"dedupe_key": f"watch:{mentor_id}:{week.year}-{week.week}",
+                             "recipient_id": mentor_id, "channel": AUTO,
+                             "language": language, "text": "\n".join(lines)})
+    return len(enqueue_many(session, messages, now=now))
+
+
+def _number(value: float) -> str:
+    """8.0 as "8", 8.25 as "8.3"."""
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"

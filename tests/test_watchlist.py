@@ -1,0 +1,63 @@
+"""The mentor's weekly watchlist (seed 004: the contact teacher "shall at all times know which
+students are approaching 10 % absence, 10 single lessons or repeated lateness").
+
+Norrskolan follows Lyngen's plan; its term began on Monday 2 November, so by Monday 30
+November it has 21 school days. Noor was away two whole days last week (9.5 %, rising), Ali
+missed nine single lessons over two weeks, Emil three whole days (14 %: on the step already,
+so not "near").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.cli import main
+from tests.rosters import write
+from tests.telegram_harness import MENTOR_PHONE
+from tests.test_ladder_concern import db as db  # the transcript roster, Anna every mentor
+from tests.test_ladder_concern import use_plan
+from tests.test_return_plans import tick, to
+
+HEADER = "date,student_id,status,lesson_start,lesson_end,minutes_late\n"
+
+
+def test_near_a_step_on_monday_morning_once(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anna's list at 07:45 on Monday names Ali and Noor with their counter, the step's
+    threshold and the trend, not Emil (past it) nor anyone else; once that week."""
+    use_plan("lyngen")
+    assert main(["calendar", "import", write(
+        tmp_path, "calendar.csv",
+        "school,kind,name,start,end\nNorrskolan,term,HT26,2026-11-02,2026-12-22\n")]) == 0
+    lessons = "".join(f"2026-11-{day:02d},N001,absent,08:15,09:15,\n"
+                      for day in (17, 18, 19, 20, 23, 24, 25, 26, 27))
+    whole = "".join(f"2026-11-{day:02d},{student},absent,,,\n"
+                    for student, days in (("N003", (24, 25)), ("N004", (17, 18, 19)))
+                    for day in days)
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-30T07:00:00+01:00")
+    assert main(["attendance", "import", write(tmp_path, "away.csv", HEADER + lessons + whole)
+                 ]) == 0
+    tick("2026-11-30T07:44:00+01:00")
+    assert to(db, MENTOR_PHONE, "watch:") == []
+    tick("2026-11-30T07:46:00+01:00")
+    tick("2026-11-30T09:00:00+01:00")
+    tick("2026-12-01T07:46:00+01:00")
+    [watch] = to(db, MENTOR_PHONE, "watch:")
+    assert watch.text.splitlines() == [
+        "Dina elever nära ett steg i planen den här veckan:",
+        "• Ali Hassan (7A): 9 enstaka lektioner missade (planens steg vid 10), stigande",
+        "• Noor Berg (7A): frånvaro 9.5 % (planens steg vid 10 %), stigande"]
+    # The next Monday: a new week, a new list.
+    tick("2026-12-07T07:46:00+01:00")
+    assert len(to(db, MENTOR_PHONE, "watch:")) == 2
+
+
+def test_nobody_near_means_no_message(db: Engine) -> None:
+    """A Monday with nobody near any step sends nothing at all."""
+    use_plan("lyngen")
+    tick("2026-11-02T07:50:00+01:00")
+    assert to(db, MENTOR_PHONE, "watch:") == []
