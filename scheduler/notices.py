@@ -26,7 +26,13 @@ from locales.formats import format_days, speaks
 from policy.calendar import SchoolCalendar
 from policy.notices import NoticeRules, cutoff, is_quiet, too_many
 from policy.routing import AUTO
-from storage.attendance import NOTICE_DIALOG, NOTICE_KEY, NOTICE_PREFIX, forget_notice_about
+from storage.attendance import (
+    NOTICE_DIALOG,
+    NOTICE_KEY,
+    NOTICE_PREFIX,
+    forget_notice_about,
+    settle_old_absences,
+)
 from storage.db import chunks
 from storage.models import (
     Absence,
@@ -88,6 +94,7 @@ def _school(session: Session, school: School, now: datetime) -> int:
     rules = notice_rules(school)
     local = now.astimezone(ZoneInfo(school.timezone)).replace(tzinfo=None)
     today = local.date()
+    settle_old_absences(session, school.id or 0, today - LOOKBACK, now)
     if is_quiet(local.time(), rules):
         return 0  # nothing is decided at night: the first sweep after the quiet hours does it
     # Locked until the decision commits (PostgreSQL): a correction or a report committed

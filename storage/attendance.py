@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from policy.attendance import AttendanceRecord
@@ -250,3 +251,15 @@ def ladder_records(session: Session, students: list[int], first: date,
         ).all():
             found[student_id].append(Record(day, kind, state, start, end))
     return found
+
+
+def settle_old_absences(session: Session, school_id: int, before: date, now: datetime) -> int:
+    """Absences still open from before `before` (a roll call imported long after the day):
+    unexcused, with no notice and no prompt, so the plan's counters see them. A report for
+    such a day could not excuse it any more (the three-school-day rule)."""
+    students = select(Student.id).where(Student.school_id == school_id)
+    result = session.execute(
+        update(Absence).where(Absence.state == "open", Absence.day < before,
+                              col(Absence.student_id).in_(students))
+        .values(state="unexcused", updated_at=now))
+    return int(result.rowcount or 0)

@@ -9,6 +9,7 @@ so not "near").
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 
 from bot.cli import main
 from tests.rosters import write
-from tests.telegram_harness import MENTOR_PHONE
+from tests.telegram_harness import GUARDIANS, MENTOR_PHONE
 from tests.test_ladder_concern import db as db  # the transcript roster, Anna every mentor
 from tests.test_ladder_concern import use_plan
 from tests.test_return_plans import tick, to
@@ -61,3 +62,20 @@ def test_nobody_near_means_no_message(db: Engine) -> None:
     use_plan("lyngen")
     tick("2026-11-02T07:50:00+01:00")
     assert to(db, MENTOR_PHONE, "watch:") == []
+
+
+def test_a_roll_call_imported_weeks_late_counts_without_a_notice(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Absences from more than two weeks back, imported today, are unexcused at once: no
+    same-day notice and no call about them, but the plan's counters see them (three
+    unexcused occasions: Ljusnarsberg's meeting, and its invitation to Kari)."""
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-30T07:00:00+01:00")
+    assert main(["attendance", "import", write(tmp_path, "old.csv", HEADER + "".join(
+        f"2026-11-{day:02d},N003,absent,,,\n" for day in (3, 4, 5)))]) == 0
+    tick("2026-11-30T09:00:00+01:00")
+    capsys.readouterr()
+    assert main(["absences", "list", "--student", "N003", "--json"]) == 0
+    assert [row["state"] for row in json.loads(capsys.readouterr().out)] == ["unexcused"] * 3
+    assert [m.dedupe_key.split(":")[0] for m in to(db, GUARDIANS["nb"][1], "")] == ["letter"]
+    assert to(db, MENTOR_PHONE, "call-home:") == []
