@@ -26,6 +26,7 @@ from scheduler.notices import (
     send_absence_notices,
     send_notice_corrections,
 )
+from scheduler.review import send_monthly_reviews
 from scheduler.summaries import send_mentor_summaries
 from scheduler.task_nudges import nudge_due_tasks
 from scheduler.watchlist import send_watchlists
@@ -66,6 +67,7 @@ SWEEPS: dict[str, Sweep] = {
     "nudge_due_tasks": nudge_due_tasks,
     "send_staff_digests": send_staff_digests,
     "send_watchlists": send_watchlists,
+    "send_monthly_reviews": send_monthly_reviews,
     "escalate_overdue_tasks": escalate_overdue_tasks,
     "remind_snoozed_calls": remind_snoozed_calls,
     "remind_missing_roll_calls": remind_missing_roll_calls,

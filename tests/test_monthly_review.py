@@ -1,0 +1,77 @@
+"""The monthly review for a school's leadership (seed 004: "the school's leadership reviews
+all absence every month"): figures by class and by week, reported against unexcused, the
+steps, the tasks; a picture for a phone; Rut, the principal, gets it on the first school day
+of December, once.
+
+Norrskolan's 7A has five students, 8B one (Vera). In November (21 school days), Noor was away
+two whole days unreported, Emil one day reported, Ali one lesson of an hour unreported.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.cli import main
+from tests.rosters import write
+from tests.test_ladder_concern import db as db  # the transcript roster; Rut is principal
+from tests.test_return_plans import answer, tap, tick, to
+
+HEADER = "date,student_id,status,lesson_start,lesson_end,minutes_late\n"
+RUT = "+46701112234"
+
+
+@pytest.fixture
+def november(db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """November's roll call, with Emil's day reported by his mother."""
+    summary = answer(db, "+4520123404", "Emil er syg i dag", "2026-11-26T07:30:00+01:00")
+    assert tap(db, "+4520123404", summary, "Send", "2026-11-26T07:31:00+01:00").startswith(
+        "Tak")
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-30T16:00:00+01:00")
+    assert main(["attendance", "import", write(tmp_path, "november.csv", HEADER
+                 + "2026-11-24,N003,absent,,,\n2026-11-25,N003,absent,,,\n"
+                 + "2026-11-26,N004,absent,,,\n2026-11-27,N001,absent,09:00,10:00,\n")]) == 0
+    tick("2026-11-30T16:05:00+01:00")
+    return db
+
+
+def test_the_figures_and_the_picture(
+    november: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """By class: 7A's 2 unexcused days and an hour over 5 × 21 student-days; by week; the
+    picture is a phone-wide PNG."""
+    capsys.readouterr()
+    picture = tmp_path / "review.png"
+    assert main(["review", "--school", "Norrskolan", "--month", "2026-11", "--json",
+                 "--png", str(picture)]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["by_class"]["7A"] == {"reported": 1.0, "unexcused": 2.1}
+    assert figures["by_class"]["8B"] == {"reported": 0.0, "unexcused": 0.0}
+    assert figures["by_week"]["2026-W48"] == {"reported": 3.3, "unexcused": 7.2}
+    assert figures["steps"] == {"s1": 2}  # Ljusnarsberg: a first unexcused occasion
+    png = picture.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width == 1080 and height > width
+    assert main(["review", "--school", "Norrskolan", "--month", "2026-11"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[:3] == ["Månadsöversikt, Norrskolan: november 2026",
+                        "Mest frånvaro: 7A 3.1 %, 8B 0 %", "På ett steg i planen: s1: 2"]
+    assert main(["review", "--school", "Ingen", "--month", "2026-11"]) == 2
+    assert main(["review", "--school", "Norrskolan", "--month", "november"]) == 2
+
+
+def test_the_principal_gets_it_on_the_first_school_day(november: Engine) -> None:
+    """Tuesday 1 December at 08:00, once; Anna (a mentor) gets none."""
+    tick("2026-12-01T07:59:00+01:00")
+    assert to(november, RUT, "review:") == []
+    tick("2026-12-01T08:00:30+01:00")
+    tick("2026-12-01T09:00:00+01:00")
+    tick("2026-12-02T08:00:30+01:00")
+    [review] = to(november, RUT, "review:")
+    assert review.text.startswith("Månadsöversikt, Norrskolan: november 2026\n")
+    assert to(november, "+46701112233", "review:") == []
