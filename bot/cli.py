@@ -22,6 +22,7 @@ from telegram.error import TelegramError
 from bot.app import Context, build_channels, build_context, serve
 from bot.cli_case import add_parser as add_caselog_parser
 from bot.cli_plan import add_parser as add_plan_parser
+from bot.cli_reports import add_parser as add_report_parser
 from bot.cli_review import add_parser as add_review_parser
 from bot.dispatcher import Dispatcher
 from bot.settings import SettingsError, load_settings
@@ -304,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_plan_parser(sub)
     add_caselog_parser(sub)
     add_review_parser(sub)
+    add_report_parser(sub)
 
     tick = sub.add_parser("tick", help="run every due time-driven job once, then exit")
     tick.add_argument("--now", help="ISO 8601 instant to run as of")

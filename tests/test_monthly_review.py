@@ -75,3 +75,31 @@ def test_the_principal_gets_it_on_the_first_school_day(november: Engine) -> None
     [review] = to(november, RUT, "review:")
     assert review.text.startswith("Månadsöversikt, Norrskolan: november 2026\n")
     assert to(november, "+46701112233", "review:") == []
+
+
+def test_the_exports_for_a_period_and_for_csn(
+    november: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report absences` lists the period's records of a class (no reasons); `report csn`
+    the month's unapproved absence per student; a name that looks like a formula comes out
+    as text."""
+    roster = tmp_path / "students.csv"
+    rows = roster.read_text(encoding="utf-8").replace("Noor Berg", "=HYPERLINK(1)|Noor")
+    roster.write_text(rows, encoding="utf-8")
+    assert main(["roster", "import", "--students", str(roster), "--staff",
+                 str(tmp_path / "staff.csv")]) == 0
+    capsys.readouterr()
+    assert main(["report", "absences", "--school", "Norrskolan", "--class", "7A",
+                 "--from", "2026-11-01", "--to", "2026-11-30"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "date,student_id,student_name,class,slot,kind,state,minutes_late",
+        "2026-11-24,N003,'=HYPERLINK(1)|Noor,7A,day,absent,unexcused,",
+        "2026-11-25,N003,'=HYPERLINK(1)|Noor,7A,day,absent,unexcused,",
+        "2026-11-26,N004,Emil Holm,7A,day,absent,reported,",
+        "2026-11-27,N001,Ali Hassan,7A,09:00,absent,unexcused,"]
+    assert main(["report", "csn", "--school", "Norrskolan", "--month", "2026-11"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "student_id,student_name,class,unapproved_occasions,unapproved_days,dates",
+        "N003,'=HYPERLINK(1)|Noor,7A,2,2.0,2026-11-24 2026-11-25",
+        "N001,Ali Hassan,7A,1,0.17,2026-11-27"]
+    assert main(["report", "csn", "--school", "Norrskolan", "--month", "11/2026"]) == 2
