@@ -12,12 +12,11 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 
 from bot.cli import main
 from bot.dispatcher import Dispatcher
@@ -28,14 +27,10 @@ from bot.telegram import TelegramBot
 from policy.clock import Clock
 from policy.pacing import Ceiling, TokenBucket, backoff
 from storage.db import session_scope
-from storage.models import OutboxMessage, Person
 from storage.outbox import ANSWER, claim_due, enqueue_many
+from tests.bursts import FIRST_CHAT, NOW, add_people, enqueue, rows, started_chats
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
-
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-FIRST_CHAT = 91_000
-
 
 # -- the rules -----------------------------------------------------------------------------
 
@@ -112,35 +107,6 @@ async def test_one_address_waits_while_others_go() -> None:
 # -- through the real clients to the fakes -----------------------------------------------------
 
 
-def add_people(engine: Engine, count: int, *, chats: bool = True) -> list[int]:
-    """`count` people, each with a Telegram chat (FIRST_CHAT + n) or a phone; their ids."""
-    with session_scope(engine) as session:
-        people = [Person(name=f"P{n}", language="sv", created_at=NOW, updated_at=NOW,
-                         telegram_chat_id=FIRST_CHAT + n if chats else None,
-                         phone=None if chats else f"+4670100{n:04d}")
-                  for n in range(count)]
-        session.add_all(people)
-        session.flush()
-        return [person.id or 0 for person in people]
-
-
-def enqueue(engine: Engine, people: list[int], channel: str, *, each: int = 1,
-            now: datetime | None = None) -> None:
-    """`each` messages to every person on `channel`."""
-    with session_scope(engine) as session:
-        enqueue_many(session, [
-            {"dedupe_key": f"test:{person}:{n}", "recipient_id": person, "channel": channel,
-             "language": "sv", "text": f"Meddelande {n}"}
-            for n in range(each) for person in people
-        ], now=now or Clock().now())
-
-
-def rows(engine: Engine) -> list[OutboxMessage]:
-    """Every outbox row, oldest first."""
-    with Session(engine) as session:
-        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-
 @asynccontextmanager
 async def telegram_dispatcher(
     engine: Engine, fake: FakeTelegram, ceiling: Ceiling | None = None, **settings: Any
@@ -157,12 +123,6 @@ async def telegram_dispatcher(
         yield Dispatcher(engine, clock, {"telegram": bot}, interval=0.05)
     finally:
         await bot.app.shutdown()
-
-
-def started_chats(fake: FakeTelegram, count: int) -> None:
-    """Users who wrote to the bot before (so it may write to them)."""
-    for n in range(count):
-        fake.add_user(FIRST_CHAT + n, f"P{n}", started=True)
 
 
 async def test_telegram_at_its_ceiling_never_above(engine: Engine, telegram: FakeTelegram) -> None:

@@ -1362,6 +1362,11 @@ class FakeTelegram:
             chat = self._chats.get(chat_id)
             return [_snapshot(message) for message in chat.bot_messages] if chat else []
 
+    def message_counts(self) -> dict[int, int]:
+        """How many messages the bot sent to each chat (cheap: nothing is copied)."""
+        with self._lock:
+            return {chat_id: len(chat.bot_messages) for chat_id, chat in self._chats.items()}
+
     def unread(self, chat_id: int) -> int:
         """How many bot messages to `chat_id` no `next_message` call has returned yet."""
         with self._lock:
