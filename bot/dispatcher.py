@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -93,21 +94,22 @@ class Dispatcher:
             return renew_claims(session, worker=self.worker)
 
     async def dispatch_once(self) -> int:
-        """Send every message due now; returns how many were handed to a channel."""
-        sent = 0
-        while not self._closing:
-            batch = await asyncio.to_thread(self._claim)
-            if not batch:
-                return sent
-            # One recipient's messages go in order; different recipients' go side by side.
-            queues: dict[tuple[object, ...], Claimed] = {}
-            for message, person in batch:
-                key = (message.recipient_id,) if message.recipient_id else (
-                    message.channel, message.address)
-                queues.setdefault(key, []).append((message, person))
-            counts = await asyncio.gather(*(self._send_in_order(q) for q in queues.values()))
-            sent += sum(counts)
-        return sent
+        """Send every message due now; returns how many were handed to a channel.
+
+        One recipient's messages go in order; different recipients' go side by side. A
+        new batch is claimed as soon as half the last one is done, so that one person
+        with many messages (paced at one a second) never holds up everyone else's.
+        """
+        round_ = _Round(self)
+        claiming = True
+        while True:
+            if claiming and not self._closing and round_.in_hand <= self.batch // 2:
+                batch = await asyncio.to_thread(self._claim)
+                claiming = bool(batch)  # nothing more due: finish what is in hand
+                round_.add(batch)
+            if not round_.running:
+                return round_.sent
+            await round_.progressed()
 
     async def deliver(self, claimed: Claimed) -> int:
         """Send rows the caller enqueued already claimed (answers in a conversation), in order,
@@ -122,10 +124,14 @@ class Dispatcher:
                 # The rest waits behind it, so the person still reads them in order.
                 rest = [m.id or 0 for m, _ in queue[index + 1:]]
                 if rest:
-                    await asyncio.to_thread(self._postpone, rest, message.id or 0)
+                    await self.postpone_behind(rest, message.id or 0)
                 break
             sent += outcome
         return sent
+
+    def postpone_behind(self, ids: list[int], behind: int) -> Awaitable[None]:
+        """Put claimed rows back, to go after row `behind` when it is due again."""
+        return asyncio.to_thread(self._postpone, ids, behind)
 
     def _postpone(self, ids: list[int], behind: int) -> None:
         with session_scope(self.engine) as session:
@@ -297,3 +303,54 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
             self._wake.clear()
+
+
+class _Round:
+    """One dispatch round's messages in hand, a queue per recipient, each drained in order."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.queues: dict[tuple[object, ...], deque[tuple[OutboxMessage, Person | None]]] = {}
+        self.running: dict[tuple[object, ...], asyncio.Task[None]] = {}
+        #: Recipients whose message is to be tried again: the rest waits behind that row.
+        self.held: dict[tuple[object, ...], int] = {}
+        self.in_hand = 0
+        self.sent = 0
+        self._progress = asyncio.Event()
+
+    def add(self, batch: Claimed) -> None:
+        """Queue claimed rows behind their recipient's, and start sending to new recipients."""
+        for message, person in batch:
+            key = (message.recipient_id,) if message.recipient_id else (
+                message.channel, message.address)
+            self.queues.setdefault(key, deque()).append((message, person))
+            self.in_hand += 1
+            if key not in self.running:
+                self.running[key] = asyncio.create_task(self._drain(key))
+
+    async def progressed(self) -> None:
+        """Wait until a message is done."""
+        self._progress.clear()
+        await self._progress.wait()
+
+    async def _drain(self, key: tuple[object, ...]) -> None:
+        queue = self.queues[key]
+        try:
+            while queue:
+                message, person = queue.popleft()
+                if key in self.held:
+                    outcome = LATER
+                    await self.dispatcher.postpone_behind([message.id or 0], self.held[key])
+                else:
+                    outcome = await self.dispatcher._send(message, person)
+                    if outcome == LATER:
+                        self.held[key] = message.id or 0
+                self.sent += max(0, outcome)
+                self.in_hand -= 1
+                self._progress.set()
+        except Exception:  # the database failed us: the claims lapse and are taken again
+            log.exception("dispatch: a recipient's messages were left to their lease")
+        finally:
+            del self.queues[key]
+            del self.running[key]
+            self._progress.set()
