@@ -7,7 +7,9 @@ which counts what each chat received.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func
@@ -15,13 +17,15 @@ from sqlmodel import Session, select
 
 from storage.db import make_engine, session_scope
 from storage.locks import try_transaction_lock
-from storage.models import OutboxMessage
-from tests.bursts import add_people, enqueue, received, rows, started_chats
+from storage.models import AbsenceReport, OutboxMessage
+from storage.outbox import claim_due, release_claims, renew_claims
+from tests.bursts import NOW, add_people, enqueue, received, rows, started_chats
 from tests.conftest import POSTGRES_URL, fresh_database_url
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_harness import Chat, import_roster, running_bot
 from tests.workers import Worker, kill_during_burst, telegram_env
 
+REFERENCE = re.compile(r"R-[A-Z0-9]{5}")
 GUARDIANS = ("+46701234501", "+46701234502", "+4741234503")
 
 
@@ -134,3 +138,50 @@ def test_a_sweep_runs_in_one_worker_at_a_time(engine: Engine) -> None:
         assert taken is (engine.dialect.name != "postgresql")
     with session_scope(engine) as third:
         assert try_transaction_lock(third, "sweep:send_absence_notices")
+
+
+async def test_an_update_offered_again_after_a_crash_is_handled_once(
+    telegram: FakeTelegram, narvaro_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The bot handled "Sjuk idag" but died before confirming it to Telegram, which offers
+    it again to the next start: it is recognised by its update_id and not answered again."""
+    import_roster(tmp_path)
+    chat = Chat(telegram, telegram.add_user(7001, "Omar"), 7001)
+    async with running_bot(telegram, tmp_path):
+        await chat.link("+46701234502")
+        update = chat.user.send("Sjuk idag")
+        summary = await chat.reply()
+    telegram.requeue(update)
+    async with running_bot(telegram, tmp_path):
+        # One chat's updates are handled in order: a second summary would come first.
+        receipt = await chat.tap("Skicka")
+    assert REFERENCE.search(receipt.text)
+    texts = [message.text for message in telegram.messages(chat.chat_id)]
+    assert texts.count(summary.text) == 1 and telegram.unread(chat.chat_id) == 0
+    assert telegram.times_handed_out(update["update_id"]) == 2
+    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
+    with Session(engine) as session:
+        assert len(session.exec(select(AbsenceReport)).all()) == 1
+    engine.dispose()
+
+
+def test_claims_are_leased_to_a_worker(engine: Engine) -> None:
+    """Another worker's live claim is left alone; a lapsed one is taken over; a worker
+    starting again takes back only its own; renewing keeps a claim alive."""
+    people = add_people(engine, 3)
+    enqueue(engine, people, "telegram", now=NOW)
+    later = NOW + timedelta(minutes=1)
+    with session_scope(engine) as session:
+        assert len(claim_due(session, now=later, limit=2, worker="w1")) == 2
+    with session_scope(engine) as session:
+        [third] = claim_due(session, now=later, worker="w2")
+        assert claim_due(session, now=later, worker="w2") == []  # w1's lease still runs
+    with session_scope(engine) as session:
+        assert renew_claims(session, worker="w1") == 2
+        taken = claim_due(session, now=later, worker="w2", lease=timedelta(0))
+    assert len(taken) == 3 and {m.attempts for m in taken} == {2}  # lapsed: taken over
+    with session_scope(engine) as session:
+        assert release_claims(session, worker="w1") == 0
+        assert release_claims(session, worker="w2") == 3
+    assert {(row.status, row.claimed_by) for row in rows(engine)} == {("pending", None)}
+    assert third.claimed_by == "w2"

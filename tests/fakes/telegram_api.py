@@ -1218,6 +1218,7 @@ class FakeTelegram:
         self._last_send: dict[int, float] = {}
         self._floods: dict[int, list[ApiError]] = {}
         self._stalls: dict[int, float] = {}
+        self._handed_out: dict[int, int] = {}
         # Server-loop side: only touched from the server's thread.
         self._stopping = False
         self._poll_waiter: asyncio.Future[str] | None = None
@@ -1386,6 +1387,14 @@ class FakeTelegram:
         with self._lock:
             return len(self._updates)
 
+    def requeue(self, update: JSON) -> None:
+        """Offer an update again, as Telegram does when the bot died before confirming it
+        (the next getUpdates without the offset gets it once more)."""
+        with self._lock:
+            self._updates.append(copy.deepcopy(update))
+            self._updates.sort(key=lambda u: int(u["update_id"]))
+            self._notify_locked(updates_changed=True)
+
     def discard_pending_updates(self) -> int:
         """Forget every unconfirmed update (a test-side shortcut); returns how many."""
         with self._lock:
@@ -1393,6 +1402,11 @@ class FakeTelegram:
             self._updates.clear()
             self._notify_locked(updates_changed=True)
             return count
+
+    def times_handed_out(self, update_id: int) -> int:
+        """How many getUpdates answers carried this update (more than one: a replay)."""
+        with self._lock:
+            return self._handed_out.get(update_id, 0)
 
     @property
     def delivered_update_ids(self) -> list[int]:
@@ -1864,6 +1878,8 @@ class FakeTelegram:
                     raise ApiError(409, GETUPDATES_WHILE_WEBHOOK)
                 batch = self._updates[:limit]
                 for update in batch:
+                    self._handed_out[update["update_id"]] = (
+                        self._handed_out.get(update["update_id"], 0) + 1)
                     if update["update_id"] not in self._delivered_set:
                         self._delivered_set.add(update["update_id"])
                         self._delivered.append(update["update_id"])
