@@ -236,14 +236,13 @@ def postpone(session: Session, ids: list[int], *, behind: int) -> None:
         status="pending", not_before=due, attempts=OutboxMessage.attempts - 1))
 
 
-def release_claims(session: Session, *, worker: str) -> int:
+def release_claims(session: Session, *, worker: str | None) -> int:
     """Put the messages `worker` left `sending` back to pending: at the start of a worker of
-    that name, the previous process of that name is gone."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by == worker)
-        .values(status="pending", claimed_by=None, claimed_at=None)
-    )
+    that name, the previous process of that name is gone (`None`: every worker's)."""
+    query = update(OutboxMessage).where(OutboxMessage.status == "sending")
+    if worker is not None:
+        query = query.where(OutboxMessage.claimed_by == worker)
+    result = session.execute(query.values(status="pending", claimed_by=None, claimed_at=None))
     return int(result.rowcount)
 
 
