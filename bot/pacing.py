@@ -59,6 +59,12 @@ class Lane:
         try:
             yield
         finally:
+            if address is not None and self.ceiling.per_address > 0:
+                # An address's spacing counts from the end of its last send, not the start:
+                # the provider saw that request by then, however late it left, so the next
+                # one never reaches it sooner than the limit allows.
+                now = self._time()
+                self._bucket(address).hold(now, now + 1 / self.ceiling.per_address)
             self._release()
 
     def hold(self, address: str | None, seconds: float) -> None:
