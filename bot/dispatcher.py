@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
@@ -44,6 +45,8 @@ RETRY_CAP = timedelta(hours=1)
 Claimed = list[tuple[OutboxMessage, Person | None]]
 #: What `_send` returns when the message is to be tried again later.
 LATER = -1
+#: Two flood-control answers for different chats this close together: the limit is bot-wide.
+FLOOD_WINDOW = 1.0
 
 
 class Dispatcher:
@@ -77,6 +80,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._closed = asyncio.Event()
         self._closing = False
+        self._last_flood: dict[str, tuple[float, str | None]] = {}
 
     def wake(self) -> None:
         """Send what is due now rather than at the next interval."""
@@ -211,8 +215,11 @@ class Dispatcher:
             log.warning("outbox %s not sent: %s", message.id, error)
             lane = self.lanes.get(name)
             if error.retry_after is not None and lane is not None:
-                # Flood control: this chat (or the sender) waits exactly as long as asked.
+                # Flood control: this chat (or the sender) waits exactly as long as asked;
+                # when a second chat is refused too, the limit is the bot's: all of it waits.
                 lane.hold(address, error.retry_after)
+                if self._bot_wide(name, address):
+                    lane.hold(None, error.retry_after)
             await asyncio.to_thread(self._record_failure, message, str(error), error.final,
                                     error.retry_after, error.code)
             return 0 if error.final else LATER
@@ -225,6 +232,14 @@ class Dispatcher:
         log.info("outbox %s sent to person %s on %s", message.id,
                  person.id if person else "-", channel.name)
         return 1
+
+    def _bot_wide(self, channel: str, address: str | None) -> bool:
+        """Whether a flood-control answer follows one for another address, just before."""
+        now = time.monotonic()
+        last = self._last_flood.get(channel)
+        self._last_flood[channel] = (now, address)
+        return address is None or (
+            last is not None and now - last[0] < FLOOD_WINDOW and last[1] != address)
 
     def _record_sent(self, message_id: int, ref: str | None, delivered: bool,
                      channel: str) -> None:
