@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    #: How long a send waits for Twilio's answer; after that the SMS may have gone out.
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0)
     #: SMS a second at most from our sender (the number's or service's throughput); 0: off.
     sms_rate: float = Field(default=10.0, ge=0)
     public_url: str | None = None

@@ -134,7 +134,8 @@ class TwilioSms:
 
     async def start(self) -> None:
         """Open the HTTP client."""
-        self._http = RedirectingHttpClient(self.settings.twilio_api_url)
+        self._http = RedirectingHttpClient(self.settings.twilio_api_url,
+                                           timeout=self.settings.twilio_timeout_seconds)
         # environment={}: TWILIO_EDGE / TWILIO_REGION must not send us to another host.
         self.client = Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token,
                              http_client=self._http, environment={})

@@ -272,3 +272,26 @@ async def test_the_fake_shows_an_unpaced_sender_overshooting(
         await runner
     assert all(len(telegram.messages(FIRST_CHAT + n)) == 1 for n in range(30))
     assert {row.status for row in rows(engine)} == {"sent"}
+
+
+async def test_an_sms_timeout_after_sending_is_maybe_sent(
+    engine: Engine, twilio: FakeTwilio
+) -> None:
+    """Twilio created the message but answered too late: `maybe_sent`, not sent again."""
+    settings = load_settings(
+        twilio_account_sid=twilio.account_sid, twilio_auth_token=twilio.auth_token,
+        twilio_from="+46701740000", twilio_api_url=twilio.base_url,
+        twilio_timeout_seconds=0.3, database_url=str(engine.url))
+    enqueue(engine, add_people(engine, 1, chats=False), "sms")
+    twilio.stall_next("+46701000000", 1.0)
+    sms = TwilioSms(settings, engine, Clock(), default_language="sv")
+    await sms.start()
+    try:
+        dispatcher = Dispatcher(engine, Clock(), {"sms": sms})
+        assert await dispatcher.dispatch_once() == 0
+        assert await dispatcher.dispatch_once() == 0
+    finally:
+        await sms.close()
+    [row] = rows(engine)
+    assert row.status == "maybe_sent" and "after sending" in (row.last_error or "")
+    assert len(twilio.messages("+46701000000")) == 1
