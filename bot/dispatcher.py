@@ -47,6 +47,8 @@ Claimed = list[tuple[OutboxMessage, Person | None]]
 LATER = -1
 #: Two flood-control answers for different chats this close together: the limit is bot-wide.
 FLOOD_WINDOW = 1.0
+#: A message held by flood control is due a moment after the wait (its row is written then).
+RETRY_AFTER_SLACK = 0.05
 
 
 class Dispatcher:
@@ -220,6 +222,10 @@ class Dispatcher:
                 lane.hold(address, error.retry_after)
                 if self._bot_wide(name, address):
                     lane.hold(None, error.retry_after)
+            if error.retry_after is not None:
+                # Come back for it when the wait is over, not at the next interval.
+                asyncio.get_running_loop().call_later(error.retry_after + RETRY_AFTER_SLACK,
+                                                      self.wake)
             await asyncio.to_thread(self._record_failure, message, str(error), error.final,
                                     error.retry_after, error.code)
             return 0 if error.final else LATER
