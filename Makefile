@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sms_webhooks.py
 	$(BIN)/python benchmarks/notices.py
 	$(BIN)/python benchmarks/ladder.py
+	$(BIN)/python benchmarks/dispatch.py
 
 migration: $(STAMP)
 	rm -f /tmp/narvaro-migration.db

@@ -157,6 +157,8 @@ async def narvaro(
     folder.mkdir()
     env = {
         "NARVARO_TELEGRAM_RATE_LIMIT": str(rate_limit),
+        # Each simulated guardian answers at once, faster than a person: no per-chat pacing.
+        "NARVARO_TELEGRAM_CHAT_RATE": "0",
         "NARVARO_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
         "NARVARO_TELEGRAM_TOKEN": fake.token, "NARVARO_TELEGRAM_API_URL": fake.base_url,
         "NARVARO_DEMO": "0", "NARVARO_WEBCHAT": "0", "NARVARO_HTTP_PORT": str(free_port()),

@@ -7,10 +7,11 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from ipaddress import ip_address
 
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from bot.channels.base import Channel
 from bot.channels.local import ConsoleChannel, WebChatChannel
@@ -24,8 +25,12 @@ from policy.clock import Clock
 from policy.presets import PolicyPreset, load_policy
 from scheduler.runner import build_scheduler, stop_scheduler
 from storage.db import make_engine, session_scope, upgrade
+from storage.locks import try_session_lock
 
 log = logging.getLogger(__name__)
+POLLING_LOCK = "telegram:polling"
+#: How often a worker that does not poll asks whether it should.
+LEADER_RETRY_SECONDS = 5.0
 
 
 @dataclass
@@ -96,8 +101,12 @@ class Runtime:
         )
         if self.sms is not None:
             self.channels["sms"] = self.sms
-        self.dispatcher = Dispatcher(context.engine, context.clock, self.channels,
-                                     interval=settings.dispatch_interval_seconds)
+        self.dispatcher = Dispatcher(
+            context.engine, context.clock, self.channels,
+            interval=settings.dispatch_interval_seconds, worker=settings.worker,
+            lease=timedelta(seconds=settings.claim_lease_seconds),
+            in_flight=settings.sends_in_flight,
+        )
         if self.telegram is not None:
             # Answers go out at once through `deliver`; anything else a message caused
             # (a note to a mentor) goes with the dispatcher's next round.
@@ -117,6 +126,44 @@ class Runtime:
         )
         #: Set once every part has started.
         self.started = asyncio.Event()
+        self._stopping = asyncio.Event()
+        #: Several workers may share a PostgreSQL database; only one of them polls Telegram
+        #: (two would take each other's updates away: Telegram answers 409).
+        self._shares_polling = (
+            self.telegram is not None and settings.telegram_mode == "polling"
+            and context.engine.dialect.name == "postgresql"
+        )
+        self._leader: Connection | None = None
+        #: Whether this worker polls Telegram (it holds the polling lock).
+        self.polling = False
+
+    async def _lead_polling(self) -> None:
+        """Poll Telegram once this worker holds the polling lock; until then, only send.
+
+        The lock is held by a connection of its own: when the polling worker stops or
+        dies, its connection closes, and another worker takes over within seconds.
+        """
+        assert self.telegram is not None
+        while not self._stopping.is_set():
+            try:
+                if await asyncio.to_thread(self._try_lead):
+                    await self.telegram.start_polling()
+                    self.polling = True
+                    return
+            except Exception:
+                log.exception("telegram: could not ask for the polling lock; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), LEADER_RETRY_SECONDS)
+
+    def _try_lead(self) -> bool:
+        if self._leader is None:
+            self._leader = self.context.engine.connect()
+        taken = try_session_lock(self._leader, POLLING_LOCK)
+        self._leader.commit()  # the lock outlives the transaction; no idle transaction
+        if not taken:
+            self._leader.close()
+            self._leader = None
+        return taken
 
     def stop(self) -> None:
         """Ask a running `run` to finish (as Ctrl-C does)."""
@@ -136,10 +183,11 @@ class Runtime:
             log.warning("the web chat lets anyone act as anyone: keep it off "
                         "(NARVARO_WEBCHAT=0) on a reachable host")
         if released := self.dispatcher.recover():
-            log.info("released %s messages claimed before a crash", released)
+            log.info("released %s messages this worker claimed before a crash", released)
         if self.sms is not None:
             await self.sms.start()  # before the web server: a webhook's answers use it
         dispatch_task: asyncio.Task[None] | None = None
+        leading: asyncio.Task[None] | None = None
         serve_task = asyncio.create_task(self.server.serve())
         try:
             # Listen first: in webhook mode Telegram may post as soon as the hook is set.
@@ -148,7 +196,9 @@ class Runtime:
                 await asyncio.sleep(0.01)
             if not serve_task.done():
                 if self.telegram is not None:
-                    await self.telegram.start()
+                    await self.telegram.start(poll=not self._shares_polling)
+                    if self._shares_polling:
+                        leading = asyncio.create_task(self._lead_polling())
                 # Only once every channel can send.
                 dispatch_task = asyncio.create_task(self.dispatcher.run_forever())
                 self.scheduler.start()
@@ -162,6 +212,9 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     await serve_task
             await stop_scheduler(self.scheduler)
+            self._stopping.set()
+            if leading is not None:
+                await leading
             if self.telegram is not None:
                 with contextlib.suppress(Exception):
                     await self.telegram.stop_receiving()  # finishes updates in hand
@@ -177,6 +230,9 @@ class Runtime:
             if self.sms is not None:
                 with contextlib.suppress(Exception):
                     await self.sms.close()
+            if self._leader is not None:
+                with contextlib.suppress(Exception):
+                    self._leader.close()  # lets another worker take over polling
             context.engine.dispose()
             log.info("Närvaro stopped")
 

@@ -207,7 +207,8 @@ def cmd_tick(context: Context, args: argparse.Namespace) -> int:
             instant = instant.replace(tzinfo=context.settings.zone)
         context.clock.set(instant)
     done = run_sweeps(context.engine, context.clock.now())
-    dispatcher = Dispatcher(context.engine, context.clock, build_channels(context.settings))
+    dispatcher = Dispatcher(context.engine, context.clock, build_channels(context.settings),
+                            worker=context.settings.worker)
     sent = asyncio.run(dispatcher.dispatch_once())
     summary = {"now": context.clock.now().isoformat(), "sweeps": done, "sent": sent}
     sys.stdout.write(json.dumps(summary) + "\n")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import socket
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -46,11 +48,19 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_mode: str = "polling"
     telegram_rate_limit: float = Field(default=30.0, ge=0)
+    #: Messages a second to any one chat at most (Telegram's ceiling); 0 turns it off.
+    telegram_chat_rate: float = Field(default=1.0, ge=0)
+    #: How long a send waits for Telegram's answer; after that it may have been sent.
+    telegram_timeout_seconds: float = Field(default=5.0, gt=0)
     telegram_webhook_secret: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    #: How long a send waits for Twilio's answer; after that the SMS may have gone out.
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: SMS a second at most from our sender (the number's or service's throughput); 0: off.
+    sms_rate: float = Field(default=10.0, ge=0)
     public_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
@@ -64,6 +74,12 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(default=1.0, gt=0)
     #: How often the time-driven sweeps run (notices at the cutoff, reminders, summaries).
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    #: This process's name in claims; unique per running process (default host:pid).
+    worker_id: str | None = Field(default=None, max_length=64)
+    #: A worker that has not renewed its claims for this long is taken over.
+    claim_lease_seconds: float = Field(default=30.0, ge=1)
+    #: Requests in flight at once on one channel; a crash may send each of them twice.
+    sends_in_flight: int = Field(default=1, ge=1, le=64)
 
     @field_validator("database_url")
     @classmethod
@@ -216,6 +232,11 @@ class Settings(BaseSettings):
         if self.telegram_webhook_secret:
             return self.telegram_webhook_secret
         return hashlib.sha256(f"narvaro-webhook:{self.telegram_token}".encode()).hexdigest()[:48]
+
+    @property
+    def worker(self) -> str:
+        """This process's name in outbox claims."""
+        return self.worker_id or f"{socket.gethostname()}:{os.getpid()}"[:64]
 
     @property
     def zone(self) -> ZoneInfo:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import encode_basic_auth
 from sqlalchemy import Engine
 from twilio.base.exceptions import TwilioRestException
@@ -22,7 +23,7 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.base import ChannelError, ChannelUnreachable
+from bot.channels.base import ChannelError, ChannelMaybeSent, ChannelUnreachable
 from bot.settings import Settings
 from handlers.delivery import OPTED_OUT, UNREACHABLE, record_sms_status
 from handlers.sms_inbox import (
@@ -34,10 +35,11 @@ from handlers.sms_inbox import (
 )
 from locales import gettext_for
 from policy.clock import Clock
+from policy.pacing import Ceiling
 from policy.sms import fit, segments, to_sms
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person
-from storage.outbox import enqueue_row
+from storage.outbox import enqueue_row, stamp_claims
 
 log = logging.getLogger(__name__)
 SMS_PATH, STATUS_PATH = "/twilio/sms", "/twilio/status"
@@ -135,10 +137,13 @@ class TwilioSms:
         #: `deliver`); without one they are left to the dispatcher's next round.
         self.deliver: Callable[[Claimed], Coroutine[Any, Any, int]] | None = None
         self._sending: set[asyncio.Task[int]] = set()
+        #: One sender: the configured messages a second, whoever they go to.
+        self.ceiling = Ceiling(settings.sms_rate)
 
     async def start(self) -> None:
         """Open the HTTP client."""
-        self._http = RedirectingHttpClient(self.settings.twilio_api_url)
+        self._http = RedirectingHttpClient(self.settings.twilio_api_url,
+                                           timeout=self.settings.twilio_timeout_seconds)
         # environment={}: TWILIO_EDGE / TWILIO_REGION must not send us to another host.
         self.client = Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token,
                              http_client=self._http, environment={})
@@ -186,6 +191,8 @@ class TwilioSms:
                               default_language=self.default_language,
                               secret=(self.settings.twilio_auth_token or "").encode(),
                               claim=self.deliver is not None)
+            if self.deliver is not None:
+                stamp_claims(session, (row.id or 0 for row in rows), worker=self.settings.worker)
             return [
                 (row, session.get(Person, row.recipient_id) if row.recipient_id else None)
                 for row in rows
@@ -205,6 +212,8 @@ class TwilioSms:
             row = enqueue_row(session, dedupe_key=f"apology:sms:{message.sid}", channel="sms",
                               now=self.clock.now(), claim=self.deliver is not None,
                               recipient_id=person.id, language=person.language, text=text)
+            if row is not None and self.deliver is not None:
+                stamp_claims(session, [row.id or 0], worker=self.settings.worker)
             return [(row, person)] if row is not None else []
 
     async def status(self, params: Mapping[str, str]) -> None:
@@ -224,6 +233,10 @@ class TwilioSms:
                 return
             await asyncio.sleep(STATUS_WAIT)
         log.warning("twilio status for an unknown message (%s)", status)
+
+    def address_of(self, message: OutboxMessage, person: Person | None) -> str | None:
+        """No ceiling per recipient for SMS: only the sender's rate counts."""
+        return None
 
     async def send(self, message: OutboxMessage, person: Person | None) -> str | None:
         """Send one outbox message as an SMS; returns Twilio's message SID."""
@@ -253,6 +266,11 @@ class TwilioSms:
                                    code=code or None) from error
             raise ChannelError(f"Twilio refused the message ({code or error.status})",
                                final=True, code=code or None) from error
-        except (OSError, TimeoutError) as error:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
+            raise ChannelError(f"Twilio unreachable: {type(error).__name__}") from error
+        except (TimeoutError, aiohttp.ServerDisconnectedError) as error:
+            # The request may have reached Twilio: sending again could double the SMS.
+            raise ChannelMaybeSent(f"Twilio: {type(error).__name__} after sending") from error
+        except OSError as error:
             raise ChannelError(f"Twilio unreachable: {type(error).__name__}") from error
         return str(sent.sid)

@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 from telegram import (
     BotCommand,
@@ -27,16 +29,22 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
     TypeHandler,
 )
 
-from bot.channels.base import ChannelError, ChannelUnreachable
+from bot.channels.base import ChannelError, ChannelMaybeSent, ChannelUnreachable
 from bot.settings import Settings
 from handlers.linking import (
     SHARE_CONTACT,
@@ -46,8 +54,10 @@ from handlers.linking import (
 )
 from locales import LANGUAGES, N_, gettext_for, normalize_language
 from policy.clock import Clock
+from policy.pacing import Ceiling
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person
+from storage.outbox import stamp_claims
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -108,6 +118,9 @@ class TelegramBot:
     ) -> None:
         """Build the python-telegram-bot application against `NARVARO_TELEGRAM_API_URL`."""
         assert settings.telegram_token
+        # PTB 22 warns on every RetryAfter (it is built reading `retry_after`) unless time
+        # periods are timedeltas already, which is what `send` expects anyway.
+        os.environ.setdefault("PTB_TIMEDELTA", "1")
         self.settings = settings
         self.engine = engine
         self.clock = clock
@@ -123,13 +136,12 @@ class TelegramBot:
         )
         if self.webhook:
             builder = builder.updater(None)
-        builder = builder.concurrent_updates(CONCURRENT_UPDATES)
-        if settings.telegram_rate_limit > 0:
-            # Telegram's ceiling (30 messages a second overall; per-chat pacing: issue 8).
-            # A RetryAfter is not retried here: the dispatcher reschedules the message.
-            builder = builder.rate_limiter(AIORateLimiter(
-                overall_max_rate=settings.telegram_rate_limit, max_retries=0
-            ))
+        builder = builder.concurrent_updates(CONCURRENT_UPDATES).read_timeout(
+            settings.telegram_timeout_seconds).write_timeout(settings.telegram_timeout_seconds)
+        # Telegram's ceiling is kept by the dispatcher's lane for this channel (30 a second
+        # overall, one a second to a chat, answers first), not by PTB's AIORateLimiter,
+        # which knows neither the per-chat limit nor priorities.
+        self.ceiling = Ceiling(settings.telegram_rate_limit, settings.telegram_chat_rate)
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self._background: set[asyncio.Task[None]] = set()
         self._chat_locks: dict[int, tuple[asyncio.Lock, int]] = {}
@@ -138,8 +150,9 @@ class TelegramBot:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
 
-    async def start(self) -> None:
-        """Connect (getMe), publish the commands, and start receiving updates."""
+    async def start(self, *, poll: bool = True) -> None:
+        """Connect (getMe), publish the commands, and start receiving updates (in polling
+        mode only with `poll`: one worker of several polls, see `start_polling`)."""
         await self.app.initialize()
         await self._set_commands()
         await self.app.start()
@@ -148,12 +161,17 @@ class TelegramBot:
                 url=f"{self.settings.public_url}{WEBHOOK_PATH}",
                 secret_token=self.settings.webhook_secret, allowed_updates=ALLOWED_UPDATES,
             )
-        else:
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(
-                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False,
-            )
-        log.info("telegram: receiving updates by %s", "webhook" if self.webhook else "polling")
+            log.info("telegram: receiving updates by webhook")
+        elif poll:
+            await self.start_polling()
+
+    async def start_polling(self) -> None:
+        """Start taking updates by long polling (never dropping pending ones)."""
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False,
+        )
+        log.info("telegram: receiving updates by polling")
 
     async def stop_receiving(self) -> None:
         """Stop taking updates and finish those in hand (the last offset is confirmed)."""
@@ -298,6 +316,8 @@ class TelegramBot:
         with session_scope(self.engine) as session:
             rows = handle_chat_message(session, message, now=self.clock.now(),
                                        claim=self.deliver is not None)
+            if self.deliver is not None:
+                stamp_claims(session, (row.id or 0 for row in rows), worker=self.settings.worker)
             return [
                 (row, session.get(Person, row.recipient_id) if row.recipient_id else None)
                 for row in rows
@@ -308,12 +328,20 @@ class TelegramBot:
         log.error("telegram: update %s failed: %s", update_id, type(context.error).__name__,
                   exc_info=context.error)
 
+    def address_of(self, message: OutboxMessage, person: Person | None) -> str | None:
+        """The chat a message goes to (what the per-chat ceiling counts), if any."""
+        chat_id = self._chat_id(message, person)
+        return None if chat_id is None else str(chat_id)
+
+    @staticmethod
+    def _chat_id(message: OutboxMessage, person: Person | None) -> int | None:
+        if person is not None:
+            return person.telegram_chat_id
+        return int(message.address) if message.address else None
+
     async def send(self, message: OutboxMessage, person: Person | None) -> str | None:
         """Send an outbox message to the person's linked chat (or the stranger's chat)."""
-        if person is not None:
-            chat_id = person.telegram_chat_id
-        else:
-            chat_id = int(message.address) if message.address else None
+        chat_id = self._chat_id(message, person)
         if chat_id is None:
             raise ChannelUnreachable("no Telegram chat linked")
         text = message.text if len(message.text) <= MAX_MESSAGE else (
@@ -333,6 +361,26 @@ class TelegramBot:
             if "chat not found" in error.message.lower():
                 raise ChannelUnreachable("chat not found") from error
             raise ChannelError(f"Telegram refused the message: {error.message}") from error
+        except NetworkError as error:
+            if _not_sent(error):
+                raise ChannelError(f"Telegram unreachable: {type(error).__name__}") from error
+            # The request may have reached Telegram: sending again could double the message.
+            raise ChannelMaybeSent(f"Telegram: {type(error).__name__} after sending") from error
         except TelegramError as error:
             raise ChannelError(f"Telegram: {type(error).__name__}") from error
         return f"{chat_id}:{sent.message_id}"
+
+
+def _not_sent(error: NetworkError) -> bool:
+    """Whether a network error certainly happened before the request reached Telegram.
+
+    PTB wraps httpx's exception: no connection, or none free in the pool, means the
+    request never left; a timeout or a broken connection after that, it may have.
+    """
+    cause = error.__cause__
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return True
+    if isinstance(error, TimedOut):
+        return False
+    # A 5xx from the Bot API arrives as a NetworkError without an httpx cause: not sent.
+    return not isinstance(cause, httpx.TransportError)

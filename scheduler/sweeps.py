@@ -32,6 +32,7 @@ from scheduler.task_nudges import nudge_due_tasks
 from scheduler.watchlist import send_watchlists
 from storage.db import session_scope
 from storage.inbound import forget_seen
+from storage.locks import try_transaction_lock
 from storage.models import ConversationState
 
 Sweep = Callable[[Session, datetime], int]
@@ -77,9 +78,15 @@ SWEEPS: dict[str, Sweep] = {
 
 
 def run_sweeps(engine: Engine, now: datetime) -> dict[str, int]:
-    """Run every sweep once as of `now`, each in its own transaction."""
+    """Run every sweep once as of `now`, each in its own transaction.
+
+    With several workers on PostgreSQL, each sweep runs in one of them at a time (an
+    advisory lock for its transaction): the others skip it this round. A sweep a worker
+    runs right after another is harmless, as every sweep is.
+    """
     done = {}
     for name, sweep in SWEEPS.items():
         with session_scope(engine) as session:
-            done[name] = sweep(session, now)
+            if try_transaction_lock(session, f"sweep:{name}"):
+                done[name] = sweep(session, now)
     return done

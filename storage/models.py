@@ -313,6 +313,8 @@ class OutboxMessage(SQLModel, table=True):
     language: str = Field(max_length=16)
     text: str
     choices: list[dict[str, str]] | None = Field(default=None, sa_column=Column(JSON))
+    #: pending, sending, sent, delivered, failed, withdrawn, or maybe_sent (the provider
+    #: may have it: a timeout after the request went out; not sent again, reported).
     status: str = Field(default="pending", max_length=12)
     attempts: int = 0
     not_before: datetime = _instant()
@@ -324,6 +326,11 @@ class OutboxMessage(SQLModel, table=True):
     provider_status: str | None = Field(default=None, max_length=16)
     error_code: str | None = Field(default=None, max_length=16)
     last_error: str | None = Field(default=None, max_length=200)
+    #: 0 for an answer in a conversation (sent before anything else waiting), 1 otherwise.
+    priority: int = 1
+    #: The claim's lease: a `sending` row whose worker stopped renewing it is taken over.
+    claimed_at: datetime | None = _instant(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=64)
 
 
 class ConversationState(SQLModel, table=True):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import and_, case, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -14,6 +15,18 @@ from storage.models import OutboxMessage
 
 MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(seconds=30)
+#: A claim not renewed for this long belongs to a worker that is gone: others take it over.
+CLAIM_LEASE = timedelta(seconds=30)
+#: Priorities: an answer in a conversation, then everything else.
+ANSWER, OTHER = 0, 1
+#: Sent to the provider, answer lost (a timeout after the request went out): not sent again.
+MAYBE_SENT = "maybe_sent"
+
+
+def lease_now() -> datetime:
+    """The instant leases are measured in: the real time, not the (shiftable) clock,
+    because several processes compare them and each may run its clock from its own start."""
+    return datetime.now(UTC)
 
 
 def enqueue(
@@ -41,7 +54,7 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
         return set()
     rows = [{
         "recipient_id": None, "address": None, "choices": None, "status": "pending",
-        "attempts": 0, "not_before": now, "created_at": now, **message,
+        "attempts": 0, "priority": OTHER, "not_before": now, "created_at": now, **message,
     } for message in messages]
     builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
@@ -59,10 +72,11 @@ def enqueue_row(
 ) -> OutboxMessage | None:
     """Like `enqueue`, returning the new row (None if the dedupe key existed).
 
-    With `claim` the row is enqueued already claimed (`sending`) by the caller,
-    who sends it right after the commit: an answer in a conversation does not
-    wait for the dispatcher's next round. A crash before it is sent leaves it
-    `sending`, which the next start releases to the dispatcher.
+    With `claim` the row is an answer in a conversation, enqueued already claimed
+    (`sending`) by the caller, who sends it right after the commit: it does not wait
+    for the dispatcher's next round (the caller stamps its worker with `stamp_claims`
+    in the same transaction). A crash before it is sent leaves it `sending`: the
+    next start of that worker, or any worker once the lease ran out, sends it.
     """
     if recipient_id is None and address is None:
         raise ValueError("a message needs a recipient or an address")
@@ -71,6 +85,7 @@ def enqueue_row(
         "channel": channel, "language": language, "text": text, "choices": choices,
         "status": "sending" if claim else "pending", "attempts": 1 if claim else 0,
         "not_before": not_before or now, "created_at": now,
+        "priority": ANSWER if claim else OTHER, "claimed_at": lease_now() if claim else None,
     }
     dialect = session.get_bind().dialect.name
     builder = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -84,16 +99,27 @@ def enqueue_row(
     return None if row_id is None else OutboxMessage(id=row_id, **values)
 
 
-def claim_due(session: Session, *, now: datetime, limit: int = 50) -> list[OutboxMessage]:
-    """Mark up to `limit` due messages as `sending` and return them.
+def claim_due(
+    session: Session, *, now: datetime, limit: int = 50, worker: str | None = None,
+    lease: timedelta = CLAIM_LEASE,
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due messages for `worker` (status `sending`, a fresh lease) and
+    return them, answers first, then by due time.
 
-    On PostgreSQL, rows are claimed with FOR UPDATE SKIP LOCKED so several
-    dispatchers never take the same message.
+    A `sending` row whose lease ran out (its worker died) is due again. On PostgreSQL,
+    rows are claimed with FOR UPDATE SKIP LOCKED so several workers never take the
+    same message and never wait for each other.
     """
+    leased = lease_now()
     query = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
-        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .where(or_(
+            and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
+            and_(OutboxMessage.status == "sending",
+                 or_(OutboxMessage.claimed_at.is_(None),
+                     OutboxMessage.claimed_at < leased - lease)),
+        ))
+        .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -104,12 +130,32 @@ def claim_due(session: Session, *, now: datetime, limit: int = 50) -> list[Outbo
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
-        .values(status="sending", attempts=OutboxMessage.attempts + 1)
+        .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=leased,
+                claimed_by=worker)
     )
     rows = session.execute(
-        select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+        select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+        .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
     ).scalars()
     return list(rows)
+
+
+def stamp_claims(session: Session, ids: Iterable[int], *, worker: str) -> None:
+    """Mark answers enqueued claimed (`enqueue_row(claim=True)`) as `worker`'s."""
+    ids = list(ids)
+    if ids:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
+            claimed_by=worker, claimed_at=lease_now()))
+
+
+def renew_claims(session: Session, *, worker: str) -> int:
+    """Renew the lease of every message `worker` has claimed and not finished."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by == worker)
+        .values(claimed_at=lease_now())
+    )
+    return int(result.rowcount)
 
 
 def mark_sent(
@@ -146,18 +192,20 @@ def withdraw(session: Session, message_id: int, *, now: datetime) -> None:
 def mark_failed(
     session: Session, message: OutboxMessage, *, now: datetime, error: str,
     final: bool = False, retry_after: timedelta | None = None, channel: str | None = None,
-    code: str | None = None,
+    code: str | None = None, throttled: bool = False,
 ) -> None:
     """Retry later (after `retry_after`, else with backoff), or give up; `error` holds no PII.
 
     A message gives up after MAX_ATTEMPTS, or at once when `final`; `channel`
     records where a routed message was refused, `code` the provider's error code.
+    `throttled`: the provider only asked us to slow down, which is no failed attempt.
     """
-    final = final or message.attempts >= MAX_ATTEMPTS
+    attempts = message.attempts - 1 if throttled else message.attempts
+    final = final or attempts >= MAX_ATTEMPTS
     delay = retry_after or RETRY_BASE * 2 ** max(0, message.attempts - 1)
     values: dict[str, Any] = {
         "status": "failed" if final else "pending", "not_before": now + delay,
-        "last_error": error[:200],
+        "last_error": error[:200], "attempts": max(0, attempts),
     }
     if code is not None:
         values["error_code"] = code[:16]
@@ -168,13 +216,33 @@ def mark_failed(
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
 
 
-def release_claims(session: Session) -> int:
-    """Put every message left `sending` back to pending (at start-up of the only dispatcher)."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == "sending")
-        .values(status="pending")
-    )
+def mark_maybe_sent(session: Session, message: OutboxMessage, *, error: str,
+                    channel: str | None = None) -> None:
+    """The request went out but its answer was lost: the recipient may have the message.
+
+    It is not sent again (a second notice to a parent is worse than a late one); it
+    waits for an operator (`narvaro outbox list --status maybe_sent`).
+    """
+    values: dict[str, Any] = {"status": MAYBE_SENT, "last_error": error[:200]}
+    if channel is not None:
+        values["channel"] = channel
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
+
+
+def postpone(session: Session, ids: list[int], *, behind: int) -> None:
+    """Put claimed messages back, due when message `behind` is due again (they follow it)."""
+    due = select(OutboxMessage.not_before).where(OutboxMessage.id == behind).scalar_subquery()
+    session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
+        status="pending", not_before=due, attempts=OutboxMessage.attempts - 1))
+
+
+def release_claims(session: Session, *, worker: str | None) -> int:
+    """Put the messages `worker` left `sending` back to pending: at the start of a worker of
+    that name, the previous process of that name is gone (`None`: every worker's)."""
+    query = update(OutboxMessage).where(OutboxMessage.status == "sending")
+    if worker is not None:
+        query = query.where(OutboxMessage.claimed_by == worker)
+    result = session.execute(query.values(status="pending", claimed_by=None, claimed_at=None))
     return int(result.rowcount)
 
 
@@ -205,4 +273,12 @@ def reroute(session: Session, message: OutboxMessage, *, channel: str, now: date
         session, dedupe_key=f"{message.dedupe_key}:{channel}"[:200],
         recipient_id=message.recipient_id, channel=channel, language=message.language,
         text=message.text, now=now, choices=message.choices,
-    )
+    ) and _keep_priority(session, f"{message.dedupe_key}:{channel}"[:200], message.priority)
+
+
+def _keep_priority(session: Session, dedupe_key: str, priority: int) -> bool:
+    # A rerouted answer is still an answer: it goes before the notices waiting.
+    if priority != OTHER:
+        session.execute(update(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+                        .values(priority=priority))
+    return True

@@ -128,8 +128,11 @@ def import_roster(tmp_path: Path, roster: str = ROSTER, staff: str = STAFF) -> N
 @asynccontextmanager
 async def running(env: dict[str, str]) -> AsyncIterator[Runtime]:
     """`narvaro run`'s runtime, in this event loop, on the NARVARO_* environment plus `env`."""
+    # One message a second per chat would make each exchange of a transcript wait a second
+    # (a person takes longer than that to answer); the pacing tests turn it on.
     values = {"NARVARO_HTTP_PORT": str(free_port()), "NARVARO_DEMO": "0",
-              "NARVARO_DISPATCH_INTERVAL_SECONDS": "0.2", **env}
+              "NARVARO_DISPATCH_INTERVAL_SECONDS": "0.2", "NARVARO_TELEGRAM_CHAT_RATE": "0",
+              **env}
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:

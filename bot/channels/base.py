@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from policy.pacing import Ceiling
 from storage.models import OutboxMessage, Person
 
 
@@ -35,6 +36,17 @@ class ChannelUnreachable(ChannelError):
         super().__init__(reason, final=True, code=code)
 
 
+class ChannelMaybeSent(ChannelError):
+    """The request went out, but its answer was lost (a timeout after sending).
+
+    The provider may have the message: it is not sent again but reported, because a
+    second notice to a parent is worse than a late one.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, final=True)
+
+
 class Channel(Protocol):
     """Sends rendered outbox messages to one kind of address."""
 
@@ -44,4 +56,14 @@ class Channel(Protocol):
 
     async def send(self, message: OutboxMessage, person: Person | None) -> str | None:
         """Send `message` to `person` (or to `message.address`); return the provider's ref."""
+        ...
+
+
+class Paced(Channel, Protocol):
+    """A channel with a provider's ceiling, which the dispatcher keeps (see bot/pacing.py)."""
+
+    ceiling: Ceiling
+
+    def address_of(self, message: OutboxMessage, person: Person | None) -> str | None:
+        """Where the message goes, as the ceiling per address counts it (None: not counted)."""
         ...

@@ -49,6 +49,7 @@ __all__ = [
     "FakeUser",
     "LocalServer",
     "MessageVersion",
+    "RateLimits",
     "UploadedFile",
     "WebhookDelivery",
     "check_against_spec",
@@ -95,10 +96,11 @@ TRIMMED = " \t\r\n\v\0"
 class ApiError(Exception):
     """An error answer of the Bot API: HTTP status `code` and Telegram's `description`."""
 
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, parameters: JSON | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.parameters = parameters
 
 
 def _bad(description: str) -> ApiError:
@@ -777,6 +779,20 @@ class Call:
 
 
 @dataclass(frozen=True)
+class RateLimits:
+    """The flood limits the fake enforces on sendMessage (see `FakeTelegram.limit_rate`)."""
+
+    overall: float
+    per_chat: float
+    tolerance: float
+
+
+def _too_many(retry_after: int) -> ApiError:
+    return ApiError(429, f"Too Many Requests: retry after {retry_after}",
+                    {"retry_after": retry_after})
+
+
+@dataclass(frozen=True)
 class MessageVersion:
     """One state of a bot message: as sent, or after an edit."""
 
@@ -1197,6 +1213,12 @@ class FakeTelegram:
         self._inflight = 0
         self._last_activity = time.monotonic()
         self._logged_out = False
+        self._limits: RateLimits | None = None
+        self._accepted_sends: list[tuple[float, int]] = []
+        self._last_send: dict[int, float] = {}
+        self._floods: dict[int, list[ApiError]] = {}
+        self._stalls: dict[int, float] = {}
+        self._handed_out: dict[int, int] = {}
         # Server-loop side: only touched from the server's thread.
         self._stopping = False
         self._poll_waiter: asyncio.Future[str] | None = None
@@ -1264,8 +1286,10 @@ class FakeTelegram:
         last_name: str | None = None,
         username: str | None = None,
         phone_number: str | None = None,
+        started: bool = False,
     ) -> FakeUser:
-        """A user who can talk to the bot (the bot may write only after the user wrote first).
+        """A user who can talk to the bot (the bot may write only after the user wrote first,
+        or at once with `started`: a user who wrote before the test began).
 
         `phone_number` is only used when the user taps a request_contact reply button.
         """
@@ -1279,8 +1303,52 @@ class FakeTelegram:
         with self._lock:
             if user_id in self._chats:
                 raise ValueError(f"user {user_id} already exists")
-            self._chats[user_id] = _Chat(user=user, chat=chat, phone_number=phone_number)
+            self._chats[user_id] = _Chat(user=user, chat=chat, phone_number=phone_number,
+                                         started=started)
         return FakeUser(self, user_id)
+
+    def limit_rate(self, overall: float = 30.0, per_chat: float = 1.0,
+                   tolerance: float = 0.05) -> None:
+        """Enforce Telegram's flood limits on sendMessage: at most `overall` accepted in any
+        second and `per_chat` a second to one chat (each measured at arrival, `tolerance`
+        seconds of network jitter allowed); more gets 429 with `retry_after`."""
+        with self._lock:
+            self._limits = RateLimits(overall, per_chat, tolerance)
+
+    def flood(self, chat_id: int, retry_after: int, times: int = 1) -> None:
+        """Answer the next `times` sendMessage to `chat_id` with 429, retry after N seconds."""
+        with self._lock:
+            self._floods.setdefault(chat_id, []).extend(
+                [_too_many(retry_after) for _ in range(times)])
+
+    def fail_next(self, chat_id: int, code: int = 502, description: str = "Bad Gateway",
+                  times: int = 1) -> None:
+        """Answer the next `times` sendMessage to `chat_id` with an error (a 5xx by default)."""
+        with self._lock:
+            self._floods.setdefault(chat_id, []).extend(
+                [ApiError(code, description) for _ in range(times)])
+
+    def stall_next(self, chat_id: int, seconds: float) -> None:
+        """Take the next sendMessage to `chat_id`, then answer only after `seconds` (the bot
+        times out: the message is there, the answer is lost)."""
+        with self._lock:
+            self._stalls[chat_id] = seconds
+
+    def accepted_sends(self) -> list[tuple[float, int]]:
+        """(monotonic arrival time, chat id) of every sendMessage the fake accepted."""
+        with self._lock:
+            return list(self._accepted_sends)
+
+    def max_sends_in(self, window: float = 1.0, chat_id: int | None = None) -> int:
+        """The most sendMessage accepted within any `window` seconds (to `chat_id` only, if
+        given): the fake's own measure of the rate it was sent at."""
+        times = [t for t, chat in self.accepted_sends() if chat_id in (None, chat)]
+        most, first = 0, 0
+        for last, moment in enumerate(times):
+            while moment - times[first] >= window:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
 
     def user(self, user_id: int) -> FakeUser:
         """The FakeUser added with `user_id`."""
@@ -1294,6 +1362,11 @@ class FakeTelegram:
         with self._lock:
             chat = self._chats.get(chat_id)
             return [_snapshot(message) for message in chat.bot_messages] if chat else []
+
+    def message_counts(self) -> dict[int, int]:
+        """How many messages the bot sent to each chat (cheap: nothing is copied)."""
+        with self._lock:
+            return {chat_id: len(chat.bot_messages) for chat_id, chat in self._chats.items()}
 
     def unread(self, chat_id: int) -> int:
         """How many bot messages to `chat_id` no `next_message` call has returned yet."""
@@ -1314,6 +1387,14 @@ class FakeTelegram:
         with self._lock:
             return len(self._updates)
 
+    def requeue(self, update: JSON) -> None:
+        """Offer an update again, as Telegram does when the bot died before confirming it
+        (the next getUpdates without the offset gets it once more)."""
+        with self._lock:
+            self._updates.append(copy.deepcopy(update))
+            self._updates.sort(key=lambda u: int(u["update_id"]))
+            self._notify_locked(updates_changed=True)
+
     def discard_pending_updates(self) -> int:
         """Forget every unconfirmed update (a test-side shortcut); returns how many."""
         with self._lock:
@@ -1321,6 +1402,11 @@ class FakeTelegram:
             self._updates.clear()
             self._notify_locked(updates_changed=True)
             return count
+
+    def times_handed_out(self, update_id: int) -> int:
+        """How many getUpdates answers carried this update (more than one: a replay)."""
+        with self._lock:
+            return self._handed_out.get(update_id, 0)
 
     @property
     def delivered_update_ids(self) -> list[int]:
@@ -1663,6 +1749,8 @@ class FakeTelegram:
         except ApiError as exc:
             status, error = exc.code, exc.description
             body = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.parameters:
+                body["parameters"] = exc.parameters
         except Exception as exc:
             status, error = 500, f"Internal Server Error: {exc!r}"
             body = {"ok": False, "error_code": 500, "description": error}
@@ -1790,6 +1878,8 @@ class FakeTelegram:
                     raise ApiError(409, GETUPDATES_WHILE_WEBHOOK)
                 batch = self._updates[:limit]
                 for update in batch:
+                    self._handed_out[update["update_id"]] = (
+                        self._handed_out.get(update["update_id"], 0) + 1)
                     if update["update_id"] not in self._delivered_set:
                         self._delivered_set.add(update["update_id"])
                         self._delivered.append(update["update_id"])
@@ -1814,6 +1904,27 @@ class FakeTelegram:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         return chat
 
+    def _flood_control_locked(self, chat_id: int) -> None:
+        """Answer 429 with retry_after as Telegram does, when a send is over the limits."""
+        forced = self._floods.get(chat_id)
+        if forced:
+            raise forced.pop(0)
+        limits = self._limits
+        now = time.monotonic()
+        if limits is not None:
+            if limits.overall > 0:
+                window = 1.0 - limits.tolerance
+                recent = [t for t, _ in self._accepted_sends[-int(limits.overall) - 1:]
+                          if t > now - window]
+                if len(recent) >= limits.overall:
+                    raise _too_many(max(1, int(recent[0] + window - now + 0.999)))
+            last = self._last_send.get(chat_id)
+            gap = 1.0 / limits.per_chat - limits.tolerance if limits.per_chat > 0 else 0.0
+            if last is not None and now - last < gap:
+                raise _too_many(max(1, int(last + gap - now + 0.999)))
+        self._accepted_sends.append((now, chat_id))
+        self._last_send[chat_id] = now
+
     async def _send_message(self, params: JSON) -> tuple[Any, str | None]:
         text, entities = format_text(
             params["text"], params.get("parse_mode"), params.get("entities")
@@ -1821,6 +1932,7 @@ class FakeTelegram:
         markup: JSON | None = params.get("reply_markup")
         with self._lock:
             chat = self._target_chat_locked(params["chat_id"])
+            self._flood_control_locked(chat.chat["id"])
             reply = params.get("reply_parameters")
             replied: JSON | None = None
             if reply is not None:
@@ -1848,6 +1960,9 @@ class FakeTelegram:
                 result["reply_to_message"] = copy.deepcopy(replied)
             self._commit_locked()
             self._notify_locked()
+            stall = self._stalls.pop(chat.chat["id"], 0.0)
+        if stall:
+            await asyncio.sleep(stall)
         return result, None
 
     def _message_to_edit_locked(self, params: JSON) -> BotMessage:

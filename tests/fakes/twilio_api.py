@@ -241,6 +241,7 @@ class FakeTwilio:
         self._consumed: dict[str, int] = {}
         self._failures: dict[str, deque[tuple[int, int, str | None]]] = {}
         self._outcomes: dict[str, tuple[str, int | None]] = {}
+        self._stalls: dict[str, float] = {}
         self._callbacks: list[CallbackDelivery] = []
         self._requests: list[RestRequest] = []
         # Server-loop side.
@@ -314,6 +315,12 @@ class FakeTwilio:
         """Make the next `times` creates to `to` fail with Twilio's error `code` and `status`."""
         with self._lock:
             self._failures.setdefault(to, deque()).extend([(status, code, message)] * times)
+
+    def stall_next(self, to: str, seconds: float) -> None:
+        """Create the next message to `to`, then answer only after `seconds` (the client
+        times out: the message exists, the answer is lost)."""
+        with self._lock:
+            self._stalls[to] = seconds
 
     def set_outcome(
         self, to: str, status: str = "delivered", error_code: int | None = None
@@ -564,6 +571,10 @@ class FakeTwilio:
             payload = action(request, form)
         except TwilioError as error:
             status, code, payload = error.status, error.code, error.payload()
+        with self._lock:
+            stall = self._stalls.pop(form.get("To", ""), 0.0) if status == 201 else 0.0
+        if stall:
+            await asyncio.sleep(stall)
         headers = {"Twilio-Request-Id": _new_sid("RQ")}
         if status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
