@@ -64,6 +64,8 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 MAX_MESSAGE = 4096
+#: A photo's caption holds this much; a longer text goes as a message without the picture.
+MAX_CAPTION = 1024
 #: Updates handled at once (different chats; one chat's updates stay in order).
 CONCURRENT_UPDATES = 16
 COMMANDS = {
@@ -347,10 +349,19 @@ class TelegramBot:
         text = message.text if len(message.text) <= MAX_MESSAGE else (
             message.text[:MAX_MESSAGE - 1] + "…"
         )
+        chart = (message.attachment or {}).get("chart")
         try:
-            sent = await self.app.bot.send_message(
-                chat_id=chat_id, text=text, reply_markup=keyboard(message.choices)
-            )
+            if chart and len(text) <= MAX_CAPTION:
+                from bot.charts import render_png  # matplotlib: loaded the first time only
+
+                picture = await asyncio.to_thread(render_png, chart)
+                sent = await self.app.bot.send_photo(
+                    chat_id=chat_id, photo=picture, caption=text,
+                    reply_markup=keyboard(message.choices))
+            else:
+                sent = await self.app.bot.send_message(
+                    chat_id=chat_id, text=text, reply_markup=keyboard(message.choices)
+                )
         except Forbidden as error:
             raise ChannelUnreachable("blocked by the user") from error
         except RetryAfter as error:

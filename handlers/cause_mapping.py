@@ -101,7 +101,9 @@ def answer(session: Session, person: Person, choice: str, *, now: datetime) -> R
     for mentor in mentors:
         enqueue(session, dedupe_key=f"mapping:{mapping.id}:summary:{mentor.id}",
                 recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
-                text=summary(session, mapping, student, person, mentor.language))
+                text=summary(session, mapping, student, person, mentor.language),
+                attachment={"chart": chart(mapping, student_label(session, student),
+                                           person.name, mentor.language)})
     return Reply(gettext_for(language, "Thank you! That helps a lot. {names} will go through "
                                        "it with you.",
                              names=", ".join(m.name for m in mentors) or "-"))
@@ -117,6 +119,18 @@ def summary(session: Session, mapping: CauseMapping, student: Student, responden
         bar = "■" * share + "□" * (len(SCALE) - 1 - share)
         lines.append(f"{bar} {scale_percent(share)} % {gettext_for(language, AREA_LABELS[area])}")
     return "\n".join(lines)
+
+
+def chart(mapping: CauseMapping, label: str, respondent: str,
+          language: str) -> dict[str, object]:
+    """The mapping as a picture for Telegram: one bar per area, heaviest first, 0–100 %."""
+    areas = heaviest(mapping.answers)
+    return {"title": label, "panels": [{
+        "title": gettext_for(language, "Cause mapping for {student}, answered by {name}:",
+                             student=label, name=respondent).rstrip(":"),
+        "labels": [gettext_for(language, AREA_LABELS[area]) for area in areas],
+        "series": [{"name": "", "values": [scale_percent(mapping.answers[a]) for a in areas]}],
+        "unit": " %", "max": 100}]}
 
 
 def _introduction(language: str, about: str) -> str:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.review import review_text
+from handlers.review import review_chart, review_text
 from policy.routing import AUTO
 from storage.models import Person, School, StaffRole
 from storage.outbox import enqueue
@@ -47,5 +47,6 @@ def send_monthly_reviews(session: Session, now: datetime) -> int:
             queued += enqueue(
                 session, dedupe_key=f"review:{school.id}:{first:%Y-%m}:{reader.id}",
                 recipient_id=reader.id, channel=AUTO, language=reader.language, now=now,
-                text=review_text(review, school.name, reader.language))
+                text=review_text(review, school.name, reader.language),
+                attachment={"chart": review_chart(review, school.name, reader.language)})
     return queued

@@ -331,6 +331,9 @@ class OutboxMessage(SQLModel, table=True):
     #: The claim's lease: a `sending` row whose worker stopped renewing it is taken over.
     claimed_at: datetime | None = _instant(nullable=True)
     claimed_by: str | None = Field(default=None, max_length=64)
+    #: A picture that goes with the text where the channel shows pictures (Telegram): a
+    #: chart described as data (`{"chart": …}`, drawn by bot.charts when sent).
+    attachment: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class ConversationState(SQLModel, table=True):

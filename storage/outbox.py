@@ -33,6 +33,7 @@ def enqueue(
     session: Session, *, dedupe_key: str, recipient_id: int | None, channel: str, language: str,
     text: str, now: datetime, choices: list[dict[str, str]] | None = None,
     not_before: datetime | None = None, address: str | None = None,
+    attachment: dict[str, Any] | None = None,
 ) -> bool:
     """Add a message unless one with `dedupe_key` exists; True when it was added.
 
@@ -43,7 +44,7 @@ def enqueue(
     return enqueue_row(
         session, dedupe_key=dedupe_key, recipient_id=recipient_id, channel=channel,
         language=language, text=text, now=now, choices=choices, not_before=not_before,
-        address=address,
+        address=address, attachment=attachment,
     ) is not None
 
 
@@ -53,7 +54,8 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
     if not messages:
         return set()
     rows = [{
-        "recipient_id": None, "address": None, "choices": None, "status": "pending",
+        "recipient_id": None, "address": None, "choices": None, "attachment": None,
+        "status": "pending",
         "attempts": 0, "priority": OTHER, "not_before": now, "created_at": now, **message,
     } for message in messages]
     builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -69,6 +71,7 @@ def enqueue_row(
     session: Session, *, dedupe_key: str, recipient_id: int | None, channel: str, language: str,
     text: str, now: datetime, choices: list[dict[str, str]] | None = None,
     not_before: datetime | None = None, address: str | None = None, claim: bool = False,
+    attachment: dict[str, Any] | None = None,
 ) -> OutboxMessage | None:
     """Like `enqueue`, returning the new row (None if the dedupe key existed).
 
@@ -86,6 +89,7 @@ def enqueue_row(
         "status": "sending" if claim else "pending", "attempts": 1 if claim else 0,
         "not_before": not_before or now, "created_at": now,
         "priority": ANSWER if claim else OTHER, "claimed_at": lease_now() if claim else None,
+        "attachment": attachment,
     }
     dialect = session.get_bind().dialect.name
     builder = pg_insert if dialect == "postgresql" else sqlite_insert

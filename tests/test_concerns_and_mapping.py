@@ -20,7 +20,7 @@ from bot.cli import main
 from storage.models import Absence, AuditLog, CauseMapping, Concern, ConcernNote, StaffTask
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
-from tests.telegram_harness import GUARDIANS, MENTOR_PHONE
+from tests.telegram_harness import GUARDIANS, MENTOR_PHONE, Chat
 from tests.test_absence_notices import both
 from tests.test_return_plan_settings import KIM, LENA
 from tests.test_return_plan_settings import db as db  # the roster with Elin, Anna, Kim
@@ -199,3 +199,26 @@ async def test_the_mapping_answered_by_sms_digits(
         assert session.exec(select(CauseMapping)).one().answers == {
             "school_hard": 0, "behind": 4, "other_activity": 2, "belonging": 1, "mental": 3,
             "physical": 0, "home": 3}
+
+
+@pytest.mark.asyncio
+async def test_the_mentor_on_telegram_gets_the_summary_as_a_picture(
+    db: Engine, telegram: FakeTelegram, twilio: FakeTwilio
+) -> None:
+    """Anna has linked Telegram: Elin's seven answers by SMS bring Anna one photo, a
+    phone-wide PNG of the seven bars, with the summary as its caption."""
+    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T12:00:00+01:00") as bot:
+        anna = Chat(telegram, telegram.add_user(7100, "Anna", language_code="sv"), 7100)
+        await anna.link(MENTOR_PHONE)
+        await asyncio.to_thread(say, db, MENTOR_PHONE, "/mapping Elin",
+                                MONDAY.format("12:00:05"))
+        await bot.sms_out(ELIN)
+        await bot.sms_out(ELIN)
+        for digit in "0421303":
+            await bot.sms_in(ELIN, digit)
+        picture = await anna.reply()
+    assert picture.photo is not None and picture.photo.startswith(b"\x89PNG")
+    assert int.from_bytes(picture.photo[16:20], "big") == 1080
+    assert picture.text.splitlines()[:2] == [
+        "Orsakskartläggning för Elin Ek (8B), besvarad av Elin Ek:",
+        "■■■■ 100 % Ligger långt efter i skolarbetet"]

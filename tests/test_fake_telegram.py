@@ -346,7 +346,7 @@ async def test_protocol_details_over_raw_http(
     assert multipart.json() == {"ok": True, "result": True, "description": "Webhook was set"}
     info = (await api.get("getWebhookInfo")).json()["result"]
     assert info["has_custom_certificate"] is True
-    unimplemented = await api.post("sendPhoto", data={"chat_id": ANNA})
+    unimplemented = await api.post("sendDocument", data={"chat_id": ANNA})
     assert unimplemented.status_code == 501
     await api.post("logOut")
     assert (await api.post("getMe")).status_code == 401

@@ -74,6 +74,8 @@ def test_the_principal_gets_it_on_the_first_school_day(november: Engine) -> None
     tick("2026-12-02T08:00:30+01:00")
     [review] = to(november, RUT, "review:")
     assert review.text.startswith("Månadsöversikt, Norrskolan: november 2026\n")
+    chart = (review.attachment or {})["chart"]  # a picture where the channel shows one
+    assert chart["panels"][0]["labels"] == ["7A", "8B"]
     assert to(november, "+46701112233", "review:") == []
 
 

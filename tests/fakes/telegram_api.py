@@ -820,6 +820,8 @@ class BotMessage:
     edit_date: int | None = None
     parse_mode: str | None = None
     history: list[MessageVersion] = field(default_factory=list)
+    #: A photo the bot sent (sendPhoto): the PNG or JPEG bytes uploaded; `text` is its caption.
+    photo: bytes | None = None
 
     @property
     def buttons(self) -> list[str]:
@@ -1180,6 +1182,7 @@ class FakeTelegram:
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
             "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
@@ -1668,9 +1671,20 @@ class FakeTelegram:
         }
         if message.edit_date is not None:
             result["edit_date"] = message.edit_date
-        result["text"] = message.text
-        if message.entities:
-            result["entities"] = message.entities
+        if message.photo is not None:
+            width, height = _image_size(message.photo)
+            result["photo"] = [{"file_id": f"photo-{message.chat_id}-{message.message_id}",
+                                "file_unique_id": f"p{message.chat_id}{message.message_id}",
+                                "width": width, "height": height,
+                                "file_size": len(message.photo)}]
+            if message.text:
+                result["caption"] = message.text
+            if message.entities:
+                result["caption_entities"] = message.entities
+        else:
+            result["text"] = message.text
+            if message.entities:
+                result["entities"] = message.entities
         if message.inline:
             result["reply_markup"] = message.reply_markup
         return copy.deepcopy(result)
@@ -1965,6 +1979,37 @@ class FakeTelegram:
             await asyncio.sleep(stall)
         return result, None
 
+    async def _send_photo(self, params: JSON) -> tuple[Any, str | None]:
+        """A photo uploaded with the request (a file_id or URL is refused: the bot only ever
+        uploads what it drew), with its caption and keyboard."""
+        photo = params["photo"]
+        if not isinstance(photo, UploadedFile):
+            raise _bad("wrong file identifier/HTTP URL specified")
+        if not photo.content.startswith((b"\x89PNG", b"\xff\xd8")):
+            raise _bad("IMAGE_PROCESS_FAILED")
+        caption, entities = format_text(
+            params.get("caption", ""), params.get("parse_mode"), params.get("caption_entities"))
+        if len(caption) > 1024:
+            raise _bad("message caption is too long")
+        markup: JSON | None = params.get("reply_markup")
+        with self._lock:
+            chat = self._target_chat_locked(params["chat_id"])
+            self._flood_control_locked(chat.chat["id"])
+            now = int(time.time())
+            message = BotMessage(
+                message_id=chat.next_message_id, chat_id=chat.chat["id"], text=caption,
+                reply_markup=markup, date=now, entities=entities,
+                history=[MessageVersion(caption, entities, markup, now)],
+                photo=photo.content,
+            )
+            chat.next_message_id += 1
+            chat.bot_messages.append(message)
+            chat.bot_by_id[message.message_id] = message
+            result = self._message_json(message)
+            self._commit_locked()
+            self._notify_locked()
+        return result, None
+
     def _message_to_edit_locked(self, params: JSON) -> BotMessage:
         if "inline_message_id" in params:
             raise _bad("MESSAGE_ID_INVALID")
@@ -2243,3 +2288,9 @@ def find_free_port() -> int:
         port: int = sock.getsockname()[1]
         return port
 
+
+def _image_size(content: bytes) -> tuple[int, int]:
+    """Width and height of a PNG (from its header); 0, 0 for anything else."""
+    if content.startswith(b"\x89PNG") and len(content) >= 24:
+        return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    return 0, 0

@@ -1,5 +1,5 @@
 """concerns raised by people (signals, notes, guardians' words); cause mapping by chat;
-action plans and their measures
+action plans and their measures; a picture with an outbox message
 
 Revision ID: 0010
 Revises: 0009
@@ -21,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column('outbox_message', sa.Column('attachment', sa.JSON(), nullable=True))
     op.create_table('concern_note',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('concern_id', sa.Integer(), nullable=False),
@@ -87,6 +88,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column('outbox_message', 'attachment')
     op.drop_index(op.f('ix_measure_plan_id'), table_name='measure')
     op.drop_table('measure')
     op.drop_index(op.f('ix_action_plan_student_id'), table_name='action_plan')
