@@ -37,6 +37,7 @@ from storage.attendance import apply_attendance, resolve_student, student_resolv
 from storage.concerns import close_concern, raise_concern
 from storage.db import session_scope
 from storage.models import School, Student
+from storage.outbox import settle_maybe_sent
 from storage.queries import list_absences, list_outbox, list_tasks
 from storage.roster import apply_roster, staff_phones
 from storage.schools import ensure_school, set_period
@@ -259,6 +260,16 @@ def cmd_list(context: Context, args: argparse.Namespace) -> int:
     return _print_rows(rows, args.json, columns)
 
 
+def cmd_settle(context: Context, args: argparse.Namespace) -> int:
+    """`outbox settle ID --arrived|--not-arrived`: a person's word on a maybe_sent message."""
+    with session_scope(context.engine) as session:
+        if not settle_maybe_sent(session, args.id, arrived=args.arrived,
+                                 now=context.clock.now()):
+            return _fail(f"outbox message {args.id} is not maybe_sent")
+    sys.stdout.write("Marked as sent.\n" if args.arrived else "It will be sent again.\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command of the contract."""
     parser = argparse.ArgumentParser(prog="narvaro", description="Närvaro absence follow-up bot")
@@ -328,6 +339,14 @@ def build_parser() -> argparse.ArgumentParser:
             listing.add_argument("--channel")
             listing.add_argument("--to", help="recipient phone (E.164)")
         listing.set_defaults(handler=cmd_list, what=what)
+        if what == "outbox":
+            settle = group_sub.add_parser(
+                "settle", help="a maybe_sent message checked: it arrived, or send it again")
+            settle.add_argument("id", type=int)
+            arrived = settle.add_mutually_exclusive_group(required=True)
+            arrived.add_argument("--arrived", action="store_true", dest="arrived")
+            arrived.add_argument("--not-arrived", action="store_false", dest="arrived")
+            settle.set_defaults(handler=cmd_settle)
     return parser
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from storage.models import OutboxMessage
+from storage.models import AuditLog, OutboxMessage
 
 MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(seconds=30)
@@ -285,4 +285,23 @@ def _keep_priority(session: Session, dedupe_key: str, priority: int) -> bool:
     if priority != OTHER:
         session.execute(update(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
                         .values(priority=priority))
+    return True
+
+
+def settle_maybe_sent(session: Session, message_id: int, *, arrived: bool,
+                      now: datetime) -> bool:
+    """A person's word on a `maybe_sent` message, after checking with the recipient or the
+    provider: it arrived (sent), or it did not (pending again, sent at once). Audited.
+    False when the message is not `maybe_sent`."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None or message.status != MAYBE_SENT:
+        return False
+    if arrived:
+        message.status, message.sent_at = "sent", message.sent_at or now
+    else:
+        message.status, message.not_before = "pending", now
+        message.claimed_at = message.claimed_by = None
+    session.add(message)
+    session.add(AuditLog(at=now, actor="cli", action="outbox.settle", entity="outbox_message",
+                         entity_id=str(message_id), detail={"arrived": arrived}))
     return True

@@ -214,6 +214,26 @@ async def test_a_timeout_after_sending_is_maybe_sent_and_not_repeated(
     capsys.readouterr()
     assert main(["outbox", "list", "--status", "maybe_sent", "--json"]) == 0
     assert [item["id"] for item in json.loads(capsys.readouterr().out)] == [row.id]
+    # A person asked the guardian: it did arrive. Settled, never sent again; a second word
+    # on it is refused.
+    assert main(["outbox", "settle", str(row.id), "--arrived"]) == 0
+    assert main(["outbox", "settle", str(row.id), "--not-arrived"]) == 2
+    assert [r.status for r in rows(engine)] == ["sent"]
+
+
+async def test_a_maybe_sent_message_that_never_arrived_goes_again(
+    engine: Engine, telegram: FakeTelegram, narvaro_env: dict[str, str],
+) -> None:
+    """Settled as not arrived, the message is pending again and the dispatcher sends it."""
+    started_chats(telegram, 1)
+    enqueue(engine, add_people(engine, 1), "telegram")
+    telegram.stall_next(FIRST_CHAT, 1.5)
+    async with telegram_dispatcher(engine, telegram, telegram_timeout_seconds=0.3) as dispatcher:
+        assert await dispatcher.dispatch_once() == 0
+        [row] = rows(engine)
+        assert main(["outbox", "settle", str(row.id), "--not-arrived"]) == 0
+        assert await dispatcher.dispatch_once() == 1
+    assert [r.status for r in rows(engine)] == ["sent"]
 
 
 async def test_sms_at_the_configured_rate(engine: Engine, twilio: FakeTwilio) -> None:
