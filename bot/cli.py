@@ -20,6 +20,7 @@ from sqlmodel import select
 from telegram.error import TelegramError
 
 from bot.app import Context, build_channels, build_context, serve
+from bot.cli_action_plan import add_parser as add_action_plan_parser
 from bot.cli_case import add_parser as add_caselog_parser
 from bot.cli_plan import add_parser as add_plan_parser
 from bot.cli_reports import add_parser as add_report_parser
@@ -318,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_caselog_parser(sub)
     add_review_parser(sub)
     add_report_parser(sub)
+    add_action_plan_parser(sub)
 
     tick = sub.add_parser("tick", help="run every due time-driven job once, then exit")
     tick.add_argument("--now", help="ISO 8601 instant to run as of")

@@ -82,7 +82,7 @@ def write(session: Session, person: Person, roles: Roles, text: str, *,
         clear_state(session, person.id or 0)
         return Reply(gettext_for(language, "That question is no longer open."))
     today = now.astimezone(ZoneInfo(school.timezone)).date()
-    people = _owners(session, student)
+    people = owners_of(session, student)
     measures = list(data.get("measures", []))
     problems = []
     for number, line in enumerate([ln for ln in text.splitlines() if ln.strip()], 1):
@@ -151,7 +151,7 @@ def _save(session: Session, person: Person, now: datetime) -> Reply:
     calendar = school_calendar(session, school)
     today = now.astimezone(zone).date()
     evaluate = calendar.add_school_days(today, EVALUATE_AFTER_SCHOOL_DAYS)
-    owners = {p.id: p for p, _level in _owners(session, student)}
+    owners = {p.id: p for p, _level in owners_of(session, student)}
     new = [NewMeasure(m["level"], m["what"], owners[m["owner"]], date.fromisoformat(m["due"]))
            for m in measures if m["owner"] in owners]
     record_plan(session, student, new, by=person.id, starts_on=today, evaluate_on=evaluate,
@@ -164,7 +164,7 @@ def _save(session: Session, person: Person, now: datetime) -> Reply:
         count=len(new), day=format_day(evaluate, language).rstrip(".")))
 
 
-def _owners(session: Session, student: Student) -> list[tuple[Person, str]]:
+def owners_of(session: Session, student: Student) -> list[tuple[Person, str]]:
     """Who can own a measure, with its level: the student, the guardians, school staff."""
     found: list[tuple[Person, str]] = []
     pupil = session.get(Person, student.person_id)

@@ -9,6 +9,7 @@ and one day during the plan (1 of 10).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,26 @@ def test_the_case_log_prints_everything_escaped(
     with Session(db) as session:
         assert session.exec(select(AuditLog).where(
             AuditLog.action == "student.case_log")).one().actor == "cli"
+
+
+def test_an_action_plan_from_the_command_line(
+    db: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`actionplan add` with two measures by phone number (a wrong one refuses the whole
+    plan, saying which); `actionplan list` shows it; Eva hears on her day."""
+    assert main(["actionplan", "add", "--student", "N007", "--measure",
+                 f"{EVA}|följer Elin till bussen|2026-11-24", "--measure",
+                 "+46700000000|något|2026-11-24"]) == 2
+    assert main(["actionplan", "add", "--student", "N007", "--measure",
+                 f"{EVA}|följer Elin till bussen|2026-11-24", "--measure",
+                 f"{KIM}|samtal med Elin|2026-11-25"]) == 0
+    capsys.readouterr()
+    assert main(["actionplan", "list", "--student", "N007"]) == 0
+    [plan] = json.loads(capsys.readouterr().out)
+    assert [(m["level"], m["due_on"]) for m in plan["measures"]] == [
+        ("home", "2026-11-24"), ("health", "2026-11-25")]
+    assert plan["evaluate_on"] == "2026-12-04"
+    tick("2026-11-24T08:00:30+01:00")
+    assert [m.text for m in to(db, EVA, "measure:")] == [
+        "En vänlig påminnelse från skolan, från planen ni kom överens om: följer Elin till "
+        "bussen"]
