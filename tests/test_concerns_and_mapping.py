@@ -202,20 +202,28 @@ async def test_the_mapping_answered_by_sms_digits(
 
 
 @pytest.mark.asyncio
-async def test_the_mentor_on_telegram_gets_the_summary_as_a_picture(
+async def test_the_mapping_by_telegram_buttons_and_the_summary_as_a_picture(
     db: Engine, telegram: FakeTelegram, twilio: FakeTwilio
 ) -> None:
-    """Anna has linked Telegram: Elin's seven answers by SMS bring Anna one photo, a
+    """Anna and Elin have linked Telegram: Anna sends the mapping from her chat, Elin taps
+    her seven answers on the buttons, each bringing the next area; Anna gets one photo, a
     phone-wide PNG of the seven bars, with the summary as its caption."""
-    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T12:00:00+01:00") as bot:
+    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T12:00:00+01:00"):
         anna = Chat(telegram, telegram.add_user(7100, "Anna", language_code="sv"), 7100)
+        elin = Chat(telegram, telegram.add_user(7101, "Elin", language_code="sv"), 7101)
         await anna.link(MENTOR_PHONE)
-        await asyncio.to_thread(say, db, MENTOR_PHONE, "/mapping Elin",
-                                MONDAY.format("12:00:05"))
-        await bot.sms_out(ELIN)
-        await bot.sms_out(ELIN)
-        for digit in "0421303":
-            await bot.sms_in(ELIN, digit)
+        await elin.link(ELIN)
+        sent = await anna.say("/mapping Elin")
+        assert sent.text.startswith("Orsakskartläggningen är skickad till Elin Ek.")
+        intro = await elin.reply()
+        assert intro.text.startswith("Vi vill förstå vad som gör skolan svår för dig")
+        question = await elin.reply()
+        assert question.buttons == ["0 %", "25 %", "50 %", "75 %", "100 %"]
+        for label in ["0 %", "100 %", "50 %", "25 %", "75 %", "0 %"]:
+            question = await elin.tap(label)
+        assert question.text == "7/7 Problem hemma"
+        thanks = await elin.tap("75 %")
+        assert thanks.text.startswith("Tack! Det hjälper mycket.")
         picture = await anna.reply()
     assert picture.photo is not None and picture.photo.startswith(b"\x89PNG")
     assert int.from_bytes(picture.photo[16:20], "big") == 1080
