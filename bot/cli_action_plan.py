@@ -14,27 +14,25 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from bot.app import Context
+from bot.cli_common import fail, student_with_id
 from handlers.action_plan import owners_of
 from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT
 from policy.return_plan import own_text
 from storage.action_plans import NewMeasure, measures_of, record_plan
 from storage.db import session_scope
-from storage.models import ActionPlan, School, Student
+from storage.models import ActionPlan, School
 from storage.plan_tasks import due_at
 from storage.schools import school_calendar
-
-EXIT_INVALID = 2
 
 
 def cmd_action_plan(context: Context, args: argparse.Namespace) -> int:
     """Record a plan's measures, or list the student's plans."""
     now = context.clock.now()
     with session_scope(context.engine) as session:
-        student = session.execute(
-            select(Student).where(Student.external_id == args.student)).scalars().first()
+        student = student_with_id(session, args.student)
         school = session.get(School, student.school_id) if student else None
         if student is None or school is None:
-            return _fail(f"no student with id {args.student!r}")
+            return fail(f"no student with id {args.student!r}")
         if args.action == "list":
             plans = session.execute(select(ActionPlan).where(
                 ActionPlan.student_id == student.id).order_by(col(ActionPlan.id))).scalars()
@@ -71,13 +69,13 @@ def cmd_action_plan(context: Context, args: argparse.Namespace) -> int:
             else:
                 measures.append(NewMeasure(owner[1], what, owner[0], due))
         if problems:
-            return _fail("\n".join(problems) + "\nNothing was saved.")
+            return fail("\n".join(problems) + "\nNothing was saved.")
         try:
             evaluate = (date.fromisoformat(args.evaluate) if args.evaluate else
                         school_calendar(session, school).add_school_days(
                             today, EVALUATE_AFTER_SCHOOL_DAYS))
         except ValueError:
-            return _fail("--evaluate must be YYYY-MM-DD")
+            return fail("--evaluate must be YYYY-MM-DD")
         plan = record_plan(session, student, measures, by=None, starts_on=today,
                            evaluate_on=evaluate,
                            due_at={m.due_on: due_at(m.due_on, zone) for m in measures}, now=now)
@@ -100,8 +98,3 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     listing.add_argument("--student", required=True, metavar="ID")
     for parser in (add, listing):
         parser.set_defaults(handler=cmd_action_plan)
-
-
-def _fail(message: str) -> int:
-    sys.stderr.write(message + "\n")
-    return EXIT_INVALID

@@ -6,26 +6,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlmodel import select
-
 from bot.app import Context
+from bot.cli_common import fail, student_with_id
 from handlers.case_log import case_log_html
 from locales import LANGUAGES, normalize_language
 from storage.db import session_scope
-from storage.models import School, Student
+from storage.models import School
 from storage.schools import policy_of
-
-EXIT_INVALID = 2
 
 
 def cmd_caselog(context: Context, args: argparse.Namespace) -> int:
     """Write the student's case log to stdout as HTML."""
     with session_scope(context.engine) as session:
-        student = session.execute(
-            select(Student).where(Student.external_id == args.student)).scalars().first()
+        student = student_with_id(session, args.student)
         if student is None:
-            sys.stderr.write(f"no student with id {args.student!r}\n")
-            return EXIT_INVALID
+            return fail(f"no student with id {args.student!r}")
         language = normalize_language(args.language) if args.language else policy_of(
             session.get(School, student.school_id)).language
         sys.stdout.write(case_log_html(session, student, language, by="cli",

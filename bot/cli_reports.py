@@ -5,39 +5,31 @@ safe to open in a spreadsheet). Staff-only material: names, never reasons."""
 from __future__ import annotations
 
 import argparse
-import calendar
 import sys
 from datetime import date
 
-from sqlmodel import select
-
 from bot.app import Context
+from bot.cli_common import fail, month_span, school_named
 from policy.csvout import to_csv
 from storage.db import session_scope
 from storage.exports import absence_rows, unapproved_by_student
-from storage.models import AuditLog, School
-
-EXIT_INVALID = 2
+from storage.models import AuditLog
 
 
 def cmd_report(context: Context, args: argparse.Namespace) -> int:
     """Write the report asked for as CSV (audited by school and period)."""
     try:
-        if args.what == "csn":
-            year, month = (int(part) for part in args.month.split("-"))
-            first = date(year, month, 1)
-            last = date(year, month, calendar.monthrange(year, month)[1])
-        else:
-            first, last = date.fromisoformat(args.first), date.fromisoformat(args.last)
+        span = (month_span(args.month) if args.what == "csn" else
+                (date.fromisoformat(args.first), date.fromisoformat(args.last)))
     except ValueError:
-        sys.stderr.write("dates as YYYY-MM-DD (--from, --to), months as YYYY-MM (--month)\n")
-        return EXIT_INVALID
+        span = None
+    if span is None:
+        return fail("dates as YYYY-MM-DD (--from, --to), months as YYYY-MM (--month)")
+    first, last = span
     with session_scope(context.engine) as session:
-        school = session.execute(select(School).where(School.name == args.school)
-                                 ).scalars().first()
+        school = school_named(session, args.school)
         if school is None:
-            sys.stderr.write(f"no school called {args.school!r}\n")
-            return EXIT_INVALID
+            return fail(f"no school called {args.school!r}")
         session.add(AuditLog(at=context.clock.now(), actor="cli", action=f"report.{args.what}",
                              entity="school", entity_id=str(school.id),
                              detail={"first": first.isoformat(), "last": last.isoformat()}))

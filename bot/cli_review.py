@@ -4,42 +4,31 @@
 from __future__ import annotations
 
 import argparse
-import calendar
 import json
 import sys
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
-
-from sqlmodel import select
 
 from bot.app import Context
 from bot.charts import render_png
+from bot.cli_common import fail, month_span, school_named
 from handlers.review import review_chart, review_text
 from locales import LANGUAGES, normalize_language
 from storage.db import session_scope
-from storage.models import School
 from storage.review import monthly_review
 from storage.schools import policy_of
-
-EXIT_INVALID = 2
 
 
 def cmd_review(context: Context, args: argparse.Namespace) -> int:
     """Print the school's review of the month; write its picture with --png."""
-    try:
-        year, month = (int(part) for part in args.month.split("-"))
-        first = date(year, month, 1)
-    except ValueError:
-        sys.stderr.write(f"--month {args.month!r}: write it as YYYY-MM\n")
-        return EXIT_INVALID
-    last = date(year, month, calendar.monthrange(year, month)[1])
+    span = month_span(args.month)
+    if span is None:
+        return fail(f"--month {args.month!r}: write it as YYYY-MM")
+    first, last = span
     with session_scope(context.engine) as session:
-        school = session.execute(select(School).where(School.name == args.school)
-                                 ).scalars().first()
+        school = school_named(session, args.school)
         if school is None:
-            sys.stderr.write(f"no school called {args.school!r}\n")
-            return EXIT_INVALID
+            return fail(f"no school called {args.school!r}")
         language = normalize_language(args.language) if args.language else policy_of(
             school).language
         review = monthly_review(session, school, first, last, now=context.clock.now())
