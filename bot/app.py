@@ -16,6 +16,7 @@ from bot.channels.base import Channel
 from bot.channels.local import ConsoleChannel, WebChatChannel
 from bot.demo import load_demo_if_empty
 from bot.dispatcher import Dispatcher
+from bot.logs import quiet_libraries
 from bot.settings import Settings
 from bot.sms import TwilioSms
 from bot.telegram import TelegramBot
@@ -80,6 +81,7 @@ class Runtime:
 
     def __init__(self, context: Context) -> None:
         """Wire the parts; nothing starts until `run`."""
+        quiet_libraries()  # also when embedded without `main` (the tests do)
         self.context = context
         settings = context.settings
         self.channels = build_channels(settings)

@@ -22,6 +22,7 @@ from telegram.error import TelegramError
 from bot.app import Context, build_channels, build_context, serve
 from bot.cli_plan import add_parser as add_plan_parser
 from bot.dispatcher import Dispatcher
+from bot.logs import quiet_libraries
 from bot.settings import SettingsError, load_settings
 from policy.attendance import parse_attendance
 from policy.calendar import DateRange
@@ -336,13 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Third-party request logs can carry phone numbers and tokens in URLs.
-    # python-telegram-bot logs update contents (texts, contacts) and its API URL (with the
-    # token) at DEBUG.
-    # twilio's client logs each request (numbers and message text) at INFO.
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "telegram", "uvicorn",
-                  "twilio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_libraries()
     context = build_context(settings)
     try:
         if args.command == "run":
