@@ -57,7 +57,8 @@ def show(session: Session, person: Person, roles: Roles, text: str, *, now: date
     if isinstance(student, Reply):
         return student
     session.add(AuditLog(at=now, actor=f"person:{person.id}", action="student.view",
-                         entity="student", entity_id=str(student.id), detail={}))
+                         entity="student", entity_id=str(student.id), detail={},
+                         student_id=student.id))
     return Reply(_profile(session, student, language, now))
 
 

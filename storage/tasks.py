@@ -93,4 +93,5 @@ def audit_task(session: Session, person: Person, task: StaffTask, outcome: str, 
     """An audit row for what `person` did with the task (no reasons, no names)."""
     session.add(AuditLog(at=now, actor=f"person:{person.id}", action=f"task.{outcome}",
                          entity="staff_task", entity_id=str(task.id),
-                         detail={"kind": task.kind, "student": task.student_id, **detail}))
+                         detail={"kind": task.kind, "student": task.student_id, **detail},
+                         student_id=task.student_id))
