@@ -30,6 +30,7 @@ from scheduler.task_nudges import nudge_due_tasks
 from storage.db import session_scope
 from storage.inbound import forget_seen
 from storage.models import ConversationState
+from storage.privacy import purge_notes
 
 Sweep = Callable[[Session, datetime], int]
 #: A dialog left this long is forgotten: it may hold a half-given reason.
@@ -66,6 +67,7 @@ SWEEPS: dict[str, Sweep] = {
     "remind_missing_roll_calls": remind_missing_roll_calls,
     "forget_stale_conversations": forget_stale_conversations,
     "forget_old_inbound_ids": forget_old_inbound_ids,
+    "purge_report_notes": purge_notes,
 }
 
 
