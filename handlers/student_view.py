@@ -1,7 +1,8 @@
 """`/student <name>`: a mentor sees one of their own students — the term's counters, the
 step of the plan the student is on, and the latest of their log. Nobody else's.
 
-A mentor sees their mentees; a principal or coordinator the students of their school.
+A mentor sees their mentees; a principal or coordinator the students of their school; a
+nurse or counsellor the students whose tasks they own.
 Anyone else, or a name that is not one of those students, learns nothing.
 """
 
@@ -75,7 +76,9 @@ def own_student(session: Session, person: Person, roles: Roles,
 
 
 def visible_students(session: Session, person: Person, roles: Roles) -> list[tuple[Student, str]]:
-    """The students this staff member may look at, with their names."""
+    """The students this staff member may look at, with their names: a principal's or
+    coordinator's school; a mentor's mentees; anyone's (a nurse's, a counsellor's) students
+    whose tasks they own."""
     leads = session.execute(select(StaffRole.school_id).where(
         StaffRole.person_id == person.id,
         col(StaffRole.role).in_(["principal", "coordinator"]))).scalars().all()
@@ -83,8 +86,10 @@ def visible_students(session: Session, person: Person, roles: Roles) -> list[tup
     if leads:
         rows = session.execute(query.where(col(Student.school_id).in_(leads))).all()
     else:
-        rows = session.execute(query.join(MentorLink, col(MentorLink.student_id) == Student.id)
-                               .where(MentorLink.mentor_id == person.id)).all()
+        own = select(MentorLink.student_id).where(MentorLink.mentor_id == person.id).union(
+            select(StaffTask.student_id).where(StaffTask.assignee_id == person.id,
+                                               col(StaffTask.student_id).is_not(None)))
+        rows = session.execute(query.where(col(Student.id).in_(own))).all()
     return [(student, name) for student, name in rows]
 
 

@@ -14,6 +14,7 @@ from policy.presets import PolicyPreset
 from policy.roster import Roster
 from storage.models import (
     AuditLog,
+    ConversationState,
     Guardianship,
     MentorLink,
     Person,
@@ -105,8 +106,9 @@ def _upsert_people(
 def _sync_links(
     session: Session, table: type[Guardianship] | type[MentorLink], column: str,
     wanted: dict[int, set[int]], counts: ImportCounts, label: str,
-) -> None:
-    """Make each student's links equal `wanted` (only for the students given)."""
+) -> set[int]:
+    """Make each student's links equal `wanted` (only for the students given); returns the
+    people who lost a link."""
     student_ids = list(wanted)
     existing: set[tuple[int, int]] = set()
     other = getattr(table, column)
@@ -131,6 +133,7 @@ def _sync_links(
         session.execute(insert(table), list(part5))
     counts.bump(f"{label} added", len(new))
     counts.bump(f"{label} removed", len(stale))
+    return {person for _student, person in stale}
 
 
 def apply_roster(
@@ -140,7 +143,10 @@ def apply_roster(
     """Upsert every school, class, person, student, link and staff role of `roster`.
 
     Students not in the roster are left alone; for each student in it, guardians
-    and mentors become exactly those the roster gives.
+    and mentors become exactly those the roster gives. At each school of the staff file,
+    staff roles become exactly those it gives (a mentor who left loses their mentees).
+    Anyone left with no role at all loses their chat links at once: a number that moved
+    to someone else, or a person who left, gets nothing more.
     """
     counts = ImportCounts()
     schools = {
@@ -182,19 +188,21 @@ def apply_roster(
     _upsert_students(session, roster, school_ids, classes, people, schools, now, counts, progress)
     student_ids = _student_ids(session, roster, school_ids)
 
-    _sync_links(
+    removed = _sync_links(
         session, Guardianship, "guardian_id",
         {student_ids[key]: {people[phone] for phone in record.guardians}
          for key, record in roster.students.items()},
         counts, "guardian links",
     )
-    _sync_links(
+    removed |= _sync_links(
         session, MentorLink, "mentor_id",
         {student_ids[key]: {people[phone] for phone in record.mentors}
          for key, record in roster.students.items()},
         counts, "mentor links",
     )
     _upsert_staff(session, roster, school_ids, people, counts)
+    removed |= _remove_staff(session, roster, school_ids, people, counts)
+    _cut_chats(session, removed, counts)
     session.add(
         AuditLog(at=now, actor=actor, action="roster.import", entity="roster",
                  detail=dict(counts.counts))
@@ -325,3 +333,53 @@ def _upsert_staff(
         )
     counts.bump("staff roles new", len(new))
 
+
+
+def _remove_staff(
+    session: Session, roster: Roster, school_ids: dict[str, int], people: dict[str, int],
+    counts: ImportCounts,
+) -> set[int]:
+    """Remove the roles at the staff file's schools that it no longer lists, and the mentor
+    links of anyone no longer a mentor there; returns the people concerned."""
+    schools = {school_ids[member.school] for member in roster.staff}
+    if not schools:
+        return set()
+    wanted = {
+        (school_ids[member.school], people[member.phone], member.role) for member in roster.staff
+    }
+    stale = [
+        (role_id, school, person, role) for role_id, school, person, role in session.execute(
+            select(StaffRole.id, StaffRole.school_id, StaffRole.person_id, StaffRole.role)
+            .where(StaffRole.school_id.in_(schools)))
+        if (school, person, role) not in wanted
+    ]
+    for part13 in _chunks([row[0] for row in stale]):
+        session.execute(delete(StaffRole).where(StaffRole.id.in_(part13)))
+    counts.bump("staff roles removed", len(stale))
+    gone_mentors = {(school, person) for _id, school, person, role in stale if role == "mentor"}
+    for school, person in sorted(gone_mentors):
+        result = session.execute(delete(MentorLink).where(
+            MentorLink.mentor_id == person,
+            MentorLink.student_id.in_(select(Student.id).where(Student.school_id == school))))
+        counts.bump("mentor links removed", int(result.rowcount))
+    return {person for _id, _school, person, _role in stale}
+
+
+def _cut_chats(session: Session, people: set[int], counts: ImportCounts) -> None:
+    """Unlink the chats, and drop the dialogs, of those of `people` left with no role."""
+    if not people:
+        return
+    still = set(session.execute(select(Guardianship.guardian_id).where(
+        Guardianship.guardian_id.in_(people))).scalars())
+    still |= set(session.execute(select(StaffRole.person_id).where(
+        StaffRole.person_id.in_(people))).scalars())
+    still |= set(session.execute(select(Student.person_id).where(
+        Student.person_id.in_(people))).scalars())
+    orphans = sorted(people - still)
+    for part14 in _chunks(orphans):
+        result = session.execute(
+            update(Person).where(Person.id.in_(part14), Person.telegram_chat_id.is_not(None))
+            .values(telegram_chat_id=None, telegram_user_id=None))
+        counts.bump("chats unlinked", int(result.rowcount))
+        session.execute(delete(ConversationState).where(
+            ConversationState.person_id.in_(part14)))
