@@ -30,6 +30,7 @@ from handlers.messages import Incoming
 from locales import LANGUAGES, N_, RIGHT_TO_LEFT, gettext_for, normalize_language
 from policy.attendance import parse_attendance_rows
 from policy.clock import Clock
+from policy.text import clean_text
 from storage.attendance import (
     apply_attendance,
     record_roll_call,
@@ -44,6 +45,8 @@ from storage.people import search_people
 log = logging.getLogger(__name__)
 #: Twilio's webhooks are a few KiB at most (a 1,600-character SMS and its fields).
 MAX_WEBHOOK_BODY = 64 * 1024
+#: A Telegram update with a 4,096-character text and its entities is far below this.
+MAX_TELEGRAM_BODY = 256 * 1024
 ATTENDANCE_PATH = "/api/attendance"
 MAX_API_BODY = 1024 * 1024
 PAYLOAD_FIELDS = ("records", "classes", "school", "date")
@@ -126,9 +129,13 @@ class WebApp:
         if not self.telegram.secret_matches(request.headers.get(SECRET_HEADER)):
             log.warning("telegram webhook refused: wrong or missing secret token")
             return Response(status_code=403)
+        body = await _body_within(request, MAX_TELEGRAM_BODY)
+        if body is None:
+            log.warning("telegram webhook refused: body over %d bytes", MAX_TELEGRAM_BODY)
+            return Response(status_code=413)
         try:
-            data = await request.json()
-        except ValueError:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
             return Response(status_code=400)
         if not isinstance(data, dict) or "update_id" not in data:
             return Response(status_code=400)
@@ -257,7 +264,7 @@ class WebApp:
 
     async def people(self, request: Request) -> Response:
         """People in the roster matching `?q=`."""
-        query = request.query_params.get("q", "")[:100]
+        query = clean_text(request.query_params.get("q", ""))[:100]
 
         def find() -> list[dict[str, Any]]:
             with session_scope(self.engine) as session:
@@ -306,18 +313,18 @@ class WebApp:
             return JSONResponse({"error": "send JSON: {\"text\": …}"}, status_code=400)
         if not isinstance(body, dict):
             return JSONResponse({"error": "send a JSON object"}, status_code=400)
-        message_text = str(body.get("text") or "")
-        choice = body.get("choice")
+        message_text = clean_text(str(body.get("text") or ""))
+        choice = clean_text(str(body.get("choice"))) if body.get("choice") else None
         if len(message_text) > MAX_TEXT:
             return JSONResponse(
                 {"error": f"message longer than {MAX_TEXT} characters"}, status_code=413
             )
         if not message_text.strip() and not choice:
             return JSONResponse({"error": "empty message"}, status_code=400)
-        ref = str(body.get("ref") or uuid.uuid4())[:64]
+        ref = clean_text(str(body.get("ref") or "")).strip()[:64] or str(uuid.uuid4())
         incoming = Incoming(
             person_id=person_id, channel="webchat", ref=ref, text=message_text,
-            choice=str(choice) if choice else None,
+            choice=choice or None,
         )
 
         def handle() -> bool:

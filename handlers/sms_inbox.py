@@ -24,6 +24,7 @@ from handlers.schooltime import local_today
 from locales import gettext_for
 from policy.freetext import fold
 from policy.sms import HELP, START, STOP, keyword
+from policy.text import clean_text
 from storage.inbound import mark_seen
 from storage.models import OutboxMessage, Person
 from storage.outbox import enqueue_row
@@ -71,9 +72,9 @@ def handle_sms(
 
     `secret` keys the digest by which a stranger's number is remembered for a day.
     """
-    if not mark_seen(session, channel=CHANNEL, ref=message.sid, now=now):
+    if not mark_seen(session, channel=CHANNEL, ref=clean_text(message.sid)[:64], now=now):
         return []
-    text = message.body[:MAX_TEXT].strip()
+    text = clean_text(message.body[:MAX_TEXT]).strip()
     person = find_sender(session, message.sender)
     said = keyword(text)
     if person is None:
