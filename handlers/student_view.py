@@ -68,6 +68,10 @@ def own_student(session: Session, person: Person, roles: Roles,
     """The one of the person's own students called `name`, or the answer that none is
     (which reveals nothing about anyone else's)."""
     students = visible_students(session, person, roles)
+    by_id = [student for student, _name in students
+             if student.external_id.casefold() == name.strip().lstrip("#").casefold()]
+    if len(by_id) == 1:  # the way staff name a student with protected identity
+        return by_id[0]
     index = match_child(name, [student_name for _student, student_name in students])
     if index is None:
         return Reply(gettext_for(person.language, "None of your students is called {name}.",
@@ -101,7 +105,7 @@ def _profile(session: Session, student: Student, language: str, now: datetime) -
     absences = session.execute(select(Absence).where(Absence.student_id == student.id)
                                .order_by(col(Absence.day).desc(), col(Absence.slot))).scalars()
     rows = list(absences)
-    lines = [student_label(session, student)]
+    lines = [student_label(session, student, opened=True)]  # opened on purpose, audited
     if calendar is not None:
         term = term_of(calendar, today)
         found = counters([Record(a.day, a.kind, a.state, a.lesson_start, a.lesson_end)

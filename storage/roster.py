@@ -184,6 +184,12 @@ def apply_roster(
         if record.phone:
             wanted[record.phone] = (record.name, record.language or school_language)
     people = _upsert_people(session, wanted, now, counts, progress)
+    # Mentors already on file (a students file imported without the staff file).
+    on_file = sorted({phone for record in roster.students.values() for phone in record.mentors}
+                     - set(people))
+    for part0 in _chunks(on_file):
+        people.update((phone, person_id) for person_id, phone in session.execute(
+            select(Person.id, Person.phone).where(Person.phone.in_(part0))))
 
     _upsert_students(session, roster, school_ids, classes, people, schools, now, counts, progress)
     student_ids = _student_ids(session, roster, school_ids)
@@ -235,16 +241,18 @@ def _upsert_students(
     classes: dict[tuple[int, str], int], people: dict[str, int], schools: dict[str, School],
     now: datetime, counts: ImportCounts, progress: Progress,
 ) -> None:
-    existing: dict[tuple[str, str], tuple[int, int, int, bool, tuple[str, str]]] = {}
+    existing: dict[tuple[str, str], tuple[int, int, int, bool, bool, tuple[str, str]]] = {}
     names = {school_id: name for name, school_id in school_ids.items()}
     keys = list(roster.students)
     for part7 in _chunks(keys):
         for (
-            school_id, external_id, row_id, class_id, person_id, adult, name, language
+            school_id, external_id, row_id, class_id, person_id, adult, protected, name,
+            language,
         ) in session.execute(
             select(
                 Student.school_id, Student.external_id, Student.id, Student.class_id,
-                Student.person_id, Student.adult, Person.name, Person.language,
+                Student.person_id, Student.adult, Student.protected, Person.name,
+                Person.language,
             )
             .join(Person, Person.id == Student.person_id)
             .where(
@@ -254,7 +262,7 @@ def _upsert_students(
             )
         ):
             existing[(names[school_id], external_id)] = (
-                row_id, class_id, person_id, adult, (name, language)
+                row_id, class_id, person_id, adult, protected, (name, language)
             )
     student_people: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -264,7 +272,7 @@ def _upsert_students(
         class_id = classes[(school_ids[record.school], record.class_name)]
         person_id = people.get(record.phone) if record.phone else None
         if key in existing:
-            row_id, old_class, old_person, old_adult, old_details = existing[key]
+            row_id, old_class, old_person, old_adult, old_protected, old_details = existing[key]
             if person_id is None and old_details != (record.name, language):
                 student_people.append(
                     {"id": old_person, "name": record.name, "language": language,
@@ -272,10 +280,12 @@ def _upsert_students(
                 )
             if person_id is None:
                 person_id = old_person
-            if (old_class, old_person, old_adult) != (class_id, person_id, record.adult):
+            if (old_class, old_person, old_adult, old_protected) != (
+                class_id, person_id, record.adult, record.protected
+            ):
                 changed.append(
                     {"id": row_id, "class_id": class_id, "person_id": person_id,
-                     "adult": record.adult}
+                     "adult": record.adult, "protected": record.protected}
                 )
         else:
             new_records.append((record, class_id, person_id, language))
@@ -301,7 +311,8 @@ def _upsert_students(
         session.execute(
             insert(Student),
             [{"school_id": school_ids[record.school], "class_id": class_id,
-              "external_id": record.student_id, "person_id": person_id, "adult": record.adult}
+              "external_id": record.student_id, "person_id": person_id, "adult": record.adult,
+              "protected": record.protected}
              for record, class_id, person_id, _language in part11],
         )
     counts.bump("students new", len(new_records))

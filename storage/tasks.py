@@ -80,8 +80,11 @@ def snooze_task(task: StaffTask, *, minutes: int, now: datetime) -> None:
     task.remind_at = now + timedelta(minutes=minutes)
 
 
-def student_label(session: Session, student: Student) -> str:
-    """"Name (class)" for messages to staff."""
+def student_label(session: Session, student: Student, *, opened: bool = False) -> str:
+    """"Name (class)" for messages to staff; a student with protected identity only by the
+    school's id ("#N003") unless staff `opened` the record on purpose."""
+    if student.protected and not opened:
+        return f"#{student.external_id}"
     person = session.get(Person, student.person_id)
     name = person.name if person else f"#{student.id}"
     klass = session.get(SchoolClass, student.class_id)
