@@ -18,13 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.dispatcher import Dispatcher
 from bot.sms import SIGNATURE_HEADER as TWILIO_SIGNATURE
 from bot.sms import SMS_PATH, STATUS_PATH, TwilioSms
 from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramBot
+from bot.webauth import COOKIE, LOGIN_PATH, SESSION_VALID, SignIn
 from handlers.inbox import MAX_TEXT, handle_incoming
 from handlers.messages import Incoming
 from locales import LANGUAGES, N_, RIGHT_TO_LEFT, gettext_for, normalize_language
@@ -66,6 +67,9 @@ UI_STRINGS = {
     "nurse": N_("school nurse"),
     "counsellor": N_("counsellor"),
     "coordinator": N_("coordinator"),
+    "sign_in": N_("Staff sign in with their phone number"),
+    "sign_in_send": N_("Send me a sign-in link"),
+    "sign_in_sent": N_("If the number belongs to school staff, a sign-in link is on its way."),
 }
 
 
@@ -76,10 +80,12 @@ class WebApp:
         self, engine: Engine, clock: Clock, dispatcher: Dispatcher | None, *, webchat: bool,
         channels: list[str], telegram: TelegramBot | None = None, sms: TwilioSms | None = None,
         api_token: str | None = None, timezone: tzinfo | None = None,
+        sign_in: SignIn | None = None, country: str = "SE",
     ) -> None:
         """Wire the routes; the web chat only when `webchat` is on, Telegram's webhook
         when `telegram` is given, and the attendance API when `api_token` is set
-        (`timezone` gives its "today")."""
+        (`timezone` gives its "today"). With `sign_in` the web chat is for staff signed in
+        with a one-time link (phones read as in `country`), each acting only as themselves."""
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
@@ -88,6 +94,8 @@ class WebApp:
         self.sms = sms
         self.api_token = api_token
         self.timezone = timezone
+        self.sign_in = sign_in
+        self.country = country
         routes = [Route("/healthz", self.healthz)]
         if api_token:
             routes.append(Route(ATTENDANCE_PATH, self.attendance, methods=["POST"]))
@@ -106,6 +114,11 @@ class WebApp:
                     "/webchat/api/people/{person_id:int}/messages", self.send, methods=["POST"]
                 ),
             ]
+            if sign_in is not None:
+                routes += [
+                    Route("/webchat/api/sign-in", self.ask_link, methods=["POST"]),
+                    Route(LOGIN_PATH + "{token}", self.login),
+                ]
         self.app = Starlette(routes=routes)
 
     async def healthz(self, request: Request) -> Response:
@@ -259,12 +272,73 @@ class WebApp:
                 "languages": list(LANGUAGES),
                 "dir": "rtl" if language in RIGHT_TO_LEFT else "ltr",
                 "strings": {key: gettext_for(language, text) for key, text in UI_STRINGS.items()},
+                "sign_in": self.sign_in is not None,
             }
         )
 
+    def _signed_in(self, request: Request) -> int | None:
+        """The person signed in by the request's cookie (None: nobody)."""
+        assert self.sign_in is not None
+        return self.sign_in.person(request.cookies.get(COOKIE), now=self.clock.now())
+
+    def _refused(self, request: Request, person_id: int | None = None) -> Response | None:
+        """With sign-in on: 401 for nobody signed in, 403 for acting as someone else."""
+        if self.sign_in is None:
+            return None
+        signed_in = self._signed_in(request)
+        if signed_in is None:
+            return JSONResponse({"error": "sign in first"}, status_code=401)
+        if person_id is not None and person_id != signed_in:
+            return JSONResponse({"error": "only as yourself"}, status_code=403)
+        return None
+
+    async def ask_link(self, request: Request) -> Response:
+        """A sign-in link to a staff member's phone; the same answer for any number."""
+        assert self.sign_in is not None
+        body = await _body_within(request, 4096)
+        try:
+            data = json.loads(body or b"")
+        except (ValueError, RecursionError):
+            data = None
+        phone = clean_text(str(data.get("phone") or ""))[:40] if isinstance(data, dict) else ""
+        sign_in = self.sign_in
+
+        def send() -> None:
+            with session_scope(self.engine) as session:
+                sign_in.send_link(session, phone, country=self.country, now=self.clock.now())
+
+        if phone:
+            await asyncio.to_thread(send)
+            if self.dispatcher is not None:
+                self.dispatcher.wake()
+        return JSONResponse({"ok": True}, status_code=202)
+
+    async def login(self, request: Request) -> Response:
+        """A sign-in link opened: the session cookie, then the web chat; once only."""
+        assert self.sign_in is not None
+        sign_in, token = self.sign_in, str(request.path_params["token"])[:300]
+
+        def redeem() -> int | None:
+            with session_scope(self.engine) as session:
+                return sign_in.redeem(session, token, now=self.clock.now())
+
+        person_id = await asyncio.to_thread(redeem)
+        if person_id is None:
+            return Response("This sign-in link is not valid (any more).", status_code=403,
+                            media_type="text/plain; charset=utf-8")
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(COOKIE, sign_in.cookie(person_id, now=self.clock.now()),
+                            max_age=int(SESSION_VALID.total_seconds()), httponly=True,
+                            samesite="strict",
+                            secure=sign_in.public_url.startswith("https://"))
+        return response
+
     async def people(self, request: Request) -> Response:
-        """People in the roster matching `?q=`."""
+        """People in the roster matching `?q=` (with sign-in: only oneself)."""
+        if (refused := self._refused(request)) is not None:
+            return refused
         query = clean_text(request.query_params.get("q", ""))[:100]
+        only = self._signed_in(request) if self.sign_in is not None else None
 
         def find() -> list[dict[str, Any]]:
             with session_scope(self.engine) as session:
@@ -273,6 +347,7 @@ class WebApp:
                      "staff": [{"school": school, "role": role} for school, role in item.staff],
                      "children": item.children, "student_class": item.student_class}
                     for item in search_people(session, query)
+                    if only is None or item.person_id == only
                 ]
 
         return JSONResponse(await asyncio.to_thread(find))
@@ -280,6 +355,8 @@ class WebApp:
     async def messages(self, request: Request) -> Response:
         """What the bot has delivered to this person in the web chat, after `?after=`."""
         person_id = int(request.path_params["person_id"])
+        if (refused := self._refused(request, person_id)) is not None:
+            return refused
         try:
             after = int(request.query_params.get("after", "0"))
         except ValueError:
@@ -307,6 +384,8 @@ class WebApp:
     async def send(self, request: Request) -> Response:
         """A message typed (or a button tapped) in the web chat, as this person."""
         person_id = int(request.path_params["person_id"])
+        if (refused := self._refused(request, person_id)) is not None:
+            return refused
         try:
             body = await request.json()
         except ValueError:
