@@ -165,6 +165,8 @@ def cmd_calendar_import(context: Context, args: argparse.Namespace) -> int:
             school = ensure_school(session, school_name, policy=context.policy,
                                    timezone=context.settings.timezone, now=context.clock.now())
             set_period(session, school, kind=kind, name=name, start=period.start, end=period.end)
+        audit(session, at=context.clock.now(), actor="cli", action="calendar.import",
+              entity="calendar_period", periods=len(rows))
     out.print(f"Recorded {len(rows)} calendar period(s).", markup=False)
     return 0
 
@@ -197,6 +199,11 @@ def cmd_school_set(context: Context, args: argparse.Namespace) -> int:
             school.settings = {**school.settings,
                                RETENTION_SETTING: args.note_retention_days}
         session.add(school)
+        changed = sorted(name for name in ("country", "timezone", "language", "phone", "policy",
+                                           "notice", "note_retention_days")
+                         if getattr(args, name) not in (None, [], ""))
+        audit(session, at=context.clock.now(), actor="cli", action="school.set",
+              entity="school", entity_id=school.id, changed=changed)
         out.print(f"{school.name}: {school.country}, {school.timezone}, {school.language}, "
                   f"policy {school.policy}", markup=False)
     return 0

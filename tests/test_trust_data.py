@@ -164,6 +164,10 @@ def test_notes_are_purged_after_the_school_year_and_the_report_stays(
         "Norrskolan,term,VT27,2027-01-11,2027-06-11\n")
     assert main(["calendar", "import", str(tmp_path / "calendar.csv")]) == 0
     assert main(["school", "set", "Norrskolan", "--note-retention-days", "10"]) == 0
+    [calendar] = run(capsys, "audit", "list", "--action", "calendar.", "--json")
+    assert calendar["detail"] == {"periods": 2}
+    [school] = run(capsys, "audit", "list", "--action", "school.set", "--json")
+    assert school["detail"] == {"changed": ["note_retention_days"]}
     monkeypatch.setenv("NARVARO_CLOCK_START", "2027-06-21T12:00:00+02:00")
     assert main(["purge"]) == 0
     assert notes() == [NOTE, "Hos tandläkaren"]  # kept through 21 June (11 June + 10)
