@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from bot.app import Context
 from policy.phones import to_e164
-from storage.audit import list_audit
+from storage.audit import audit, list_audit
 from storage.db import session_scope
 from storage.models import Person, Student
 from storage.privacy import export_person, forget_person, purge_notes
@@ -61,6 +61,8 @@ def cmd_export(context: Context, args: argparse.Namespace) -> int:
             sys.stderr.write("nobody with that phone number\n")
             return EXIT_INVALID
         data: dict[str, Any] = export_person(session, person)
+        audit(session, at=context.clock.now(), actor="cli", action="person.export",
+              entity="person", entity_id=person.id)
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     return 0
 

@@ -3,7 +3,7 @@ someone who has left, and purging report notes past their retention."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -179,7 +179,9 @@ def purge_notes(session: Session, now: datetime) -> int:
     rows = session.execute(
         select(AbsenceReport.id, AbsenceReport.last_day, Student.school_id)
         .join(Student, col(Student.id) == AbsenceReport.student_id)
-        .where(col(AbsenceReport.note).is_not(None))).all()
+        # a note about today or later is never due, whatever the school's settings
+        .where(col(AbsenceReport.note).is_not(None),
+               col(AbsenceReport.last_day) < (now - timedelta(days=1)).date())).all()
     if not rows:
         return 0
     schools = {school.id: school for school in session.execute(select(School)).scalars()}

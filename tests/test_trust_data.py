@@ -109,6 +109,8 @@ def test_export_gives_a_guardian_their_data_and_never_the_other_guardians(
     text = json.dumps(data, ensure_ascii=False)
     assert OMAR not in text and "Omars egen anteckning" not in text
     assert main(["export", "--guardian", "+46709999999"]) == 2
+    assert [row["action"] for row in run(
+        capsys, "audit", "list", "--action", "person.export", "--json")] == ["person.export"]
 
 
 def test_forget_removes_a_guardian_who_has_left(
