@@ -454,7 +454,7 @@ def _attendance_payload(body: bytes) -> AttendancePayload | list[str]:
     parsed_day = _iso_date(day)
     if day is not None and parsed_day is None:
         problems.append("date must be a date such as 2026-11-23")
-    default_school = school.strip() if isinstance(school, str) else ""
+    default_school = clean_text(school).strip() if isinstance(school, str) else ""
     rows: list[dict[str, str]] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):
@@ -465,7 +465,7 @@ def _attendance_payload(body: bytes) -> AttendancePayload | list[str]:
             if value is None:
                 row[name] = ""
             elif isinstance(value, str):
-                row[name] = value
+                row[name] = clean_text(value)
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 row[name] = str(value)
             else:
@@ -475,7 +475,8 @@ def _attendance_payload(body: bytes) -> AttendancePayload | list[str]:
         rows.append(row)
     if problems:
         return problems
-    return AttendancePayload(rows, [c.strip() for c in classes], default_school, parsed_day)
+    return AttendancePayload(rows, [clean_text(c).strip() for c in classes], default_school,
+                             parsed_day)
 
 
 def _iso_date(value: object) -> date | None:

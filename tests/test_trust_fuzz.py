@@ -169,3 +169,27 @@ def test_a_note_with_nul_and_controls_is_stored_clean(db: Engine) -> None:
     with Session(db) as session:
         [report] = session.exec(select(AbsenceReport)).all()
     assert report.note == "Migrän[0m \u200fسجين\u200f"
+
+
+async def test_the_attendance_api_takes_any_strings(db: Engine) -> None:
+    """Records, class names and the school as any text (NUL, surrogates as JSON escapes):
+    recorded, or refused with the problems; never a database error."""
+    web = WebApp(db, Clock(NOW), None, webchat=False, channels=[], api_token="t" * 32)
+    examples: list[tuple[str, str, str]] = []
+
+    @given(hostile_text.map(lambda t: t[:80]), hostile_text.map(lambda t: t[:80]),
+           hostile_text.map(lambda t: t[:80]))
+    @FUZZ
+    def collect(student: str, klass: str, school: str) -> None:
+        examples.append((student, klass, school))
+
+    collect()
+    transport = httpx.ASGITransport(app=web.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        for student, klass, school in examples:
+            body = json.dumps({"school": school, "classes": [klass], "date": "2026-11-23",
+                               "records": [{"date": "2026-11-23", "student_id": student,
+                                            "status": "absent"}]}).encode()
+            answer = await client.post("/api/attendance", content=body, headers={
+                "Authorization": "Bearer " + "t" * 32, "content-type": "application/json"})
+            assert answer.status_code in {200, 400, 422}, (answer.status_code, student[:30])
