@@ -88,6 +88,10 @@ def test_a_students_trail_lists_views_and_changes_without_their_content(
     assert [row["action"] for row in imports] == ["roster.import"]
     assert [row["student_id"] for row in run(
         capsys, "audit", "list", "--student", "N003", "--json")] == ["N003"]
+    tick(MONDAY.format("08:46:00"))  # Noor unexcused: the mentor's call is a new task
+    assert [(row["actor"], row["action"], row["detail"]["kind"]) for row in run(
+        capsys, "audit", "list", "--student", "N003", "--action", "task.", "--json")] == [
+        ("system", "task.create", "call_home")]
 
 
 def test_export_gives_a_guardian_their_data_and_never_the_other_guardians(
