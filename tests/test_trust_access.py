@@ -19,6 +19,8 @@ from sqlmodel import Session, select
 from bot.cli import main
 from storage.db import make_engine, session_scope
 from storage.models import (
+    AbsenceReport,
+    Concern,
     ConversationState,
     Guardianship,
     MentorLink,
@@ -29,7 +31,7 @@ from storage.models import (
 )
 from tests.rosters import write
 from tests.telegram_harness import MENTOR_PHONE, ROSTER, STAFF, import_roster
-from tests.test_return_plans import say
+from tests.test_return_plans import answer, say, tick
 
 LENA, OMAR, KARI = "+46701234501", "+46701234502", "+4741234503"
 BO, NINA, PRINCIPAL = "+46701112240", "+46701112241", "+46701112234"
@@ -154,3 +156,31 @@ def test_a_staff_file_alone_removes_a_mentor_and_their_mentees(
         anna = session.exec(select(Person).where(Person.phone == MENTOR_PHONE)).one()
         assert len(session.exec(select(MentorLink).where(
             MentorLink.mentor_id == anna.id)).all()) == 5
+
+
+def test_forged_buttons_reach_nothing_of_another_family(db: Engine, tmp_path: Path) -> None:
+    """A modified client can send any button data: Kari's forged buttons for Ali's notice,
+    Omar's report, Anna's task and Ali's concern change nothing and say nothing of them."""
+    assert "Ali Hassan" in say(db, OMAR, "Ali sjuk idag", AT.format("07:30:00"))
+    assert "R-" in say(db, OMAR, "ja", AT.format("07:30:05"))
+    (tmp_path / "roll.csv").write_text(
+        "date,student_id,status,lesson_start,lesson_end,minutes_late\n2026-11-23,N005,absent,,,\n")
+    assert main(["attendance", "import", str(tmp_path / "roll.csv")]) == 0
+    assert main(["concern", "raise", "--student", "N001"]) == 0
+    tick(AT.format("08:46:00"))  # Adam unexcused: a call task for Anna
+    with Session(db) as session:
+        ali = session.exec(select(Student).where(Student.external_id == "N001")).one()
+        [report] = session.exec(select(AbsenceReport)).all()
+        [task] = session.exec(select(StaffTask)).all()
+    forged = [f"notice:{ali.id}:2026-11-23", f"child:{ali.id}", f"report:cancel:{report.id}",
+              f"report:confirm-cancel:{report.id}", f"task:done:{task.id}",
+              f"task:reached:{task.id}", f"concern:close:{ali.id}", "plan:end:1"]
+    for n, key in enumerate(forged):
+        shown = answer(db, KARI, "", AT.format(f"09:{n:02d}:00"), key)
+        for secret in ("Ali", "Hassan", "Adam", "Smith", OMAR):
+            assert secret not in shown.text, (key, shown.text)
+    with Session(db) as session:
+        assert session.exec(select(AbsenceReport.cancelled_at)).one() is None
+        assert session.exec(select(StaffTask.status)).one() == "open"
+        assert len(session.exec(select(AbsenceReport)).all()) == 1
+        assert session.exec(select(Concern)).one().closed_at is None
