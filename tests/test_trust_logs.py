@@ -117,6 +117,9 @@ async def test_a_full_day_logs_no_name_number_reason_or_token(
                                  to=SCHOOL_NUMBER, body="1")
         await twilio.wait_until(lambda: any(
             m.body.startswith("Noterat") for m in twilio.messages(MENTOR_PHONE)) or None)
+        # Staff look a student up and take roll call by SMS.
+        assert "Ali Hassan" in (await bot.sms_in(PRINCIPAL, "/student Ali")).body
+        assert (await bot.sms_in(PRINCIPAL, "/roll")).body
 
     assert logs.records, "nothing was logged at all"
     tokens = [telegram.token, twilio.auth_token, API_TOKEN, telegram.token.split(":")[-1]]
