@@ -75,6 +75,12 @@ class Roster:
         return {key[0] for key in self.students} | {member.school for member in self.staff}
 
 
+def _formula(value: str) -> bool:
+    """Whether a spreadsheet would run `value` as a formula (CSV injection: "=cmd|…"); no
+    name starts so, and none must come back out of Närvaro that way."""
+    return value[:1] in {"=", "+", "-", "@"}
+
+
 def _language(value: str, column: str, add: Callable[[str], None]) -> str | None:
     if not value:
         return None
@@ -168,6 +174,8 @@ def _parse_staff(
         for column in ("school", "name"):
             if not row[column]:
                 add(f"{column} is empty")
+            elif _formula(row[column]):
+                add(f"{column} starts with {row[column][0]} (a spreadsheet formula, not a name)")
         role = row["role"].lower()
         if role not in ROLES:
             add(f"role '{row['role']}' is not one of {', '.join(ROLES)}")
@@ -201,6 +209,9 @@ def _parse_students(
         for column in ("school", "class", "student_name"):
             if not row[column]:
                 add(f"{column} is empty")
+        for column in ("school", "class", "student_name", "guardian_name"):
+            if _formula(row[column]):
+                add(f"{column} starts with {row[column][0]} (a spreadsheet formula, not a name)")
         student_id = row["student_id"]
         if not student_id:
             add("student_id is empty")

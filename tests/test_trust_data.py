@@ -186,3 +186,23 @@ def test_notes_are_purged_after_the_school_year_and_the_report_stays(
         assert len(session.exec(select(AbsenceReport)).all()) == 2
     [purge] = run(capsys, "audit", "list", "--action", "report.notes_purged", "--json")
     assert purge["detail"] == {"count": 2}
+
+
+def test_a_formula_for_a_name_is_refused_and_a_note_comes_out_as_data(
+    db: Engine, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """CSV injection: "=cmd|…" as a guardian's name is refused with its line (nothing is
+    imported); a note written that way comes out of the export as a JSON string."""
+    from tests.rosters import students, write
+
+    evil = students("Norrskolan,7A,N009,Ida Berg,sv,,no,=cmd|' /C calc'!A0,0701234599,sv,")
+    capsys.readouterr()
+    assert main(["roster", "import", "--students", write(tmp_path, "evil.csv", evil)]) == 2
+    assert "students.csv:2: guardian_name starts with = (a spreadsheet formula" in (
+        capsys.readouterr().err.replace(str(tmp_path / "evil.csv"), "students.csv"))
+    with Session(db) as session:
+        assert session.exec(select(Person).where(Person.phone == "+46701234599")).first() is None
+    report_with_note(db, OMAR, None, "=HYPERLINK(\"http://x\")", "08:00")
+    data = run(capsys, "export", "--guardian", OMAR)
+    [report] = data["students"][0]["reports"]
+    assert report["note"] == "=HYPERLINK(\"http://x\")"
