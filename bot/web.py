@@ -18,7 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
 from bot.dispatcher import Dispatcher
@@ -53,6 +59,9 @@ MAX_API_BODY = 1024 * 1024
 PAYLOAD_FIELDS = ("records", "classes", "school", "date")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 STATIC = Path(__file__).parent / "static"
+SIGN_IN_PAGE = ('<!doctype html><meta charset="utf-8"><title>Närvaro</title>'
+                '<form method="post"><noscript><button>Närvaro →</button></noscript></form>'
+                "<script>document.forms[0].submit()</script>")
 UI_STRINGS = {
     "title": N_("Närvaro web chat"),
     "pick": N_("Chat as someone in the roster"),
@@ -117,7 +126,8 @@ class WebApp:
             if sign_in is not None:
                 routes += [
                     Route("/webchat/api/sign-in", self.ask_link, methods=["POST"]),
-                    Route(LOGIN_PATH + "{token}", self.login),
+                    Route(LOGIN_PATH + "{token}", self.login_page),
+                    Route(LOGIN_PATH + "{token}", self.login, methods=["POST"]),
                 ]
         self.app = Starlette(routes=routes)
 
@@ -312,6 +322,11 @@ class WebApp:
             if self.dispatcher is not None:
                 self.dispatcher.wake()
         return JSONResponse({"ok": True}, status_code=202)
+
+    async def login_page(self, request: Request) -> Response:
+        """Opening a sign-in link shows a page that posts it back: a link preview (Telegram
+        and messaging apps fetch links) must not use up the one-time link."""
+        return HTMLResponse(SIGN_IN_PAGE)
 
     async def login(self, request: Request) -> Response:
         """A sign-in link opened: the session cookie, then the web chat; once only."""

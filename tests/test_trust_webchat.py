@@ -67,7 +67,11 @@ async def test_staff_sign_in_with_a_one_time_link_and_act_as_themselves(
             path = link.removeprefix(bot.public_url)
             assert sms.body.startswith("Din inloggningslänk till Närvaros webbchatt")
 
-            signed = await http.get(path)
+            for _preview in range(2):  # a link preview fetches it: nothing is used up
+                page = await http.get(path)
+                assert page.status_code == 200 and '<form method="post">' in page.text
+                assert "set-cookie" not in page.headers
+            signed = await http.post(path)
             assert signed.status_code == 303 and signed.headers["location"] == "/"
             assert "httponly" in signed.headers["set-cookie"].lower()
             assert "samesite=strict" in signed.headers["set-cookie"].lower()
@@ -80,7 +84,7 @@ async def test_staff_sign_in_with_a_one_time_link_and_act_as_themselves(
             assert (await http.get(f"/webchat/api/people/{lena}/messages")).status_code == 403
 
         async with httpx.AsyncClient(base_url=bot.public_url) as other:
-            assert (await other.get(path)).status_code == 403  # once only
+            assert (await other.post(path)).status_code == 403  # once only
             other.cookies.set("narvaro_session", f"{lena}.9999999999.forged")
             assert (await other.get("/webchat/api/people")).status_code == 401
             tampered = http.cookies["narvaro_session"].replace(f"{anna}.", f"{lena}.", 1)
