@@ -206,3 +206,13 @@ def test_a_formula_for_a_name_is_refused_and_a_note_comes_out_as_data(
     data = run(capsys, "export", "--guardian", OMAR)
     [report] = data["students"][0]["reports"]
     assert report["note"] == "=HYPERLINK(\"http://x\")"
+
+
+def test_a_look_at_a_running_plan_is_audited(
+    db: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Anna opens Vera's running plan with /plan: a plan.view row after plan.start."""
+    assert main(["plan", "start", "--student", "N006"]) == 0
+    assert "Vera" in say(db, MENTOR_PHONE, "/plan Vera", MONDAY.format("09:00:00"))
+    trail = run(capsys, "audit", "list", "--student", "N006", "--action", "plan.", "--json")
+    assert [row["action"] for row in trail] == ["plan.start", "plan.view"]
