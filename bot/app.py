@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from ipaddress import ip_address
 
 import uvicorn
 from sqlalchemy import Connection, Engine
@@ -17,10 +16,12 @@ from bot.channels.base import Channel
 from bot.channels.local import ConsoleChannel, WebChatChannel
 from bot.demo import load_demo_if_empty
 from bot.dispatcher import Dispatcher
-from bot.settings import Settings
+from bot.logs import quiet_libraries
+from bot.settings import Settings, is_loopback
 from bot.sms import TwilioSms
 from bot.telegram import TelegramBot
 from bot.web import WebApp
+from bot.webauth import SignIn
 from policy.clock import Clock
 from policy.presets import PolicyPreset, load_policy
 from scheduler.runner import build_scheduler, stop_scheduler
@@ -59,13 +60,6 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     return channels
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 class _Server(uvicorn.Server):
     """uvicorn's server, except that a SIGTERM or SIGINT it caught is not raised again once
     it stops listening: the runtime still has parts to stop in order (then it exits 0)."""
@@ -85,6 +79,7 @@ class Runtime:
 
     def __init__(self, context: Context) -> None:
         """Wire the parts; nothing starts until `run`."""
+        quiet_libraries()  # also when embedded without `main` (the tests do)
         self.context = context
         settings = context.settings
         self.channels = build_channels(settings)
@@ -116,7 +111,10 @@ class Runtime:
         self.web = WebApp(context.engine, context.clock, self.dispatcher,
                           webchat=settings.webchat, channels=sorted(self.channels),
                           telegram=self.telegram if settings.telegram_mode == "webhook" else None,
-                          sms=self.sms, api_token=settings.api_token, timezone=settings.zone)
+                          sms=self.sms, api_token=settings.api_token, timezone=settings.zone,
+                          sign_in=SignIn(settings.public_url or "")
+                          if settings.webchat_exposed else None,
+                          country=context.policy.country)
         self.scheduler = build_scheduler(context.engine, context.clock,
                                          interval=settings.sweep_interval_seconds,
                                          after_sweep=self.dispatcher.wake)
@@ -179,9 +177,9 @@ class Runtime:
                     now=context.clock.now(),
                 ):
                     log.info("database was empty: loaded the demo school")
-        if settings.webchat and not _is_loopback(settings.http_host):
-            log.warning("the web chat lets anyone act as anyone: keep it off "
-                        "(NARVARO_WEBCHAT=0) on a reachable host")
+        if settings.webchat and not is_loopback(settings.http_host):
+            log.warning("the web chat is exposed on a reachable host: staff sign in with "
+                        "one-time links (NARVARO_WEBCHAT_EXPOSED)")
         if released := self.dispatcher.recover():
             log.info("released %s messages this worker claimed before a crash", released)
         if self.sms is not None:

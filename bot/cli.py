@@ -16,16 +16,18 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
-from sqlmodel import select
+from sqlmodel import Session, select
 from telegram.error import TelegramError
 
 from bot.app import Context, build_channels, build_context, serve
 from bot.cli_action_plan import add_parser as add_action_plan_parser
 from bot.cli_case import add_parser as add_caselog_parser
+from bot.cli_data import add_parser as add_data_parser
 from bot.cli_plan import add_parser as add_plan_parser
 from bot.cli_reports import add_parser as add_report_parser
 from bot.cli_review import add_parser as add_review_parser
 from bot.dispatcher import Dispatcher
+from bot.logs import quiet_libraries
 from bot.settings import SettingsError, load_settings
 from policy.attendance import parse_attendance
 from policy.calendar import DateRange
@@ -35,10 +37,12 @@ from policy.presets import PRESETS
 from policy.roster import parse_roster
 from scheduler.sweeps import run_sweeps
 from storage.attendance import apply_attendance, resolve_student, student_resolver
+from storage.audit import audit
 from storage.concerns import close_concern, raise_concern
 from storage.db import session_scope
 from storage.models import School, Student
 from storage.outbox import settle_maybe_sent
+from storage.privacy import RETENTION_SETTING
 from storage.queries import list_absences, list_outbox, list_tasks
 from storage.roster import apply_roster, staff_phones
 from storage.schools import ensure_school, set_period
@@ -166,6 +170,8 @@ def cmd_calendar_import(context: Context, args: argparse.Namespace) -> int:
             school = ensure_school(session, school_name, policy=context.policy,
                                    timezone=context.settings.timezone, now=context.clock.now())
             set_period(session, school, kind=kind, name=name, start=period.start, end=period.end)
+        audit(session, at=context.clock.now(), actor="cli", action="calendar.import",
+              entity="calendar_period", periods=len(rows))
     out.print(f"Recorded {len(rows)} calendar period(s).", markup=False)
     return 0
 
@@ -192,7 +198,17 @@ def cmd_school_set(context: Context, args: argparse.Namespace) -> int:
             notices[key] = value
         if notices:
             school.settings = {**school.settings, "notices": notices}
+        if args.note_retention_days is not None:
+            if args.note_retention_days < 0:
+                return _fail("--note-retention-days must be 0 or more")
+            school.settings = {**school.settings,
+                               RETENTION_SETTING: args.note_retention_days}
         session.add(school)
+        changed = sorted(name for name in ("country", "timezone", "language", "phone", "policy",
+                                           "notice", "note_retention_days")
+                         if getattr(args, name) not in (None, [], ""))
+        audit(session, at=context.clock.now(), actor="cli", action="school.set",
+              entity="school", entity_id=school.id, changed=changed)
         out.print(f"{school.name}: {school.country}, {school.timezone}, {school.language}, "
                   f"policy {school.policy}", markup=False)
     return 0
@@ -246,6 +262,8 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str
 def cmd_list(context: Context, args: argparse.Namespace) -> int:
     """`absences|tasks|outbox list`."""
     with session_scope(context.engine) as session:
+        if args.student and args.what in {"absences", "tasks"}:
+            _audit_view(session, args.student, context.clock.now())
         if args.what == "absences":
             day = date.fromisoformat(args.date) if args.date else None
             rows = list_absences(session, student=args.student, school=args.school, day=day,
@@ -269,6 +287,14 @@ def cmd_settle(context: Context, args: argparse.Namespace) -> int:
             return _fail(f"outbox message {args.id} is not maybe_sent")
     sys.stdout.write("Marked as sent.\n" if args.arrived else "It will be sent again.\n")
     return 0
+
+
+def _audit_view(session: Session, external_id: str, now: datetime) -> None:
+    """A look at one student's log from the command line is audited like one in the chat."""
+    for student_id in session.execute(select(Student.id).where(
+            Student.external_id == external_id)).scalars():
+        audit(session, at=now, actor="cli", action="student.view", entity="student",
+              entity_id=student_id, student_id=student_id)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--notice", action="append", metavar="KEY=VALUE",
         help="a same-day notice setting for this school, e.g. first_lesson=08:30, "
              "day_cutoff_minutes=30, quiet_start=21:00, mass_alert_share=0.4")
+    school_set.add_argument(
+        "--note-retention-days", type=int, metavar="DAYS",
+        help="days a report's note is kept after the end of the school year (default 30)")
     school_set.set_defaults(handler=cmd_school_set)
 
     concern = sub.add_parser("concern", help="staff's concern about a student")
@@ -320,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_review_parser(sub)
     add_report_parser(sub)
     add_action_plan_parser(sub)
+    add_data_parser(sub)
 
     tick = sub.add_parser("tick", help="run every due time-driven job once, then exit")
     tick.add_argument("--now", help="ISO 8601 instant to run as of")
@@ -364,13 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Third-party request logs can carry phone numbers and tokens in URLs.
-    # python-telegram-bot logs update contents (texts, contacts) and its API URL (with the
-    # token) at DEBUG.
-    # twilio's client logs each request (numbers and message text) at INFO.
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "telegram", "uvicorn",
-                  "twilio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_libraries()
     context = build_context(settings)
     try:
         if args.command == "run":

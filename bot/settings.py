@@ -7,6 +7,7 @@ import os
 import re
 import socket
 from datetime import datetime
+from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,6 +69,9 @@ class Settings(BaseSettings):
     policy: str = "ljusnarsberg"
     clock_start: datetime | None = None
     webchat: bool = True
+    #: The web chat on a host others can reach: only with this, and then staff sign in with
+    #: a one-time link sent to their phone (and act only as themselves).
+    webchat_exposed: bool = False
     demo: bool = True
     api_token: str | None = None
     log_level: str = "INFO"
@@ -209,6 +213,17 @@ class Settings(BaseSettings):
                 "NARVARO_TELEGRAM_MODE=webhook needs NARVARO_TELEGRAM_TOKEN and "
                 "NARVARO_PUBLIC_URL (the https address Telegram posts updates to)"
             )
+        if self.webchat and not self.webchat_exposed and not is_loopback(self.http_host):
+            raise ValueError(
+                f"NARVARO_WEBCHAT is on and NARVARO_HTTP_HOST {self.http_host!r} is not a "
+                "loopback address: the web chat lets anyone act as anyone in the roster. Set "
+                "NARVARO_WEBCHAT=0, or NARVARO_HTTP_HOST=127.0.0.1, or NARVARO_WEBCHAT_EXPOSED=1 "
+                "(staff then sign in with a one-time link sent to their phone; needs "
+                "NARVARO_PUBLIC_URL)"
+            )
+        if self.webchat and self.webchat_exposed and not self.public_url:
+            raise ValueError("NARVARO_WEBCHAT_EXPOSED=1 needs NARVARO_PUBLIC_URL (the address "
+                             "the sign-in links point to)")
         if self.telegram_token and ":" not in self.telegram_token:
             raise ValueError(
                 "NARVARO_TELEGRAM_TOKEN does not look like a bot token (123456:ABC…); "
@@ -242,6 +257,14 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """The default school time zone."""
         return ZoneInfo(self.timezone)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only (127.0.0.1, ::1, localhost)."""
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _describe(error: ValidationError) -> str:

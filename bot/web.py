@@ -18,18 +18,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
 from bot.dispatcher import Dispatcher
 from bot.sms import SIGNATURE_HEADER as TWILIO_SIGNATURE
 from bot.sms import SMS_PATH, STATUS_PATH, TwilioSms
 from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramBot
+from bot.webauth import COOKIE, LOGIN_PATH, SESSION_VALID, SignIn
 from handlers.inbox import MAX_TEXT, handle_incoming
 from handlers.messages import Incoming
 from locales import LANGUAGES, N_, RIGHT_TO_LEFT, gettext_for, normalize_language
 from policy.attendance import parse_attendance_rows
 from policy.clock import Clock
+from policy.text import clean_text
 from storage.attendance import (
     apply_attendance,
     record_roll_call,
@@ -44,11 +52,16 @@ from storage.people import search_people
 log = logging.getLogger(__name__)
 #: Twilio's webhooks are a few KiB at most (a 1,600-character SMS and its fields).
 MAX_WEBHOOK_BODY = 64 * 1024
+#: A Telegram update with a 4,096-character text and its entities is far below this.
+MAX_TELEGRAM_BODY = 256 * 1024
 ATTENDANCE_PATH = "/api/attendance"
 MAX_API_BODY = 1024 * 1024
 PAYLOAD_FIELDS = ("records", "classes", "school", "date")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 STATIC = Path(__file__).parent / "static"
+SIGN_IN_PAGE = ('<!doctype html><meta charset="utf-8"><title>Närvaro</title>'
+                '<form method="post"><noscript><button>Närvaro →</button></noscript></form>'
+                "<script>document.forms[0].submit()</script>")
 UI_STRINGS = {
     "title": N_("Närvaro web chat"),
     "pick": N_("Chat as someone in the roster"),
@@ -63,6 +76,9 @@ UI_STRINGS = {
     "nurse": N_("school nurse"),
     "counsellor": N_("counsellor"),
     "coordinator": N_("coordinator"),
+    "sign_in": N_("Staff sign in with their phone number"),
+    "sign_in_send": N_("Send me a sign-in link"),
+    "sign_in_sent": N_("If the number belongs to school staff, a sign-in link is on its way."),
 }
 
 
@@ -73,10 +89,12 @@ class WebApp:
         self, engine: Engine, clock: Clock, dispatcher: Dispatcher | None, *, webchat: bool,
         channels: list[str], telegram: TelegramBot | None = None, sms: TwilioSms | None = None,
         api_token: str | None = None, timezone: tzinfo | None = None,
+        sign_in: SignIn | None = None, country: str = "SE",
     ) -> None:
         """Wire the routes; the web chat only when `webchat` is on, Telegram's webhook
         when `telegram` is given, and the attendance API when `api_token` is set
-        (`timezone` gives its "today")."""
+        (`timezone` gives its "today"). With `sign_in` the web chat is for staff signed in
+        with a one-time link (phones read as in `country`), each acting only as themselves."""
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
@@ -85,6 +103,8 @@ class WebApp:
         self.sms = sms
         self.api_token = api_token
         self.timezone = timezone
+        self.sign_in = sign_in
+        self.country = country
         routes = [Route("/healthz", self.healthz)]
         if api_token:
             routes.append(Route(ATTENDANCE_PATH, self.attendance, methods=["POST"]))
@@ -103,6 +123,12 @@ class WebApp:
                     "/webchat/api/people/{person_id:int}/messages", self.send, methods=["POST"]
                 ),
             ]
+            if sign_in is not None:
+                routes += [
+                    Route("/webchat/api/sign-in", self.ask_link, methods=["POST"]),
+                    Route(LOGIN_PATH + "{token}", self.login_page),
+                    Route(LOGIN_PATH + "{token}", self.login, methods=["POST"]),
+                ]
         self.app = Starlette(routes=routes)
 
     async def healthz(self, request: Request) -> Response:
@@ -126,9 +152,13 @@ class WebApp:
         if not self.telegram.secret_matches(request.headers.get(SECRET_HEADER)):
             log.warning("telegram webhook refused: wrong or missing secret token")
             return Response(status_code=403)
+        body = await _body_within(request, MAX_TELEGRAM_BODY)
+        if body is None:
+            log.warning("telegram webhook refused: body over %d bytes", MAX_TELEGRAM_BODY)
+            return Response(status_code=413)
         try:
-            data = await request.json()
-        except ValueError:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
             return Response(status_code=400)
         if not isinstance(data, dict) or "update_id" not in data:
             return Response(status_code=400)
@@ -252,12 +282,78 @@ class WebApp:
                 "languages": list(LANGUAGES),
                 "dir": "rtl" if language in RIGHT_TO_LEFT else "ltr",
                 "strings": {key: gettext_for(language, text) for key, text in UI_STRINGS.items()},
+                "sign_in": self.sign_in is not None,
             }
         )
 
+    def _signed_in(self, request: Request) -> int | None:
+        """The person signed in by the request's cookie (None: nobody)."""
+        assert self.sign_in is not None
+        return self.sign_in.person(request.cookies.get(COOKIE), now=self.clock.now())
+
+    def _refused(self, request: Request, person_id: int | None = None) -> Response | None:
+        """With sign-in on: 401 for nobody signed in, 403 for acting as someone else."""
+        if self.sign_in is None:
+            return None
+        signed_in = self._signed_in(request)
+        if signed_in is None:
+            return JSONResponse({"error": "sign in first"}, status_code=401)
+        if person_id is not None and person_id != signed_in:
+            return JSONResponse({"error": "only as yourself"}, status_code=403)
+        return None
+
+    async def ask_link(self, request: Request) -> Response:
+        """A sign-in link to a staff member's phone; the same answer for any number."""
+        assert self.sign_in is not None
+        body = await _body_within(request, 4096)
+        try:
+            data = json.loads(body or b"")
+        except (ValueError, RecursionError):
+            data = None
+        phone = clean_text(str(data.get("phone") or ""))[:40] if isinstance(data, dict) else ""
+        sign_in = self.sign_in
+
+        def send() -> None:
+            with session_scope(self.engine) as session:
+                sign_in.send_link(session, phone, country=self.country, now=self.clock.now())
+
+        if phone:
+            await asyncio.to_thread(send)
+            if self.dispatcher is not None:
+                self.dispatcher.wake()
+        return JSONResponse({"ok": True}, status_code=202)
+
+    async def login_page(self, request: Request) -> Response:
+        """Opening a sign-in link shows a page that posts it back: a link preview (Telegram
+        and messaging apps fetch links) must not use up the one-time link."""
+        return HTMLResponse(SIGN_IN_PAGE)
+
+    async def login(self, request: Request) -> Response:
+        """A sign-in link opened: the session cookie, then the web chat; once only."""
+        assert self.sign_in is not None
+        sign_in, token = self.sign_in, str(request.path_params["token"])[:300]
+
+        def redeem() -> int | None:
+            with session_scope(self.engine) as session:
+                return sign_in.redeem(session, token, now=self.clock.now())
+
+        person_id = await asyncio.to_thread(redeem)
+        if person_id is None:
+            return Response("This sign-in link is not valid (any more).", status_code=403,
+                            media_type="text/plain; charset=utf-8")
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(COOKIE, sign_in.cookie(person_id, now=self.clock.now()),
+                            max_age=int(SESSION_VALID.total_seconds()), httponly=True,
+                            samesite="strict",
+                            secure=sign_in.public_url.startswith("https://"))
+        return response
+
     async def people(self, request: Request) -> Response:
-        """People in the roster matching `?q=`."""
-        query = request.query_params.get("q", "")[:100]
+        """People in the roster matching `?q=` (with sign-in: only oneself)."""
+        if (refused := self._refused(request)) is not None:
+            return refused
+        query = clean_text(request.query_params.get("q", ""))[:100]
+        only = self._signed_in(request) if self.sign_in is not None else None
 
         def find() -> list[dict[str, Any]]:
             with session_scope(self.engine) as session:
@@ -266,6 +362,7 @@ class WebApp:
                      "staff": [{"school": school, "role": role} for school, role in item.staff],
                      "children": item.children, "student_class": item.student_class}
                     for item in search_people(session, query)
+                    if only is None or item.person_id == only
                 ]
 
         return JSONResponse(await asyncio.to_thread(find))
@@ -273,6 +370,8 @@ class WebApp:
     async def messages(self, request: Request) -> Response:
         """What the bot has delivered to this person in the web chat, after `?after=`."""
         person_id = int(request.path_params["person_id"])
+        if (refused := self._refused(request, person_id)) is not None:
+            return refused
         try:
             after = int(request.query_params.get("after", "0"))
         except ValueError:
@@ -300,24 +399,26 @@ class WebApp:
     async def send(self, request: Request) -> Response:
         """A message typed (or a button tapped) in the web chat, as this person."""
         person_id = int(request.path_params["person_id"])
+        if (refused := self._refused(request, person_id)) is not None:
+            return refused
         try:
             body = await request.json()
         except ValueError:
             return JSONResponse({"error": "send JSON: {\"text\": …}"}, status_code=400)
         if not isinstance(body, dict):
             return JSONResponse({"error": "send a JSON object"}, status_code=400)
-        message_text = str(body.get("text") or "")
-        choice = body.get("choice")
+        message_text = clean_text(str(body.get("text") or ""))
+        choice = clean_text(str(body.get("choice"))) if body.get("choice") else None
         if len(message_text) > MAX_TEXT:
             return JSONResponse(
                 {"error": f"message longer than {MAX_TEXT} characters"}, status_code=413
             )
         if not message_text.strip() and not choice:
             return JSONResponse({"error": "empty message"}, status_code=400)
-        ref = str(body.get("ref") or uuid.uuid4())[:64]
+        ref = clean_text(str(body.get("ref") or "")).strip()[:64] or str(uuid.uuid4())
         incoming = Incoming(
             person_id=person_id, channel="webchat", ref=ref, text=message_text,
-            choice=str(choice) if choice else None,
+            choice=choice or None,
         )
 
         def handle() -> bool:
@@ -368,7 +469,7 @@ def _attendance_payload(body: bytes) -> AttendancePayload | list[str]:
     parsed_day = _iso_date(day)
     if day is not None and parsed_day is None:
         problems.append("date must be a date such as 2026-11-23")
-    default_school = school.strip() if isinstance(school, str) else ""
+    default_school = clean_text(school).strip() if isinstance(school, str) else ""
     rows: list[dict[str, str]] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):
@@ -379,7 +480,7 @@ def _attendance_payload(body: bytes) -> AttendancePayload | list[str]:
             if value is None:
                 row[name] = ""
             elif isinstance(value, str):
-                row[name] = value
+                row[name] = clean_text(value)
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 row[name] = str(value)
             else:
@@ -389,7 +490,8 @@ def _attendance_payload(body: bytes) -> AttendancePayload | list[str]:
         rows.append(row)
     if problems:
         return problems
-    return AttendancePayload(rows, [c.strip() for c in classes], default_school, parsed_day)
+    return AttendancePayload(rows, [clean_text(c).strip() for c in classes], default_school,
+                             parsed_day)
 
 
 def _iso_date(value: object) -> date | None:

@@ -43,6 +43,7 @@ from handlers.report_dialog import Reportable
 from handlers.task_actions import is_task_action
 from locales import gettext_for
 from policy.freetext import is_cancel, parse_yes_no
+from policy.text import clean_text
 from storage.attendance import NOTICE_DIALOG, NOTICE_KEY
 from storage.conversations import clear_state, get_state
 from storage.inbound import mark_seen
@@ -67,6 +68,7 @@ def handle_incoming(
     person = session.get(Person, incoming.person_id)
     if person is None:
         raise LookupError(f"no person {incoming.person_id}")
+    incoming = replace(incoming, ref=clean_text(incoming.ref)[:64])
     if not mark_seen(session, channel=incoming.channel, ref=incoming.ref, now=now):
         return []
     return respond(session, person, incoming, now=now, claim=claim)
@@ -81,7 +83,9 @@ def respond(
     `linked` says the person's chat was just linked (the answer is a welcome);
     with `claim` the answers are queued claimed, for the caller to send at once.
     """
-    incoming = replace(incoming, text=incoming.text[:MAX_TEXT].strip())
+    # Every channel's text and button data end here: cleaned before anything is stored.
+    incoming = replace(incoming, text=clean_text(incoming.text[:MAX_TEXT]).strip(),
+                       choice=clean_text(incoming.choice) or None if incoming.choice else None)
     roles = roles_of(session, person)
     reply = _route(session, person, roles, incoming, now, linked=linked)
     if not reply.choices and get_state(session, person.id or 0) is None:

@@ -18,6 +18,7 @@ from handlers.inbox import respond
 from handlers.messages import Choice, Incoming, Reply
 from locales import gettext_for, normalize_language
 from policy.phones import to_e164
+from policy.text import clean_text
 from storage.inbound import mark_seen
 from storage.models import AuditLog, OutboxMessage, Person
 from storage.outbox import enqueue_row
@@ -49,7 +50,8 @@ def handle_chat_message(
 
     Returns the answers queued (claimed for sending by the caller when `claim`).
     """
-    if not mark_seen(session, channel=message.channel, ref=message.ref, now=now):
+    if not mark_seen(session, channel=message.channel, ref=clean_text(message.ref)[:64],
+                     now=now):
         return []
     person = session.execute(
         select(Person).where(Person.telegram_chat_id == message.chat_id)

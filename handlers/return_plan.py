@@ -29,6 +29,7 @@ from policy.return_plan import (
     evaluation_day,
 )
 from policy.routing import AUTO
+from storage.audit import audit
 from storage.models import Person, PlanCheckIn, ReturnPlan, School, Student
 from storage.outbox import enqueue
 from storage.people import Roles
@@ -84,6 +85,8 @@ def handle(session: Session, person: Person, roles: Roles, text: str, *,
                                                morning_time=morning):
             said = gettext_for(language, "The morning message now goes at {time}.",
                                time=f"{morning:%H:%M}")
+        audit(session, at=now, actor=f"person:{person.id}", action="plan.view",
+              entity="return_plan", entity_id=running.id, student_id=student.id)
         return plan_settings.show(session, person, running, said=said)
     return _start(session, person, student, morning or MORNING_TIME, now)
 

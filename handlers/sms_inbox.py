@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from handlers.inbox import MAX_TEXT, respond
 from handlers.linking import SHARE_CONTACT
@@ -23,7 +23,9 @@ from handlers.messages import Incoming
 from handlers.schooltime import local_today
 from locales import gettext_for
 from policy.freetext import fold
+from policy.routing import AUTO
 from policy.sms import HELP, START, STOP, keyword
+from policy.text import clean_text
 from storage.inbound import mark_seen
 from storage.models import OutboxMessage, Person
 from storage.outbox import enqueue_row
@@ -81,9 +83,9 @@ def handle_sms(
 
     `secret` keys the digest by which a stranger's number is remembered for a day.
     """
-    if not mark_seen(session, channel=CHANNEL, ref=message.sid, now=now):
+    if not mark_seen(session, channel=CHANNEL, ref=clean_text(message.sid)[:64], now=now):
         return []
-    text = message.body[:MAX_TEXT].strip()
+    text = clean_text(message.body[:MAX_TEXT]).strip()
     person = find_sender(session, message.sender)
     said = keyword(text)
     if person is None:
@@ -118,8 +120,11 @@ def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
         return None
     recent = session.execute(
         select(OutboxMessage.dedupe_key, OutboxMessage.choices)
-        .where(OutboxMessage.recipient_id == person.id, OutboxMessage.channel == CHANNEL,
-               OutboxMessage.status.in_(OUT))
+        .where(OutboxMessage.recipient_id == person.id, OutboxMessage.status.in_(OUT),
+               # A message routed at send time says "auto" until the dispatcher records
+               # that it went by SMS, a moment after the phone has it.
+               or_(OutboxMessage.channel == CHANNEL,
+                   (OutboxMessage.channel == AUTO) & (OutboxMessage.status == "sending")))
         .order_by(OutboxMessage.id.desc())
         .limit(RECENT)
     ).all()

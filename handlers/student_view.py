@@ -1,7 +1,8 @@
 """`/student <name>`: a mentor sees one of their own students — the term's counters, the
 step of the plan the student is on, and the latest of their log. Nobody else's.
 
-A mentor sees their mentees; a principal or coordinator the students of their school.
+A mentor sees their mentees; a principal or coordinator the students of their school; a
+nurse or counsellor the students whose tasks they own.
 Anyone else, or a name that is not one of those students, learns nothing.
 """
 
@@ -54,7 +55,8 @@ def show(session: Session, person: Person, roles: Roles, text: str, *, now: date
     if isinstance(student, Reply):
         return student
     session.add(AuditLog(at=now, actor=f"person:{person.id}", action="student.view",
-                         entity="student", entity_id=str(student.id), detail={}))
+                         entity="student", entity_id=str(student.id), detail={},
+                         student_id=student.id))
     return Reply(_profile(session, student, language, now))
 
 
@@ -71,6 +73,10 @@ def own_student(session: Session, person: Person, roles: Roles,
     """The one of the person's own students called `name`, or the answer that none is
     (which reveals nothing about anyone else's)."""
     students = visible_students(session, person, roles)
+    by_id = [student for student, _name in students
+             if student.external_id.casefold() == name.strip().lstrip("#").casefold()]
+    if len(by_id) == 1:  # the way staff name a student with protected identity
+        return by_id[0]
     index = match_child(name, [student_name for _student, student_name in students])
     if index is None:
         return Reply(gettext_for(person.language, "None of your students is called {name}.",
@@ -79,7 +85,9 @@ def own_student(session: Session, person: Person, roles: Roles,
 
 
 def visible_students(session: Session, person: Person, roles: Roles) -> list[tuple[Student, str]]:
-    """The students this staff member may look at, with their names."""
+    """The students this staff member may look at, with their names: a principal's or
+    coordinator's school; a mentor's mentees; anyone's (a nurse's, a counsellor's) students
+    whose tasks they own."""
     leads = session.execute(select(StaffRole.school_id).where(
         StaffRole.person_id == person.id,
         col(StaffRole.role).in_(["principal", "coordinator"]))).scalars().all()
@@ -87,8 +95,10 @@ def visible_students(session: Session, person: Person, roles: Roles) -> list[tup
     if leads:
         rows = session.execute(query.where(col(Student.school_id).in_(leads))).all()
     else:
-        rows = session.execute(query.join(MentorLink, col(MentorLink.student_id) == Student.id)
-                               .where(MentorLink.mentor_id == person.id)).all()
+        own = select(MentorLink.student_id).where(MentorLink.mentor_id == person.id).union(
+            select(StaffTask.student_id).where(StaffTask.assignee_id == person.id,
+                                               col(StaffTask.student_id).is_not(None)))
+        rows = session.execute(query.where(col(Student.id).in_(own))).all()
     return [(student, name) for student, name in rows]
 
 
@@ -100,7 +110,7 @@ def _profile(session: Session, student: Student, language: str, now: datetime) -
     absences = session.execute(select(Absence).where(Absence.student_id == student.id)
                                .order_by(col(Absence.day).desc(), col(Absence.slot))).scalars()
     rows = list(absences)
-    lines = [student_label(session, student)]
+    lines = [student_label(session, student, opened=True)]  # opened on purpose, audited
     if calendar is not None:
         term = term_of(calendar, today)
         found = counters([Record(a.day, a.kind, a.state, a.lesson_start, a.lesson_end)

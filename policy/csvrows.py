@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -55,7 +56,14 @@ def read_rows(
         problems.add(source, 1, f"header lacks column(s) {', '.join(missing)}")
         return
     index = {name: header.index(name) for name in columns if name in header}
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a field over csv's own limit, a stray NUL in old csv…
+            problems.add(source, reader.line_num, f"not readable as CSV ({error})")
+            return
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -67,6 +75,17 @@ def read_rows(
         if too_long:
             problems.add(source, line, f"{too_long[0]} is longer than {MAX_FIELD} characters")
             continue
+        garbled = [name for name, value in values.items() if _has_controls(value)]
+        if garbled:
+            problems.add(source, line, f"{garbled[0]} contains control characters")
+            continue
         for name in columns:
             values.setdefault(name, "")
         yield line, values
+
+
+def _has_controls(value: str) -> bool:
+    """Whether a field holds NUL, another control character or a lone surrogate (format
+    characters such as right-to-left marks belong to names and are fine)."""
+    return not value.isprintable() and any(
+        unicodedata.category(char) in {"Cc", "Cs"} for char in value)

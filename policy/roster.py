@@ -17,6 +17,8 @@ from policy.phones import to_e164
 STUDENT_COLUMNS = (
     "school", "class", "student_id", "student_name", "student_language", "student_phone",
     "student_adult", "guardian_name", "guardian_phone", "guardian_language", "mentor_phone",
+    # optional: protected identity; a guardian without custody or barred from contact
+    "student_protected", "guardian_custody", "guardian_no_contact",
 )
 STUDENT_REQUIRED = ("school", "class", "student_id", "student_name", "guardian_phone")
 STAFF_COLUMNS = ("school", "name", "phone", "role", "language")
@@ -56,6 +58,8 @@ class StudentRecord:
     line: int
     guardians: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     mentors: set[str] = field(default_factory=set)
+    #: Protected identity (skyddad identitet): no school name in messages, staff see the id.
+    protected: bool = False
 
 
 @dataclass
@@ -69,6 +73,12 @@ class Roster:
     def schools(self) -> set[str]:
         """Every school named in the roster."""
         return {key[0] for key in self.students} | {member.school for member in self.staff}
+
+
+def _formula(value: str) -> bool:
+    """Whether a spreadsheet would run `value` as a formula (CSV injection: "=cmd|…"); no
+    name starts so, and none must come back out of Närvaro that way."""
+    return value[:1] in {"=", "+", "-", "@"}
 
 
 def _language(value: str, column: str, add: Callable[[str], None]) -> str | None:
@@ -164,6 +174,8 @@ def _parse_staff(
         for column in ("school", "name"):
             if not row[column]:
                 add(f"{column} is empty")
+            elif _formula(row[column]):
+                add(f"{column} starts with {row[column][0]} (a spreadsheet formula, not a name)")
         role = row["role"].lower()
         if role not in ROLES:
             add(f"role '{row['role']}' is not one of {', '.join(ROLES)}")
@@ -197,6 +209,9 @@ def _parse_students(
         for column in ("school", "class", "student_name"):
             if not row[column]:
                 add(f"{column} is empty")
+        for column in ("school", "class", "student_name", "guardian_name"):
+            if _formula(row[column]):
+                add(f"{column} starts with {row[column][0]} (a spreadsheet formula, not a name)")
         student_id = row["student_id"]
         if not student_id:
             add("student_id is empty")
@@ -208,6 +223,13 @@ def _parse_students(
         if adult_text not in _YES | _NO:
             add(f"student_adult '{row['student_adult']}' is not yes or no")
         adult = adult_text in _YES
+        flags = {}
+        for column, default in (("student_protected", "no"), ("guardian_custody", "yes"),
+                                ("guardian_no_contact", "no")):
+            value = (row[column] or default).lower()
+            if value not in _YES | _NO:
+                add(f"{column} '{row[column]}' is not yes or no")
+            flags[column] = value in _YES
         country = country_of(row["school"])
         student_language = _language(row["student_language"], "student_language", add)
         guardian_language = _language(row["guardian_language"], "guardian_language", add)
@@ -235,12 +257,15 @@ def _parse_students(
         ):
             add(f"student_id {student_id} has other class, name or details on line {record.line}")
             continue
+        record.protected = record.protected or flags["student_protected"]
         if student_phone:
             people.check(student_phone, "student", row["student_name"], student_language,
                          source, record.line)
         if guardian_phone:
             people.check(guardian_phone, "guardian", row["guardian_name"], guardian_language,
                          source, line)
-            record.guardians[guardian_phone] = (row["guardian_name"], guardian_language)
+            # A guardian without custody, or barred from contact, gets nothing: no link.
+            if flags["guardian_custody"] and not flags["guardian_no_contact"]:
+                record.guardians[guardian_phone] = (row["guardian_name"], guardian_language)
         if mentor_phone:
             record.mentors.add(mentor_phone)

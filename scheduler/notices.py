@@ -274,13 +274,15 @@ def _names(session: Session, students: list[Student]) -> dict[int, tuple[str, st
     found: dict[int, tuple[str, str]] = {}
     ids = [s.id for s in students]
     for part in chunks(ids):
-        for student_id, name, klass in session.execute(
-            select(Student.id, Person.name, SchoolClass.name)
+        for student_id, name, klass, protected, external_id in session.execute(
+            select(Student.id, Person.name, SchoolClass.name, Student.protected,
+                   Student.external_id)
             .join(Person, Person.id == Student.person_id)
             .join(SchoolClass, SchoolClass.id == Student.class_id)
             .where(Student.id.in_(part))
         ).all():
-            found[student_id] = (name.split()[0] if name else "", f"{name} ({klass})")
+            found[student_id] = (name.split()[0] if name else "",
+                                 f"#{external_id}" if protected else f"{name} ({klass})")
     return found
 
 
@@ -315,7 +317,7 @@ def _notify(
                                None if whole_day or not lessons else lessons[0],
                                adult=student.adult)
             text += " " + gettext_for(language, "If you know why, reply to this message.")
-            if school.phone:
+            if school.phone and not student.protected:  # protected: nothing of the school
                 text += " " + gettext_for(language, "School: {phone}", phone=school.phone)
             messages.append({
                 "dedupe_key": f"{NOTICE_PREFIX}{student.id}:{today.isoformat()}:{person.id}",

@@ -71,7 +71,7 @@ def _summaries_for(session: Session, school: School, today: date, now: datetime)
         for student, name, class_name in students:
             reports = active_reports(session, student.id or 0, today, today)
             report = next((r for r in reports if r.on_time_for(today)), None)
-            line = f"• {name} ({class_name})"
+            line = f"• #{student.external_id}" if student.protected else f"• {name} ({class_name})"
             if report is not None:
                 line += f": {reason_label(report.reason, language)}"
                 if report.part_start and report.part_end:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from policy.attendance import AttendanceRecord
@@ -107,6 +107,7 @@ def apply_attendance(
                                  if r.student in class_of}):
         record_roll_call(session, class_id, day, source=source, now=now, taken_by=taken_by)
     counts = {"absent": 0, "late": 0, "withdrawn": 0, "unchanged": 0}
+    changed: dict[int, dict[str, int]] = {}
     for record in records:
         absence = session.execute(
             select(Absence).where(
@@ -119,6 +120,7 @@ def apply_attendance(
             if absence is not None and absence.state != "withdrawn":
                 absence.state, absence.updated_at = "withdrawn", now
                 counts["withdrawn"] += 1
+                _bump(changed, record.student, "withdrawn")
             else:
                 counts["unchanged"] += 1
             continue
@@ -146,10 +148,22 @@ def apply_attendance(
                 absence.state = "reported" if excused_by_report(session, absence) else "open"
             absence.updated_at = now
         counts[record.status] += 1
+        _bump(changed, record.student, record.status)
         _retire_placeholders(session, record.student, record.day, keep=record.slot, now=now)
     session.add(AuditLog(at=now, actor=actor, action="attendance.import", entity="absence",
                          detail=dict(counts)))
+    # One row per student whose absences changed, so a student's trail shows each change.
+    rows = [{"at": now, "actor": actor, "action": "absence.record", "entity": "absence",
+             "student_id": student_id, "detail": {"source": source, **what}}
+            for student_id, what in sorted(changed.items())]
+    for rows_part in chunks(rows, 1000):
+        session.execute(insert(AuditLog), list(rows_part))
     return counts
+
+
+def _bump(changed: dict[int, dict[str, int]], student_id: int, status: str) -> None:
+    what = changed.setdefault(student_id, {})
+    what[status] = what.get(status, 0) + 1
 
 
 #: The outbox key of a same-day absence notice: `absence-notice:STUDENT:DAY:RECIPIENT`.

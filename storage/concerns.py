@@ -23,7 +23,8 @@ def raise_concern(session: Session, student_id: int, *, by: int | None, now: dat
         return False
     session.add(Concern(student_id=student_id, raised_by=by, raised_at=now))
     session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli", action="concern.raise",
-                         entity="student", entity_id=str(student_id), detail={}))
+                         entity="student", entity_id=str(student_id), detail={},
+                         student_id=student_id))
     return True
 
 
@@ -62,7 +63,8 @@ def close_concern(session: Session, student_id: int, *, by: int | None, now: dat
     concern.closed_at, concern.closed_by = now, by
     session.add(concern)
     session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli", action="concern.close",
-                         entity="student", entity_id=str(student_id), detail={}))
+                         entity="student", entity_id=str(student_id), detail={},
+                         student_id=student_id))
     return True
 
 

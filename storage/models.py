@@ -94,6 +94,9 @@ class Student(SQLModel, table=True):
     #: A guardian has asked that the school sends this (minor) student no messages of its own
     #: (a return plan's morning check-in); the guardians still hear everything.
     messages_off: bool = False
+    #: Protected identity: no school name or address in any message, and staff see the
+    #: student by id until they open the record on purpose.
+    protected: bool = False
 
 
 class Guardianship(SQLModel, table=True):
@@ -370,6 +373,8 @@ class AuditLog(SQLModel, table=True):
     entity: str = Field(max_length=32)
     entity_id: str | None = Field(default=None, max_length=64)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: The student the row is about (None: none, or several, as an import).
+    student_id: int | None = Field(default=None, index=True)
 
 
 class ConcernNote(SQLModel, table=True):

@@ -74,8 +74,11 @@ def staff_member(session: Session, phone: str, school_id: int) -> Person | None:
 
 
 def school_of(session: Session, person: Person) -> School | None:
-    """The school a person mostly deals with (their own, their child's or their staff school)."""
+    """The school a person mostly deals with (their own, their child's or their staff school);
+    None when it is a student's with protected identity (their school is never named)."""
     roles = roles_of(session, person)
+    if any(s.protected for s in [roles.student, *(c for c, _p in roles.children)] if s):
+        return None
     student = roles.student or (roles.children[0][0] if roles.children else None)
     if student is not None:
         return session.get(School, student.school_id)

@@ -112,7 +112,7 @@ def save_report(
             session.add(AuditLog(
                 at=now, actor=f"person:{reporter.id}", action="report.merge",
                 entity="absence_report", entity_id=existing.reference,
-                detail={"student_id": student.id},
+                detail={"student_id": student.id}, student_id=student.id,
             ))
             return SavedReport(existing, merged=True)
     report = AbsenceReport(
@@ -130,6 +130,7 @@ def save_report(
         entity_id=report.reference,
         detail={"student_id": student.id, "days": len(days.school_days),
                 "late_days": len(days.late_days), "channel": channel},
+        student_id=student.id,
     ))
     return SavedReport(report, merged=False)
 
@@ -221,6 +222,7 @@ def cancel_report(
     session.add(AuditLog(
         at=now, actor=f"person:{by.id}", action=action, entity="absence_report",
         entity_id=report.reference, detail={"student_id": report.student_id},
+        student_id=report.student_id,
     ))
 
 

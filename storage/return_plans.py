@@ -128,7 +128,8 @@ def set_messages_off(session: Session, student: Student, off: bool, *, by: int |
     session.add(student)
     session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli",
                          action="student.messages_off" if off else "student.messages_on",
-                         entity="student", entity_id=str(student.id), detail={}))
+                         entity="student", entity_id=str(student.id), detail={},
+                         student_id=student.id))
     return True
 
 
@@ -143,7 +144,8 @@ def _audit(session: Session, by: int | None, plan: ReturnPlan, action: str,
            now: datetime, **detail: object) -> None:
     session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli", action=action,
                          entity="return_plan", entity_id=str(plan.id),
-                         detail={"student": plan.student_id, **detail}))
+                         detail={"student": plan.student_id, **detail},
+                         student_id=plan.student_id))
 
 
 def open_check_ins(session: Session, wanted: list[tuple[int, date, int]],

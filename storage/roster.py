@@ -14,6 +14,7 @@ from policy.presets import PolicyPreset
 from policy.roster import Roster
 from storage.models import (
     AuditLog,
+    ConversationState,
     Guardianship,
     MentorLink,
     Person,
@@ -105,8 +106,9 @@ def _upsert_people(
 def _sync_links(
     session: Session, table: type[Guardianship] | type[MentorLink], column: str,
     wanted: dict[int, set[int]], counts: ImportCounts, label: str,
-) -> None:
-    """Make each student's links equal `wanted` (only for the students given)."""
+) -> set[int]:
+    """Make each student's links equal `wanted` (only for the students given); returns the
+    people who lost a link."""
     student_ids = list(wanted)
     existing: set[tuple[int, int]] = set()
     other = getattr(table, column)
@@ -131,6 +133,7 @@ def _sync_links(
         session.execute(insert(table), list(part5))
     counts.bump(f"{label} added", len(new))
     counts.bump(f"{label} removed", len(stale))
+    return {person for _student, person in stale}
 
 
 def apply_roster(
@@ -140,7 +143,10 @@ def apply_roster(
     """Upsert every school, class, person, student, link and staff role of `roster`.
 
     Students not in the roster are left alone; for each student in it, guardians
-    and mentors become exactly those the roster gives.
+    and mentors become exactly those the roster gives. At each school of the staff file,
+    staff roles become exactly those it gives (a mentor who left loses their mentees).
+    Anyone left with no role at all loses their chat links at once: a number that moved
+    to someone else, or a person who left, gets nothing more.
     """
     counts = ImportCounts()
     schools = {
@@ -178,23 +184,31 @@ def apply_roster(
         if record.phone:
             wanted[record.phone] = (record.name, record.language or school_language)
     people = _upsert_people(session, wanted, now, counts, progress)
+    # Mentors already on file (a students file imported without the staff file).
+    on_file = sorted({phone for record in roster.students.values() for phone in record.mentors}
+                     - set(people))
+    for part0 in _chunks(on_file):
+        people.update((phone, person_id) for person_id, phone in session.execute(
+            select(Person.id, Person.phone).where(Person.phone.in_(part0))))
 
     _upsert_students(session, roster, school_ids, classes, people, schools, now, counts, progress)
     student_ids = _student_ids(session, roster, school_ids)
 
-    _sync_links(
+    removed = _sync_links(
         session, Guardianship, "guardian_id",
         {student_ids[key]: {people[phone] for phone in record.guardians}
          for key, record in roster.students.items()},
         counts, "guardian links",
     )
-    _sync_links(
+    removed |= _sync_links(
         session, MentorLink, "mentor_id",
         {student_ids[key]: {people[phone] for phone in record.mentors}
          for key, record in roster.students.items()},
         counts, "mentor links",
     )
     _upsert_staff(session, roster, school_ids, people, counts)
+    removed |= _remove_staff(session, roster, school_ids, people, counts)
+    _cut_chats(session, removed, counts)
     session.add(
         AuditLog(at=now, actor=actor, action="roster.import", entity="roster",
                  detail=dict(counts.counts))
@@ -227,16 +241,18 @@ def _upsert_students(
     classes: dict[tuple[int, str], int], people: dict[str, int], schools: dict[str, School],
     now: datetime, counts: ImportCounts, progress: Progress,
 ) -> None:
-    existing: dict[tuple[str, str], tuple[int, int, int, bool, tuple[str, str]]] = {}
+    existing: dict[tuple[str, str], tuple[int, int, int, bool, bool, tuple[str, str]]] = {}
     names = {school_id: name for name, school_id in school_ids.items()}
     keys = list(roster.students)
     for part7 in _chunks(keys):
         for (
-            school_id, external_id, row_id, class_id, person_id, adult, name, language
+            school_id, external_id, row_id, class_id, person_id, adult, protected, name,
+            language,
         ) in session.execute(
             select(
                 Student.school_id, Student.external_id, Student.id, Student.class_id,
-                Student.person_id, Student.adult, Person.name, Person.language,
+                Student.person_id, Student.adult, Student.protected, Person.name,
+                Person.language,
             )
             .join(Person, Person.id == Student.person_id)
             .where(
@@ -246,7 +262,7 @@ def _upsert_students(
             )
         ):
             existing[(names[school_id], external_id)] = (
-                row_id, class_id, person_id, adult, (name, language)
+                row_id, class_id, person_id, adult, protected, (name, language)
             )
     student_people: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -256,7 +272,7 @@ def _upsert_students(
         class_id = classes[(school_ids[record.school], record.class_name)]
         person_id = people.get(record.phone) if record.phone else None
         if key in existing:
-            row_id, old_class, old_person, old_adult, old_details = existing[key]
+            row_id, old_class, old_person, old_adult, old_protected, old_details = existing[key]
             if person_id is None and old_details != (record.name, language):
                 student_people.append(
                     {"id": old_person, "name": record.name, "language": language,
@@ -264,10 +280,12 @@ def _upsert_students(
                 )
             if person_id is None:
                 person_id = old_person
-            if (old_class, old_person, old_adult) != (class_id, person_id, record.adult):
+            if (old_class, old_person, old_adult, old_protected) != (
+                class_id, person_id, record.adult, record.protected
+            ):
                 changed.append(
                     {"id": row_id, "class_id": class_id, "person_id": person_id,
-                     "adult": record.adult}
+                     "adult": record.adult, "protected": record.protected}
                 )
         else:
             new_records.append((record, class_id, person_id, language))
@@ -293,7 +311,8 @@ def _upsert_students(
         session.execute(
             insert(Student),
             [{"school_id": school_ids[record.school], "class_id": class_id,
-              "external_id": record.student_id, "person_id": person_id, "adult": record.adult}
+              "external_id": record.student_id, "person_id": person_id, "adult": record.adult,
+              "protected": record.protected}
              for record, class_id, person_id, _language in part11],
         )
     counts.bump("students new", len(new_records))
@@ -325,3 +344,53 @@ def _upsert_staff(
         )
     counts.bump("staff roles new", len(new))
 
+
+
+def _remove_staff(
+    session: Session, roster: Roster, school_ids: dict[str, int], people: dict[str, int],
+    counts: ImportCounts,
+) -> set[int]:
+    """Remove the roles at the staff file's schools that it no longer lists, and the mentor
+    links of anyone no longer a mentor there; returns the people concerned."""
+    schools = {school_ids[member.school] for member in roster.staff}
+    if not schools:
+        return set()
+    wanted = {
+        (school_ids[member.school], people[member.phone], member.role) for member in roster.staff
+    }
+    stale = [
+        (role_id, school, person, role) for role_id, school, person, role in session.execute(
+            select(StaffRole.id, StaffRole.school_id, StaffRole.person_id, StaffRole.role)
+            .where(StaffRole.school_id.in_(schools)))
+        if (school, person, role) not in wanted
+    ]
+    for part13 in _chunks([row[0] for row in stale]):
+        session.execute(delete(StaffRole).where(StaffRole.id.in_(part13)))
+    counts.bump("staff roles removed", len(stale))
+    gone_mentors = {(school, person) for _id, school, person, role in stale if role == "mentor"}
+    for school, person in sorted(gone_mentors):
+        result = session.execute(delete(MentorLink).where(
+            MentorLink.mentor_id == person,
+            MentorLink.student_id.in_(select(Student.id).where(Student.school_id == school))))
+        counts.bump("mentor links removed", int(result.rowcount))
+    return {person for _id, _school, person, _role in stale}
+
+
+def _cut_chats(session: Session, people: set[int], counts: ImportCounts) -> None:
+    """Unlink the chats, and drop the dialogs, of those of `people` left with no role."""
+    if not people:
+        return
+    still = set(session.execute(select(Guardianship.guardian_id).where(
+        Guardianship.guardian_id.in_(people))).scalars())
+    still |= set(session.execute(select(StaffRole.person_id).where(
+        StaffRole.person_id.in_(people))).scalars())
+    still |= set(session.execute(select(Student.person_id).where(
+        Student.person_id.in_(people))).scalars())
+    orphans = sorted(people - still)
+    for part14 in _chunks(orphans):
+        result = session.execute(
+            update(Person).where(Person.id.in_(part14), Person.telegram_chat_id.is_not(None))
+            .values(telegram_chat_id=None, telegram_user_id=None))
+        counts.bump("chats unlinked", int(result.rowcount))
+        session.execute(delete(ConversationState).where(
+            ConversationState.person_id.in_(part14)))

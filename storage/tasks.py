@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -45,7 +46,20 @@ def add_task(
     task_id = session.execute(
         select(StaffTask.id).where(StaffTask.dedupe_key == dedupe_key)
     ).scalar_one()
+    if result.rowcount:
+        _audit_created(session, [(int(task_id), kind, student_id, assignee.id)], now)
     return int(task_id), bool(result.rowcount)
+
+
+def _audit_created(session: Session, tasks: list[tuple[int, str, int | None, int | None]],
+                   now: datetime) -> None:
+    """One audit row per new task (the rules made it: the actor is the system)."""
+    rows = [{"at": now, "actor": "system", "action": "task.create", "entity": "staff_task",
+             "entity_id": str(task_id), "student_id": student_id,
+             "detail": {"kind": kind, "assignee": assignee}}
+            for task_id, kind, student_id, assignee in tasks]
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(AuditLog), rows[start:start + 1000])
 
 
 def add_tasks(session: Session, tasks: list[dict[str, Any]], *, now: datetime) -> dict[str, int]:
@@ -60,7 +74,12 @@ def add_tasks(session: Session, tasks: list[dict[str, Any]], *, now: datetime) -
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(StaffTask.dedupe_key, StaffTask.id)
     )
-    return {key: int(task_id) for key, task_id in session.execute(statement, rows).all()}
+    created = {key: int(task_id) for key, task_id in session.execute(statement, rows).all()}
+    by_key = {row["dedupe_key"]: row for row in rows}
+    _audit_created(session, [(task_id, by_key[key]["kind"], by_key[key].get("student_id"),
+                              by_key[key].get("assignee_id")) for key, task_id in created.items()],
+                   now)
+    return created
 
 
 def own_task(session: Session, person: Person, task_id: int) -> StaffTask | None:
@@ -80,8 +99,11 @@ def snooze_task(task: StaffTask, *, minutes: int, now: datetime) -> None:
     task.remind_at = now + timedelta(minutes=minutes)
 
 
-def student_label(session: Session, student: Student) -> str:
-    """"Name (class)" for messages to staff."""
+def student_label(session: Session, student: Student, *, opened: bool = False) -> str:
+    """"Name (class)" for messages to staff; a student with protected identity only by the
+    school's id ("#N003") unless staff `opened` the record on purpose."""
+    if student.protected and not opened:
+        return f"#{student.external_id}"
     person = session.get(Person, student.person_id)
     name = person.name if person else f"#{student.id}"
     klass = session.get(SchoolClass, student.class_id)
@@ -93,4 +115,5 @@ def audit_task(session: Session, person: Person, task: StaffTask, outcome: str, 
     """An audit row for what `person` did with the task (no reasons, no names)."""
     session.add(AuditLog(at=now, actor=f"person:{person.id}", action=f"task.{outcome}",
                          entity="staff_task", entity_id=str(task.id),
-                         detail={"kind": task.kind, "student": task.student_id, **detail}))
+                         detail={"kind": task.kind, "student": task.student_id, **detail},
+                         student_id=task.student_id))

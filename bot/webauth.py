@@ -1,0 +1,90 @@
+"""Staff sign-in for an exposed web chat: a one-time link sent to a staff member's phone,
+then a signed session cookie. Nobody else signs in, and a signed-in person acts only as
+themselves.
+
+Links and cookies are HMAC-signed with a key made at start-up (a restart signs everyone
+out); a link's nonce is recorded when used, so it works once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from locales import gettext_for
+from policy.phones import to_e164
+from policy.routing import AUTO
+from storage.inbound import mark_seen
+from storage.models import Person, StaffRole
+from storage.outbox import enqueue
+
+LINK_VALID = timedelta(minutes=10)
+SESSION_VALID = timedelta(hours=12)
+COOKIE = "narvaro_session"
+LOGIN_PATH = "/webchat/login/"
+
+
+class SignIn:
+    """Makes and checks sign-in links and session cookies."""
+
+    def __init__(self, public_url: str, *, key: bytes | None = None) -> None:
+        """Links point to `public_url`; `key` signs (a fresh random one by default)."""
+        self.public_url = public_url.rstrip("/")
+        self._key = key or secrets.token_bytes(32)
+
+    def _sign(self, kind: str, payload: str) -> str:
+        # 128 bits are plenty, and the link must fit in an SMS with its text (UCS-2 too).
+        return hmac.new(self._key, f"{kind}:{payload}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def _check(self, kind: str, token: str) -> list[str] | None:
+        payload, _, signature = token.rpartition(".")
+        if not payload or not hmac.compare_digest(signature, self._sign(kind, payload)):
+            return None
+        return payload.split(".")
+
+    def send_link(self, session: Session, phone: str, *, country: str, now: datetime) -> None:
+        """Queue a sign-in link to `phone` if it is a staff member's; nothing otherwise (the
+        caller answers the same either way). At most one link a minute per person."""
+        number = to_e164(phone, country)
+        if number is None:
+            return
+        person = session.execute(
+            select(Person).join(StaffRole, col(StaffRole.person_id) == Person.id)
+            .where(Person.phone == number)).scalars().first()
+        if person is None or person.id is None:
+            return
+        expires = int((now + LINK_VALID).timestamp())
+        payload = f"{person.id}.{expires}.{secrets.token_urlsafe(12)}"
+        link = f"{self.public_url}{LOGIN_PATH}{payload}.{self._sign('link', payload)}"
+        enqueue(session, dedupe_key=f"sign-in:{person.id}:{now:%Y%m%d%H%M}",
+                recipient_id=person.id, channel=AUTO, language=person.language, now=now,
+                text=gettext_for(person.language, "Your sign-in link to the Närvaro web chat "
+                                                  "(valid for 10 minutes): {link}", link=link))
+
+    def redeem(self, session: Session, token: str, *, now: datetime) -> int | None:
+        """The person a link signs in, once and in time; None otherwise."""
+        parts = self._check("link", token)
+        if parts is None or len(parts) != 3 or not parts[0].isdecimal():
+            return None
+        person_id, expires, nonce = parts
+        if not expires.isdecimal() or now.timestamp() > int(expires):
+            return None
+        if not mark_seen(session, channel="sign-in", ref=nonce, now=now):
+            return None  # used already
+        return int(person_id)
+
+    def cookie(self, person_id: int, *, now: datetime) -> str:
+        """A session cookie's value for `person_id`."""
+        payload = f"{person_id}.{int((now + SESSION_VALID).timestamp())}"
+        return f"{payload}.{self._sign('session', payload)}"
+
+    def person(self, value: str | None, *, now: datetime) -> int | None:
+        """Whom a session cookie signs in, if it is genuine and not expired."""
+        parts = self._check("session", value or "")
+        if parts is None or len(parts) != 2 or not all(p.isdecimal() for p in parts):
+            return None
+        return int(parts[0]) if now.timestamp() <= int(parts[1]) else None

@@ -1,0 +1,50 @@
+"""The audit trail: who did what, when, about which student. Ids only, never names,
+numbers, reasons or texts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from storage.models import AuditLog, Student
+
+
+def audit(
+    session: Session, *, at: datetime, actor: str, action: str, entity: str,
+    entity_id: str | int | None = None, student_id: int | None = None, **detail: Any,
+) -> None:
+    """Add one audit row (in the caller's transaction)."""
+    session.add(AuditLog(at=at, actor=actor, action=action, entity=entity,
+                         entity_id=None if entity_id is None else str(entity_id),
+                         student_id=student_id, detail=detail))
+
+
+def actor_of(person_id: int | None) -> str:
+    """How an actor is named in the trail: `person:ID`, or `cli` for the command line."""
+    return f"person:{person_id}" if person_id else "cli"
+
+
+def list_audit(
+    session: Session, *, student: str | None = None, actor: str | None = None,
+    action: str | None = None, since: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Audit rows, oldest first, filtered by the school's student id, actor, action prefix
+    and time; as plain rows for the command line."""
+    query = select(AuditLog, Student.external_id).outerjoin(
+        Student, col(Student.id) == AuditLog.student_id).order_by(col(AuditLog.id))
+    if student is not None:
+        query = query.where(Student.external_id == student)
+    if actor is not None:
+        query = query.where(AuditLog.actor == actor)
+    if action is not None:
+        query = query.where(col(AuditLog.action).startswith(action))
+    if since is not None:
+        query = query.where(AuditLog.at >= since)
+    return [
+        {"id": row.id, "at": row.at.isoformat(), "actor": row.actor, "action": row.action,
+         "entity": row.entity, "entity_id": row.entity_id, "student_id": external_id,
+         "detail": row.detail}
+        for row, external_id in session.execute(query).all()
+    ]

@@ -1,0 +1,207 @@
+"""A person's data: everything stored about them and their children (GDPR access), forgetting
+someone who has left, and purging report notes past their retention."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, or_, select
+
+from policy.calendar import DateRange
+from policy.retention import DEFAULT_GRACE_DAYS, note_kept_until
+from storage.audit import audit
+from storage.models import (
+    Absence,
+    AbsenceReport,
+    AuditLog,
+    CalendarPeriod,
+    ConversationState,
+    Guardianship,
+    MentorLink,
+    OutboxMessage,
+    Person,
+    ReturnPlan,
+    School,
+    SchoolClass,
+    StaffRole,
+    StaffTask,
+    Student,
+)
+
+#: A school's own retention setting: days a note is kept after the end of the school year.
+RETENTION_SETTING = "note_retention_days"
+FORGOTTEN = ""
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_person(session: Session, person: Person) -> dict[str, Any]:
+    """Everything stored about `person` and the students they are guardian of (or are),
+    as JSON-ready data. Another guardian's number and notes are left out."""
+    assert person.id is not None
+    children = session.execute(
+        select(Student).join(Guardianship, col(Guardianship.student_id) == Student.id)
+        .where(Guardianship.guardian_id == person.id).order_by(col(Student.id))).scalars().all()
+    own = session.execute(select(Student).where(Student.person_id == person.id)).scalars().all()
+    messages = session.execute(select(OutboxMessage).where(
+        or_(OutboxMessage.recipient_id == person.id, OutboxMessage.address == person.phone)
+        if person.phone else OutboxMessage.recipient_id == person.id,
+    ).order_by(col(OutboxMessage.id))).scalars().all()
+    state = session.get(ConversationState, person.id)
+    return {
+        "person": {
+            "id": person.id, "name": person.name, "phone": person.phone,
+            "language": person.language,
+            "telegram_linked": person.telegram_chat_id is not None,
+            "telegram_blocked_at": _when(person.telegram_blocked_at),
+            "sms_opted_out_at": _when(person.sms_opted_out_at),
+            "sms_unreachable_at": _when(person.sms_unreachable_at),
+            "created_at": _when(person.created_at), "updated_at": _when(person.updated_at),
+        },
+        "staff_roles": [
+            {"school": school, "role": role} for school, role in session.execute(
+                select(School.name, StaffRole.role).join(
+                    StaffRole, col(StaffRole.school_id) == School.id)
+                .where(StaffRole.person_id == person.id))],
+        "students": [_student(session, student, person) for student in [*own, *children]],
+        "messages": [
+            {"id": m.id, "created_at": _when(m.created_at), "channel": m.channel,
+             "language": m.language, "text": m.text, "status": m.status,
+             "sent_at": _when(m.sent_at)} for m in messages],
+        "conversation": None if state is None else {
+            "dialog": state.dialog, "step": state.step, "data": state.data,
+            "updated_at": _when(state.updated_at)},
+        "audit": [
+            {"at": _when(row.at), "actor": row.actor, "action": row.action,
+             "entity": row.entity, "entity_id": row.entity_id}
+            for row in session.execute(select(AuditLog).where(or_(
+                AuditLog.actor == f"person:{person.id}",
+                (col(AuditLog.entity) == "person") & (AuditLog.entity_id == str(person.id)),
+            )).order_by(col(AuditLog.id))).scalars()],
+    }
+
+
+def _student(session: Session, student: Student, viewer: Person) -> dict[str, Any]:
+    me = session.get(Person, student.person_id)
+    school = session.get(School, student.school_id)
+    klass = session.get(SchoolClass, student.class_id)
+    absences = session.execute(select(Absence).where(Absence.student_id == student.id)
+                               .order_by(col(Absence.day), col(Absence.slot))).scalars()
+    reports = session.execute(select(AbsenceReport).where(
+        AbsenceReport.student_id == student.id).order_by(col(AbsenceReport.id))).scalars()
+    plans = session.execute(select(ReturnPlan).where(
+        ReturnPlan.student_id == student.id).order_by(col(ReturnPlan.id))).scalars()
+    tasks = session.execute(select(StaffTask).where(
+        StaffTask.student_id == student.id).order_by(col(StaffTask.id))).scalars()
+    return {
+        "student_id": student.external_id, "name": me.name if me else None,
+        "school": school.name if school else None, "class": klass.name if klass else None,
+        "adult": student.adult, "protected": student.protected,
+        "own_phone": me.phone if me and me.id == viewer.id else None,
+        "absences": [
+            {"date": a.day.isoformat(), "slot": a.slot, "kind": a.kind,
+             "minutes_late": a.minutes_late, "state": a.state, "source": a.source}
+            for a in absences],
+        "reports": [
+            {"reference": r.reference, "reported_at": _when(r.reported_at),
+             "first_day": r.first_day.isoformat(), "last_day": r.last_day.isoformat(),
+             "reason": r.reason, "channel": r.channel, "on_time": r.on_time,
+             "cancelled_at": _when(r.cancelled_at), "by_you": r.reporter_id == viewer.id,
+             # another guardian's note is theirs, not this person's
+             "note": r.note if r.reporter_id == viewer.id else None}
+            for r in reports],
+        "return_plans": [
+            {"starts_on": p.starts_on.isoformat(),
+             "ends_on": p.ends_on.isoformat() if p.ends_on else None, "status": p.status,
+             "morning_time": p.morning_time.strftime("%H:%M"), "goal": p.goal}
+            for p in plans],
+        "staff_tasks": [
+            {"kind": t.kind, "status": t.status, "outcome": t.outcome,
+             "due_at": _when(t.due_at)} for t in tasks],
+    }
+
+
+def forget_person(session: Session, person: Person, *, now: datetime) -> dict[str, int]:
+    """Remove a person who has left: their links, roles, chats, dialog and the messages to
+    them; their notes; their name and number (also where staff messages quoted them).
+
+    The row itself stays, nameless, because the school's record of absence reports
+    points to who reported.
+    """
+    assert person.id is not None
+    counts: dict[str, int] = {}
+
+    def count(name: str, rowcount: int) -> None:
+        counts[name] = int(rowcount)
+
+    count("guardian links", session.execute(delete(Guardianship).where(
+        Guardianship.guardian_id == person.id)).rowcount)
+    count("mentor links", session.execute(delete(MentorLink).where(
+        MentorLink.mentor_id == person.id)).rowcount)
+    count("staff roles", session.execute(delete(StaffRole).where(
+        StaffRole.person_id == person.id)).rowcount)
+    count("dialogs", session.execute(delete(ConversationState).where(
+        ConversationState.person_id == person.id)).rowcount)
+    addressed = [OutboxMessage.recipient_id == person.id]
+    if person.phone:
+        addressed.append(OutboxMessage.address == person.phone)
+    count("messages", session.execute(delete(OutboxMessage).where(or_(*addressed))).rowcount)
+    count("notes", session.execute(update(AbsenceReport).where(
+        AbsenceReport.reporter_id == person.id, col(AbsenceReport.note).is_not(None))
+        .values(note=None)).rowcount)
+    # Staff prompts quote guardians by name and number ("Lena Hassan: +4670…").
+    quoted = 0
+    # A name shorter than a full name would match other people's texts too.
+    for needle in [n for n in (person.phone, person.name) if n and len(n) >= 6]:
+        for message in session.execute(select(OutboxMessage).where(
+                col(OutboxMessage.text).contains(needle))).scalars():
+            message.text = message.text.replace(needle, "…")
+            session.add(message)
+            quoted += 1
+    counts["quoted in messages"] = quoted
+    person.name, person.phone = FORGOTTEN, None
+    person.telegram_chat_id = person.telegram_user_id = None
+    person.updated_at = now
+    session.add(person)
+    audit(session, at=now, actor="cli", action="person.forget", entity="person",
+          entity_id=person.id, **{k: v for k, v in counts.items() if v})
+    return counts
+
+
+def purge_notes(session: Session, now: datetime) -> int:
+    """Clear report notes past their school's retention (the end of the school year the
+    absence fell in, plus `note_retention_days`, default 30). Returns how many."""
+    rows = session.execute(
+        select(AbsenceReport.id, AbsenceReport.last_day, Student.school_id)
+        .join(Student, col(Student.id) == AbsenceReport.student_id)
+        # a note about today or later is never due, whatever the school's settings
+        .where(col(AbsenceReport.note).is_not(None),
+               col(AbsenceReport.last_day) < (now - timedelta(days=1)).date())).all()
+    if not rows:
+        return 0
+    schools = {school.id: school for school in session.execute(select(School)).scalars()}
+    terms: dict[int, list[DateRange]] = {}
+    for period in session.execute(select(CalendarPeriod).where(
+            CalendarPeriod.kind == "term")).scalars():
+        terms.setdefault(period.school_id, []).append(
+            DateRange(period.start, period.end, period.name))
+    expired = []
+    for report_id, last_day, school_id in rows:
+        school = schools.get(school_id)
+        zone = ZoneInfo(school.timezone) if school else None
+        today = (now.astimezone(zone) if zone else now).date()
+        grace = int((school.settings if school else {}).get(
+            RETENTION_SETTING, DEFAULT_GRACE_DAYS))
+        if today > note_kept_until(last_day, terms.get(school_id, []), grace):
+            expired.append(report_id)
+    if expired:
+        session.execute(update(AbsenceReport).where(col(AbsenceReport.id).in_(expired))
+                        .values(note=None))
+        audit(session, at=now, actor="system", action="report.notes_purged",
+              entity="absence_report", count=len(expired))
+    return len(expired)
