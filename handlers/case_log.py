@@ -46,7 +46,7 @@ def case_log_html(session: Session, student: Student, language: str, *, by: str,
     school = session.get(School, student.school_id)
     zone = ZoneInfo(school.timezone if school else "Europe/Stockholm")
     session.add(AuditLog(at=now, actor=by, action="student.case_log", entity="student",
-                         entity_id=str(student.id), detail={}))
+                         entity_id=str(student.id), student_id=student.id, detail={}))
 
     def day(instant: datetime) -> str:
         return format_day(instant.astimezone(zone).date(), language)

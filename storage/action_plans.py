@@ -44,7 +44,7 @@ def record_plan(session: Session, student: Student, measures: list[NewMeasure], 
                      due_at=due_at[new.due_on])
     session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli",
                          action="action_plan.record", entity="student",
-                         entity_id=str(student.id),
+                         entity_id=str(student.id), student_id=student.id,
                          detail={"plan": plan.id, "measures": len(measures)}))
     return plan
 
@@ -62,4 +62,5 @@ def judge_plan(session: Session, plan: ActionPlan, working: bool, *, by: int | N
     session.add(plan)
     session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli",
                          action=f"action_plan.{plan.status}", entity="student",
-                         entity_id=str(plan.student_id), detail={"plan": plan.id}))
+                         entity_id=str(plan.student_id), student_id=plan.student_id,
+                         detail={"plan": plan.id}))

@@ -23,7 +23,7 @@ def start_mapping(session: Session, *, student_id: int, respondent_id: int, by: 
     session.add(mapping)
     session.flush()
     session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli", action="mapping.send",
-                         entity="student", entity_id=str(student_id),
+                         entity="student", entity_id=str(student_id), student_id=student_id,
                          detail={"mapping": mapping.id}))
     return mapping
 
@@ -36,7 +36,8 @@ def record_area(session: Session, mapping: CauseMapping, area: str, answer: int,
         mapping.finished_at = now
         session.add(AuditLog(at=now, actor=f"person:{mapping.respondent_id}",
                              action="mapping.finish", entity="student",
-                             entity_id=str(mapping.student_id), detail={"mapping": mapping.id}))
+                             entity_id=str(mapping.student_id),
+                             student_id=mapping.student_id, detail={"mapping": mapping.id}))
         session.add(mapping)
         return True
     session.add(mapping)

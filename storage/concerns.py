@@ -43,7 +43,7 @@ def add_concern_note(
     session.add(row)
     session.flush()
     session.add(AuditLog(at=now, actor=f"person:{by}" if by else "cli", action="concern.note",
-                         entity="student", entity_id=str(student_id),
+                         entity="student", entity_id=str(student_id), student_id=student_id,
                          detail={"source": source, "signals": list(signals),
                                  "note": note is not None}))
     return row, new

@@ -127,6 +127,12 @@ def test_the_case_log_prints_everything_escaped(
     with Session(db) as session:
         assert session.exec(select(AuditLog).where(
             AuditLog.action == "student.case_log")).one().actor == "cli"
+    capsys.readouterr()
+    assert main(["audit", "list", "--student", "N007", "--json"]) == 0
+    trail = json.loads(capsys.readouterr().out)
+    assert {"concern.raise", "concern.note", "action_plan.record", "student.case_log"} <= {
+        row["action"] for row in trail}
+    assert "trött" not in json.dumps(trail)  # the note never enters the trail
 
 
 def test_an_action_plan_from_the_command_line(
