@@ -171,7 +171,7 @@ def test_forged_buttons_reach_nothing_of_another_family(db: Engine, tmp_path: Pa
     with Session(db) as session:
         ali = session.exec(select(Student).where(Student.external_id == "N001")).one()
         [report] = session.exec(select(AbsenceReport)).all()
-        [task] = session.exec(select(StaffTask)).all()
+        [task] = session.exec(select(StaffTask).where(StaffTask.kind == "call_home")).all()
     forged = [f"notice:{ali.id}:2026-11-23", f"child:{ali.id}", f"report:cancel:{report.id}",
               f"report:confirm-cancel:{report.id}", f"task:done:{task.id}",
               f"task:reached:{task.id}", f"concern:close:{ali.id}", "plan:end:1"]
