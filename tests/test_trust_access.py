@@ -181,6 +181,7 @@ def test_forged_buttons_reach_nothing_of_another_family(db: Engine, tmp_path: Pa
             assert secret not in shown.text, (key, shown.text)
     with Session(db) as session:
         assert session.exec(select(AbsenceReport.cancelled_at)).one() is None
-        assert session.exec(select(StaffTask.status)).one() == "open"
+        assert session.exec(select(StaffTask.status).where(
+            StaffTask.id == task.id)).one() == "open"
         assert len(session.exec(select(AbsenceReport)).all()) == 1
         assert session.exec(select(Concern)).one().closed_at is None
