@@ -29,6 +29,7 @@ from policy.ladder import Ladder, Step, TaskRule, counters, term_of
 from policy.routing import AUTO
 from scheduler.letters import send_letters
 from storage.attendance import ladder_records
+from storage.audit import audit_closed
 from storage.concerns import concern_changes, concerned
 from storage.db import chunks
 from storage.models import (
@@ -249,6 +250,7 @@ class _SchoolSweep:
                 col(StaffTask.status).in_(["open", "snoozed"]))).scalars():
             if task.dedupe_key.rsplit(":", 1)[-1].startswith("r"):  # a recurring occurrence
                 task.status, task.outcome, task.done_at = "not_needed", "step_left", self.now
+                audit_closed(self.session, task, self.now)
 
     def _recurring(self, student_id: int, step: Step, entered: datetime | None) -> None:
         """The next occurrence of each recurring task of the step, when its week has come."""

@@ -33,6 +33,7 @@ from storage.attendance import (
     forget_notice_about,
     settle_old_absences,
 )
+from storage.audit import audit_closed, audit_unexcused
 from storage.db import chunks
 from storage.models import (
     Absence,
@@ -202,6 +203,7 @@ def _held(
             for item in items:
                 for absence in item.absences:
                     absence.state, absence.updated_at = "unexcused", now  # no notice
+                    audit_unexcused(session, absence, now)
         if scope == school_scope:
             break  # the school's answer is awaited: one question is enough
     return list(held.values())
@@ -296,6 +298,7 @@ def _notify(
     for item in items:
         for absence in item.absences:
             absence.state, absence.updated_at = "unexcused", now
+            audit_unexcused(session, absence, now)
             if absence.kind == "absent":
                 absence.notified_at = absence.notified_at or now
         if _absent(item) and (item.student.id or 0) not in notified:
@@ -373,6 +376,7 @@ def _too_late(
     day = item.absences[0].day
     for absence in item.absences:
         absence.state, absence.updated_at = "unexcused", now
+        audit_unexcused(session, absence, now)
     if not _absent(item) or (item.student.id or 0) in _notified(session, school, day):
         return 0
     try:
@@ -550,6 +554,7 @@ def _close_calls(
     ).scalars():
         task.status, task.outcome, task.done_at, task.remind_at = (
             "not_needed", outcome, now, None)
+        audit_closed(session, task, now)
 
 
 def remind_snoozed_calls(session: Session, now: datetime) -> int:

@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from policy.attendance import AttendanceRecord
 from policy.ladder import Record
 from policy.notices import is_quiet
+from storage.audit import audit_unexcused
 from storage.db import chunks
 from storage.models import (
     Absence,
@@ -272,8 +273,10 @@ def settle_old_absences(session: Session, school_id: int, before: date, now: dat
     unexcused, with no notice and no prompt, so the plan's counters see them. A report for
     such a day could not excuse it any more (the three-school-day rule)."""
     students = select(Student.id).where(Student.school_id == school_id)
-    result = session.execute(
-        update(Absence).where(Absence.state == "open", Absence.day < before,
-                              col(Absence.student_id).in_(students))
-        .values(state="unexcused", updated_at=now))
-    return int(result.rowcount or 0)
+    old = list(session.execute(select(Absence).where(
+        Absence.state == "open", Absence.day < before,
+        col(Absence.student_id).in_(students))).scalars())
+    for absence in old:
+        absence.state, absence.updated_at = "unexcused", now
+        audit_unexcused(session, absence, now)
+    return len(old)

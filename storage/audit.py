@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import AuditLog, Student
+from storage.models import Absence, AuditLog, StaffTask, Student
 
 
 def audit(
@@ -19,6 +19,22 @@ def audit(
     session.add(AuditLog(at=at, actor=actor, action=action, entity=entity,
                          entity_id=None if entity_id is None else str(entity_id),
                          student_id=student_id, detail=detail))
+
+
+#: The actor of what the time-driven rules change by themselves.
+SYSTEM = "system"
+
+
+def audit_unexcused(session: Session, absence: Absence, now: datetime) -> None:
+    """An absence the rules settled as unexcused (no report came in time)."""
+    audit(session, at=now, actor=SYSTEM, action="absence.unexcused", entity="absence",
+          entity_id=absence.id, student_id=absence.student_id)
+
+
+def audit_closed(session: Session, task: StaffTask, now: datetime) -> None:
+    """A task the rules closed themselves (a report or correction came, a step was left)."""
+    audit(session, at=now, actor=SYSTEM, action=f"task.{task.status}", entity="staff_task",
+          entity_id=task.id, student_id=task.student_id, kind=task.kind, outcome=task.outcome)
 
 
 def actor_of(person_id: int | None) -> str:

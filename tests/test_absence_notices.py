@@ -21,7 +21,15 @@ from sqlmodel import Session, select
 from bot.app import Runtime
 from bot.cli import main
 from storage.db import make_engine
-from storage.models import Absence, AbsenceReport, OutboxMessage, Person, StaffTask, Student
+from storage.models import (
+    Absence,
+    AbsenceReport,
+    AuditLog,
+    OutboxMessage,
+    Person,
+    StaffTask,
+    Student,
+)
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio, SentSms
 from tests.rosters import write
@@ -294,6 +302,10 @@ def test_a_report_after_the_sweep_stops_the_notice_before_it_is_sent(
     assert prompt.status == "withdrawn"
     [call] = tasks(db, "call_home")
     assert (call.status, call.outcome) == ("not_needed", "reported")
+    with session_scope(db) as session:  # closed by the rules, and audited as such
+        [closed] = session.exec(select(AuditLog).where(AuditLog.action == "task.not_needed"))
+        assert (closed.actor, closed.entity_id, closed.detail["outcome"]) == (
+            "system", str(call.id), "reported")
 
 
 def test_a_correction_before_the_notice_went_out_sends_nothing(

@@ -79,3 +79,8 @@ def test_a_roll_call_imported_weeks_late_counts_without_a_notice(
     assert [row["state"] for row in json.loads(capsys.readouterr().out)] == ["unexcused"] * 3
     assert [m.dedupe_key.split(":")[0] for m in to(db, GUARDIANS["nb"][1], "")] == ["letter"]
     assert to(db, MENTOR_PHONE, "call-home:") == []
+    capsys.readouterr()
+    assert main(["audit", "list", "--action", "absence.unexcused", "--json"]) == 0
+    assert [(row["actor"], row["action"], row["student_id"])
+            for row in json.loads(capsys.readouterr().out)] == [
+        ("system", "absence.unexcused", "N003")] * 3
