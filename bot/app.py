@@ -112,8 +112,9 @@ class Runtime:
                           webchat=settings.webchat, channels=sorted(self.channels),
                           telegram=self.telegram if settings.telegram_mode == "webhook" else None,
                           sms=self.sms, api_token=settings.api_token, timezone=settings.zone,
-                          sign_in=SignIn(settings.public_url or "")
-                          if settings.webchat_exposed else None,
+                          sign_in=SignIn(settings.public_url or "", key=(
+                              settings.webchat_secret.encode() if settings.webchat_secret
+                              else None)) if settings.webchat_exposed else None,
                           country=context.policy.country)
         self.scheduler = build_scheduler(context.engine, context.clock,
                                          interval=settings.sweep_interval_seconds,

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     #: The web chat on a host others can reach: only with this, and then staff sign in with
     #: a one-time link sent to their phone (and act only as themselves).
     webchat_exposed: bool = False
+    #: The key that signs sign-in links and sessions; set it (32+ characters) so that a
+    #: restart keeps staff signed in and several workers accept each other's links.
+    webchat_secret: str | None = None
     demo: bool = True
     api_token: str | None = None
     log_level: str = "INFO"
@@ -120,6 +123,14 @@ class Settings(BaseSettings):
                 "NARVARO_TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of A-Z, a-z, 0-9, _ "
                 "and - (Telegram's rule for secret_token)"
             )
+        return value
+
+    @field_validator("webchat_secret")
+    @classmethod
+    def _webchat_secret(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) < 32 or value.lower() in PLACEHOLDERS):
+            raise ValueError("NARVARO_WEBCHAT_SECRET must be at least 32 characters, and not "
+                             "a placeholder")
         return value
 
     @field_validator("twilio_api_url")

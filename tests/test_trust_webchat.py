@@ -90,3 +90,24 @@ async def test_staff_sign_in_with_a_one_time_link_and_act_as_themselves(
             tampered = http.cookies["narvaro_session"].replace(f"{anna}.", f"{lena}.", 1)
             other.cookies.set("narvaro_session", tampered)
             assert (await other.get("/webchat/api/people")).status_code == 401
+
+
+def test_a_shared_sign_in_key_survives_a_restart_and_serves_every_worker() -> None:
+    """With NARVARO_WEBCHAT_SECRET set, a session one process signed is good in another (a
+    restart, a second worker); without it each process has its own key; a short or
+    placeholder key is refused at start."""
+    from datetime import UTC, datetime
+
+    from bot.webauth import SignIn
+
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    key = load_settings(webchat_exposed=True, public_url="https://skolan.example",
+                        webchat_secret="k" * 40).webchat_secret
+    assert key is not None
+    first, second = SignIn("https://skolan.example", key=key.encode()), SignIn(
+        "https://skolan.example", key=key.encode())
+    assert second.person(first.cookie(7, now=now), now=now) == 7
+    assert SignIn("https://skolan.example").person(first.cookie(7, now=now), now=now) is None
+    for bad in ("short", "changeme"):
+        with pytest.raises(SettingsError, match="NARVARO_WEBCHAT_SECRET"):
+            load_settings(webchat_secret=bad)
