@@ -317,7 +317,8 @@ class TelegramBot:
     def _handle(self, message: ChatMessage) -> list[tuple[OutboxMessage, Person | None]]:
         with session_scope(self.engine) as session:
             rows = handle_chat_message(session, message, now=self.clock.now(),
-                                       claim=self.deliver is not None)
+                                       claim=self.deliver is not None,
+                                       secret=(self.settings.telegram_token or "").encode())
             if self.deliver is not None:
                 stamp_claims(session, (row.id or 0 for row in rows), worker=self.settings.worker)
             return [

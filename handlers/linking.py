@@ -8,6 +8,7 @@ about who is or is not in the roster.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,11 +45,14 @@ class ChatMessage:
 
 
 def handle_chat_message(
-    session: Session, message: ChatMessage, *, now: datetime, claim: bool = False
+    session: Session, message: ChatMessage, *, now: datetime, claim: bool = False,
+    secret: bytes = b"",
 ) -> list[OutboxMessage]:
     """Handle one chat message (once, however often it is delivered).
 
-    Returns the answers queued (claimed for sending by the caller when `claim`).
+    Returns the answers queued (claimed for sending by the caller when `claim`). A chat
+    not linked to anyone gets the welcome at most once an hour, however much it writes
+    (`secret` keys the chat's digest, so the outbox keeps no chat id for it).
     """
     if not mark_seen(session, channel=message.channel, ref=clean_text(message.ref)[:64],
                      now=now):
@@ -60,7 +64,10 @@ def handle_chat_message(
         return _link(session, message, person, now, claim)
     if person is None:
         language = normalize_language(message.language_hint)
-        return _to_chat(session, message, language, [_welcome(language)], now, claim)
+        digest = hmac.new(secret, f"{message.channel}:{message.chat_id}".encode(),
+                          "sha256").hexdigest()[:24]
+        return _to_chat(session, message, language, [_welcome(language)], now, claim,
+                        key=f"welcome:{message.channel}:{digest}:{now:%Y-%m-%dT%H}")
     if person.telegram_blocked_at is not None:
         person.telegram_blocked_at = None  # they wrote to us, so they unblocked the bot
         session.add(person)
@@ -121,12 +128,12 @@ def _link(
 
 def _to_chat(
     session: Session, message: ChatMessage, language: str, replies: list[Reply], now: datetime,
-    claim: bool,
+    claim: bool, *, key: str | None = None,
 ) -> list[OutboxMessage]:
     queued = []
     for number, reply in enumerate(replies):
         row = enqueue_row(
-            session, dedupe_key=f"reply:{message.channel}:{message.ref}:{number}",
+            session, dedupe_key=f"{key or f'reply:{message.channel}:{message.ref}'}:{number}",
             recipient_id=None, address=str(message.chat_id), channel=message.channel,
             language=language, text=reply.text, now=now,
             choices=[choice.as_dict() for choice in reply.choices] or None, claim=claim,

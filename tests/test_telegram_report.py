@@ -182,8 +182,13 @@ async def test_a_stranger_learns_nothing(telegram: FakeTelegram, roster: Path, d
         refusal = await stranger.share_contact("+46709999999")
         assert "Ali" not in refusal.text and "Hassan" not in refusal.text
         assert refusal.text.startswith("Tyvärr kan den här chatten inte kopplas")
-        again = await stranger.say("Ali Hassan sjuk idag")
-        assert again.request_contact  # still only asked to share a number
+        # Writing on gets no second welcome within the hour (a chat that writes a hundred
+        # times gets one answer): the next thing the bot says answers the next contact.
+        for number in range(20):
+            stranger.user.send(f"Ali Hassan sjuk idag {number}")
+        again = await stranger.share_contact("+46709999998")
+        assert again.text.startswith("Tyvärr kan den här chatten inte kopplas")
+        assert len(telegram.messages(stranger.chat_id)) == 3  # welcome, refusal, refusal
     with Session(db) as session:
         assert session.exec(select(Person).where(Person.telegram_chat_id.is_not(None))).all() == []
         assert reports(session) == []
