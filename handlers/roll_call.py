@@ -188,9 +188,11 @@ def _class_from_text(roll: _Roll, schools: dict[int | None, School], data: dict[
 
 
 def _students(session: Session, class_id: int) -> list[tuple[Student, str]]:
-    """The class's students with their names, by name."""
+    """The class's students with their names, by name; a student with protected identity
+    by the school's id ("#N003") only, like everywhere else staff see them."""
     return [
-        (student, name) for student, name in session.execute(
+        (student, f"#{student.external_id}" if student.protected else name)
+        for student, name in session.execute(
             select(Student, Person.name).join(Person, Person.id == Student.person_id)
             .where(Student.class_id == class_id).order_by(Person.name, Student.external_id)
         ).all()

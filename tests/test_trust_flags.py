@@ -21,7 +21,7 @@ from storage.db import make_engine, session_scope
 from storage.models import AuditLog, Guardianship, OutboxMessage, Person, Student
 from tests.rosters import STUDENT_HEADER, write
 from tests.telegram_harness import MENTOR_PHONE, STAFF, import_roster
-from tests.test_return_plans import say, tick, to
+from tests.test_return_plans import answer, say, tick, to
 
 KARI, FARID, DANA = "+4741234503", "+46701234577", "+46701234578"
 SCHOOL_PHONE = "+46701740000"
@@ -118,3 +118,8 @@ def test_a_protected_student_is_never_placed_and_shown_by_id(
     [summary] = [m for m in to(db, MENTOR_PHONE, "mentor-summary:")
                  if m.dedupe_key.endswith(":2026-11-24")]
     assert "#N003" in summary.text and "Noor" not in summary.text
+    # Anna's roll call lists her by id too.
+    roll = answer(db, MENTOR_PHONE, "/roll 7A", "2026-11-25T08:10:00+01:00")
+    labels = [c["label"] for c in roll.choices or []]
+    assert any("#N003" in label for label in labels)
+    assert not any("Noor" in label for label in labels) and "Noor" not in roll.text
