@@ -46,6 +46,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/notices.py
 	$(BIN)/python benchmarks/ladder.py
 	$(BIN)/python benchmarks/dispatch.py
+	$(BIN)/python benchmarks/morning.py --send telegram
+	$(BIN)/python benchmarks/review.py
 
 migration: $(STAMP)
 	rm -f /tmp/narvaro-migration.db
