@@ -83,6 +83,12 @@ async def test_sign_in_by_phone_then_a_mentor_sees_own_class_and_student(
     the mentor's number gets a link that signs her in once; she sees the classes, her open
     tasks and her students, Ali's page and timeline (audited); Eva (9C) is a 404."""
     anna, ali, eva = ids(db)
+    with Session(db) as session:
+        sara = session.exec(select(Student).where(Student.external_id == "N002")).one()
+        sara.protected = True
+        session.add(sara)
+        session.commit()
+        sara_id = sara.id
     async with both(telegram, twilio) as bot:
         async with httpx.AsyncClient(base_url=bot.public_url,
                                      headers={"accept-language": "sv-SE,sv;q=0.9"}) as http:
@@ -111,6 +117,13 @@ async def test_sign_in_by_phone_then_a_mentor_sees_own_class_and_student(
                           "Vera Lind (8B)"):
                 assert shown in page.text
             assert "Eva Ek" not in page.text
+            assert f'href="/overview/student/{sara_id}">#N002</a>' in page.text
+            assert "Sara" not in page.text  # a protected identity: the school's id only
+            protected = await http.get(f"/overview/student/{sara_id}")
+            assert "<h1>#N002</h1>" in protected.text and "Sara" not in protected.text
+            assert 'href="?open=1">Visa namnet</a>' in protected.text
+            opened = await http.get(f"/overview/student/{sara_id}?open=1")
+            assert "<h1>Sara Hassan (7A)</h1>" in opened.text
 
             student = await http.get(f"/overview/student/{ali}")
             assert student.status_code == 200 and "<h1>Ali Hassan (7A)</h1>" in student.text
@@ -130,8 +143,10 @@ async def test_sign_in_by_phone_then_a_mentor_sees_own_class_and_student(
             assert 'name="phone"' in (await other.get("/overview")).text
     with Session(db) as session:
         views = session.exec(select(AuditLog).where(AuditLog.action == "student.view")).all()
-    assert {(v.actor, v.student_id) for v in views} == {(f"person:{anna}", ali)}
-    assert len(views) == 2  # the page and its picture
+    seen = sorted((v.actor, v.student_id, v.detail.get("opened", False)) for v in views)
+    assert seen == sorted([
+        (f"person:{anna}", ali, False), (f"person:{anna}", ali, False),  # page and picture
+        (f"person:{anna}", sara_id, False), (f"person:{anna}", sara_id, True)])
 
 
 async def test_in_a_real_browser_the_timeline_is_drawn(
