@@ -108,13 +108,15 @@ class Runtime:
             self.telegram.deliver = self.dispatcher.deliver
         if self.sms is not None:
             self.sms.deliver = self.dispatcher.deliver
+        # One signer for the web chat and the overview: a session from either serves both.
+        sign_in = SignIn(settings.web_url, key=(
+            settings.webchat_secret.encode() if settings.webchat_secret else None))
         self.web = WebApp(context.engine, context.clock, self.dispatcher,
                           webchat=settings.webchat, channels=sorted(self.channels),
                           telegram=self.telegram if settings.telegram_mode == "webhook" else None,
                           sms=self.sms, api_token=settings.api_token, timezone=settings.zone,
-                          sign_in=SignIn(settings.public_url or "", key=(
-                              settings.webchat_secret.encode() if settings.webchat_secret
-                              else None)) if settings.webchat_exposed else None,
+                          sign_in=sign_in if settings.webchat_exposed else None,
+                          overview=sign_in if settings.overview else None,
                           country=context.policy.country)
         self.scheduler = build_scheduler(context.engine, context.clock,
                                          interval=settings.sweep_interval_seconds,
@@ -178,9 +180,9 @@ class Runtime:
                     now=context.clock.now(),
                 ):
                     log.info("database was empty: loaded the demo school")
-        if settings.webchat and not is_loopback(settings.http_host):
-            log.warning("the web chat is exposed on a reachable host: staff sign in with "
-                        "one-time links (NARVARO_WEBCHAT_EXPOSED)")
+        if (settings.webchat or settings.overview) and not is_loopback(settings.http_host):
+            log.warning("the web chat or overview is exposed on a reachable host: staff sign "
+                        "in with one-time links (NARVARO_WEBCHAT_EXPOSED)")
         if released := self.dispatcher.recover():
             log.info("released %s messages this worker claimed before a crash", released)
         if self.sms is not None:

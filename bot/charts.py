@@ -5,11 +5,14 @@ stores; the picture is drawn when the message is sent.
 A description: {"title": str, "panels": [{"title": str, "labels": [str], "series":
 [{"name": str, "values": [float]}], "unit": str, "max": float | None}], "footer": [str]}.
 Several series in a panel are stacked.
+
+`timeline_png` draws a student's term for the web overview: a row per kind of event.
 """
 
 from __future__ import annotations
 
 import io
+from datetime import date, timedelta
 from typing import Any
 
 import matplotlib
@@ -71,3 +74,38 @@ def _panel(axes: Any, panel: dict[str, Any]) -> None:
     axes.spines[["top", "right"]].set_visible(False)
     if len(series) > 1:
         axes.legend(loc="lower right", fontsize=9, frameon=False)
+
+
+#: One colour per row of a timeline (absent unexcused, reported, late, notice, call,
+#: meeting, plan day), distinct also for the common colour blindnesses.
+TIMELINE_COLOURS = ("#b0413e", "#d9822b", "#e3b505", "#3b6ea8", "#6a9f58", "#7b4fa0",
+                    "#2a9d8f")
+
+
+def timeline_png(title: str, rows: list[tuple[str, list[date]]], first: date,
+                 last: date) -> bytes:
+    """A term as a picture: one row per kind of event (its label already in the reader's
+    language), a mark on each day it happened, days from `first` to `last` across."""
+    figure: Figure = pyplot.figure(figsize=(WIDTH_INCHES * 1.4, 0.45 * len(rows) + 1.4),
+                                   dpi=DPI / 1.5, layout="constrained")
+    try:
+        axes = figure.add_subplot()
+        axes.set_title(title, loc="left", fontsize=13, fontweight="bold")
+        span = max((last - first).days, 1)
+        for index, (_label, days) in enumerate(rows):
+            axes.scatter([(day - first).days for day in days], [index] * len(days),
+                         marker="s", s=48, color=TIMELINE_COLOURS[index % len(TIMELINE_COLOURS)])
+        axes.set_yticks(range(len(rows)), [label for label, _days in rows], fontsize=11)
+        axes.set_ylim(len(rows) - 0.5, -0.5)
+        axes.set_xlim(-1, span + 1)
+        step = 7 if span <= 70 else 14
+        ticks = list(range(0, span + 1, step))
+        axes.set_xticks(ticks, [f"{first + timedelta(days=t):%d.%m}" for t in ticks],
+                        fontsize=9)
+        axes.grid(axis="x", color="#dddddd", linewidth=0.6)
+        axes.spines[["top", "right"]].set_visible(False)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        pyplot.close(figure)

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     #: The key that signs sign-in links and sessions; set it (32+ characters) so that a
     #: restart keeps staff signed in and several workers accept each other's links.
     webchat_secret: str | None = None
+    #: The staff web overview (classes, a student's timeline, open tasks) at /overview;
+    #: staff sign in with a one-time link, and it follows the web chat's rule on hosts.
+    overview: bool = True
     demo: bool = True
     api_token: str | None = None
     log_level: str = "INFO"
@@ -232,7 +235,14 @@ class Settings(BaseSettings):
                 "(staff then sign in with a one-time link sent to their phone; needs "
                 "NARVARO_PUBLIC_URL)"
             )
-        if self.webchat and self.webchat_exposed and not self.public_url:
+        if self.overview and not self.webchat_exposed and not is_loopback(self.http_host):
+            raise ValueError(
+                f"NARVARO_OVERVIEW is on and NARVARO_HTTP_HOST {self.http_host!r} is not a "
+                "loopback address. Set NARVARO_OVERVIEW=0, or NARVARO_HTTP_HOST=127.0.0.1, or "
+                "NARVARO_WEBCHAT_EXPOSED=1 to serve it to staff on a reachable host (needs "
+                "NARVARO_PUBLIC_URL)"
+            )
+        if (self.webchat or self.overview) and self.webchat_exposed and not self.public_url:
             raise ValueError("NARVARO_WEBCHAT_EXPOSED=1 needs NARVARO_PUBLIC_URL (the address "
                              "the sign-in links point to)")
         if self.telegram_token and ":" not in self.telegram_token:
@@ -263,6 +273,14 @@ class Settings(BaseSettings):
     def worker(self) -> str:
         """This process's name in outbox claims."""
         return self.worker_id or f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+    @property
+    def web_url(self) -> str:
+        """The address sign-in links point to: NARVARO_PUBLIC_URL, else this machine's."""
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def zone(self) -> ZoneInfo:

@@ -28,10 +28,11 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from bot.dispatcher import Dispatcher
+from bot.overview import OverviewPages
 from bot.sms import SIGNATURE_HEADER as TWILIO_SIGNATURE
 from bot.sms import SMS_PATH, STATUS_PATH, TwilioSms
 from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramBot
-from bot.webauth import COOKIE, LOGIN_PATH, SESSION_VALID, SignIn
+from bot.webauth import COOKIE, LOGIN_PATH, SESSION_VALID, TARGETS, SignIn
 from handlers.inbox import MAX_TEXT, handle_incoming
 from handlers.messages import Incoming
 from locales import LANGUAGES, N_, RIGHT_TO_LEFT, gettext_for, normalize_language
@@ -89,12 +90,13 @@ class WebApp:
         self, engine: Engine, clock: Clock, dispatcher: Dispatcher | None, *, webchat: bool,
         channels: list[str], telegram: TelegramBot | None = None, sms: TwilioSms | None = None,
         api_token: str | None = None, timezone: tzinfo | None = None,
-        sign_in: SignIn | None = None, country: str = "SE",
+        sign_in: SignIn | None = None, country: str = "SE", overview: SignIn | None = None,
     ) -> None:
         """Wire the routes; the web chat only when `webchat` is on, Telegram's webhook
         when `telegram` is given, and the attendance API when `api_token` is set
         (`timezone` gives its "today"). With `sign_in` the web chat is for staff signed in
-        with a one-time link (phones read as in `country`), each acting only as themselves."""
+        with a one-time link (phones read as in `country`), each acting only as themselves.
+        With `overview` (the same SignIn, or one of its own) the staff overview is served."""
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
@@ -124,11 +126,14 @@ class WebApp:
                 ),
             ]
             if sign_in is not None:
-                routes += [
-                    Route("/webchat/api/sign-in", self.ask_link, methods=["POST"]),
-                    Route(LOGIN_PATH + "{token}", self.login_page),
-                    Route(LOGIN_PATH + "{token}", self.login, methods=["POST"]),
-                ]
+                routes.append(Route("/webchat/api/sign-in", self.ask_link, methods=["POST"]))
+        #: Who signs links in: the web chat's sign-in, else the overview's.
+        self.signer = sign_in if webchat and sign_in is not None else overview
+        if self.signer is not None:
+            routes += [Route(LOGIN_PATH + "{token}", self.login_page),
+                       Route(LOGIN_PATH + "{token}", self.login, methods=["POST"])]
+        if overview is not None:
+            routes += OverviewPages(engine, clock, overview, dispatcher, country=country).routes
         self.app = Starlette(routes=routes)
 
     async def healthz(self, request: Request) -> Response:
@@ -329,9 +334,10 @@ class WebApp:
         return HTMLResponse(SIGN_IN_PAGE)
 
     async def login(self, request: Request) -> Response:
-        """A sign-in link opened: the session cookie, then the web chat; once only."""
-        assert self.sign_in is not None
-        sign_in, token = self.sign_in, str(request.path_params["token"])[:300]
+        """A sign-in link opened: the session cookie, then the web chat (or the page the
+        link names); once only."""
+        assert self.signer is not None
+        sign_in, token = self.signer, str(request.path_params["token"])[:300]
 
         def redeem() -> int | None:
             with session_scope(self.engine) as session:
@@ -341,7 +347,8 @@ class WebApp:
         if person_id is None:
             return Response("This sign-in link is not valid (any more).", status_code=403,
                             media_type="text/plain; charset=utf-8")
-        response = RedirectResponse("/", status_code=303)
+        target, _wording = TARGETS.get(request.query_params.get("to", ""), TARGETS[""])
+        response = RedirectResponse(target, status_code=303)
         response.set_cookie(COOKIE, sign_in.cookie(person_id, now=self.clock.now()),
                             max_age=int(SESSION_VALID.total_seconds()), httponly=True,
                             samesite="strict",

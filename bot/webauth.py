@@ -1,6 +1,6 @@
-"""Staff sign-in for an exposed web chat: a one-time link sent to a staff member's phone,
-then a signed session cookie. Nobody else signs in, and a signed-in person acts only as
-themselves.
+"""Staff sign-in for an exposed web chat and for the overview: a one-time link sent to a
+staff member's phone, then a signed session cookie. Nobody else signs in, and a signed-in
+person acts only as themselves.
 
 Links and cookies are HMAC-signed with a key made at start-up (a restart signs everyone
 out); a link's nonce is recorded when used, so it works once.
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from locales import gettext_for
+from locales import N_, gettext_for
 from policy.phones import to_e164
 from policy.routing import AUTO
 from storage.inbound import mark_seen
@@ -26,6 +26,13 @@ LINK_VALID = timedelta(minutes=10)
 SESSION_VALID = timedelta(hours=12)
 COOKIE = "narvaro_session"
 LOGIN_PATH = "/webchat/login/"
+#: Where a signed-in link leads (`?to=` names it; a closed list, so no open redirect), and
+#: the message that carries it.
+TARGETS = {
+    "": ("/", N_("Your sign-in link to the Närvaro web chat (valid for 10 minutes): {link}")),
+    "overview": ("/overview", N_("Your sign-in link to the Närvaro overview (valid for 10 "
+                                 "minutes): {link}")),
+}
 
 
 class SignIn:
@@ -46,9 +53,11 @@ class SignIn:
             return None
         return payload.split(".")
 
-    def send_link(self, session: Session, phone: str, *, country: str, now: datetime) -> None:
+    def send_link(self, session: Session, phone: str, *, country: str, now: datetime,
+                  to: str = "") -> None:
         """Queue a sign-in link to `phone` if it is a staff member's; nothing otherwise (the
-        caller answers the same either way). At most one link a minute per person."""
+        caller answers the same either way). At most one link a minute per person. With
+        `to` (a key of TARGETS) the link leads there, and its message says so."""
         number = to_e164(phone, country)
         if number is None:
             return
@@ -60,10 +69,12 @@ class SignIn:
         expires = int((now + LINK_VALID).timestamp())
         payload = f"{person.id}.{expires}.{secrets.token_urlsafe(12)}"
         link = f"{self.public_url}{LOGIN_PATH}{payload}.{self._sign('link', payload)}"
+        _target, wording = TARGETS.get(to, TARGETS[""])
+        if to in TARGETS and to:
+            link += f"?to={to}"
         enqueue(session, dedupe_key=f"sign-in:{person.id}:{now:%Y%m%d%H%M}",
                 recipient_id=person.id, channel=AUTO, language=person.language, now=now,
-                text=gettext_for(person.language, "Your sign-in link to the Närvaro web chat "
-                                                  "(valid for 10 minutes): {link}", link=link))
+                text=gettext_for(person.language, wording, link=link))
 
     def redeem(self, session: Session, token: str, *, now: datetime) -> int | None:
         """The person a link signs in, once and in time; None otherwise."""

@@ -55,6 +55,7 @@ def test_every_contract_variable_is_read(env: pytest.MonkeyPatch, tmp_path: Path
         "NARVARO_POLICY": str(policy_file),
         "NARVARO_CLOCK_START": "2026-11-23T08:20:00+01:00",
         "NARVARO_WEBCHAT": "0",
+        "NARVARO_OVERVIEW": "0",
     }
     for name, value in values.items():
         env.setenv(name, value)

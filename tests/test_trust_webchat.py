@@ -34,7 +34,9 @@ def test_a_reachable_web_chat_needs_an_explicit_setting(
         load_settings()
     assert main(["run"]) == 2
     assert "not a loopback address" in capsys.readouterr().err
-    assert load_settings(webchat=False).http_host == "0.0.0.0"
+    with pytest.raises(SettingsError, match="NARVARO_OVERVIEW=0"):
+        load_settings(webchat=False)
+    assert load_settings(webchat=False, overview=False).http_host == "0.0.0.0"
     with pytest.raises(SettingsError, match="needs NARVARO_PUBLIC_URL"):
         load_settings(webchat_exposed=True)
     assert load_settings(webchat_exposed=True, public_url="https://skolan.example").webchat

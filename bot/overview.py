@@ -1,0 +1,264 @@
+"""The staff web overview at /overview: for a staff member signed in with a one-time link,
+their schools' classes with absence this term, their open tasks and the students they may
+see; a student's page with the term's counters and timeline picture. Nobody else learns
+anything: a student they may not see is a plain 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from bot.charts import timeline_png
+from bot.dispatcher import Dispatcher
+from bot.webauth import COOKIE, SignIn
+from handlers.student_view import STATES, visible_students
+from locales import N_, RIGHT_TO_LEFT, gettext_for, ngettext_for, normalize_language
+from locales.formats import format_day, task_kind
+from policy.clock import Clock
+from policy.text import clean_text
+from storage.audit import audit
+from storage.db import session_scope
+from storage.models import Person, School, Student
+from storage.overview import (
+    class_shares,
+    open_tasks,
+    student_counters,
+    term_for,
+    timeline,
+)
+from storage.people import roles_of
+from storage.plan_tasks import plan_words
+from storage.tasks import student_label
+
+OVERVIEW = "/overview"
+TIMELINE_LABELS = {
+    "unexcused": STATES[("absent", "unexcused")], "reported": STATES[("absent", "reported")],
+    "late": STATES[("late", "unexcused")],
+    "notice": N_("Notice sent"), "call": N_("Call home"), "meeting": N_("Meeting"),
+    "plan": N_("Return plan day"),
+}
+#: Texts the pages use inside f-strings, where the catalog's extraction does not look.
+TEXTS = (N_("Absence this term (%)"), N_("Class"), N_("My students"), N_("Show the name"),
+         N_("Timeline of the term"))
+STYLE = ("body{font-family:sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
+         "table{border-collapse:collapse}td,th{padding:.2rem .6rem;text-align:start}"
+         "img{max-width:100%}")
+T = TypeVar("T")
+
+
+def _language(request: Request) -> str:
+    """The language the browser asks for first (before anyone is signed in)."""
+    first = request.headers.get("accept-language", "").split(",")[0].split(";")[0].strip()
+    return normalize_language(first)
+
+
+def _page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:
+    """A whole page around `body` (already escaped), in `language` and its direction."""
+    direction = "rtl" if language in RIGHT_TO_LEFT else "ltr"
+    return HTMLResponse(
+        f'<!doctype html><html lang="{language}" dir="{direction}"><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style><body>{body}</body></html>",
+        status_code=status, headers={"cache-control": "no-store"})
+
+
+class OverviewPages:
+    """The overview's routes; holds what they need."""
+
+    def __init__(self, engine: Engine, clock: Clock, sign_in: SignIn,
+                 dispatcher: Dispatcher | None, *, country: str) -> None:
+        """Pages on `engine` as of `clock`; `sign_in` checks sessions and sends links
+        (phones read as in `country`), `dispatcher` is woken to send them."""
+        self.engine, self.clock, self.sign_in = engine, clock, sign_in
+        self.dispatcher, self.country = dispatcher, country
+        self.routes = [
+            Route(OVERVIEW, self.overview),
+            Route(OVERVIEW + "/login", self.ask_link, methods=["POST"]),
+            Route(OVERVIEW + "/student/{student_id:int}", self.student),
+            Route(OVERVIEW + "/student/{student_id:int}/timeline.png", self.picture),
+        ]
+
+    async def _run(self, work: Callable[[Session, Person, datetime], T],
+                   request: Request) -> T | None:
+        """`work` for the signed-in staff member in one transaction; None for nobody."""
+        now = self.clock.now()
+        person_id = self.sign_in.person(request.cookies.get(COOKIE), now=now)
+        if person_id is None:
+            return None
+
+        def run() -> T | None:
+            with session_scope(self.engine) as session:
+                person = session.get(Person, person_id)
+                if person is None or not roles_of(session, person).staff:
+                    return None
+                return work(session, person, now)
+
+        return await asyncio.to_thread(run)
+
+    async def overview(self, request: Request) -> Response:
+        """The signed-in staff member's overview; the sign-in form for anyone else."""
+
+        def build(session: Session, person: Person, now: datetime) -> HTMLResponse:
+            language = person.language
+            t = _say(language)
+            roles = roles_of(session, person)
+            parts = [f"<h1>{t('Närvaro overview')}</h1>"]
+            schools = {school.id: school for school, _role in roles.staff}
+            for school in sorted(schools.values(), key=lambda found: found.name):
+                term = term_for(session, school, now)
+                rows = "".join(
+                    f"<tr><td>{html.escape(name)}</td><td>{share.reported:g}</td>"
+                    f"<td>{share.unexcused:g}</td></tr>"
+                    for name, share in class_shares(session, term, now=now).items())
+                parts.append(
+                    f"<h2>{html.escape(school.name)}</h2><table><caption>"
+                    f"{t('Absence this term (%)')}</caption><tr><th>{t('Class')}</th>"
+                    f"<th>{t('Reported')}</th><th>{t('Unexcused')}</th></tr>{rows}</table>")
+            tasks = open_tasks(session, person.id or 0)
+            parts.append(f"<h2>{t('My tasks')}</h2><p>" + html.escape(ngettext_for(
+                language, "You have {n} open task.", "You have {n} open tasks.", len(tasks)))
+                + "</p><ul>")
+            for task in tasks:
+                student = session.get(Student, task.student_id) if task.student_id else None
+                own = session.get(School, task.school_id)
+                zone = ZoneInfo(own.timezone if own else "Europe/Stockholm")
+                parts.append("<li>" + html.escape(gettext_for(
+                    language, "{task}: {student}, due {day}",
+                    task=plan_words(session, task) or task_kind(task.kind, language),
+                    student=student_label(session, student) if student else "-",
+                    day=format_day(task.due_at.astimezone(zone).date(), language))) + "</li>")
+            parts.append(f"</ul><h2>{t('My students')}</h2><ul>")
+            for student, _name in sorted(visible_students(session, person, roles),
+                                         key=lambda found: student_label(session, found[0])):
+                parts.append(f'<li><a href="{OVERVIEW}/student/{student.id}">'
+                             f"{html.escape(student_label(session, student))}</a></li>")
+            parts.append("</ul>")
+            return _page(language, gettext_for(language, "Närvaro overview"), "".join(parts))
+
+        page = await self._run(build, request)
+        return page if page is not None else self._form(_language(request))
+
+    def _form(self, language: str) -> HTMLResponse:
+        t = _say(language)
+        return _page(language, gettext_for(language, "Närvaro overview"), (
+            f"<h1>{t('Närvaro overview')}</h1>"
+            f'<form method="post" action="{OVERVIEW}/login"><p><label>'
+            f"{t('Staff sign in with their phone number')}<br>"
+            '<input name="phone" type="tel" autocomplete="tel" required maxlength="40">'
+            f"</label></p><p><button>{t('Send me a sign-in link')}</button></p></form>"))
+
+    async def ask_link(self, request: Request) -> Response:
+        """A sign-in link to a staff member's phone; the same neutral page for any number."""
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > 4096:
+                return Response(status_code=413)
+        fields = dict(parse_qsl(body.decode("utf-8", "replace")))
+        phone = clean_text(fields.get("phone", ""))[:40]
+        sign_in = self.sign_in
+
+        def send() -> None:
+            with session_scope(self.engine) as session:
+                sign_in.send_link(session, phone, country=self.country, now=self.clock.now(),
+                                  to="overview")
+
+        if phone:
+            await asyncio.to_thread(send)
+            if self.dispatcher is not None:
+                self.dispatcher.wake()
+        language = _language(request)
+        t = _say(language)
+        return _page(language, gettext_for(language, "Närvaro overview"), (
+            f"<h1>{t('Närvaro overview')}</h1><p>"
+            + t("If the number belongs to school staff, a sign-in link is on its way.")
+            + "</p>"))
+
+    async def student(self, request: Request) -> Response:
+        """One student the staff member may see: name (or the school's id for a protected
+        identity until opened with `?open=1`), the term's counters and the timeline."""
+        student_id = int(request.path_params["student_id"])
+        opened = request.query_params.get("open") == "1"
+
+        def build(session: Session, person: Person, now: datetime) -> Response:
+            student = _visible(session, person, student_id)
+            if student is None:
+                return Response(status_code=404)
+            language = person.language
+            t = _say(language)
+            school = session.get(School, student.school_id)
+            assert school is not None
+            term = term_for(session, school, now)
+            found = student_counters(session, student, term)
+            audit(session, at=now, actor=f"person:{person.id}", action="student.view",
+                  entity="student", entity_id=student.id, student_id=student.id,
+                  via="overview", opened=opened and student.protected)
+            label = student_label(session, student, opened=opened)
+            parts = [f'<p><a href="{OVERVIEW}">{t("Närvaro overview")}</a></p>',
+                     f"<h1>{html.escape(label)}</h1>"]
+            if student.protected and not opened:
+                parts.append(f'<p><a href="?open=1">{t("Show the name")}</a></p>')
+            parts.append("<p>" + html.escape(gettext_for(
+                language,
+                "This term: {unexcused} unexcused occasions, {percent} % absence, {lessons} "
+                "single lessons missed, {late} late arrivals this month, {run} days absent in "
+                "a row.",
+                unexcused=int(found["unexcused_occasions"]), percent=found["absence_percent"],
+                lessons=int(found["lesson_absences"]), late=int(found["late_this_month"]),
+                run=int(found["continuous_days"]))) + "</p>")
+            parts.append(f'<img id="timeline" src="{OVERVIEW}/student/{student.id}/timeline.png"'
+                         f' alt="{t("Timeline of the term")}">')
+            return _page(language, label, "".join(parts))
+
+        page = await self._run(build, request)
+        return page if page is not None else RedirectResponse(OVERVIEW, status_code=303)
+
+    async def picture(self, request: Request) -> Response:
+        """The student's term as a PNG: a row per kind of event, a mark per day."""
+        student_id = int(request.path_params["student_id"])
+        opened = request.query_params.get("open") == "1"
+
+        def build(session: Session, person: Person, now: datetime) -> Response:
+            student = _visible(session, person, student_id)
+            if student is None:
+                return Response(status_code=404)
+            school = session.get(School, student.school_id)
+            assert school is not None
+            term = term_for(session, school, now)
+            days = timeline(session, student, term)
+            audit(session, at=now, actor=f"person:{person.id}", action="student.view",
+                  entity="student", entity_id=student.id, student_id=student.id,
+                  via="overview", part="timeline")
+            language = person.language
+            rows = [(gettext_for(language, TIMELINE_LABELS[kind]), sorted(found))
+                    for kind, found in days.items()]
+            title = (f"{student_label(session, student, opened=opened)}: "
+                     f"{gettext_for(language, 'Timeline of the term')}")
+            return Response(timeline_png(title, rows, term.range.start, term.last),
+                            media_type="image/png", headers={"cache-control": "no-store"})
+
+        found = await self._run(build, request)
+        return found if found is not None else Response(status_code=401)
+
+
+def _say(language: str) -> Callable[[str], str]:
+    """A page text in `language`, escaped for HTML."""
+    return lambda message: html.escape(gettext_for(language, message))
+
+
+def _visible(session: Session, person: Person, student_id: int) -> Student | None:
+    """The student if the person may see them; None otherwise (whether they exist or not)."""
+    return next((student for student, _name in visible_students(
+        session, person, roles_of(session, person)) if student.id == student_id), None)
