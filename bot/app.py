@@ -116,7 +116,7 @@ class Runtime:
                           telegram=self.telegram if settings.telegram_mode == "webhook" else None,
                           sms=self.sms, api_token=settings.api_token, timezone=settings.zone,
                           sign_in=sign_in if settings.webchat_exposed else None,
-                          overview=sign_in if settings.overview else None,
+                          overview=sign_in if settings.overview_served else None,
                           country=context.policy.country)
         self.scheduler = build_scheduler(context.engine, context.clock,
                                          interval=settings.sweep_interval_seconds,
@@ -180,7 +180,11 @@ class Runtime:
                     now=context.clock.now(),
                 ):
                     log.info("database was empty: loaded the demo school")
-        if (settings.webchat or settings.overview) and not is_loopback(settings.http_host):
+        if settings.overview and not settings.overview_served:
+            log.warning("the overview is off: NARVARO_HTTP_HOST is reachable and "
+                        "NARVARO_WEBCHAT_EXPOSED is not set")
+        if (settings.webchat or settings.overview_served) and not is_loopback(
+                settings.http_host):
             log.warning("the web chat or overview is exposed on a reachable host: staff sign "
                         "in with one-time links (NARVARO_WEBCHAT_EXPOSED)")
         if released := self.dispatcher.recover():

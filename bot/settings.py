@@ -196,6 +196,12 @@ class Settings(BaseSettings):
             raise ValueError("NARVARO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         return upper
 
+    @property
+    def overview_served(self) -> bool:
+        """Whether /overview is served: when on, and on loopback or exposed on purpose (on a
+        reachable host without NARVARO_WEBCHAT_EXPOSED it stays off, the bot runs)."""
+        return self.overview and (self.webchat_exposed or is_loopback(self.http_host))
+
     @model_validator(mode="after")
     def _credentials(self) -> Settings:
         twilio = {
@@ -233,13 +239,6 @@ class Settings(BaseSettings):
                 "loopback address: the web chat lets anyone act as anyone in the roster. Set "
                 "NARVARO_WEBCHAT=0, or NARVARO_HTTP_HOST=127.0.0.1, or NARVARO_WEBCHAT_EXPOSED=1 "
                 "(staff then sign in with a one-time link sent to their phone; needs "
-                "NARVARO_PUBLIC_URL)"
-            )
-        if self.overview and not self.webchat_exposed and not is_loopback(self.http_host):
-            raise ValueError(
-                f"NARVARO_OVERVIEW is on and NARVARO_HTTP_HOST {self.http_host!r} is not a "
-                "loopback address. Set NARVARO_OVERVIEW=0, or NARVARO_HTTP_HOST=127.0.0.1, or "
-                "NARVARO_WEBCHAT_EXPOSED=1 to serve it to staff on a reachable host (needs "
                 "NARVARO_PUBLIC_URL)"
             )
         if (self.webchat or self.overview) and self.webchat_exposed and not self.public_url:
