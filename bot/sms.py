@@ -23,7 +23,12 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.base import ChannelError, ChannelMaybeSent, ChannelUnreachable
+from bot.channels.base import (
+    ChannelError,
+    ChannelMaybeSent,
+    ChannelUnreachable,
+    text_with_link,
+)
 from bot.settings import Settings
 from handlers.delivery import OPTED_OUT, UNREACHABLE, record_sms_status
 from handlers.sms_inbox import (
@@ -245,8 +250,8 @@ class TwilioSms:
         if not to:
             raise ChannelUnreachable("no phone number")
         sender = self.settings.twilio_from or ""
-        options: dict[str, Any] = {"to": to, "body": render(message.text, message.choices,
-                                                            message.language)}
+        options: dict[str, Any] = {"to": to, "body": render(
+            text_with_link(message, self.settings.web_url), message.choices, message.language)}
         if sender.startswith("MG"):
             options["messaging_service_sid"] = sender
         else:

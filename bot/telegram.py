@@ -44,7 +44,12 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.channels.base import ChannelError, ChannelMaybeSent, ChannelUnreachable
+from bot.channels.base import (
+    ChannelError,
+    ChannelMaybeSent,
+    ChannelUnreachable,
+    text_with_link,
+)
 from bot.settings import Settings
 from handlers.linking import (
     SHARE_CONTACT,
@@ -347,9 +352,8 @@ class TelegramBot:
         chat_id = self._chat_id(message, person)
         if chat_id is None:
             raise ChannelUnreachable("no Telegram chat linked")
-        text = message.text if len(message.text) <= MAX_MESSAGE else (
-            message.text[:MAX_MESSAGE - 1] + "…"
-        )
+        full = text_with_link(message, self.settings.web_url)
+        text = full if len(full) <= MAX_MESSAGE else full[:MAX_MESSAGE - 1] + "…"
         chart = (message.attachment or {}).get("chart")
         try:
             if chart and len(text) <= MAX_CAPTION:

@@ -48,5 +48,6 @@ def send_monthly_reviews(session: Session, now: datetime) -> int:
                 session, dedupe_key=f"review:{school.id}:{first:%Y-%m}:{reader.id}",
                 recipient_id=reader.id, channel=AUTO, language=reader.language, now=now,
                 text=review_text(review, school.name, reader.language),
-                attachment={"chart": review_chart(review, school.name, reader.language)})
+                attachment={"chart": review_chart(review, school.name, reader.language),
+                            "link": "/overview"})
     return queued

@@ -67,3 +67,12 @@ class Paced(Channel, Protocol):
     def address_of(self, message: OutboxMessage, person: Person | None) -> str | None:
         """Where the message goes, as the ceiling per address counts it (None: not counted)."""
         ...
+
+
+def text_with_link(message: OutboxMessage, base_url: str) -> str:
+    """The message's text, with the page its attachment points to (`{"link": "/overview"}`)
+    as a full address on its own last line: made when sent, where the address is known."""
+    link = (message.attachment or {}).get("link")
+    if not isinstance(link, str) or not link.startswith("/"):
+        return message.text
+    return f"{message.text}\n{base_url.rstrip('/')}{link}"
