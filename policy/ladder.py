@@ -262,7 +262,7 @@ def counters(
     counted = [r for r in absent if r.state in ("reported", "unexcused")]
 
     def share(rows: list[Record]) -> float:
-        return 100.0 * sum(_day_share(r) for r in rows) / scheduled
+        return 100.0 * sum(day_share(r.lesson_start, r.lesson_end) for r in rows) / scheduled
 
     whole_days = {r.day: r.state for r in absent if r.whole_day}
     return {
@@ -280,13 +280,15 @@ def counters(
     }
 
 
-def _day_share(record: Record) -> float:
-    if record.whole_day:
+def day_share(lesson_start: time | None, lesson_end: time | None) -> float:
+    """The share of a school day an absence took: a whole day (no lesson times) 1, a lesson
+    its minutes of the day's teaching time, a lesson of unknown length one of six."""
+    if lesson_start is None:
         return 1.0
-    if record.lesson_end is None or record.lesson_start is None:
-        return 1.0 / 6  # a lesson of unknown length: one of six
-    minutes = (record.lesson_end.hour * 60 + record.lesson_end.minute) - (
-        record.lesson_start.hour * 60 + record.lesson_start.minute)
+    if lesson_end is None:
+        return 1.0 / 6
+    minutes = (lesson_end.hour * 60 + lesson_end.minute) - (
+        lesson_start.hour * 60 + lesson_start.minute)
     return min(1.0, max(0, minutes) / SCHOOL_DAY_MINUTES)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from policy.ladder import SCHOOL_DAY_MINUTES
+from policy.ladder import day_share
 
 
 @dataclass(frozen=True)
@@ -27,13 +27,7 @@ class AbsenceRow:
     @property
     def share(self) -> float:
         """The share of a school day it took (a whole day 1; a lesson its minutes)."""
-        if self.lesson_start is None:
-            return 1.0
-        if self.lesson_end is None:
-            return 1.0 / 6
-        minutes = (self.lesson_end.hour * 60 + self.lesson_end.minute) - (
-            self.lesson_start.hour * 60 + self.lesson_start.minute)
-        return min(1.0, max(0, minutes) / SCHOOL_DAY_MINUTES)
+        return day_share(self.lesson_start, self.lesson_end)
 
 
 @dataclass(frozen=True)
