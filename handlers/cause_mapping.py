@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from handlers.messages import Choice, Reply
-from handlers.return_plan import reachable
+from handlers.return_plan import may_message
 from handlers.student_view import named_student
 from locales import N_, gettext_for
 from locales.formats import first_name
@@ -56,7 +56,7 @@ def handle(session: Session, person: Person, roles: Roles, text: str, *,
         return student
     label = student_label(session, student)
     pupil = session.get(Person, student.person_id)
-    if pupil is not None and reachable(pupil) and (student.adult or not student.messages_off):
+    if pupil is not None and may_message(student, pupil):
         respondents = [pupil]
     else:
         respondents = recipients_by_student(session, [student]).get(student.id or 0, [])

@@ -61,6 +61,12 @@ def reachable(person: Person) -> bool:
     return bool(person.phone or person.telegram_user_id)
 
 
+def may_message(student: Student, pupil: Person) -> bool:
+    """Whether the school may message the student directly: they can be reached, and no
+    guardian said no (an adult student decides for themselves)."""
+    return reachable(pupil) and (student.adult or not student.messages_off)
+
+
 def handle(session: Session, person: Person, roles: Roles, text: str, *,
            now: datetime) -> Reply:
     """`/plan <name> [HH:MM]`: start a return plan for one of the person's own students, or

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from handlers.plan_settings import END, EXTEND
-from handlers.return_plan import alert, check_in_choices, note_guardians, reachable
+from handlers.return_plan import alert, check_in_choices, may_message, note_guardians
 from locales import N_, gettext_for
 from locales.formats import format_day
 from policy.calendar import SchoolCalendar
@@ -63,7 +63,7 @@ def send_morning_messages(session: Session, now: datetime) -> int:
         if school.id not in calendars:
             calendars[school.id or 0] = school_calendar(session, school)
         if (plan_days(plan, school).morning_due(local, calendars[school.id or 0])
-                and reachable(pupil) and (student.adult or not student.messages_off)):
+                and may_message(student, pupil)):
             due.append((plan, pupil, local.date()))
     if not due:
         return 0
