@@ -17,7 +17,7 @@ from bot.app import Context
 from bot.cli_common import fail, student_with_id
 from handlers.action_plan import owners_of
 from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT
-from policy.return_plan import own_text
+from policy.text import one_line
 from storage.action_plans import NewMeasure, measures_of, record_plan
 from storage.db import session_scope
 from storage.models import ActionPlan, School
@@ -58,7 +58,7 @@ def cmd_action_plan(context: Context, args: argparse.Namespace) -> int:
                 due = date.fromisoformat(day.strip())
             except ValueError:
                 due = None
-            what = own_text(what)
+            what = one_line(what)
             if owner is None:
                 problems.append(f"--measure {number}: {phone.strip()!r} is not the student, a "
                                 "guardian or staff of the school")

@@ -19,10 +19,10 @@ from handlers.return_plan import unreachable_because
 from policy.return_plan import (
     MAX_OWN_TEXT,
     evaluation_day,
-    own_text,
     valid_deadline,
     weekdays_from,
 )
+from policy.text import one_line
 from storage.db import session_scope
 from storage.models import Person, ReturnPlan, School, Student
 from storage.people import staff_member
@@ -254,7 +254,7 @@ def _weekdays(text: str) -> str:
 def _text(text: str | None, flag: str) -> str | None:
     if text is None:
         return None
-    text = own_text(text)
+    text = one_line(text)
     if len(text) > MAX_OWN_TEXT:
         raise Refused(f"{flag}: {len(text)} characters; at most {MAX_OWN_TEXT}")
     return text or None

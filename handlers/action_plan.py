@@ -20,7 +20,7 @@ from locales.formats import format_day
 from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT, level_of, split_line
 from policy.dayparse import parse_days
 from policy.freetext import match_child
-from policy.return_plan import own_text
+from policy.text import one_line
 from storage.action_plans import NewMeasure, judge_plan, record_plan
 from storage.concerns import close_concern
 from storage.conversations import clear_state, get_state, in_dialog, set_state
@@ -86,7 +86,7 @@ def write(session: Session, person: Person, roles: Roles, text: str, *,
     measures = list(data.get("measures", []))
     problems = []
     for number, line in enumerate([ln for ln in text.splitlines() if ln.strip()], 1):
-        parts = split_line(own_text(line))
+        parts = split_line(one_line(line))
         index = match_child(parts.who, [p.name for p, _level in people], by_name_only=True) \
             if parts else None
         span = parse_days(parts.when, language, today) if parts and parts.when else None

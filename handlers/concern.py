@@ -21,8 +21,8 @@ from locales import gettext_for
 from locales.formats import SIGNAL_LABELS, signal_names
 from policy.concerns import MAX_NOTE, SIGNALS
 from policy.freetext import match_child
-from policy.return_plan import own_text
 from policy.routing import AUTO
+from policy.text import one_line
 from storage.concerns import add_concern_note, close_concern, open_concern
 from storage.conversations import clear_state, get_state, in_dialog, set_state
 from storage.models import Person, School, Student
@@ -109,7 +109,7 @@ def write(session: Session, person: Person, roles: Roles, text: str, *,
     if student is None:
         clear_state(session, person.id or 0)
         return Reply(gettext_for(person.language, "That question is no longer open."))
-    note = own_text(text)
+    note = one_line(text)
     if len(note) > MAX_NOTE:
         return Reply(gettext_for(person.language, "That is {length} characters; keep it "
                                                   "under {limit}.", length=len(note),

@@ -16,8 +16,9 @@ from handlers.messages import Choice, Reply
 from handlers.student_view import visible_students
 from locales import gettext_for
 from locales.formats import format_day, format_weekdays
-from policy.return_plan import MAX_OWN_TEXT, clock_time, own_text, valid_deadline
+from policy.return_plan import MAX_OWN_TEXT, clock_time, valid_deadline
 from policy.routing import AUTO
+from policy.text import one_line
 from storage.conversations import clear_state, get_state, set_state
 from storage.models import Person, ReturnPlan, School, StaffRole, Student
 from storage.outbox import enqueue
@@ -199,7 +200,7 @@ def _apply(session: Session, person: Person, plan: ReturnPlan, setting: str, val
     """Set `setting` to the `value` written or tapped; a value that does not fit is asked
     for again, with why."""
     language = person.language
-    value = own_text(value)
+    value = one_line(value)
     if setting in (TIME, ANSWER_BY):
         at = clock_time(value)
         if at is None:

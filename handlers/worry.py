@@ -18,7 +18,7 @@ from locales import gettext_for
 from locales.formats import first_name
 from policy.concerns import MAX_NOTE, says_refusal
 from policy.freetext import match_child
-from policy.return_plan import own_text
+from policy.text import one_line
 from storage.attendance import NOTICE_DIALOG
 from storage.concerns import add_concern_note
 from storage.conversations import clear_state, get_state, set_state
@@ -71,7 +71,7 @@ def write(session: Session, person: Person, children: list[Reportable], text: st
     """The guardian's words: passed on for the child they are about."""
     language = person.language
     state = get_state(session, person.id or 0)
-    words = own_text(text)[:MAX_NOTE]
+    words = one_line(text)[:MAX_NOTE]
     asked = state.data.get("student") if state and state.dialog == DIALOG else None
     child = next((c for c in children if c.student.id == asked), None)
     if child is None:

@@ -5,7 +5,6 @@ Pure rules: no I/O.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -102,12 +101,6 @@ def weekdays_from(text: str) -> str | None:
         else:
             return None
     return "".join(sorted(days)) or None
-
-
-def own_text(text: str) -> str:
-    """A goal or morning text as a mentor wrote it, fit to store and send: control
-    characters out, runs of spaces and line breaks as one space."""
-    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
 
 
 def clock_time(word: str) -> time | None:

@@ -28,3 +28,9 @@ def clean_text(text: str) -> str:
         elif unicodedata.category(char) not in {"Cc", "Cs"}:
             out.append(char)
     return "".join(out)
+
+
+def one_line(text: str) -> str:
+    """What a person wrote, as one clean line: cleaned as above, and runs of spaces, tabs and
+    line breaks as one space (a goal, a morning text, a note, a measure)."""
+    return " ".join(clean_text(text).split())

@@ -10,10 +10,10 @@ from policy.return_plan import (
     PlanDays,
     clock_time,
     encouragement,
-    own_text,
     valid_deadline,
     weekdays_from,
 )
+from policy.text import one_line
 
 
 def test_rotation_never_repeats_and_the_mentors_new_text_comes_first() -> None:
@@ -56,7 +56,7 @@ def test_times_and_weekdays_as_people_write_them() -> None:
 def test_a_mentors_own_text_is_stored_plain() -> None:
     """NUL and other control characters (which PostgreSQL refuses) go; line breaks become
     spaces; letters of any script and emoji stay."""
-    assert own_text(" Vi ses,\x00 Elin!\n\n\tمرحبا 🐕 ") == "Vi ses, Elin! مرحبا 🐕"
+    assert one_line(" Vi ses,\x00 Elin!\n\n\tمرحبا 🐕 ") == "Vi ses, Elin! مرحبا 🐕"
 
 
 def test_a_measure_line_with_the_keyboards_own_comma_and_colon() -> None:
