@@ -23,7 +23,7 @@ from starlette.routing import Route
 from bot.charts import timeline_png
 from bot.dispatcher import Dispatcher
 from bot.webauth import COOKIE, SignIn
-from handlers.student_view import STATES, visible_students
+from handlers.student_view import STATES, visible_student, visible_students
 from locales import N_, RIGHT_TO_LEFT, gettext_for, ngettext_for, normalize_language
 from locales.formats import format_day, task_kind
 from policy.clock import Clock
@@ -32,6 +32,7 @@ from storage.audit import audit
 from storage.db import session_scope
 from storage.models import Person, School, Student
 from storage.overview import (
+    Term,
     class_shares,
     open_tasks,
     student_counters,
@@ -193,14 +194,12 @@ class OverviewPages:
         opened = request.query_params.get("open") == "1"
 
         def build(session: Session, person: Person, now: datetime) -> Response:
-            student = _visible(session, person, student_id)
-            if student is None:
+            seen = _visible_in_term(session, person, student_id, now)
+            if seen is None:
                 return Response(status_code=404)
+            student, term = seen
             language = person.language
             t = _say(language)
-            school = session.get(School, student.school_id)
-            assert school is not None
-            term = term_for(session, school, now)
             found = student_counters(session, student, term)
             audit(session, at=now, actor=f"person:{person.id}", action="student.view",
                   entity="student", entity_id=student.id, student_id=student.id,
@@ -231,12 +230,10 @@ class OverviewPages:
         opened = request.query_params.get("open") == "1"
 
         def build(session: Session, person: Person, now: datetime) -> Response:
-            student = _visible(session, person, student_id)
-            if student is None:
+            seen = _visible_in_term(session, person, student_id, now)
+            if seen is None:
                 return Response(status_code=404)
-            school = session.get(School, student.school_id)
-            assert school is not None
-            term = term_for(session, school, now)
+            student, term = seen
             days = timeline(session, student, term)
             audit(session, at=now, actor=f"person:{person.id}", action="student.view",
                   entity="student", entity_id=student.id, student_id=student.id,
@@ -258,7 +255,12 @@ def _say(language: str) -> Callable[[str], str]:
     return lambda message: html.escape(gettext_for(language, message))
 
 
-def _visible(session: Session, person: Person, student_id: int) -> Student | None:
-    """The student if the person may see them; None otherwise (whether they exist or not)."""
-    return next((student for student, _name in visible_students(
-        session, person, roles_of(session, person)) if student.id == student_id), None)
+def _visible_in_term(session: Session, person: Person, student_id: int,
+                     now: datetime) -> tuple[Student, Term] | None:
+    """The student, if the person may see them, with their school's current term; None
+    otherwise (whether they exist or not)."""
+    student = visible_student(session, person, roles_of(session, person), student_id)
+    school = session.get(School, student.school_id) if student else None
+    if student is None or school is None:
+        return None
+    return student, term_for(session, school, now)

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from handlers.messages import Choice, Reply
 from handlers.report_dialog import CANCEL
-from handlers.student_view import named_student, visible_students
+from handlers.student_view import named_student, visible_student
 from locales import N_, gettext_for, ngettext_for
 from locales.formats import format_day
 from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT, level_of, split_line
@@ -121,9 +121,7 @@ def act(session: Session, person: Person, roles: Roles, choice: str, *,
         return _save(session, person, now)
     ident = choice.removeprefix(WORKING).removeprefix(NOT_WORKING)
     plan = session.get(ActionPlan, int(ident)) if ident.isdecimal() else None
-    mine = ({s.id for s, _name in visible_students(session, person, roles)}
-            if roles.staff else set())
-    if plan is None or plan.student_id not in mine:
+    if plan is None or visible_student(session, person, roles, plan.student_id) is None:
         return Reply(gettext_for(language, "This is for school staff."))
     student = session.get(Student, plan.student_id)
     label = student_label(session, student) if student else "-"

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from handlers.messages import Choice, Reply
 from handlers.report_dialog import CANCEL
-from handlers.student_view import own_student, visible_students
+from handlers.student_view import own_student, visible_student
 from locales import gettext_for
 from locales.formats import SIGNAL_LABELS, signal_names
 from policy.concerns import MAX_NOTE, SIGNALS
@@ -79,8 +79,7 @@ def act(session: Session, person: Person, roles: Roles, choice: str, *,
         return close(session, person, roles, choice, now=now)
     language = person.language
     if choice.startswith(ADD_KEY):
-        student = next((s for s, _name in visible_students(session, person, roles)
-                        if str(s.id) == choice.removeprefix(ADD_KEY)), None)
+        student = visible_student(session, person, roles, choice.removeprefix(ADD_KEY))
         if student is None:
             return Reply(gettext_for(language, "This is for school staff."))
         return _ask(session, person, student, [], None, now)
@@ -122,9 +121,7 @@ def close(session: Session, person: Person, roles: Roles, choice: str, *,
           now: datetime) -> Reply:
     """Close the concern about one of the person's own students."""
     language = person.language
-    ident = choice.removeprefix(CLOSE_KEY)
-    student = next((s for s, _name in visible_students(session, person, roles)
-                    if str(s.id) == ident), None)
+    student = visible_student(session, person, roles, choice.removeprefix(CLOSE_KEY))
     if student is None:
         return Reply(gettext_for(language, "This is for school staff."))
     label = student_label(session, student)
@@ -208,7 +205,7 @@ def _offered(session: Session, student: Student) -> tuple[str, ...]:
 
 
 def _sees(session: Session, person: Person, roles: Roles, student: Student) -> bool:
-    return any(s.id == student.id for s, _name in visible_students(session, person, roles))
+    return visible_student(session, person, roles, student.id) is not None
 
 
 def _school_student(session: Session, person: Person, roles: Roles,

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from sqlmodel import Session, select
 
 from handlers.messages import Choice, Reply
-from handlers.student_view import visible_students
+from handlers.student_view import visible_student
 from locales import gettext_for
 from locales.formats import format_day, format_weekdays
 from policy.return_plan import MAX_OWN_TEXT, clock_time, valid_deadline
@@ -155,9 +155,7 @@ def own_plan(session: Session, person: Person, roles: Roles, ident: str) -> Retu
     """The active plan `ident` if it is of one of the person's own students; otherwise the
     answer that says so (and nothing about whose it is)."""
     plan = session.get(ReturnPlan, int(ident)) if ident.isdecimal() else None
-    mine = ({s.id for s, _name in visible_students(session, person, roles)}
-            if roles.staff else set())
-    if plan is None or plan.student_id not in mine:
+    if plan is None or visible_student(session, person, roles, plan.student_id) is None:
         return Reply(gettext_for(person.language, "This is for school staff."))
     if plan.status != "active":
         student = session.get(Student, plan.student_id)

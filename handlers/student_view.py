@@ -102,6 +102,17 @@ def visible_students(session: Session, person: Person, roles: Roles) -> list[tup
     return [(student, name) for student, name in rows]
 
 
+def visible_student(session: Session, person: Person, roles: Roles,
+                    student_id: int | str | None) -> Student | None:
+    """The student with this id if the person, as staff, may look at them; None otherwise
+    (whether the student exists or not)."""
+    if not roles.staff or student_id is None:
+        return None
+    wanted = str(student_id)
+    return next((student for student, _name in visible_students(session, person, roles)
+                 if str(student.id) == wanted), None)
+
+
 def _profile(session: Session, student: Student, language: str, now: datetime) -> str:
     school = session.get(School, student.school_id)
     zone = ZoneInfo(school.timezone if school else "Europe/Stockholm")
