@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobEvent
+from sqlalchemy import Engine, and_, or_
+from sqlmodel import Session, col, select
 
 from bot.app import Runtime, build_context
 from bot.cli import main
 from bot.settings import load_settings
+from storage.models import OutboxMessage
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
+from tests.ports import free_port
 from tests.rosters import students, write
 
 MENTOR_PHONE = "+46701112233"
@@ -51,11 +54,32 @@ async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+
+async def settled(runtime: Runtime, sweeps: int = 2) -> None:
+    """Wait until the scheduler has finished `sweeps` more rounds of every sweep (the first
+    may have begun before) and the dispatcher has handed on everything due: the point at
+    which what the bot has not sent, it would not send at this time."""
+    loop = asyncio.get_running_loop()
+    finished = [0]
+
+    def count(_event: JobEvent) -> None:
+        loop.call_soon_threadsafe(lambda: finished.__setitem__(0, finished[0] + 1))
+
+    runtime.scheduler.add_listener(count, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    try:
+        await until(lambda: finished[0] >= sweeps)
+    finally:
+        runtime.scheduler.remove_listener(count)
+    await until(lambda: not _due(runtime))
+
+
+def _due(runtime: Runtime) -> bool:
+    now = runtime.context.clock.now()
+    with Session(runtime.context.engine) as session:
+        return session.exec(select(OutboxMessage.id).where(or_(
+            col(OutboxMessage.status) == "sending",
+            and_(col(OutboxMessage.status) == "pending", col(OutboxMessage.not_before) <= now),
+        )).limit(1)).first() is not None
 
 
 class Chat:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -36,6 +35,8 @@ from tests.fakes.telegram_api import (
 )
 
 ANNA = 1001
+#: A long poll's own timeout: far longer than waking it may take on a busy machine.
+POLL_TIMEOUT = 60
 YES_NO = InlineKeyboardMarkup(
     [[
         InlineKeyboardButton("Ja", callback_data="yes"),
@@ -226,19 +227,18 @@ async def test_commands(fake: FakeTelegram, bot: telegram.Bot) -> None:
 async def test_long_polling_wakes_as_soon_as_a_user_writes(
     fake: FakeTelegram, bot: telegram.Bot, api: httpx.AsyncClient
 ) -> None:
-    """A waiting getUpdates returns within milliseconds of the update, not at its timeout."""
+    """A waiting getUpdates returns as soon as the update comes, not at its timeout."""
     anna = fake.add_user(ANNA, "Anna")
-    poll = asyncio.create_task(bot.get_updates(timeout=10))
-    await asyncio.sleep(0.1)
+    poll = asyncio.create_task(bot.get_updates(timeout=POLL_TIMEOUT))
+    await fake.wait_until(lambda: fake.long_polling)
     assert not poll.done()
-    sent_at = time.perf_counter()
     anna.send("/start")
-    [update] = await poll
-    assert time.perf_counter() - sent_at < 0.5
+    # Woken by the update: long before the poll's own timeout would have ended it.
+    [update] = await asyncio.wait_for(poll, timeout=POLL_TIMEOUT / 6)
     assert update.message is not None and update.message.text == "/start"
 
     waiting = asyncio.create_task(bot.get_updates(offset=update.update_id + 1, timeout=10))
-    await asyncio.sleep(0.05)
+    await fake.wait_until(lambda: fake.long_polling)
     # PTB's own getUpdates pool holds one connection, so the second poller is raw HTTP.
     second = await api.post("getUpdates", data={"offset": update.update_id + 1})
     assert second.json() == {"ok": True, "result": []}
@@ -463,12 +463,10 @@ async def test_sync_wait_for_from_another_thread(fake: FakeTelegram, bot: telegr
 
 
 def test_a_stopped_fake_refuses_connections() -> None:
-    """stop() closes the port; start/stop takes milliseconds."""
-    begun = time.perf_counter()
+    """stop() closes the port (benchmarks/fakes.py times a start and stop)."""
     with FakeTelegram() as fake:
         port = fake.port
         assert httpx.get(f"{fake.base_url}{fake.token}/getMe", trust_env=False).json()["ok"]
-    assert time.perf_counter() - begun < 1.0
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/", trust_env=False)
     with pytest.raises(RuntimeError):

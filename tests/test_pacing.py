@@ -126,29 +126,32 @@ async def telegram_dispatcher(
 
 
 async def test_telegram_at_its_ceiling_never_above(engine: Engine, telegram: FakeTelegram) -> None:
-    """94 messages (two each to 45 chats, and a mentor's four prompts) go out at about 30
-    a second, one a second per chat at most (the mentor's take three seconds, without
-    holding anyone else's up), and the fake's flood control (30/s, 1/s per chat) never
-    has to answer 429."""
+    """94 messages (two each to 45 chats, and a mentor's four prompts) go out at 30 a
+    second at most, one a second per chat at most (the mentor's four a second apart,
+    without holding anyone else's up), and the fake's flood control (30/s, 1/s per chat)
+    never has to answer 429. (How close to the ceiling they go: benchmarks/pacing.py.)"""
     telegram.limit_rate(overall=30, per_chat=1)
     started_chats(telegram, 46)
     people = add_people(engine, 46)
     enqueue(engine, people[:1], "telegram", each=4)
     enqueue(engine, people[1:], "telegram", each=2)
     async with telegram_dispatcher(engine, telegram) as dispatcher:
-        started = time.monotonic()
         assert await dispatcher.dispatch_once() == 94
-        elapsed = time.monotonic() - started
-        others = max(t for t, chat in telegram.accepted_sends() if chat != FIRST_CHAT)
     statuses = [call.status for call in telegram.calls("sendMessage")]
     assert statuses.count(429) == 0 and len(statuses) == 94
     assert telegram.max_sends_in(0.95) <= 30
+    # The mentor's four, each at least 0.95 s after the one before, as every chat's.
     assert max(telegram.max_sends_in(0.95, FIRST_CHAT + n) for n in range(46)) == 1
     assert [m.text for m in telegram.messages(FIRST_CHAT)] == [
         f"Meddelande {n}" for n in range(4)]
-    assert elapsed >= 3.0  # the mentor's four, a second apart
-    # Everyone else's 90 at the ceiling, with slack for a busy machine.
-    assert others - started < 89 / 30 / 0.75
+    # Nobody else's message waits while the mentor's wait their second: in each gap
+    # between two of the mentor's, the others' go on, unless all of them are sent.
+    sends = telegram.accepted_sends()
+    mentor = [t for t, chat in sends if chat == FIRST_CHAT]
+    others = [t for t, chat in sends if chat != FIRST_CHAT]
+    for before, after in itertools.pairwise(mentor):
+        if any(t > after for t in others):
+            assert any(before < t < after for t in others), (before, after)
     assert {row.status for row in rows(engine)} == {"sent"}
 
 
@@ -177,7 +180,9 @@ async def test_overshooting_gets_429_and_waits_exactly_as_told(
     calls = [c for c in telegram.calls("sendMessage") if c.params.get("chat_id") == FIRST_CHAT]
     refused, resent = calls[0], next(c for c in calls if c.status == 200)
     assert refused.status == 429
-    assert 2.0 <= resent.time - refused.time < 2.5
+    # Not before the wait is over; and it was the end of the wait that brought the
+    # dispatcher back, not its 30 s interval (the resend came within the 10 s waited).
+    assert resent.time - refused.time >= 2.0
     assert [m.text for m in telegram.messages(FIRST_CHAT)] == ["Meddelande 0", "Meddelande 1"]
 
 
@@ -237,7 +242,8 @@ async def test_a_maybe_sent_message_that_never_arrived_goes_again(
 
 
 async def test_sms_at_the_configured_rate(engine: Engine, twilio: FakeTwilio) -> None:
-    """NARVARO_SMS_RATE=20: 50 texts take about 2.5 s and never 21 in a second."""
+    """NARVARO_SMS_RATE=20: 50 texts never 21 in a second, so they take 2.45 s at least
+    (how close to that they come: benchmarks/pacing.py)."""
     settings = load_settings(
         twilio_account_sid=twilio.account_sid, twilio_auth_token=twilio.auth_token,
         twilio_from="+46701740000", twilio_api_url=twilio.base_url, sms_rate=20,
@@ -255,7 +261,8 @@ async def test_sms_at_the_configured_rate(engine: Engine, twilio: FakeTwilio) ->
     times = sorted(r.at for r in twilio.requests() if r.method == "POST")
     most = max(sum(1 for t in times if start <= t < start + 0.95) for start in times)
     assert len(times) == 50 and most <= 20
-    assert 49 / 20 * 0.97 <= elapsed < 49 / 20 / 0.7
+    # A floor, which a busy machine cannot break: at 20 a second, evenly, not in bursts.
+    assert elapsed >= 49 / 20 * 0.97
 
 
 async def test_answers_are_claimed_first(engine: Engine) -> None:

@@ -8,8 +8,6 @@ the chat on Friday 20 November 2026 and runs from Monday 23.
 
 from __future__ import annotations
 
-import asyncio
-import time as wall
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,12 +25,13 @@ from storage.models import OutboxMessage, Person, PlanCheckIn, ReturnPlan, Staff
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.rosters import write
-from tests.telegram_harness import MENTOR_PHONE, ROSTER, STAFF, import_roster
+from tests.telegram_harness import MENTOR_PHONE, ROSTER, STAFF, import_roster, settled
 from tests.test_absence_notices import both
 
 ELIN, EVA = "+46701234507", "+46701234508"
 PLAN_ROSTER = ROSTER + "Norrskolan,8B,N007,Elin Ek,sv,+46701234507,no,Eva Ek,+46701234508,sv," \
     "+46701112233\n"
+SEVEN_FIFTEEN = "2026-11-23T07:15:00+01:00"
 LABELS = ["Jag kommer", "Jag kommer senare", "Jag behöver hjälp", "Inte i dag"]
 
 
@@ -209,25 +208,28 @@ def test_chosen_weekdays_and_a_daily_note_to_the_guardians(db: Engine) -> None:
 async def test_the_morning_message_comes_on_time_once_across_a_restart(
     db: Engine, telegram: FakeTelegram, twilio: FakeTwilio
 ) -> None:
-    """With the real scheduler: started at 07:14:50 and stopped before 07:15, started again
-    at 07:14:57 — the text reaches Elin's phone within the sweep interval of 07:15, once;
-    her "1" by SMS is "I'm coming"; a third start at 07:15:30 sends nothing again."""
+    """With the real scheduler: started at 07:14:30 and stopped before 07:15 once its
+    sweeps have run, started again at 07:14:57 — the text reaches Elin's phone once it is
+    07:15 on the bot's clock, once; her "1" by SMS is "I'm coming"; a third start at
+    07:15:30 sends nothing again."""
     assert main(["plan", "start", "--student", "N007", "--start", "2026-11-23"]) == 0
-    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T07:14:50+01:00"):
-        await asyncio.sleep(2)
+    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T07:14:30+01:00") as bot:
+        await settled(bot.runtime)
+        assert bot.runtime.context.clock.now() < datetime.fromisoformat(SEVEN_FIFTEEN)
+    assert to(db, ELIN, "plan-morning:") == []
     assert twilio.messages(ELIN) == []
     async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T07:14:57+01:00") as bot:
-        started = wall.monotonic()
         text = await bot.sms_out(ELIN)
-        late = wall.monotonic() - started - 3.0  # 07:15:00 on the bot's clock
-        assert late < 1.5, f"{late:.2f} s after 07:15"
+        [queued] = to(db, ELIN, "plan-morning:")
+        assert queued.created_at >= datetime.fromisoformat(SEVEN_FIFTEEN)  # not before
         assert text.body.startswith(("God morgon, Elin", "Morron, Elin", "Hej Elin"))
         assert text.body.endswith("Svara 1 för Jag kommer, 2 för Jag kommer senare, 3 för Jag "
                                   "behöver hjälp, 4 för Inte i dag.")
         answer = await bot.sms_in(ELIN, "1")
         assert answer.body.startswith("Vad bra! Vi ses i skolan.")
-    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T07:15:30+01:00"):
-        await asyncio.sleep(2)
+    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-23T07:15:30+01:00") as bot:
+        await settled(bot.runtime)
+    assert len(to(db, ELIN, "plan-morning:")) == 1
     mornings = [m for m in twilio.messages(ELIN) if "Hur ser dagen ut?" in m.body]
     assert len(mornings) == 1
     with Session(db) as session:

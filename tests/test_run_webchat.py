@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from bot.cli import main
+from tests.ports import free_port
 
 
 class Bot:
@@ -142,7 +137,8 @@ def test_bad_web_chat_input_gets_clear_answers(bot: Bot) -> None:
 
 
 def test_ctrl_c_stops_cleanly_and_a_restart_keeps_the_data(
-    bot: Bot, tmp_path: Path, database_url: str
+    bot: Bot, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """SIGINT ends the process with status 0; the demo is not loaded twice."""
     mona = bot.person("Mona Andersson")
@@ -153,14 +149,16 @@ def test_ctrl_c_stops_cleanly_and_a_restart_keeps_the_data(
     assert "Närvaro stopped" in output
     assert "Traceback" not in output
     assert "+46" not in output  # logs carry ids, never phone numbers
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NARVARO_")}
-    env["NARVARO_DATABASE_URL"] = database_url
-    listing = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "outbox", "list", "--json"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=True,
-    )
-    assert '"channel": "webchat"' in listing.stdout
-    assert '"status": "delivered"' in listing.stdout
+    for name in list(os.environ):
+        if name.startswith("NARVARO_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NARVARO_DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["outbox", "list", "--json"]) == 0  # the command, in this process
+    listing = capsys.readouterr().out
+    assert '"channel": "webchat"' in listing
+    assert '"status": "delivered"' in listing
 
 
 def test_sigterm_stops_as_cleanly_as_ctrl_c(bot: Bot) -> None:

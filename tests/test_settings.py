@@ -4,11 +4,13 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.settings import SettingsError, load_settings
 
 
@@ -125,17 +127,44 @@ def test_one_line_per_problem(env: pytest.MonkeyPatch) -> None:
     assert any("NARVARO_HTTP_PORT" in line for line in lines)
 
 
-def _run_cli(tmp_path: Path, extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("NARVARO_")}
-    environ |= {
+@dataclass
+class Ran:
+    """How a `narvaro tick` ended: exit status and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _cli_environment(tmp_path: Path, extra: dict[str, str]) -> dict[str, str]:
+    return {
         "NARVARO_DATABASE_URL": f"sqlite:///{tmp_path / 'narvaro.db'}",
         "COLUMNS": "80",  # a usual terminal width: error lines must not be wrapped to it
         **extra,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "tick"],
-        cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=120, check=False,
+
+
+def _run_cli(tmp_path: Path, extra: dict[str, str]) -> Ran:
+    """`narvaro tick` as a process of its own, as a user runs it."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("NARVARO_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "tick"], cwd=tmp_path,
+        env=environ | _cli_environment(tmp_path, extra),
+        capture_output=True, text=True, timeout=120, check=False,
     )
+    return Ran(result.returncode, result.stdout, result.stderr)
+
+
+def _run_cli_here(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                  extra: dict[str, str]) -> Ran:
+    """`narvaro tick` through the console script's own `main`, in this process (what it
+    prints and returns; starting a Python for each case costs seconds)."""
+    for name, value in _cli_environment(tmp_path, extra).items():
+        env.setenv(name, value)
+    capsys.readouterr()
+    code = main(["tick"])
+    captured = capsys.readouterr()
+    return Ran(code, captured.out, captured.err)
 
 
 def test_cli_runs_with_valid_settings(tmp_path: Path) -> None:
@@ -148,6 +177,22 @@ def test_cli_runs_with_valid_settings(tmp_path: Path) -> None:
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "f00dfeedc0ffee5ecret"
 TELEGRAM_TOKEN = "not-a-bot-token-5ecret"
+
+
+def _rejected(result: Ran, tmp_path: Path, must_say: tuple[str, ...],
+              must_not_say: tuple[str, ...]) -> None:
+    """Exit 2 with one `narvaro:` line naming the variable and the fix, and nothing else."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("narvaro: ")
+    for text in must_say:
+        assert text in lines[0]
+    for text in must_not_say:
+        assert text not in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "narvaro.db").exists()
 
 
 @pytest.mark.parametrize(
@@ -181,6 +226,8 @@ TELEGRAM_TOKEN = "not-a-bot-token-5ecret"
     ],
 )
 def test_cli_rejects_bad_settings(
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     extra: dict[str, str],
     files: dict[str, str],
@@ -190,15 +237,12 @@ def test_cli_rejects_bad_settings(
     """A bad value exits 2 with one `narvaro:` line naming the variable and the fix."""
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    result = _run_cli(tmp_path, extra)
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("narvaro: ")
-    for text in must_say:
-        assert text in lines[0]
-    for text in must_not_say:
-        assert text not in result.stderr
-    assert result.stdout == ""
-    assert not (tmp_path / "narvaro.db").exists()
+    _rejected(_run_cli_here(env, capsys, tmp_path, extra), tmp_path, must_say, must_not_say)
+
+
+def test_cli_rejects_bad_settings_as_a_process(tmp_path: Path) -> None:
+    """The same from a process of its own in an 80-column terminal: exit status 2 and one
+    line on stderr, the secret not in it (the other cases run in-process above)."""
+    _rejected(_run_cli(tmp_path, {"NARVARO_TWILIO_ACCOUNT_SID": TWILIO_SID}), tmp_path,
+              ("NARVARO_TWILIO_ACCOUNT_SID", "NARVARO_TWILIO_AUTH_TOKEN", "all three"),
+              (TWILIO_SID,))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,10 @@ import httpx
 
 from tests.bursts import received
 from tests.fakes.telegram_api import FakeTelegram
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def telegram_env(database_url: str, fake: FakeTelegram, **extra: str) -> dict[str, str]:

@@ -1385,6 +1385,12 @@ class FakeTelegram:
             wanted = method.lower()
             return [call for call in self._calls if call.method.lower() == wanted]
 
+    @property
+    def long_polling(self) -> bool:
+        """Whether a getUpdates request is waiting in the fake for an update right now."""
+        with self._lock:
+            return self._poll_waiter is not None
+
     def pending_updates(self) -> int:
         """Updates not yet confirmed (getUpdates offset) nor delivered to the webhook."""
         with self._lock:
@@ -1901,12 +1907,16 @@ class FakeTelegram:
             if batch or remaining <= 0 or self._stopping:
                 return batch, None
             waiter: asyncio.Future[str] = loop.create_future()
-            self._poll_waiter = waiter
+            with self._lock:
+                self._poll_waiter = waiter
+                self._notify_locked()
             try:
                 done, _ = await asyncio.wait({waiter}, timeout=remaining)
             finally:
-                if self._poll_waiter is waiter:
-                    self._poll_waiter = None
+                with self._lock:
+                    if self._poll_waiter is waiter:
+                        self._poll_waiter = None
+                        self._notify_locked()
             if waiter in done and waiter.result() == "conflict":
                 raise ApiError(409, GETUPDATES_TERMINATED)
 
