@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint i18n-extract i18n-update i18n-compile bench migration clean
+.PHONY: run test coverage lint i18n-extract i18n-update i18n-compile bench migration clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,17 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# Tests in parallel processes (pytest-xdist): most of a test's time is spent waiting on a
+# running bot, a socket or a database, so more workers than cores still helps.
+TEST_WORKERS ?= 3
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
+
 test: lint $(CHROMIUM)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_PARALLEL)
+
+# Line coverage of the whole suite, `narvaro` processes the tests start included.
+coverage: $(STAMP) $(CHROMIUM)
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) --cov --cov-report=term
 
 # Translations: extract the catalog template, merge it into every language, compile.
 i18n-extract: $(STAMP)
@@ -54,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/dispatch.py
 	$(BIN)/python benchmarks/morning.py --send telegram
 	$(BIN)/python benchmarks/review.py
+	$(BIN)/python benchmarks/pacing.py
 
 migration: $(STAMP)
 	rm -f /tmp/narvaro-migration.db
