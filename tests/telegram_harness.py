@@ -45,7 +45,15 @@ GUARDIANS = {
 }
 
 
-async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+#: How long a test waits for something the bot does before it fails: far longer than it
+#: takes, so that a machine busy with other work does not fail a test (it costs nothing
+#: when the test passes).
+WAIT = 30.0
+#: How long the runtime may take to start.
+STARTUP = 60.0
+
+
+async def until(condition: Callable[[], bool], seconds: float = WAIT) -> None:
     """Wait until `condition()` holds (checked every 20 ms); fail after `seconds`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
@@ -90,7 +98,7 @@ class Chat:
         self.user = user
         self.chat_id = user_id
 
-    async def reply(self, wait: float = 10.0) -> BotMessage:
+    async def reply(self, wait: float = WAIT) -> BotMessage:
         """The bot's next message in this chat."""
         return await self.fake.next_message(self.chat_id, timeout=wait)
 
@@ -170,11 +178,11 @@ async def running(env: dict[str, str]) -> AsyncIterator[Runtime]:
     task = asyncio.create_task(runtime.run())
     try:
         started = asyncio.create_task(runtime.started.wait())
-        await asyncio.wait([started, task], timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([started, task], timeout=STARTUP, return_when=asyncio.FIRST_COMPLETED)
         if task.done():
             started.cancel()
             task.result()  # it failed to start: raise why
-        assert runtime.started.is_set(), "the bot did not start within 15 s"
+        assert runtime.started.is_set(), f"the bot did not start within {STARTUP} s"
         yield runtime
     finally:
         runtime.stop()

@@ -76,7 +76,7 @@ class Bot:
 
     async def sms_out(self, number: str) -> SentSms:
         """The next text the bot sends to `number`."""
-        return await self.twilio.next_message(number, timeout=15)
+        return await self.twilio.next_message(number, timeout=30)
 
 
 @asynccontextmanager
@@ -146,7 +146,7 @@ async def test_notices_at_the_cutoff_in_each_language_and_channel(
         assert confirm.body.startswith("Tjek din fraværsmelding")
         assert REFERENCE.search((await bot.sms_in(METTE, "ja")).body)
 
-        on_telegram = await lena.reply(wait=20)
+        on_telegram = await lena.reply()
         assert on_telegram.text.startswith("Ali är inte i skolan idag, och vi har ingen "
                                            "frånvaroanmälan.")
         assert f"Skolan: {SCHOOL_NUMBER}" in on_telegram.text

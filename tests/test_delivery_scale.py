@@ -46,7 +46,7 @@ async def test_an_answer_overtakes_a_burst_of_notices(
         enqueue(bot.engine, add_people(bot.engine, burst), "telegram",
                 now=bot.runtime.context.clock.now())
         bot.runtime.dispatcher.wake()
-        await telegram.wait_until(lambda: sum(received(telegram, burst)) >= 60, timeout=15)
+        await telegram.wait_until(lambda: sum(received(telegram, burst)) >= 60, timeout=30)
         latencies = []
         for chat in chats:
             asked = time.time()

@@ -81,7 +81,7 @@ class Phone:
 
     async def reply(self) -> SentSms:
         """The next SMS the bot sends to this number."""
-        return await self.bot.twilio.next_message(self.number, timeout=10)
+        return await self.bot.twilio.next_message(self.number, timeout=30)
 
 
 @asynccontextmanager
@@ -255,7 +255,7 @@ async def test_an_undelivered_sms_makes_the_mentor_call(
     async with sms_bot(twilio) as bot:
         omar = bot.phone("+46701234502")
         await omar.say("Ali sjuk idag")
-        task_sms = await bot.twilio.next_message(MENTOR_PHONE, timeout=10)
+        task_sms = await bot.twilio.next_message(MENTOR_PHONE, timeout=30)
         assert task_sms.body.startswith("Kunde inte nå Omar Hassan, vårdnadshavare till Ali")
         assert "+46701234502" in task_sms.body  # the mentor needs the number to call
     with Session(db) as session:
@@ -276,7 +276,7 @@ async def test_a_delivered_sms_is_recorded_and_an_opted_out_number_is_marked(
     async with sms_bot(twilio) as bot:
         omar = bot.phone("+46701234502")
         await omar.say("Ali sjuk idag")
-        await twilio.wait_callbacks(2, timeout=10)
+        await twilio.wait_callbacks(2, timeout=30)
         twilio.fail_next("+46701234502", 21610)
         assert (await omar.post("1")).status_code == 200
         await until(lambda: settled(db))

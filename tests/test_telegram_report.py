@@ -363,7 +363,7 @@ def notify(db: Engine, key: str, phone: str, now: datetime) -> None:
                 language="sv", text="Ali är inte i skolan.", now=now)
 
 
-async def wait_for_rows(db: Engine, prefix: str, *, count: int, within: float = 10.0) -> None:
+async def wait_for_rows(db: Engine, prefix: str, *, count: int, within: float = 30.0) -> None:
     """Wait until `count` outbox rows with this dedupe-key prefix are finished."""
     deadline = asyncio.get_running_loop().time() + within
     while asyncio.get_running_loop().time() < deadline:

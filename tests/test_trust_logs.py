@@ -91,7 +91,7 @@ async def test_a_full_day_logs_no_name_number_reason_or_token(
         await lena.link(LENA)
         assert (await bot.sms_in(METTE, "Emil syg i dag")).body.startswith("Tjek")
         assert REFERENCE.search((await bot.sms_in(METTE, "ja")).body)
-        notice = await lena.reply(wait=20)
+        notice = await lena.reply()
         assert notice.buttons == ["Ange orsaken"]
         await lena.tap("Ange orsaken")
         assert "Ingen anteckning" in (await lena.tap("Sjuk")).buttons

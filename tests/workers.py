@@ -48,7 +48,7 @@ class Worker:
     port: int = 0
     starts: int = field(default=0)
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 90.0) -> None:
         """Start it and wait until its web server answers /healthz."""
         self.port = free_port()
         env = {**self.env, "NARVARO_HTTP_PORT": str(self.port)}

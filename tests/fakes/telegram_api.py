@@ -1147,7 +1147,7 @@ class FakeUser:
         """What the bot sent to this user so far."""
         return self._fake.messages(self.id)
 
-    async def next_message(self, timeout: float = 5.0) -> BotMessage:  # noqa: ASYNC109
+    async def next_message(self, timeout: float = 30.0) -> BotMessage:  # noqa: ASYNC109
         """The next bot message to this user not yet consumed (see FakeTelegram.next_message)."""
         return await self._fake.next_message(self.id, timeout=timeout)
 
@@ -1455,7 +1455,7 @@ class FakeTelegram:
     # -- waiting -------------------------------------------------------------------------------
 
     async def next_message(
-        self, chat_id: int, timeout: float = 5.0  # noqa: ASYNC109 - the deadline is the point
+        self, chat_id: int, timeout: float = 30.0  # noqa: ASYNC109 - the deadline is the point
     ) -> BotMessage:
         """The next message the bot sends to `chat_id` that no earlier call returned."""
 
@@ -1477,7 +1477,7 @@ class FakeTelegram:
             ) from None
 
     async def wait_until(
-        self, predicate: Callable[[], T | None], timeout: float = 5.0  # noqa: ASYNC109
+        self, predicate: Callable[[], T | None], timeout: float = 30.0  # noqa: ASYNC109
     ) -> T:
         """Await a truthy `predicate()` (re-checked on every change of the fake's state)."""
         loop = asyncio.get_running_loop()
@@ -1501,7 +1501,7 @@ class FakeTelegram:
                 with self._lock:
                     self._async_waiters.discard(waiter)
 
-    def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:
+    def wait_for(self, predicate: Callable[[], T | None], timeout: float = 30.0) -> T:
         """Block the calling thread until `predicate()` is truthy (for subprocess bots).
 
         Do not call it from the event loop the bot runs in: use `wait_until` there.
@@ -1520,7 +1520,7 @@ class FakeTelegram:
                         raise AssertionError(f"condition not met within {timeout} s")
                     self._changed.wait(remaining)
 
-    async def wait_idle(self, timeout: float = 5.0, quiet: float = 0.05) -> None:  # noqa: ASYNC109
+    async def wait_idle(self, timeout: float = 30.0, quiet: float = 0.05) -> None:  # noqa: ASYNC109
         """Await no pending updates, no request in progress and `quiet` s without activity."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -370,7 +370,7 @@ class FakeTwilio:
         with self._lock:
             return list(self._requests)
 
-    async def next_message(self, to: str, timeout: float = 5.0) -> SentSms:  # noqa: ASYNC109
+    async def next_message(self, to: str, timeout: float = 30.0) -> SentSms:  # noqa: ASYNC109
         """The next message to `to` that no earlier call returned (waits up to `timeout`)."""
 
         def take() -> SentSms | None:
@@ -390,7 +390,7 @@ class FakeTwilio:
                 f"no new SMS to {to} within {timeout} s (all messages to it: {bodies})"
             ) from None
 
-    async def wait_callbacks(self, count: int, timeout: float = 5.0) -> list[CallbackDelivery]:  # noqa: ASYNC109
+    async def wait_callbacks(self, count: int, timeout: float = 30.0) -> list[CallbackDelivery]:  # noqa: ASYNC109
         """Await at least `count` callback delivery attempts; returns them all."""
 
         def enough() -> list[CallbackDelivery] | None:
@@ -399,7 +399,7 @@ class FakeTwilio:
 
         return await self.wait_until(enough, timeout)
 
-    async def wait_until(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:  # noqa: ASYNC109
+    async def wait_until(self, predicate: Callable[[], T | None], timeout: float = 30.0) -> T:  # noqa: ASYNC109
         """Await a truthy `predicate()`, re-checked on every change of the fake's state."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -421,7 +421,7 @@ class FakeTwilio:
             with self._lock:
                 self._async_waiters.discard(waiter)
 
-    def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:
+    def wait_for(self, predicate: Callable[[], T | None], timeout: float = 30.0) -> T:
         """Block this thread until `predicate()` is truthy (not from the bot's own loop)."""
         deadline = time.monotonic() + timeout
         while True:
