@@ -27,7 +27,7 @@ $(CHROMIUM):
 
 # Tests in parallel processes (pytest-xdist): most of a test's time is spent waiting on a
 # running bot, a socket or a database, so more workers than cores still helps.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
 
 test: lint $(CHROMIUM)
