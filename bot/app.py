@@ -21,7 +21,8 @@ from bot.settings import Settings, is_loopback
 from bot.sms import TwilioSms
 from bot.telegram import TelegramBot
 from bot.web import WebApp
-from bot.webauth import SignIn
+from bot.webauth import SignIn, WebIds
+from bot.webguard import BrowserRules
 from policy.clock import Clock
 from policy.presets import PolicyPreset, load_policy
 from scheduler.runner import build_scheduler, stop_scheduler
@@ -109,15 +110,18 @@ class Runtime:
         if self.sms is not None:
             self.sms.deliver = self.dispatcher.deliver
         # One signer for the web chat and the overview: a session from either serves both.
-        sign_in = SignIn(settings.web_url, key=(
-            settings.webchat_secret.encode() if settings.webchat_secret else None))
+        key = settings.webchat_secret.encode() if settings.webchat_secret else None
+        sign_in = SignIn(settings.sign_in_url, key=key)
         self.web = WebApp(context.engine, context.clock, self.dispatcher,
                           webchat=settings.webchat, channels=sorted(self.channels),
                           telegram=self.telegram if settings.telegram_mode == "webhook" else None,
                           sms=self.sms, api_token=settings.api_token, timezone=settings.zone,
                           sign_in=sign_in if settings.webchat_exposed else None,
                           overview=sign_in if settings.overview_served else None,
-                          country=context.policy.country)
+                          country=context.policy.country, ids=WebIds(key),
+                          browser=BrowserRules.for_address(
+                              http_host=settings.http_host, public_url=settings.public_url,
+                              exposed=settings.webchat_exposed))
         self.scheduler = build_scheduler(context.engine, context.clock,
                                          interval=settings.sweep_interval_seconds,
                                          after_sweep=self.dispatcher.wake)

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from bot.charts import timeline_png
 from bot.dispatcher import Dispatcher
-from bot.webauth import COOKIE, SignIn
+from bot.webauth import COOKIE, SignIn, WebIds
 from handlers.student_view import STATES, visible_student, visible_students
 from locales import N_, RIGHT_TO_LEFT, gettext_for, ngettext_for, normalize_language
 from locales.formats import format_day, task_kind
@@ -52,7 +52,7 @@ TIMELINE_LABELS = {
 }
 #: Texts the pages use inside f-strings, where the catalog's extraction does not look.
 TEXTS = (N_("Absence this term (%)"), N_("Class"), N_("My students"), N_("Show the name"),
-         N_("Timeline of the term"))
+         N_("Timeline of the term"), N_("Sign out"))
 STYLE = ("body{font-family:sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}"
          "table{border-collapse:collapse}td,th{padding:.2rem .6rem;text-align:start}"
          "img{max-width:100%}")
@@ -79,30 +79,32 @@ class OverviewPages:
     """The overview's routes; holds what they need."""
 
     def __init__(self, engine: Engine, clock: Clock, sign_in: SignIn,
-                 dispatcher: Dispatcher | None, *, country: str) -> None:
+                 dispatcher: Dispatcher | None, *, country: str, ids: WebIds) -> None:
         """Pages on `engine` as of `clock`; `sign_in` checks sessions and sends links
-        (phones read as in `country`), `dispatcher` is woken to send them."""
+        (phones read as in `country`), `dispatcher` is woken to send them; `ids` makes the
+        students' ids in addresses."""
         self.engine, self.clock, self.sign_in = engine, clock, sign_in
-        self.dispatcher, self.country = dispatcher, country
+        self.dispatcher, self.country, self.ids = dispatcher, country, ids
         self.routes = [
             Route(OVERVIEW, self.overview),
             Route(OVERVIEW + "/login", self.ask_link, methods=["POST"]),
-            Route(OVERVIEW + "/student/{student_id:int}", self.student),
-            Route(OVERVIEW + "/student/{student_id:int}/timeline.png", self.picture),
+            Route(OVERVIEW + "/sign-out", self.sign_out, methods=["POST"]),
+            Route(OVERVIEW + "/student/{student}", self.student),
+            Route(OVERVIEW + "/student/{student}/timeline.png", self.picture),
         ]
 
     async def _run(self, work: Callable[[Session, Person, datetime], T],
                    request: Request) -> T | None:
-        """`work` for the signed-in staff member in one transaction; None for nobody."""
-        now = self.clock.now()
-        person_id = self.sign_in.person(request.cookies.get(COOKIE), now=now)
-        if person_id is None:
+        """`work` for the signed-in staff member in one transaction; None for nobody (no
+        session, or no longer staff: checked on every request)."""
+        now, cookie = self.clock.now(), request.cookies.get(COOKIE)
+        if not cookie:
             return None
 
         def run() -> T | None:
             with session_scope(self.engine) as session:
-                person = session.get(Person, person_id)
-                if person is None or not roles_of(session, person).staff:
+                person = self.sign_in.signed_in(session, cookie, now=now)
+                if person is None:
                     return None
                 return work(session, person, now)
 
@@ -115,7 +117,9 @@ class OverviewPages:
             language = person.language
             t = _say(language)
             roles = roles_of(session, person)
-            parts = [f"<h1>{t('Närvaro overview')}</h1>"]
+            parts = [f"<h1>{t('Närvaro overview')}</h1>",
+                     f'<form method="post" action="{OVERVIEW}/sign-out"><button>'
+                     f"{t('Sign out')}</button></form>"]
             schools = {school.id: school for school, _role in roles.staff}
             for school in sorted(schools.values(), key=lambda found: found.name):
                 term = term_for(session, school, now)
@@ -143,13 +147,31 @@ class OverviewPages:
             parts.append(f"</ul><h2>{t('My students')}</h2><ul>")
             for student, _name in sorted(visible_students(session, person, roles),
                                          key=lambda found: student_label(session, found[0])):
-                parts.append(f'<li><a href="{OVERVIEW}/student/{student.id}">'
+                parts.append(f'<li><a href="{OVERVIEW}/student/{self._id(student)}">'
                              f"{html.escape(student_label(session, student))}</a></li>")
             parts.append("</ul>")
             return _page(language, gettext_for(language, "Närvaro overview"), "".join(parts))
 
         page = await self._run(build, request)
         return page if page is not None else self._form(_language(request))
+
+    def _id(self, student: Student) -> str:
+        """A student's id in the overview's addresses."""
+        return self.ids.make("student", student.id or 0)
+
+    async def sign_out(self, request: Request) -> Response:
+        """End this browser's session; back to the sign-in form."""
+        cookie, sign_in = request.cookies.get(COOKIE), self.sign_in
+
+        def end() -> None:
+            with session_scope(self.engine) as session:
+                sign_in.sign_out(session, cookie)
+
+        if cookie:
+            await asyncio.to_thread(end)
+        response = RedirectResponse(OVERVIEW, status_code=303)
+        response.delete_cookie(COOKIE, httponly=True, samesite="strict")
+        return response
 
     def _form(self, language: str) -> HTMLResponse:
         t = _say(language)
@@ -190,7 +212,7 @@ class OverviewPages:
     async def student(self, request: Request) -> Response:
         """One student the staff member may see: name (or the school's id for a protected
         identity until opened with `?open=1`), the term's counters and the timeline."""
-        student_id = int(request.path_params["student_id"])
+        student_id = self.ids.read("student", str(request.path_params["student"])[:100])
         opened = request.query_params.get("open") == "1"
 
         def build(session: Session, person: Person, now: datetime) -> Response:
@@ -217,7 +239,8 @@ class OverviewPages:
                 unexcused=int(found["unexcused_occasions"]), percent=found["absence_percent"],
                 lessons=int(found["lesson_absences"]), late=int(found["late_this_month"]),
                 run=int(found["continuous_days"]))) + "</p>")
-            parts.append(f'<img id="timeline" src="{OVERVIEW}/student/{student.id}/timeline.png"'
+            parts.append(f'<img id="timeline" src="{OVERVIEW}/student/{self._id(student)}/'
+                         f'timeline.png"'
                          f' alt="{t("Timeline of the term")}">')
             return _page(language, label, "".join(parts))
 
@@ -226,7 +249,7 @@ class OverviewPages:
 
     async def picture(self, request: Request) -> Response:
         """The student's term as a PNG: a row per kind of event, a mark per day."""
-        student_id = int(request.path_params["student_id"])
+        student_id = self.ids.read("student", str(request.path_params["student"])[:100])
         opened = request.query_params.get("open") == "1"
 
         def build(session: Session, person: Person, now: datetime) -> Response:
@@ -255,10 +278,12 @@ def _say(language: str) -> Callable[[str], str]:
     return lambda message: html.escape(gettext_for(language, message))
 
 
-def _visible_in_term(session: Session, person: Person, student_id: int,
+def _visible_in_term(session: Session, person: Person, student_id: int | None,
                      now: datetime) -> tuple[Student, Term] | None:
     """The student, if the person may see them, with their school's current term; None
-    otherwise (whether they exist or not)."""
+    otherwise (whether they exist or not, or the id in the address is not genuine)."""
+    if student_id is None:
+        return None
     student = visible_student(session, person, roles_of(session, person), student_id)
     school = session.get(School, student.school_id) if student else None
     if student is None or school is None:

@@ -282,6 +282,15 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.http_port}"
 
     @property
+    def sign_in_url(self) -> str:
+        """The address sign-in links point to: the public one when the pages are exposed;
+        otherwise this machine's, the only one the local pages are served on."""
+        if self.webchat_exposed and self.public_url:
+            return self.public_url
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
+
+    @property
     def zone(self) -> ZoneInfo:
         """The default school time zone."""
         return ZoneInfo(self.timezone)

@@ -210,12 +210,18 @@ class TelegramBot:
             given.encode(), self.settings.webhook_secret.encode()
         )
 
-    async def process_webhook(self, data: dict[str, Any]) -> bool:
+    async def process_webhook(self, data: dict[str, Any]) -> bool | None:
         """Handle one update posted to the webhook, before answering Telegram.
 
-        Returns False when it could not be handled (Telegram should send it again).
+        Returns False when it could not be handled (Telegram should send it again), and
+        None when it is not an update's shape (dropped with a log line, ids only).
         """
-        update = Update.de_json(data, self.app.bot)
+        update = parse_update(data, self.app.bot)
+        if update is None:
+            update_id = data.get("update_id")
+            log.warning("telegram: webhook update %s dropped: not the shape of an update",
+                        update_id if _is_int(update_id) else "-")
+            return None
         await self.app.process_update(update)
         if update.update_id in self._failed:
             self._failed.discard(update.update_id)
@@ -385,6 +391,39 @@ class TelegramBot:
         except TelegramError as error:
             raise ChannelError(f"Telegram: {type(error).__name__}") from error
         return f"{chat_id}:{sent.message_id}"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_update(data: dict[str, Any], bot: Any) -> Update | None:
+    """The update `data` holds, or None when it is not of an update's shape where we read
+    it: an integer update_id, and the ids and texts of its message, callback query, contact
+    and chat member change of the types the Bot API gives them."""
+    if not _is_int(data.get("update_id")):
+        return None
+    try:
+        update = Update.de_json(data, bot)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+        return None
+    message, query, member = update.message, update.callback_query, update.my_chat_member
+    checks: list[bool] = []
+    if message is not None:
+        checks += [_is_int(message.message_id), _is_int(message.chat.id),
+                   isinstance(message.chat.type, str),
+                   message.text is None or isinstance(message.text, str),
+                   message.from_user is None or _is_int(message.from_user.id)]
+        if message.contact is not None:
+            checks += [isinstance(message.contact.phone_number, str),
+                       message.contact.user_id is None or _is_int(message.contact.user_id)]
+    if query is not None:
+        checks += [isinstance(query.id, str), _is_int(query.from_user.id),
+                   query.data is None or isinstance(query.data, str),
+                   query.message is None or _is_int(query.message.chat.id)]
+    if member is not None:
+        checks += [_is_int(member.chat.id), isinstance(member.new_chat_member.status, str)]
+    return update if all(checks) else None
 
 
 def _not_sent(error: NetworkError) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -32,7 +33,8 @@ from bot.overview import OverviewPages
 from bot.sms import SIGNATURE_HEADER as TWILIO_SIGNATURE
 from bot.sms import SMS_PATH, STATUS_PATH, TwilioSms
 from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramBot
-from bot.webauth import COOKIE, LOGIN_PATH, SESSION_VALID, TARGETS, SignIn
+from bot.webauth import COOKIE, LOGIN_PATH, SESSION_VALID, TARGETS, SignIn, WebIds
+from bot.webguard import BrowserGuard, BrowserRules
 from handlers.inbox import MAX_TEXT, handle_incoming
 from handlers.messages import Incoming
 from locales import LANGUAGES, N_, RIGHT_TO_LEFT, gettext_for, normalize_language
@@ -80,6 +82,7 @@ UI_STRINGS = {
     "sign_in": N_("Staff sign in with their phone number"),
     "sign_in_send": N_("Send me a sign-in link"),
     "sign_in_sent": N_("If the number belongs to school staff, a sign-in link is on its way."),
+    "sign_out": N_("Sign out"),
 }
 
 
@@ -91,12 +94,15 @@ class WebApp:
         channels: list[str], telegram: TelegramBot | None = None, sms: TwilioSms | None = None,
         api_token: str | None = None, timezone: tzinfo | None = None,
         sign_in: SignIn | None = None, country: str = "SE", overview: SignIn | None = None,
+        browser: BrowserRules | None = None, ids: WebIds | None = None,
     ) -> None:
         """Wire the routes; the web chat only when `webchat` is on, Telegram's webhook
         when `telegram` is given, and the attendance API when `api_token` is set
         (`timezone` gives its "today"). With `sign_in` the web chat is for staff signed in
         with a one-time link (phones read as in `country`), each acting only as themselves.
-        With `overview` (the same SignIn, or one of its own) the staff overview is served."""
+        With `overview` (the same SignIn, or one of its own) the staff overview is served.
+        `browser` says which host names and origins the pages serve (loopback only by
+        default); `ids` makes the ids in the pages' addresses."""
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
@@ -107,6 +113,7 @@ class WebApp:
         self.timezone = timezone
         self.sign_in = sign_in
         self.country = country
+        self.ids = ids or WebIds()
         routes = [Route("/healthz", self.healthz)]
         if api_token:
             routes.append(Route(ATTENDANCE_PATH, self.attendance, methods=["POST"]))
@@ -120,21 +127,23 @@ class WebApp:
                 Route("/", self.index),
                 Route("/webchat/api/ui", self.ui),
                 Route("/webchat/api/people", self.people),
-                Route("/webchat/api/people/{person_id:int}/messages", self.messages),
-                Route(
-                    "/webchat/api/people/{person_id:int}/messages", self.send, methods=["POST"]
-                ),
+                Route("/webchat/api/people/{person}/messages", self.messages),
+                Route("/webchat/api/people/{person}/messages", self.send, methods=["POST"]),
             ]
             if sign_in is not None:
-                routes.append(Route("/webchat/api/sign-in", self.ask_link, methods=["POST"]))
+                routes += [Route("/webchat/api/sign-in", self.ask_link, methods=["POST"]),
+                           Route("/webchat/api/sign-out", self.sign_out, methods=["POST"])]
         #: Who signs links in: the web chat's sign-in, else the overview's.
         self.signer = sign_in if webchat and sign_in is not None else overview
         if self.signer is not None:
             routes += [Route(LOGIN_PATH + "{token}", self.login_page),
                        Route(LOGIN_PATH + "{token}", self.login, methods=["POST"])]
         if overview is not None:
-            routes += OverviewPages(engine, clock, overview, dispatcher, country=country).routes
-        self.app = Starlette(routes=routes)
+            routes += OverviewPages(engine, clock, overview, dispatcher, country=country,
+                                   ids=self.ids).routes
+        machine_paths = {"/healthz", ATTENDANCE_PATH, SMS_PATH, STATUS_PATH, WEBHOOK_PATH}
+        self.app = Starlette(routes=routes, middleware=[Middleware(
+            BrowserGuard, rules=browser or BrowserRules(), machine_paths=machine_paths)])
 
     async def healthz(self, request: Request) -> Response:
         """200 with a small status when the database answers, else 503."""
@@ -167,7 +176,12 @@ class WebApp:
             return Response(status_code=400)
         if not isinstance(data, dict) or "update_id" not in data:
             return Response(status_code=400)
-        if not await self.telegram.process_webhook(data):
+        # JSON of the wrong shape is answered 200 and dropped: a 4xx or 5xx would have
+        # Telegram deliver it again and again, and it can never be handled.
+        handled = await self.telegram.process_webhook(data)
+        if handled is None:
+            return Response(status_code=200)
+        if not handled:
             return Response(status_code=500)  # Telegram delivers it again later
         return Response(status_code=200)
 
@@ -291,21 +305,31 @@ class WebApp:
             }
         )
 
-    def _signed_in(self, request: Request) -> int | None:
-        """The person signed in by the request's cookie (None: nobody)."""
-        assert self.sign_in is not None
-        return self.sign_in.person(request.cookies.get(COOKIE), now=self.clock.now())
+    async def _acting_as(self, request: Request, token: str | None = None) -> int | Response:
+        """Whom a request acts as: the person `token` (an address id) names, who must be the
+        signed-in staff member when sign-in is on; with sign-in and no `token`, the signed-in
+        one (0 for anyone, without sign-in). Otherwise the refusal: 401 nobody signed in (or
+        no longer staff), 404 an id that is not genuine, 403 someone else."""
+        signed_in: int | None = None
+        if self.sign_in is not None:
+            sign_in, cookie, now = self.sign_in, request.cookies.get(COOKIE), self.clock.now()
 
-    def _refused(self, request: Request, person_id: int | None = None) -> Response | None:
-        """With sign-in on: 401 for nobody signed in, 403 for acting as someone else."""
-        if self.sign_in is None:
-            return None
-        signed_in = self._signed_in(request)
-        if signed_in is None:
-            return JSONResponse({"error": "sign in first"}, status_code=401)
-        if person_id is not None and person_id != signed_in:
+            def check() -> int | None:
+                with session_scope(self.engine) as session:
+                    person = sign_in.signed_in(session, cookie, now=now)
+                    return person.id if person is not None else None
+
+            signed_in = await asyncio.to_thread(check) if cookie else None
+            if signed_in is None:
+                return JSONResponse({"error": "sign in first"}, status_code=401)
+        if token is None:
+            return signed_in or 0
+        person_id = self.ids.read("person", token)
+        if person_id is None:
+            return JSONResponse({"error": "no such person"}, status_code=404)
+        if signed_in is not None and person_id != signed_in:
             return JSONResponse({"error": "only as yourself"}, status_code=403)
-        return None
+        return person_id
 
     async def ask_link(self, request: Request) -> Response:
         """A sign-in link to a staff member's phone; the same answer for any number."""
@@ -347,25 +371,48 @@ class WebApp:
         if person_id is None:
             return Response("This sign-in link is not valid (any more).", status_code=403,
                             media_type="text/plain; charset=utf-8")
+        signed_in = person_id
+
+        def start() -> str:
+            with session_scope(self.engine) as session:
+                return sign_in.start_session(session, signed_in, now=self.clock.now())
+
+        cookie = await asyncio.to_thread(start)
         target, _wording = TARGETS.get(request.query_params.get("to", ""), TARGETS[""])
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(COOKIE, sign_in.cookie(person_id, now=self.clock.now()),
-                            max_age=int(SESSION_VALID.total_seconds()), httponly=True,
-                            samesite="strict",
+        response.set_cookie(COOKIE, cookie, max_age=int(SESSION_VALID.total_seconds()),
+                            httponly=True, samesite="strict",
                             secure=sign_in.public_url.startswith("https://"))
         return response
 
+    async def sign_out(self, request: Request) -> Response:
+        """End this browser's session (the web chat's sign-out button)."""
+        assert self.sign_in is not None
+        sign_in, cookie = self.sign_in, request.cookies.get(COOKIE)
+
+        def end() -> None:
+            with session_scope(self.engine) as session:
+                sign_in.sign_out(session, cookie)
+
+        await asyncio.to_thread(end)
+        response = JSONResponse({"ok": True})
+        response.delete_cookie(COOKIE, httponly=True, samesite="strict")
+        return response
+
     async def people(self, request: Request) -> Response:
-        """People in the roster matching `?q=` (with sign-in: only oneself)."""
-        if (refused := self._refused(request)) is not None:
-            return refused
+        """People in the roster matching `?q=` (with sign-in: only oneself); each with the
+        id to address them by."""
+        acting = await self._acting_as(request)
+        if isinstance(acting, Response):
+            return acting
         query = clean_text(request.query_params.get("q", ""))[:100]
-        only = self._signed_in(request) if self.sign_in is not None else None
+        only = acting if self.sign_in is not None else None
 
         def find() -> list[dict[str, Any]]:
             with session_scope(self.engine) as session:
                 return [
-                    {"id": item.person_id, "name": item.name, "language": item.language,
+                    {"id": self.ids.make("person", item.person_id), "name": item.name,
+                     "language": item.language,
                      "staff": [{"school": school, "role": role} for school, role in item.staff],
                      "children": item.children, "student_class": item.student_class}
                     for item in search_people(session, query)
@@ -376,9 +423,9 @@ class WebApp:
 
     async def messages(self, request: Request) -> Response:
         """What the bot has delivered to this person in the web chat, after `?after=`."""
-        person_id = int(request.path_params["person_id"])
-        if (refused := self._refused(request, person_id)) is not None:
-            return refused
+        person_id = await self._acting_as(request, str(request.path_params["person"])[:100])
+        if isinstance(person_id, Response):
+            return person_id
         try:
             after = int(request.query_params.get("after", "0"))
         except ValueError:
@@ -405,9 +452,9 @@ class WebApp:
 
     async def send(self, request: Request) -> Response:
         """A message typed (or a button tapped) in the web chat, as this person."""
-        person_id = int(request.path_params["person_id"])
-        if (refused := self._refused(request, person_id)) is not None:
-            return refused
+        person_id = await self._acting_as(request, str(request.path_params["person"])[:100])
+        if isinstance(person_id, Response):
+            return person_id
         try:
             body = await request.json()
         except ValueError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -359,6 +359,43 @@ class InboundSeen(SQLModel, table=True):
     channel: str = Field(max_length=12, primary_key=True)
     ref: str = Field(max_length=64, primary_key=True)
     at: datetime = _instant(index=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A staff member signed in to the web chat or the overview. The cookie holds a random
+    token; only its SHA-256 is stored. Sign-out, a roster change that takes a role away, and
+    forgetting the person delete the row, which ends the session at once."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime = _instant()
+    expires_at: datetime = _instant(index=True)
+
+
+class IntakeMessage(SQLModel, table=True):
+    """An inbound message stored before anything else is done with it, deleted once handled.
+
+    On PostgreSQL it is a table of the database; on SQLite it lives in a small file of its
+    own beside the database (`storage.intake`), so that storing a text never waits for a
+    long write (a roster import) to the database.
+    """
+
+    __tablename__ = "intake_message"
+    __table_args__ = (UniqueConstraint("channel", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=12)
+    ref: str = Field(max_length=64)
+    sender: str = Field(max_length=64)
+    body: str = Field(sa_type=Text)
+    #: The worker that stored it handles it; others take over rows left too long.
+    worker: str = Field(max_length=64)
+    received_at: datetime = _instant()
+    #: Failed attempts to handle it (a locked or unreachable database does not count).
+    attempts: int = 0
 
 
 class AuditLog(SQLModel, table=True):

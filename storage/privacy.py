@@ -30,6 +30,7 @@ from storage.models import (
     StaffTask,
     Student,
 )
+from storage.web_sessions import end_sessions_of
 
 #: A school's own retention setting: days a note is kept after the end of the school year.
 RETENTION_SETTING = "note_retention_days"
@@ -147,6 +148,7 @@ def forget_person(session: Session, person: Person, *, now: datetime) -> dict[st
         StaffRole.person_id == person.id)).rowcount)
     count("dialogs", session.execute(delete(ConversationState).where(
         ConversationState.person_id == person.id)).rowcount)
+    count("web sessions", end_sessions_of(session, [person.id]))
     addressed = [OutboxMessage.recipient_id == person.id]
     if person.phone:
         addressed.append(OutboxMessage.address == person.phone)

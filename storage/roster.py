@@ -24,6 +24,7 @@ from storage.models import (
     Student,
 )
 from storage.schools import ensure_school
+from storage.web_sessions import end_sessions_of
 
 CHUNK = 500
 Progress = Callable[[str, int, int], None]
@@ -63,9 +64,10 @@ def staff_phones(session: Session, school: str) -> set[str]:
 
 def _upsert_people(
     session: Session, wanted: dict[str, tuple[str, str]], now: datetime, counts: ImportCounts,
-    progress: Progress,
+    progress: Progress, renamed: set[int],
 ) -> dict[str, int]:
-    """Insert or update people by phone; returns phone → person id."""
+    """Insert or update people by phone; returns phone → person id, and adds those whose
+    name changed (perhaps the number is someone else's now) to `renamed`."""
     phones = list(wanted)
     ids: dict[str, int] = {}
     changed: list[dict[str, Any]] = []
@@ -79,6 +81,8 @@ def _upsert_people(
             ids[phone] = person_id
             if (name, language) != wanted[phone]:
                 new_name, new_language = wanted[phone]
+                if new_name != name:
+                    renamed.add(person_id)
                 changed.append(
                     {"id": person_id, "name": new_name, "language": new_language,
                      "updated_at": now}
@@ -183,7 +187,8 @@ def apply_roster(
             wanted.setdefault(phone, (name, guardian_language or school_language))
         if record.phone:
             wanted[record.phone] = (record.name, record.language or school_language)
-    people = _upsert_people(session, wanted, now, counts, progress)
+    renamed: set[int] = set()
+    people = _upsert_people(session, wanted, now, counts, progress, renamed)
     # Mentors already on file (a students file imported without the staff file).
     on_file = sorted({phone for record in roster.students.values() for phone in record.mentors}
                      - set(people))
@@ -209,6 +214,10 @@ def apply_roster(
     _upsert_staff(session, roster, school_ids, people, counts)
     removed |= _remove_staff(session, roster, school_ids, people, counts)
     _cut_chats(session, removed, counts)
+    # A web session is for the person and roles it was opened with: anyone who lost a role
+    # or a link, or whose number now has another name, signs in again (if still staff).
+    if ended := end_sessions_of(session, removed | renamed):
+        counts.bump("web sessions ended", ended)
     session.add(
         AuditLog(at=now, actor=actor, action="roster.import", entity="roster",
                  detail=dict(counts.counts))

@@ -135,7 +135,9 @@ def test_bad_web_chat_input_gets_clear_answers(bot: Bot) -> None:
     mona = bot.person("Mona Andersson")
     url = f"/webchat/api/people/{mona['id']}/messages"
     assert bot.http.post(url, json={"text": "   "}).status_code == 400
-    assert bot.http.post(url, content=b"not json").status_code == 400
+    assert bot.http.post(url, content=b"not json", headers={
+        "content-type": "application/json"}).status_code == 400
+    assert bot.http.post(url, content=b'{"text": "x"}').status_code == 415  # not said JSON
     assert bot.http.post(url, json={"text": "x" * 5000}).status_code == 413
     assert bot.messages(mona) == []
     assert bot.http.get("/healthz").status_code == 200
