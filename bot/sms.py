@@ -29,6 +29,7 @@ from bot.channels.base import (
     ChannelUnreachable,
     text_with_link,
 )
+from bot.intake import Intake
 from bot.settings import Settings
 from handlers.delivery import OPTED_OUT, UNREACHABLE, record_sms_status
 from handlers.sms_inbox import (
@@ -43,7 +44,7 @@ from policy.clock import Clock
 from policy.pacing import Ceiling
 from policy.sms import fit, segments, to_sms
 from storage.db import session_scope
-from storage.models import OutboxMessage, Person
+from storage.models import IntakeMessage, OutboxMessage, Person
 from storage.outbox import enqueue_row, stamp_claims
 
 log = logging.getLogger(__name__)
@@ -144,9 +145,15 @@ class TwilioSms:
         self._sending: set[asyncio.Task[int]] = set()
         #: One sender: the configured messages a second, whoever they go to.
         self.ceiling = Ceiling(settings.sms_rate)
+        #: Incoming texts, stored before they are handled (made in `start`).
+        self.intake: Intake | None = None
 
     async def start(self) -> None:
-        """Open the HTTP client."""
+        """Open the HTTP client and start handling the intake (texts a stop left first)."""
+        self.intake = Intake(self.engine, self.clock, channel="sms",
+                             worker=self.settings.worker, handle=self._handle_stored,
+                             give_up=self._give_up)
+        self.intake.start()
         self._http = RedirectingHttpClient(self.settings.twilio_api_url,
                                            timeout=self.settings.twilio_timeout_seconds)
         # environment={}: TWILIO_EDGE / TWILIO_REGION must not send us to another host.
@@ -157,7 +164,10 @@ class TwilioSms:
                         "are refused, and no delivery statuses are asked for")
 
     async def finish_sending(self) -> None:
-        """Wait for answers still being sent (before the dispatcher stops)."""
+        """Stop handling the intake (after the text in hand; the rest waits for the next
+        start), and wait for answers still being sent (before the dispatcher stops)."""
+        if self.intake is not None:
+            await self.intake.stop()
         if self._sending:
             await asyncio.gather(*self._sending, return_exceptions=True)
 
@@ -174,17 +184,27 @@ class TwilioSms:
                                             signature))
 
     async def receive(self, params: Mapping[str, str]) -> None:
-        """Handle an incoming SMS (signature already checked); its answers are sent right
-        after, without keeping Twilio's request waiting for our own call to Twilio."""
-        message = SmsMessage(sid=params.get("MessageSid") or params.get("SmsSid") or "",
-                             sender=params.get("From", ""), body=params.get("Body", ""))
-        try:
-            answers = await asyncio.to_thread(self._handle, message)
-        except Exception:
-            # Only the SID is logged: the text may hold a reason, the number is personal.
-            log.exception("sms %s could not be handled; the sender is asked to try again",
-                          message.sid)
-            answers = await asyncio.to_thread(self._apologise, message)
+        """Store an incoming SMS (signature already checked) in the intake, durably, before
+        anything else; it is handled in order of arrival, normally before this returns
+        (see `bot.intake`). Its answers are sent right after, without keeping Twilio's
+        request waiting for our own call to Twilio."""
+        assert self.intake is not None, "start() first"
+        await self.intake.put(ref=params.get("MessageSid") or params.get("SmsSid") or "",
+                              sender=params.get("From", ""), body=params.get("Body", ""))
+
+    async def _handle_stored(self, row: IntakeMessage) -> None:
+        """Handle a text from the intake (raises if it could not be)."""
+        message = SmsMessage(sid=row.ref, sender=row.sender, body=row.body)
+        self._send(await asyncio.to_thread(self._handle, message))
+
+    async def _give_up(self, row: IntakeMessage) -> None:
+        """Tell a known sender that a text which could not be handled was not saved."""
+        # Only the SID is logged: the text may hold a reason, the number is personal.
+        log.error("sms %s could not be handled; the sender is asked to try again", row.ref)
+        message = SmsMessage(sid=row.ref, sender=row.sender, body="")
+        self._send(await asyncio.to_thread(self._apologise, message))
+
+    def _send(self, answers: Claimed) -> None:
         if self.deliver is not None and answers:
             task: asyncio.Task[int] = asyncio.create_task(self.deliver(answers))
             self._sending.add(task)
