@@ -1,12 +1,13 @@
 """Store first, handle after: inbound texts go to the intake (`storage.intake`) before they
 are handled, and one task handles them in the order they came.
 
-The webhook answers once the text is stored (and, normally, handled: it waits up to
-SETTLE seconds for that). When the database is busy for longer, say a roster import holds
-SQLite's write lock, the text waits in the intake and is handled as soon as the database
-is free; its sender then gets the answer. A locked or unreachable database is waited out,
-never answered with "not saved"; only a text that fails to be handled MAX_ATTEMPTS times
-for another reason is dropped, with an apology to its sender.
+The webhook answers once the text is stored, and normally once it is handled too: it
+waits up to SETTLE seconds for that, unless texts are already waiting for a busy
+database. When the database is busy for longer, say a roster import holds SQLite's write
+lock, the text waits in the intake and is handled as soon as the database is free; its
+sender then gets the answer. A locked or unreachable database is waited out, never
+answered with "not saved"; only a text that fails to be handled MAX_ATTEMPTS times for
+another reason is dropped, with an apology to its sender.
 
 Storing uses a thread of its own: the shared pool's threads may all be waiting for the
 database, and a text must never queue behind them.
@@ -65,6 +66,9 @@ class Intake:
         self._task: asyncio.Task[None] | None = None
         #: The message last said to be waiting for the database (said once).
         self._waited = ""
+        #: A text was not handled within SETTLE, and none has been since: webhooks do not
+        #: wait for theirs to be.
+        self._slow = False
 
     async def _io(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
@@ -81,10 +85,14 @@ class Intake:
 
         await self._io(put)
         self._wake.set()
+        if self._slow:  # the database is busy: answer as soon as the text is stored
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(settled.wait(), SETTLE)
         if settled.is_set():
             self._settled.pop(ref, None)
+        else:
+            self._slow = True
 
     def start(self) -> None:
         """Start handling what is stored (what a stop or a crash left, first)."""
@@ -102,6 +110,9 @@ class Intake:
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
+            # Cleared before the intake is read: a text stored from now on wakes the next
+            # round, even one stored while this round finds nothing.
+            self._wake.clear()
             try:
                 busy = await self._round()
             except Exception:
@@ -109,7 +120,6 @@ class Intake:
                 busy = True
             if self._stopping.is_set():
                 return
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), BUSY_WAIT if busy else IDLE)
 
@@ -140,6 +150,7 @@ class Intake:
                         return True
                     await self.give_up(row)
                 await self._io(partial(self._handled, row))
+                self._slow = False
                 if (settled := self._settled.pop(row.ref, None)) is not None:
                     settled.set()
         return False

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from telegram import (
     BotCommand,
     CallbackQuery,
@@ -73,6 +74,9 @@ MAX_MESSAGE = 4096
 MAX_CAPTION = 1024
 #: Updates handled at once (different chats; one chat's updates stay in order).
 CONCURRENT_UPDATES = 16
+#: How long a message waits for a busy or unreachable database before the person is told
+#: it was not saved.
+DATABASE_PATIENCE = 300.0
 COMMANDS = {
     "start": N_("Start, or link this chat"),
     "report": N_("Report an absence"),
@@ -249,7 +253,7 @@ class TelegramBot:
         self._chat_locks[message.chat_id] = (lock, users + 1)
         try:
             async with lock:
-                answers = await asyncio.to_thread(self._handle, message)
+                answers = await self._handle_patiently(message)
                 if self.deliver is not None:
                     await self.deliver(answers)
         except Exception:
@@ -266,6 +270,22 @@ class TelegramBot:
             else:
                 self._chat_locks[message.chat_id] = (lock, users - 1)
         self.on_handled()
+
+    async def _handle_patiently(self, message: ChatMessage
+                                ) -> list[tuple[OutboxMessage, Person | None]]:
+        """Handle a message, waiting out a busy (locked) or unreachable database for up to
+        DATABASE_PATIENCE seconds (a roster import holds SQLite's write lock for a while):
+        the person gets the answer late rather than "not saved"."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DATABASE_PATIENCE
+        while True:
+            try:
+                return await asyncio.to_thread(self._handle, message)
+            except OperationalError:
+                if loop.time() >= deadline:
+                    raise
+                log.warning("telegram: %s waits, the database is busy", message.ref)
+                await asyncio.sleep(1.0)
 
     async def _apologise(self, message: ChatMessage, update_id: int) -> None:
         if update_id in self._apologised:  # a webhook retry of the same update

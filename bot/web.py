@@ -7,14 +7,15 @@ import hmac
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -32,7 +33,7 @@ from bot.dispatcher import Dispatcher
 from bot.overview import OverviewPages
 from bot.sms import SIGNATURE_HEADER as TWILIO_SIGNATURE
 from bot.sms import SMS_PATH, STATUS_PATH, TwilioSms
-from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramBot
+from bot.telegram import DATABASE_PATIENCE, SECRET_HEADER, WEBHOOK_PATH, TelegramBot
 from bot.webauth import COOKIE, LOGIN_PATH, SESSION_VALID, TARGETS, SignIn, WebIds
 from bot.webguard import BrowserGuard, BrowserRules
 from handlers.inbox import MAX_TEXT, handle_incoming
@@ -53,6 +54,7 @@ from storage.outbox import messages_for
 from storage.people import search_people
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 #: Twilio's webhooks are a few KiB at most (a 1,600-character SMS and its fields).
 MAX_WEBHOOK_BODY = 64 * 1024
 #: A Telegram update with a 4,096-character text and its entities is far below this.
@@ -482,7 +484,7 @@ class WebApp:
                 handle_incoming(session, incoming, now=self.clock.now())
                 return True
 
-        if not await asyncio.to_thread(handle):
+        if not await _patiently(handle):
             return JSONResponse({"error": "no such person"}, status_code=404)
         if self.dispatcher is not None:
             self.dispatcher.wake()
@@ -567,6 +569,20 @@ def _find_class(session: Session, school: str, name: str) -> int | str:
     if found:
         return f"class {name[:100]!r} is in several schools; give \"school\""
     return f"no class {name[:100]!r}" + (f" at school {school[:200]}" if school else "")
+
+
+async def _patiently(work: Callable[[], T]) -> T:
+    """`work` in a thread, waiting out a busy (locked) or unreachable database for up to
+    DATABASE_PATIENCE seconds rather than losing what a person wrote."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DATABASE_PATIENCE
+    while True:
+        try:
+            return await asyncio.to_thread(work)
+        except OperationalError:
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(1.0)
 
 
 async def _body_within(request: Request, limit: int) -> bytes | None:

@@ -38,7 +38,7 @@ from storage.models import (
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.rosters import write
-from tests.telegram_harness import MENTOR_PHONE, free_port, running, until
+from tests.telegram_harness import MENTOR_PHONE, free_port, running, running_bot, until
 from tests.test_absence_notices import OMAR, SCHOOL_NUMBER, both
 from tests.test_absence_notices import db as db  # the fixture
 from tests.test_overview import CHROMIUM, CHROMIUM_ARGS
@@ -406,3 +406,32 @@ async def test_an_sms_is_stored_while_the_database_is_locked_and_answered_after(
         assert count(db, AbsenceReport) == 0  # a question, not yet a report
         if intake is not db:
             intake.dispose()
+
+
+async def test_a_telegram_message_waits_out_a_locked_database(
+    telegram: FakeTelegram, db: Engine, tmp_path: Path, narvaro_env: dict[str, str],
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Telegram message that arrives while another process holds the write lock is
+    handled once the lock is gone: the person gets the welcome, not "not saved"."""
+    database_url = narvaro_env["NARVARO_DATABASE_URL"]
+    async with running_bot(telegram, tmp_path) as bot:
+        chat = bot.chat()
+        async with write_lock(database_url):
+            chat.user.send("/start")
+            # SQLite gives up on the lock after its busy timeout: the bot then says it waits
+            # (or, without the patience, apologises at once); PostgreSQL keeps the
+            # statement waiting on the lock.
+            await until(lambda: "waits, the database is busy" in caplog.text
+                        or telegram.unread(chat.chat_id) > 0
+                        if database_url.startswith("sqlite") else waiting_on_a_lock(db),
+                        seconds=30)
+        welcome = await chat.reply(wait=30)
+        assert welcome.request_contact, welcome.text
+
+
+def waiting_on_a_lock(db: Engine) -> bool:
+    """Whether a PostgreSQL session of the bot is waiting for a lock."""
+    with db.connect() as connection:
+        return bool(connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").scalar())
