@@ -15,6 +15,7 @@ from bot.app import Context
 from policy.phones import to_e164
 from storage.audit import audit, list_audit
 from storage.db import session_scope
+from storage.intake import forget_sender, intake_engine
 from storage.models import Person, Student
 from storage.privacy import export_person, forget_person, purge_notes
 
@@ -80,7 +81,15 @@ def cmd_forget(context: Context, args: argparse.Namespace) -> int:
             sys.stderr.write("that number is a student's own: a student is not forgotten "
                              "this way\n")
             return EXIT_INVALID
+        phone = person.phone or ""
         counts = forget_person(session, person, now=context.clock.now())
+    # Texts from them not yet handled (the intake may be a file of its own, see
+    # storage.intake) go too.
+    intake = intake_engine(context.engine)
+    with session_scope(intake) as session:
+        counts["texts waiting"] = forget_sender(session, phone)
+    if intake is not context.engine:
+        intake.dispose()
     removed = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
     sys.stdout.write(f"Forgotten person {person.id}: {removed or 'nothing else was stored'}.\n")
     return 0

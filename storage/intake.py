@@ -83,3 +83,9 @@ def attempt_failed(session: Session, message_id: int) -> int:
     found = session.execute(select(IntakeMessage.attempts).where(
         IntakeMessage.id == message_id)).scalar()
     return int(found or 0)
+
+
+def forget_sender(session: Session, sender: str) -> int:
+    """Delete the texts from `sender` still waiting (the person is forgotten); how many."""
+    return int(session.execute(delete(IntakeMessage).where(
+        IntakeMessage.sender == sender)).rowcount)

@@ -170,7 +170,7 @@ async def test_in_a_real_browser_the_timeline_is_drawn(
             await page.goto(bot.public_url + await sign_in_link(bot))
             await page.wait_for_url(f"{bot.public_url}/overview")
             await page.get_by_role("link", name="Ali Hassan (7A)").click()
-            await page.wait_for_url(re.compile(r".*/overview/student/\d+$"))
+            await page.wait_for_url(re.compile(r".*/overview/student/\d+\.[\w-]+$"))
             await page.wait_for_function(
                 "() => { const i = document.getElementById('timeline');"
                 " return i && i.complete && i.naturalWidth > 0; }")

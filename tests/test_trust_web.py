@@ -435,3 +435,24 @@ def waiting_on_a_lock(db: Engine) -> bool:
     with db.connect() as connection:
         return bool(connection.exec_driver_sql(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").scalar())
+
+
+def test_forget_removes_texts_still_waiting_in_the_intake(db: Engine) -> None:
+    """A text from a person that is still in the intake (the bot has not handled it yet)
+    goes when the person is forgotten; others' stay."""
+    from datetime import UTC, datetime
+
+    from storage.db import session_scope
+    from storage.intake import store
+
+    intake = intake_engine(db)
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    with session_scope(intake) as session:
+        for n, sender in enumerate((OMAR, OMAR, PRINCIPAL)):
+            assert store(session, channel="sms", ref=f"SM{n}", sender=sender,
+                         body="Ali sjuk idag", worker="w", now=now)
+    assert main(["forget", "--guardian", OMAR]) == 0
+    with Session(intake) as session:
+        assert session.exec(select(IntakeMessage.sender)).all() == [PRINCIPAL]
+    if intake is not db:
+        intake.dispose()
