@@ -135,7 +135,7 @@ class WebIds:
     def read(self, kind: str, token: str) -> int | None:
         """The row an address id names, if it is genuine; None otherwise."""
         number, _, mac = token.partition(".")
-        if not number.isdecimal() or len(number) > 18:
+        if not (number.isascii() and number.isdigit()) or len(number) > 18:
             return None
         if not hmac.compare_digest(mac.encode(), self._mac(kind, int(number)).encode()):
             return None
