@@ -157,7 +157,9 @@ class Intake:
 
     def _waiting(self) -> list[IntakeMessage]:
         with session_scope(self.engine) as session:
-            return waiting(session, worker=self.worker, now=self.clock.now())
+            # On SQLite one process serves the database: what a stopped one left is its own.
+            only = None if self.engine.dialect.name == "sqlite" else self.worker
+            return waiting(session, worker=only, now=self.clock.now())
 
     def _handled(self, row: IntakeMessage) -> None:
         with session_scope(self.engine) as session:

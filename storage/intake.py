@@ -59,16 +59,15 @@ def store(session: Session, *, channel: str, ref: str, sender: str, body: str, w
     return session.execute(statement).scalar() is not None
 
 
-def waiting(session: Session, *, worker: str, now: datetime, limit: int = 100
+def waiting(session: Session, *, worker: str | None, now: datetime, limit: int = 100
             ) -> list[IntakeMessage]:
-    """The messages this worker is to handle, oldest first: its own, and any another worker
-    left for longer than TAKEOVER."""
-    return list(session.execute(
-        select(IntakeMessage)
-        .where(or_(IntakeMessage.worker == worker,
-                   col(IntakeMessage.received_at) < now - TAKEOVER))
-        .order_by(col(IntakeMessage.id))
-        .limit(limit)).scalars())
+    """The messages `worker` is to handle, oldest first: its own, and any another worker
+    left for longer than TAKEOVER (with `worker` None, the only one: all of them)."""
+    query = select(IntakeMessage).order_by(col(IntakeMessage.id)).limit(limit)
+    if worker is not None:
+        query = query.where(or_(IntakeMessage.worker == worker,
+                                col(IntakeMessage.received_at) < now - TAKEOVER))
+    return list(session.execute(query).scalars())
 
 
 def handled(session: Session, message_id: int) -> None:

@@ -456,3 +456,28 @@ def test_forget_removes_texts_still_waiting_in_the_intake(db: Engine) -> None:
         assert session.exec(select(IntakeMessage.sender)).all() == [PRINCIPAL]
     if intake is not db:
         intake.dispose()
+
+
+async def test_a_text_left_in_the_intake_is_answered_at_the_next_start(
+    telegram: FakeTelegram, twilio: FakeTwilio, db: Engine
+) -> None:
+    """A text stored by a worker that stopped (or died) before handling it is handled when
+    the bot starts again, and its sender gets the answer."""
+    from datetime import datetime, timedelta
+
+    from storage.db import session_scope
+    from storage.intake import store
+    from tests.test_absence_notices import BEFORE_CUTOFF
+
+    intake = intake_engine(db)
+    stored_at = datetime.fromisoformat(BEFORE_CUTOFF) - timedelta(minutes=5)
+    with session_scope(intake) as session:
+        assert store(session, channel="sms", ref="SM" + "0" * 32, sender=OMAR,
+                     body="Ali sjuk idag", worker="gone:1", now=stored_at)
+    async with both(telegram, twilio) as bot:
+        confirm = await bot.sms_out(OMAR)
+        assert confirm.body.startswith("Kontrollera din anmälan"), confirm.body
+    with Session(intake) as session:
+        assert session.exec(select(IntakeMessage)).all() == []
+    if intake is not db:
+        intake.dispose()
