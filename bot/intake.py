@@ -24,10 +24,9 @@ from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from policy.clock import Clock
-from storage.db import session_scope
+from storage.db import database_busy, session_scope
 from storage.intake import attempt_failed, handled, intake_engine, store, waiting
 from storage.models import IntakeMessage
 
@@ -135,14 +134,13 @@ class Intake:
                     return False
                 try:
                     await self.handle(row)
-                except OperationalError:
-                    # A busy (locked) or unreachable database: the text is safe; wait.
-                    if row.ref != self._waited:
-                        log.warning("intake: %s %s waits, the database is busy",
-                                    self.channel, row.ref)
-                        self._waited = row.ref
-                    return True
-                except Exception:
+                except Exception as error:
+                    if database_busy(error):  # the text is safe: wait for the database
+                        if row.ref != self._waited:
+                            log.warning("intake: %s %s waits, the database is busy",
+                                        self.channel, row.ref)
+                            self._waited = row.ref
+                        return True
                     attempts = await self._io(partial(self._failed, row))
                     log.exception("intake: %s %s could not be handled (attempt %d)",
                                   self.channel, row.ref, attempts)

@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 from telegram import (
     BotCommand,
     CallbackQuery,
@@ -61,7 +60,7 @@ from handlers.linking import (
 from locales import LANGUAGES, N_, gettext_for, normalize_language
 from policy.clock import Clock
 from policy.pacing import Ceiling
-from storage.db import session_scope
+from storage.db import database_busy, session_scope
 from storage.models import OutboxMessage, Person
 from storage.outbox import stamp_claims
 
@@ -281,8 +280,8 @@ class TelegramBot:
         while True:
             try:
                 return await asyncio.to_thread(self._handle, message)
-            except OperationalError:
-                if loop.time() >= deadline:
+            except Exception as error:
+                if not database_busy(error) or loop.time() >= deadline:
                     raise
                 log.warning("telegram: %s waits, the database is busy", message.ref)
                 await asyncio.sleep(1.0)

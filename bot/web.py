@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -48,7 +48,7 @@ from storage.attendance import (
     resolve_student,
     student_resolver,
 )
-from storage.db import session_scope
+from storage.db import database_busy, session_scope
 from storage.models import Person, School, SchoolClass
 from storage.outbox import messages_for
 from storage.people import search_people
@@ -579,8 +579,8 @@ async def _patiently(work: Callable[[], T]) -> T:
     while True:
         try:
             return await asyncio.to_thread(work)
-        except OperationalError:
-            if loop.time() >= deadline:
+        except Exception as error:
+            if not database_busy(error) or loop.time() >= deadline:
                 raise
             await asyncio.sleep(1.0)
 
