@@ -35,7 +35,7 @@ def school_calendar(session: Session, school: School) -> SchoolCalendar:
     ).all()
     terms = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "term")
     breaks = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "break")
-    return SchoolCalendar(country=school.country, terms=terms, breaks=breaks)
+    return SchoolCalendar(country=school.country, terms=terms, breaks=breaks, default_year=True)
 
 
 def set_period(
