@@ -104,6 +104,12 @@ class Condition:
             groups.append(tuple(comparisons))
         return cls(tuple(groups))
 
+    def near_share(self, counters: dict[str, float]) -> bool:
+        """Whether a share the step reads is at half its threshold or more (a share that
+        hovers near a threshold holds the step; one far below it does not)."""
+        return any(name in SHARES and counters.get(name, 0.0) >= number / 2
+                   for group in self.when.groups for name, _op, number in group)
+
     def holds(self, counters: dict[str, float]) -> bool:
         """Whether the counters meet the condition."""
         return any(
@@ -179,6 +185,12 @@ class Step:
     def by_share(self) -> bool:
         """A step on a share: held until the share has stayed below for a while."""
         return bool(self.counters & SHARES)
+
+    def near_share(self, counters: dict[str, float]) -> bool:
+        """Whether a share the step reads is at half its threshold or more (a share that
+        hovers near a threshold holds the step; one far below it does not)."""
+        return any(name in SHARES and counters.get(name, 0.0) >= number / 2
+                   for group in self.when.groups for name, _op, number in group)
 
     def holds(self, counters: dict[str, float]) -> bool:
         """Whether a student on this step still meets it (time on it is no longer asked)."""
@@ -273,15 +285,16 @@ class Ladder:
         step and since when the counters have been below it (None when they are not).
 
         A step of a running absence holds until a school day has passed without it; a step
-        on a share until the share has stayed below for `leave_after_days` school days; any
-        other step (occasions only go down by a correction) is left at once.
+        on a share, while the share is still at half its threshold or more, until it has
+        stayed below for `leave_after_days` school days; any other step (occasions only go
+        down by a correction, a concern closed by a person) is left at once.
         """
         new = self.advance(on, counters)
         if on is None or (new is not None and new.level >= on.level):
             return new, None
         if on.per_episode:
             hold = self.counting.episode_gap_days
-        elif on.by_share:
+        elif on.by_share and on.near_share(counters):
             hold = self.counting.leave_after_days
         else:
             return new, None
