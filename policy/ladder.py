@@ -104,12 +104,6 @@ class Condition:
             groups.append(tuple(comparisons))
         return cls(tuple(groups))
 
-    def near_share(self, counters: dict[str, float]) -> bool:
-        """Whether a share the step reads is at half its threshold or more (a share that
-        hovers near a threshold holds the step; one far below it does not)."""
-        return any(name in SHARES and counters.get(name, 0.0) >= number / 2
-                   for group in self.when.groups for name, _op, number in group)
-
     def holds(self, counters: dict[str, float]) -> bool:
         """Whether the counters meet the condition."""
         return any(
