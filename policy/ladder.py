@@ -508,7 +508,9 @@ def counters(
         before = [day for day in days if day < entered]
         since = [day for day in days if day >= entered]
         found["days_in_step"] = float(sum(1 for day in days if day > entered))
-        rate_before = share([r for r in counted if r.day < entered], max(len(before), 1))
+        # The rate before needs a base too: a few days before the step are no yardstick.
+        rate_before = share([r for r in counted if r.day < entered],
+                            max(len(before), counting.share_min_days, 1))
         rate_since = share([r for r in counted if r.day >= entered], max(len(since), 1))
         found["improved"] = 1.0 if rate_since <= rate_before * counting.improved_ratio else 0.0
     return found

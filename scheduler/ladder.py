@@ -146,7 +146,11 @@ class _SchoolSweep:
                             "evaluated_at": self.now, "period_start": frame.period.start,
                             "below_since": below})
         self._write_positions(written, positions)
-        send_letters(self.session, self.school, self.entered, self.today, self.now)
+        # A step of a running absence writes once per episode (the day it was entered),
+        # any other once per period.
+        send_letters(self.session, self.school, self.entered, self.today, self.now,
+                     once_per={step.id: frame.period.start for step in self.ladder.steps
+                               if not step.per_episode})
         return len(add_tasks(self.session, self.rows, now=self.now))
 
     @property
@@ -315,8 +319,9 @@ class _SchoolSweep:
                  and (step is on or step.holds(found))]
         if not steps:
             return
-        frame, recent = self.frame, self.calendar.add_school_days(self.today, -5) \
-            if self.frame.days else self.today
+        frame = self.frame
+        recent = frame.days[-6] if len(frame.days) >= 6 else (
+            frame.days[0] if frame.days else self.today)
         by_kind: dict[str, list[Episode]] = {}
         for step in steps:
             for index, rule in enumerate(step.tasks):
