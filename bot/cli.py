@@ -45,7 +45,7 @@ from storage.outbox import settle_maybe_sent
 from storage.privacy import RETENTION_SETTING
 from storage.queries import list_absences, list_outbox, list_tasks
 from storage.roster import apply_roster, staff_phones
-from storage.schools import ensure_school, set_period
+from storage.schools import ensure_school, set_period, without_terms
 
 EXIT_INVALID = 2
 out = Console(highlight=False, soft_wrap=True)
@@ -176,6 +176,12 @@ def cmd_calendar_import(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+#: Said by `school set` and `run` of a school that has imported no terms.
+TERMS_MISSING = ("Warning: {school} has no terms imported: its counts use the default "
+                 "{country} school year (README: \"A school year without terms\"). "
+                 "Import them: narvaro calendar import FILE")
+
+
 def cmd_school_set(context: Context, args: argparse.Namespace) -> int:
     """Create or change a school's country, time zone, language, phone or policy."""
     with session_scope(context.engine) as session:
@@ -211,6 +217,10 @@ def cmd_school_set(context: Context, args: argparse.Namespace) -> int:
               entity="school", entity_id=school.id, changed=changed)
         out.print(f"{school.name}: {school.country}, {school.timezone}, {school.language}, "
                   f"policy {school.policy}", markup=False)
+        session.flush()
+        if school in without_terms(session):
+            out.print(TERMS_MISSING.format(school=school.name, country=school.country),
+                      markup=False)
     return 0
 
 
