@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
+from functools import cached_property
 from pathlib import Path
 
 from policy.calendar import DateRange, SchoolCalendar
@@ -425,7 +426,7 @@ def period_of(calendar: SchoolCalendar, today: date, period: str = "term") -> Da
     return term_of(calendar, today)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Frame:
     """What one day's counting shares between the students of a school: the period, its
     school days so far, and the rolling window's school days."""
@@ -440,6 +441,16 @@ class Frame:
     def first(self) -> date:
         """The earliest day whose records the counters read."""
         return min(self.period.start, self.window[0] if self.window else self.period.start)
+
+    @cached_property
+    def index(self) -> dict[date, int]:
+        """Each of the period's school days so far, with its place."""
+        return {day: i for i, day in enumerate(self.days)}
+
+    @cached_property
+    def window_set(self) -> frozenset[date]:
+        """The rolling window's school days."""
+        return frozenset(self.window)
 
 
 def frame_of(calendar: SchoolCalendar, today: date, counting: Counting | None = None,
@@ -472,7 +483,7 @@ def counters(
     frame = frame or frame_of(calendar, today, counting, school_days)
     counting = frame.counting
     period, days = frame.period, frame.days
-    index = {day: i for i, day in enumerate(days)}
+    index = frame.index
     rows = [r for r in records if r.state != "withdrawn" and r.day <= today]
     in_period = [r for r in rows if r.day in index]
     absent = [r for r in in_period if r.kind == "absent"]
@@ -483,13 +494,13 @@ def counters(
     def share(chosen: list[Record], over: int) -> float:
         return 100.0 * sum(day_share(r.lesson_start, r.lesson_end) for r in chosen) / over
 
-    window = set(frame.window)
+    window = frame.window_set
     in_window = [r for r in rows if r.kind == "absent" and r.day in window
                  and r.state in ("reported", "unexcused")]
     whole_days = _full_days(absent)
     found = {
-        "unexcused_occasions": float(len(episodes(unexcused, days))),
-        "absence_occasions": float(len(episodes(counted, days))),
+        "unexcused_occasions": float(len(episodes(unexcused, days, index))),
+        "absence_occasions": float(len(episodes(counted, days, index))),
         "absence_percent": round(share(counted, base), 2),
         "unexcused_percent": round(share(unexcused, base), 2),
         "lesson_absences": float(sum(1 for r in counted if not r.whole_day)),
@@ -525,16 +536,17 @@ class Episode:
     whole_days: bool
 
 
-def episodes(records: Iterable[Record], days: Sequence[date]) -> list[Episode]:
+def episodes(records: Iterable[Record], days: Sequence[date],
+             index: dict[date, int] | None = None) -> list[Episode]:
     """The occasions among `records` (absences, already chosen by state), oldest first.
 
     Whole days absent on consecutive school days are one occasion, whatever weekends, days
     off and breaks lie between (a day absent for three quarters of its time or more counts
     as whole); on other days each run of lessons missed in a row (no more than
     `IN_A_ROW_MINUTES` between them) is an occasion. Days that are not school days do not
-    count.
+    count. (`index`: each of `days` with its place, when the caller has it.)
     """
-    index = {day: i for i, day in enumerate(days)}
+    index = index if index is not None else {day: i for i, day in enumerate(days)}
     by_day: dict[date, list[Record]] = defaultdict(list)
     for record in records:
         if record.kind == "absent" and record.day in index:

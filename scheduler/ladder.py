@@ -22,6 +22,7 @@ import logging
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -103,6 +104,8 @@ class _SchoolSweep:
         self.entered: list[tuple[int, Step]] = []
         self._staff: dict[tuple[str, ...], list[Person]] = {}
         self._mentors: dict[int, list[Person]] = {}
+        #: Tasks to make once the students' mentors are read: (student, step, rules, tag).
+        self._pending: list[tuple[int, Step, list[int], str]] = []
         self._called: dict[int, set[date]] = {}
         self._frame: Frame | None = None
 
@@ -114,7 +117,6 @@ class _SchoolSweep:
         frame = self.frame
         records = ladder_records(self.session, due, frame.first, self.today)
         worried = concerned(self.session, due)
-        self._mentors = mentors_by_student(self.session, due)
         self._called = self._called_days(due)
         evaluated = self._evaluated(due, positions)
         written: list[dict[str, object]] = []
@@ -139,7 +141,8 @@ class _SchoolSweep:
                 self._move(student_id, on, new, found)
                 entered = self.now if new else None
             if new is not None:
-                self._recurring(student_id, new, entered)
+                self._recurring(student_id, new, entered,
+                                position.evaluated_at if position and new is on else None)
                 self._each_occasion(student_id, new, found, rows)
             written.append({"student_id": student_id, "step_id": new.id if new else None,
                             "level": new.level if new else 0, "entered_at": entered,
@@ -151,6 +154,7 @@ class _SchoolSweep:
         send_letters(self.session, self.school, self.entered, self.today, self.now,
                      once_per={step.id: frame.period.start for step in self.ladder.steps
                                if not step.per_episode})
+        self._make_pending()
         return len(add_tasks(self.session, self.rows, now=self.now))
 
     @property
@@ -279,10 +283,22 @@ class _SchoolSweep:
         return self._staff[roles]
 
     def _tasks(self, student_id: int, step: Step, rules: list[int], tag: str) -> None:
-        mentors = self._mentors.get(student_id, [])
-        self.rows += task_rows(
-            self.school, self.calendar, student_id, step, rules, counted_from=self.today,
-            tag=tag, owners_of=lambda who: pick_owners(who, mentors, self._staff_with))
+        self._pending.append((student_id, step, rules, tag))
+
+    def _make_pending(self) -> None:
+        """The task rows asked for, with the mentors read only for their students."""
+        students = list(dict.fromkeys(student_id for student_id, *_ in self._pending))
+        missing = [s for s in students if s not in self._mentors]
+        if missing:
+            self._mentors.update(mentors_by_student(self.session, missing))
+        for student_id, step, rules, tag in self._pending:
+            self.rows += task_rows(
+                self.school, self.calendar, student_id, step, rules, counted_from=self.today,
+                tag=tag, owners_of=partial(self._owners, self._mentors.get(student_id, [])))
+        self._pending.clear()
+
+    def _owners(self, mentors: list[Person], who: str) -> list[Person]:
+        return pick_owners(who, mentors, self._staff_with)
 
     def _entry_tag(self, step: Step) -> str:
         """A step's tasks once per period, or once per episode for a running absence."""
@@ -330,7 +346,7 @@ class _SchoolSweep:
                 if rule.each not in by_kind:
                     by_kind[rule.each] = [
                         episode for episode in episodes(_occasion_rows(rows, rule.each),
-                                                        frame.days)
+                                                        frame.days, frame.index)
                         if episode.end >= recent and (rule.each != "lesson"
                                                       or not episode.whole_days)]
                 for episode in by_kind[rule.each]:
@@ -353,6 +369,8 @@ class _SchoolSweep:
         if student is None:
             return
         label = student_label(self.session, student)
+        if student_id not in self._mentors:
+            self._mentors.update(mentors_by_student(self.session, [student_id]))
         for mentor in self._mentors.get(student_id, []):
             enqueue(self.session, dedupe_key=f"ladder-left:{student_id}:{on.id}:"
                     f"{self.today.isoformat()}:{mentor.id}", recipient_id=mentor.id,
@@ -377,11 +395,16 @@ class _SchoolSweep:
                 task.status, task.outcome, task.done_at = "not_needed", outcome, self.now
                 audit_closed(self.session, task, self.now)
 
-    def _recurring(self, student_id: int, step: Step, entered: datetime | None) -> None:
-        """The next occurrence of each recurring task of the step, when its week has come."""
+    def _recurring(self, student_id: int, step: Step, entered: datetime | None,
+                   last_read: datetime | None = None) -> None:
+        """The next occurrence of each recurring task of the step, when its week has come
+        (looked at only when a week has turned since the step was last read)."""
         if entered is None:
             return
         weeks = int(_weeks_since(entered, self.zone, self.today))
+        if last_read is not None and weeks == int(_weeks_since(
+                entered, self.zone, last_read.astimezone(self.zone).date())):
+            return
         since = entered.astimezone(self.zone).date().isoformat()
         for index, rule in enumerate(step.tasks):
             if rule.every_weeks and weeks >= rule.every_weeks:
