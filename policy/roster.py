@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from policy.csvrows import Problems, decode, read_rows
+from policy.csvrows import CsvSource, Problems, read_rows
 from policy.phones import to_e164
 
 STUDENT_COLUMNS = (
@@ -130,8 +130,8 @@ class _PersonIndex:
 
 
 def parse_roster(
-    students_csv: bytes | None,
-    staff_csv: bytes | None,
+    students_csv: CsvSource | None,
+    staff_csv: CsvSource | None,
     country_of: Callable[[str], str],
     *,
     known_staff: Callable[[str, str], bool] = lambda school, phone: False,
@@ -158,15 +158,12 @@ def parse_roster(
 
 
 def _parse_staff(
-    data: bytes, source: str, country_of: Callable[[str], str], roster: Roster,
+    data: CsvSource, source: str, country_of: Callable[[str], str], roster: Roster,
     people: _PersonIndex, problems: Problems, mentors_at: set[tuple[str, str]],
 ) -> None:
-    text = decode(data, source, problems)
-    if text is None:
-        return
     seen: set[tuple[str, str, str]] = set()
-    for line, row in read_rows(text, source, STAFF_COLUMNS, STAFF_REQUIRED, problems):
-        before = len(problems.items)
+    for line, row in read_rows(data, source, STAFF_COLUMNS, STAFF_REQUIRED, problems):
+        before = problems.count
 
         def add(message: str, line: int = line) -> None:
             problems.add(source, line, message)
@@ -181,7 +178,7 @@ def _parse_staff(
             add(f"role '{row['role']}' is not one of {', '.join(ROLES)}")
         language = _language(row["language"], "language", add)
         phone = _phone(row["phone"], "phone", country_of(row["school"]), add, required=True)
-        if len(problems.items) > before or phone is None:
+        if problems.count > before or phone is None:
             continue
         key = (row["school"], phone, role)
         if key in seen:
@@ -194,14 +191,11 @@ def _parse_staff(
 
 
 def _parse_students(
-    data: bytes, source: str, country_of: Callable[[str], str], roster: Roster,
+    data: CsvSource, source: str, country_of: Callable[[str], str], roster: Roster,
     people: _PersonIndex, problems: Problems, is_staff: Callable[[str, str], bool],
 ) -> None:
-    text = decode(data, source, problems)
-    if text is None:
-        return
-    for line, row in read_rows(text, source, STUDENT_COLUMNS, STUDENT_REQUIRED, problems):
-        before = len(problems.items)
+    for line, row in read_rows(data, source, STUDENT_COLUMNS, STUDENT_REQUIRED, problems):
+        before = problems.count
 
         def add(message: str, line: int = line) -> None:
             problems.add(source, line, message)
@@ -242,7 +236,7 @@ def _parse_students(
         mentor_phone = _phone(row["mentor_phone"], "mentor_phone", country, add, required=False)
         if mentor_phone and not is_staff(row["school"], mentor_phone):
             add("mentor_phone is not a staff member of this school; add them to staff.csv")
-        if len(problems.items) > before:
+        if problems.count > before:
             continue
         key = (row["school"], student_id)
         record = roster.students.get(key)
