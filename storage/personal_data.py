@@ -141,7 +141,7 @@ REGISTRY: dict[str, Coverage] = {
     "ladder_position": Coverage("irrelevant: derived from the absences exported",
                                 "irrelevant: the child's, no one's words",
                                 _plain("student_id", "step_id", "level", "entered_at",
-                                       "evaluated_at")),
+                                       "evaluated_at", "period_start", "below_since")),
     "roll_call": Coverage("irrelevant: a class's roll call was taken",
                           "irrelevant: the pointer to who took it stays to the nameless row",
                           _plain("id", "class_id", "day", "source", "taken_at", taken_by=P)),
