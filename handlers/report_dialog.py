@@ -520,7 +520,8 @@ def _record(turn: Turn, days: ReportDays) -> Reply:
 def _receipt(turn: Turn, days: ReportDays, reports: list[AbsenceReport], reason: str) -> str:
     names = {r.student.id: first_name(r.name) for r in turn.students}
     who = join_names([names[report.student_id] for report in reports], turn.language)
-    span = format_span(days.first, days.last, days.part_start, days.part_end, turn.language)
+    span = format_span(days.first, days.last, days.part_start, days.part_end,
+                       turn.language).rstrip(".")
     refs = ", ".join(report.reference for report in reports)
     if reason == "none":
         # Translators: a receipt. {name}: first names ("Ali", "Ali and Sara"); {days}:
@@ -586,7 +587,7 @@ def _undo(session: Session, person: Person, students: list[Reportable],
     names = join_names([first_name(by_id[report.student_id].name) for report in reports],
                        person.language)
     span = format_span(reports[0].first_day, reports[0].last_day, reports[0].part_start,
-                       reports[0].part_end, person.language)
+                       reports[0].part_end, person.language).rstrip(".")
     return Reply(gettext_for(person.language, "Undone: nothing is recorded for {name} on "
                                               "{days}.", name=names, days=span))
 
