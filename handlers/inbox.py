@@ -254,7 +254,7 @@ def _route(
 def _not_a_report(session: Session, person: Person, incoming: Incoming, now: datetime) -> Reply:
     """Thanks, a question, or words that report nothing: nothing is recorded."""
     words = incoming.text.lower()
-    if "?" in words:
+    if "?" in words or "؟" in words:
         return handle_menu(session, person, replace(incoming, text="help"), now)
     if any(word in words for word in THANKS_WORDS):
         roles = roles_of(session, person)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from functools import lru_cache
 
@@ -101,7 +101,7 @@ _MARKERS: dict[str, tuple[str, ...]] = {
         "until", "through", "thru", "till och med", "til og med", "حتى", "لغاية",
         "ilaa", "ክሳብ", "ክሳዕ", "تا", "до", "по", "do",
     ),
-    "and": ("och", "og", "and", "و", "iyo", "і", "й", "та", "i", "oraz"),
+    "and": ("och", "og", "and", "و", "iyo", "і", "й", "та", "i", "oraz", "ን"),
     "from": (
         "från", "fra", "from", "från och med", "fra og med", "fom", "من",
         "ka", "ካብ", "از", "з", "із", "зі", "від", "od",
@@ -381,6 +381,11 @@ def _tokens(text: str, tables: _Tables) -> list[_Token]:
                 if key[0] == "و":
                     tokens.append(_Token("word", "و", "و", glued))
                 raw, key, glued = raw[1:], key[1:], True
+            if len(key) > 1 and key.endswith("ን") and key[:-1] in tables.leading_words:
+                # Tigrinya "and" after each word joined: "ሎሚን ጽባሕን" (today and tomorrow).
+                tokens.append(_Token("word", raw[:-1], key[:-1], glued))
+                tokens.append(_Token("word", "ን", "ን", True))
+                continue
             tokens.append(_Token("word", raw, key, glued))
         else:
             tokens.append(_Token(kind, raw, raw, glued))
@@ -751,6 +756,7 @@ class _Scan:
     start: date
     days: _Days | None = None
     times: _Times | None = None
+    others: list[_Days] = field(default_factory=list)  # day expressions after the first
 
 
 def _joiner(item: _Item, marker: str | None) -> str | None:
@@ -859,11 +865,18 @@ def _single_day(scan: _Scan, start: int, marker: str | None) -> tuple[_Days, int
     return _span(found, found), start + 1
 
 
+def _found_days(scan: _Scan, days: _Days) -> None:
+    if scan.days is None:
+        scan.days = days
+    elif days != scan.days:
+        scan.others.append(days)
+
+
 def _scan(scan: _Scan) -> None:
     """Pass two: the first day expression and the first time range, left to right."""
     items = scan.items
     position = 0
-    while position < len(items) and (scan.days is None or scan.times is None):
+    while position < len(items):
         kind = items[position].kind
         marker = kind if kind in ("from", "between", "until", "kl") else None
         start = position + 1 if marker else position
@@ -872,7 +885,7 @@ def _scan(scan: _Scan) -> None:
         if marker != "kl":
             days = _day_range(scan, start, marker)
             if days is not None:
-                scan.days = scan.days or days[0]
+                _found_days(scan, days[0])
                 position = days[1]
                 continue
         times = _time_range(scan, start, marker)
@@ -883,14 +896,15 @@ def _scan(scan: _Scan) -> None:
         if marker != "kl":
             day = _single_day(scan, start, marker)
             if day is not None:
-                scan.days = scan.days or day[0]
+                _found_days(scan, day[0])
                 position = day[1]
                 continue
         position += 1
 
 
 def parse_days(
-    text: str, language: str, today: date, *, start: date | None = None, past: bool = False
+    text: str, language: str, today: date, *, start: date | None = None, past: bool = False,
+    strict: bool = False,
 ) -> DaySpan | None:
     """The days (or part of a day) that `text` names, relative to `today`; None if none.
 
@@ -902,7 +916,8 @@ def parse_days(
     without a year, the nearest such date to today. `start` is the first day meant when the
     text names none (default today): a time range alone ("10-12") is on it, and "until
     Friday", "hela veckan", "resten af ugen", "the rest of the week" run from it; "nästa
-    vecka", "next week" alone are all of that week. The first expression wins; a wrong one
+    vecka", "next week" alone are all of that week. The first expression wins (with
+    `strict`, two that differ give None: "sjuk idag, kommer imorgon"); a wrong one
     (31/11, a range ending before it starts, a time range over several days) gives None,
     and so does a lone number such as a menu answer.
     """
@@ -925,7 +940,7 @@ def parse_days(
     scan = _Scan(items, today, sole_word, first_day)
     _scan(scan)
     days, times = scan.days, scan.times
-    if isinstance(days, _Bad) or isinstance(times, _Bad):
+    if isinstance(days, _Bad) or isinstance(times, _Bad) or (strict and scan.others):
         return None
     if days is None and weeks and times is None:
         if shifted is not None:

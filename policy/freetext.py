@@ -125,7 +125,7 @@ _MEDICAL = _Vocabulary(
 )
 _SICK = _Vocabulary(
     exact=(
-        "ont", "vondt", "ondt", "sick", "ill", "unwell", "flu", "cold", "vomit", "vomiting",
+        "ont", "vondt", "ondt", "dårlig", "sick", "ill", "unwell", "flu", "cold", "vomit", "vomiting",
         "vomited", "headache", "covid", "corona", "spyr", "kaster", "تعبان", "تعبانة", "حمى",
         # so: sick ("wuu bukaa", "way bukto"), illness
         "buka", "bukaa", "bukaan", "bukto", "bukay", "jirro",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from policy.dayparse import DaySpan, parse_days
 from policy.freetext import fold, parse_reason, typed_words, words
@@ -65,6 +65,13 @@ _OTHER_AWAY = (
     "holiday", "vacation", "trip", "travel", "travelling", "traveling", "eid", "عيد", "سفر",
     "safar", "ciid", "ዓመት", "عید", "відпустк", "подорож", "wyjazd", "wakacj", "urlop", "święt",
 )
+# The day a child is back: "kommer tillbaka imorgon" is away until then, not on that day.
+_BACK = _folded("tillbaka", "åter", "tilbake", "tilbage", "back", "igen", "again",
+                "з'явиться", "wraca", "wróci", "ku soo laabanayo", "soo laabanayaa", "يعود",
+                "برمیگردد", "ይምለስ")
+# "jutro też w domu": the day named as well as the first day meant.
+_ALSO = _folded("också", "även", "også", "also", "too", "też", "także", "теж", "також",
+                "أيضا", "ايضا", "هم", "ውን")
 # Part of a day, with no hours: the hours are asked ("kommer senare", "after lunch").
 _PART_OF_DAY = _folded(
     "senare", "sent", "förmiddag", "förmiddagen", "eftermiddag", "eftermiddagen", "lunch",
@@ -184,13 +191,30 @@ def _first_parts(name: str) -> list[str]:
     return [fold(word) for word in words(name.split()[0])] if name.split() else []
 
 
+# Ukrainian names written in Cyrillic are the roster's Latin ones ("Тарас" is Taras).
+_CYRILLIC = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ye",
+    "ж": "zh", "з": "z", "и": "y", "і": "i", "ї": "i", "й": "y", "к": "k", "л": "l",
+    "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u",
+    "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ь": "", "ю": "yu",
+    "я": "ya", "ё": "yo", "ы": "y", "э": "e", "ъ": "",
+})
+
+
+def _latin(word: str) -> str:
+    """A Cyrillic word in Latin letters, folded as names are ("андрій" → "andriy")."""
+    return fold(word.translate(_CYRILLIC)) if any("\u0400" <= c <= "\u04ff" for c in word) \
+        else word
+
+
 def named_children(text: str, names: Sequence[str]) -> tuple[int, ...]:
     """The indexes of every child in `names` that `text` names, by full or first name.
 
     A full name settles two children sharing a first name ("Ali Berg", "Ali Hassan"); a
-    first name shared by two children named only by it names neither.
+    first name shared by two children named only by it names neither. A name written in
+    Cyrillic letters matches its Latin spelling ("Тарас", Taras).
     """
-    said = [fold(word) for word in words(text)]
+    said = [_latin(fold(word)) for word in words(text)]
     full = [_name_parts(name) for name in names]
     first = [_first_parts(name) for name in names]
     by_full = {index for index, parts in enumerate(full) if _contains(said, parts)}
@@ -291,7 +315,15 @@ def read(
     """
     said = [fold(word) for word in words(text)]
     past = any(word in _PAST for word in said)
-    span = parse_days(text, language, today, start=start, past=past)
+    span = parse_days(text, language, today, start=start, past=past, strict=True)
+    several = span is None and parse_days(text, language, today, start=start,
+                                          past=past) is not None
+    if span is not None and span.part_start is None and span.first == span.last \
+            and span.first > start:
+        if any(word in _BACK for word in said):
+            span = DaySpan(start, span.first - timedelta(days=1))
+        elif any(word in _ALSO for word in said):
+            span = DaySpan(start, span.first)
     reason = parse_reason(text)
     if reason is None and any(word.startswith(_OTHER_AWAY_FOLDED) for word in said):
         reason = "other"
@@ -304,10 +336,10 @@ def read(
         else:
             children = tuple(range(len(names)))
     digits = any(char.isdigit() for char in text)
-    day_unclear = span is None and _time_unclear(said, digits)
+    day_unclear = several or (span is None and _time_unclear(said, digits))
     part_unclear = (span is None or span.part_start is None) and any(
         word in _PART_OF_DAY for word in said)
-    question = "?" in text or bool(said and said[0] in _QUESTION_WORDS)
+    question = "?" in text or "؟" in text or bool(said and said[0] in _QUESTION_WORDS)
     negated = any(word in _NEGATIONS for word in said)
     away = any(word in _AWAY for word in said) or (negated and any(
         word in _AWAY_IF_NEGATED for word in said)) or bool(
