@@ -125,8 +125,9 @@ _MEDICAL = _Vocabulary(
 )
 _SICK = _Vocabulary(
     exact=(
-        "ont", "vondt", "ondt", "dårlig", "sick", "ill", "unwell", "flu", "cold", "vomit", "vomiting",
-        "vomited", "headache", "covid", "corona", "spyr", "kaster", "تعبان", "تعبانة", "حمى",
+        "ont", "vondt", "ondt", "dårlig", "sick", "ill", "unwell", "flu", "cold", "vomit",
+        "vomiting", "vomited", "headache", "covid", "corona", "spyr", "kaster", "تعبان",
+        "تعبانة", "حمى",
         # so: sick ("wuu bukaa", "way bukto"), illness
         "buka", "bukaa", "bukaan", "bukto", "bukay", "jirro",
         "تب", "تبدار", "تبداره", "درد", "سرما", "کرونا", "کووید",  # fa: fever, pain, cold

@@ -21,10 +21,10 @@ from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 
 from bot.app import Runtime
+from policy.sms import is_gsm7, segments
 from storage.db import make_engine, session_scope
 from storage.models import AbsenceReport, OutboxMessage, Person, StaffTask, Student
 from storage.outbox import enqueue
-from policy.sms import is_gsm7, segments
 from tests.fakes.twilio_api import FakeTwilio, SentSms
 from tests.telegram_harness import MENTOR_PHONE, free_port, import_roster, running, until
 

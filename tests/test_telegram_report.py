@@ -126,7 +126,8 @@ async def test_second_child_with_a_range_a_note_and_part_of_a_day(
         assert reason.buttons == ["Sjuk", "Läkar- eller tandläkarbesök", "Familjeskäl",
                                   "Annan anledning"]
         receipt = await chat.tap("Familjeskäl")
-        assert receipt.text.startswith("Registrerat: Sara frånvarande tis 24 nov. – tors 26 nov, familjeskäl.")
+        assert receipt.text.startswith(
+            "Registrerat: Sara frånvarande tis 24 nov. – tors 26 nov, familjeskäl.")
         assert REFERENCE.search(receipt.text)
         note = await chat.tap("Lägg till en anteckning")
         assert note.text.startswith("Skriv anteckningen till skolan")
