@@ -472,6 +472,10 @@ def test_an_answer_to_a_notice_is_recorded_and_the_mentor_told(
         [other] = handle_incoming(
             session, Incoming(kari.id or 0, "sms", "k1", "Ali Hassan er syk i dag"), now=now)
         assert other.text.startswith("Det navnet er ikke et av barna dine her (Noor)")
+        mentor = session.exec(select(Person).where(Person.phone == MENTOR_PHONE)).one()
+        [shown] = handle_incoming(session, Incoming(mentor.id or 0, "sms", "m1",
+                                                    "/student Ali"), now=now)
+        assert "frånvarande, ingen anmälan · meddelandet besvarat 08:50" in shown.text
     with Session(db) as session:
         answered = {a.student_id: (a.answer, a.state) for a in session.exec(select(Absence))}
         reports = session.exec(select(AbsenceReport)).all()
