@@ -79,7 +79,7 @@ def greeting(person: Person, roles: Roles) -> str:
     if can_report(roles):
         return gettext_for(
             person.language,
-            "Hi {name}! To report an absence, tap Report absence or just write, for example "
+            "Hi {name}! To report an absence, just write it, for example "
             "“sick today”.", name=name,
         )
     return gettext_for(person.language, "Hi {name}! This is Närvaro.", name=name)

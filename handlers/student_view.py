@@ -156,7 +156,8 @@ def _profile(session: Session, student: Student, language: str, now: datetime) -
     else:
         lines.append(gettext_for(language, "Not on any step of the plan."))
     events = [(a.day, f"{format_day(a.day, language)}: "
-               f"{gettext_for(language, STATES.get((a.kind, a.state), N_('late')))}")
+               f"{gettext_for(language, STATES.get((a.kind, a.state), N_('late')))}"
+               f"{_notice_answer(a, language, zone)}")
               for a in rows[:LOG_LINES]]
     for task in session.execute(select(StaffTask).where(StaffTask.student_id == student.id)
                                 .order_by(col(StaffTask.id).desc()).limit(LOG_LINES)).scalars():
@@ -168,3 +169,14 @@ def _profile(session: Session, student: Student, language: str, now: datetime) -
         lines.append(gettext_for(language, "Latest:"))
         lines += [f"• {text}" for _day, text in sorted(events, reverse=True)[:LOG_LINES]]
     return "\n".join(lines)
+
+
+def _notice_answer(absence: Absence, language: str, zone: ZoneInfo) -> str:
+    """Whether the guardians answered the day's notice (so the mentor calls those who did
+    not first); nothing when no notice was sent."""
+    if absence.notified_at is None:
+        return ""
+    if absence.answered_at is None:
+        return " · " + gettext_for(language, "notice not answered")
+    return " · " + gettext_for(language, "notice answered at {time}",
+                               time=f"{absence.answered_at.astimezone(zone):%H:%M}")

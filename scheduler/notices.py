@@ -31,6 +31,7 @@ from storage.attendance import (
     NOTICE_KEY,
     NOTICE_PREFIX,
     forget_notice_about,
+    notice_answers,
     settle_old_absences,
 )
 from storage.audit import audit_closed, audit_unexcused
@@ -592,9 +593,22 @@ def remind_snoozed_calls(session: Session, now: datetime) -> int:
             session, dedupe_key=f"{task.dedupe_key}:again:{again}"[:200],
             recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
             text=call_prompt(mentor.language, label, guardians, day, local.date(),
-                             day == local.date()),
+                             day == local.date()) + _answered(session, student, day,
+                                                              mentor.language, local.tzinfo),
             choices=call_choices(mentor.language, task.id or 0, rules))
     return queued
+
+
+def _answered(session: Session, student: Student, day: date, language: str,
+              zone: Any) -> str:
+    """Whether the guardians answered the day's notice, for the mentor's prompt."""
+    answered = notice_answers(session, student.id or 0, day, day).get(day)
+    if answered is None:
+        return ""
+    if answered[0] is None:
+        return "\n" + gettext_for(language, "notice not answered")
+    return "\n" + gettext_for(language, "notice answered at {time}",
+                               time=f"{answered[0].astimezone(zone):%H:%M}")
 
 
 def remind_missing_roll_calls(session: Session, now: datetime) -> int:

@@ -225,6 +225,39 @@ def still_true(session: Session, message: OutboxMessage, now: datetime) -> bool:
     return True
 
 
+def record_notice_answer(
+    session: Session, student_ids: list[int], day: date, *, answer: str, now: datetime
+) -> list[int]:
+    """Record a guardian's answer to the notice about these students' absence on `day`
+    ("known" or "replied"); a "known" answer settles an earlier "replied". Returns the
+    students whose answer changed (their mentors are told)."""
+    changed: set[int] = set()
+    for absence in session.execute(select(Absence).where(
+            col(Absence.student_id).in_(student_ids), Absence.day == day,
+            col(Absence.notified_at).is_not(None))).scalars():
+        if absence.answer == answer or absence.answer == "known":
+            continue
+        absence.answered_at, absence.answer = now, answer
+        changed.add(absence.student_id)
+    return sorted(changed)
+
+
+def notice_answers(
+    session: Session, student_id: int, first: date, last: date
+) -> dict[date, tuple[datetime | None, str | None]]:
+    """Per day from `first` to `last` on which the guardians were sent a notice about the
+    student: when they answered and how (None, None: not answered)."""
+    found: dict[date, tuple[datetime | None, str | None]] = {}
+    for day, answered_at, answer in session.execute(
+            select(Absence.day, Absence.answered_at, Absence.answer).where(
+                Absence.student_id == student_id, col(Absence.notified_at).is_not(None),
+                col(Absence.day) >= first, col(Absence.day) <= last)
+            .order_by(Absence.day)).all():
+        if day not in found or (answered_at is not None and found[day][0] is None):
+            found[day] = (answered_at, answer)
+    return found
+
+
 def forget_notice_question(session: Session, message: OutboxMessage) -> None:
     """A notice that is not sent asks nothing: the guardian's next words are not its answer."""
     found = _student_day(message.dedupe_key)

@@ -155,6 +155,11 @@ class Absence(SQLModel, table=True):
     updated_at: datetime = _instant()
     #: When the guardians' same-day notice covering this absence was queued (None: not).
     notified_at: datetime | None = _instant(nullable=True)
+    #: When a guardian first answered that notice, and how: "known" (they know of the
+    #: absence: a reason, "OK", "he is at home") or "replied" (words that are no report,
+    #: which the mentor should hear in the call). A report closes the call instead.
+    answered_at: datetime | None = _instant(nullable=True)
+    answer: str | None = Field(default=None, max_length=8)
 
 
 class LadderPosition(SQLModel, table=True):

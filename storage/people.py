@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from policy.routing import Reachability
 from storage.models import (
@@ -155,3 +155,13 @@ def set_sms_opt_out(session: Session, person: Person, *, opted_out: bool, now: d
         person.sms_unreachable_at = None  # they can evidently be reached
     person.updated_at = now
     session.add(person)
+
+
+def student_names_at(session: Session, school_ids: list[int]) -> list[str]:
+    """The names of the students at these schools (to tell a child named in a message
+    from the writer's own; never shown to anyone)."""
+    if not school_ids:
+        return []
+    return list(session.execute(
+        select(Person.name).join(Student, Student.person_id == Person.id)
+        .where(col(Student.school_id).in_(school_ids))).scalars())

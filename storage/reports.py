@@ -309,3 +309,28 @@ def recipients_by_student(session: Session,
             if person is not None:
                 found[student.id or 0].append(person)
     return found
+
+
+def add_note(session: Session, report: AbsenceReport, note: str) -> None:
+    """Keep the guardian's short note on a report they made (added after its receipt)."""
+    report.note = note
+    session.add(report)
+
+
+def undoable_reports(
+    session: Session, reporter_id: int, since: datetime
+) -> list[AbsenceReport]:
+    """The reports this person made by their latest message since `since`, not cancelled
+    (one message may report several children): what one undo takes back."""
+    latest = session.execute(
+        select(AbsenceReport.reported_at).where(
+            AbsenceReport.reporter_id == reporter_id, AbsenceReport.cancelled_at.is_(None),
+            AbsenceReport.reported_at >= since)
+        .order_by(AbsenceReport.reported_at.desc()).limit(1)
+    ).scalar()
+    if latest is None:
+        return []
+    return list(session.execute(
+        select(AbsenceReport).where(
+            AbsenceReport.reporter_id == reporter_id, AbsenceReport.cancelled_at.is_(None),
+            AbsenceReport.reported_at == latest).order_by(AbsenceReport.id)).scalars())

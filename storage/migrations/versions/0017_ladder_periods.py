@@ -1,7 +1,7 @@
 """ladder periods: the period a position belongs to, and since when its cause is gone
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-06 23:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0017'
-down_revision: str | None = '0011'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
