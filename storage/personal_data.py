@@ -62,7 +62,10 @@ REGISTRY: dict[str, Coverage] = {
     "absence": Coverage("exported per child", "irrelevant: the child's record, no one's words",
                         _plain("id", "student_id", "day", "slot", "lesson_start", "lesson_end",
                                "kind", "minutes_late", "state", "source", "recorded_at",
-                               "updated_at", "notified_at")),
+                               "updated_at", "notified_at",
+                               # whether the guardians answered the notice ("known" or
+                               # "replied"), never their words
+                               "answered_at", "answer")),
     "absence_report": Coverage(
         "exported per child; the note only to the guardian who wrote it",
         "their notes cleared (and where a message quoted them); the report stays",
