@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from policy.calendar import DateRange, SchoolCalendar
@@ -456,9 +456,16 @@ class Frame:
 def frame_of(calendar: SchoolCalendar, today: date, counting: Counting | None = None,
              school_days: Sequence[date] | None = None) -> Frame:
     """The frame of counting as of `today` (see `Frame`)."""
-    counting = counting or Counting()
+    return _frame(calendar, today, counting or Counting(),
+                  tuple(school_days) if school_days is not None else None)
+
+
+@lru_cache(maxsize=64)
+def _frame(calendar: SchoolCalendar, today: date, counting: Counting,
+           school_days: tuple[date, ...] | None) -> Frame:
+    """`frame_of`, once per calendar and day (every student of a school shares it)."""
     period = period_of(calendar, today, counting.period)
-    days = tuple(school_days) if school_days is not None else tuple(
+    days = school_days if school_days is not None else tuple(
         calendar.school_days(period.start, today))
     back = today - timedelta(days=counting.window_days * 7 // 5 + 30)
     window = tuple(calendar.school_days(back, today)[-counting.window_days:])
