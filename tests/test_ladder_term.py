@@ -117,7 +117,7 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
         [which] = handle_incoming(
             session, Incoming(anna.id or 0, "webchat", "a1", "", (meeting.choices or [])[1][
                 "key"]), now=datetime.fromisoformat("2026-12-02T09:00:00+01:00"))
-        assert which.text == "Vilken dag är mötet? Tryck på en dag eller skriv ett datum."
+        assert which.text == "Vilken dag är mötet? Välj en dag eller skriv ett datum."
         assert [c["label"] for c in which.choices or []] == [
             "ons 2 dec.", "tors 3 dec.", "fre 4 dec.", "mån 7 dec.", "tis 8 dec."]
         [booked] = handle_incoming(
@@ -227,7 +227,7 @@ def test_student_shows_a_mentor_one_of_their_own_and_nobody_else(
         assert " 1 dag" in lines[1]  # in a row: Wednesday (Tuesday was one lesson)
         assert lines[2].startswith("Steg i planen: Mentor kallar till möte med elev och v.h.")
         assert lines[3] == "Senast:"
-        assert "• ons 25 nov.: frånvarande, ingen anmälan" in lines
+        assert "• ons 25 nov.: frånvarande, ingen anmälan · meddelandet obesvarat" in lines
         [unknown] = handle_incoming(
             session, Incoming(anna.id or 0, "webchat", "s2", "/student Zlatan"), now=now)
         assert unknown.text == "Ingen av dina elever heter Zlatan."
