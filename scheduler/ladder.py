@@ -106,6 +106,8 @@ class _SchoolSweep:
         self._mentors: dict[int, list[Person]] = {}
         #: Tasks to make once the students' mentors are read: (student, step, rules, tag).
         self._pending: list[tuple[int, Step, list[int], str]] = []
+        #: "ladder:STUDENT:STEP:" of steps whose period ended in this sweep.
+        self._ended: set[str] = set()
         self._called: dict[int, set[date]] = {}
         self._frame: Frame | None = None
 
@@ -155,6 +157,7 @@ class _SchoolSweep:
                      once_per={step.id: frame.period.start for step in self.ladder.steps
                                if not step.per_episode})
         self._make_pending()
+        self._end_periods()
         return len(add_tasks(self.session, self.rows, now=self.now))
 
     @property
@@ -229,11 +232,13 @@ class _SchoolSweep:
             .where(Student.school_id == school_id, col(Absence.day) <= today,
                    col(Absence.day) > since, col(Absence.updated_at) <= watermark)
             .group_by(col(Absence.student_id))).all())
-        # Students on a step are read every day too: weeks without improvement move them on.
+        # Students on a step are read every day too where time alone can move them (see
+        # `_static`): a share, a running absence, weeks without improvement, a week turned.
         start_of_day = datetime.combine(today, time(0, 0), zone)
         positions = self._positions(col(LadderPosition.step_id).is_not(None),
                                     LadderPosition.evaluated_at < start_of_day)
-        due = list(positions)
+        due = [student_id for student_id, position in positions.items()
+               if not self._static(position)]
         asked = [s for s in dict.fromkeys([*changed, *came]) if s not in positions]
         for part in chunks(asked):
             positions.update(self._positions(col(LadderPosition.student_id).in_(part)))
@@ -246,6 +251,24 @@ class _SchoolSweep:
             if position is None or day > position.evaluated_at.astimezone(zone).date():
                 due.append(student_id)
         return list(dict.fromkeys(due)), positions
+
+    def _static(self, position: _Position) -> bool:
+        """Whether only new roll call (or a concern) can change this student's step today:
+        not a new period, nothing held, a step of occasions with no waiting step above it,
+        no month or recurring week turned since it was last read. Such students are not
+        read again every day."""
+        step = self.steps.get(position.step_id or "")
+        if (step is None or position.period_start != self.frame.period.start
+                or position.below_since is not None or step.per_episode or step.by_share
+                or any(other.waits and other.level > step.level for other in self.steps.values())):
+            return False
+        last = position.evaluated_at.astimezone(self.zone).date()
+        if (last.year, last.month) != (self.today.year, self.today.month):
+            return False
+        entered = position.entered_at
+        return not (entered is not None and any(rule.every_weeks for rule in step.tasks)
+                    and int(_weeks_since(entered, self.zone, self.today))
+                    != int(_weeks_since(entered, self.zone, last)))
 
     def _write_positions(self, written: list[dict[str, object]],
                          positions: dict[int, _Position]) -> None:
@@ -384,8 +407,22 @@ class _SchoolSweep:
 
     def _period_ended(self, student_id: int, step_id: str) -> None:
         """A new period: the old period's step's recurring tasks stop (nobody is told; the
-        new period's counters start from nothing)."""
-        self._stop_recurring(student_id, step_id, "period_ended")
+        new period's counters start from nothing). Done for all such students at once."""
+        self._ended.add(f"{LADDER_PREFIX}{student_id}:{step_id}:")
+
+    def _end_periods(self) -> None:
+        if not self._ended:
+            return
+        for task in self.session.execute(select(StaffTask).where(
+                StaffTask.school_id == self.school.id,
+                col(StaffTask.dedupe_key).startswith(LADDER_PREFIX),
+                col(StaffTask.status).in_(["open", "snoozed"]))).scalars():
+            key = task.dedupe_key
+            if key.rsplit(":", 1)[-1].startswith("r") and ":".join(
+                    key.split(":")[:3]) + ":" in self._ended:
+                task.status, task.outcome, task.done_at = "not_needed", "period_ended", self.now
+                audit_closed(self.session, task, self.now)
+        self._ended.clear()
 
     def _stop_recurring(self, student_id: int, step_id: str, outcome: str) -> None:
         for task in self.session.execute(select(StaffTask).where(
