@@ -108,7 +108,8 @@ class SS12000Connector:
         if held.get("id") and held.get("target") == target and expires and (
                 expires - now > RENEW_BEFORE):
             return
-        with Client(self.config.url, self.config.credentials) as client:
+        with Client(self.config.url, self.config.credentials,
+                    timeout=self.config.timeout) as client:
             answer: Any = None
             try:
                 if held.get("id") and held.get("target") == target:

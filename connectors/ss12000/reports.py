@@ -76,7 +76,8 @@ class ReportWriter:
         done: dict[str, int] = {}
         if not ids:
             return done
-        with Client(self.config.url, self.config.credentials) as client:
+        with Client(self.config.url, self.config.credentials,
+                    timeout=self.config.timeout) as client:
             for outbox_id in ids:
                 status = self._one(client, outbox_id)
                 done[status] = done.get(status, 0) + 1

@@ -68,6 +68,8 @@ class SS12000Config:
     units: tuple[str, ...]
     timezone: str
     page_size: int = 1000
+    #: Seconds to wait for an answer.
+    timeout: float = 30.0
 
 
 @dataclass
@@ -115,7 +117,8 @@ class SS12000Sync:
 
     def client(self) -> Client:
         """A client for the server (close it after use)."""
-        return Client(self.config.url, self.config.credentials, page_size=self.config.page_size)
+        return Client(self.config.url, self.config.credentials, page_size=self.config.page_size,
+                      timeout=self.config.timeout)
 
     def run(self, *, full: bool = False) -> SyncResult:
         """Read what changed and apply it; on failure nothing is applied, the error is kept
@@ -297,9 +300,11 @@ class SS12000Sync:
 
     def _apply_roster(self, session: Session, result: SyncResult, now: datetime) -> None:
         units = kept.records(session, NAME, "unit")
-        rows = roster_rows(units, kept.records(session, NAME, "person"),
-                           kept.records(session, NAME, "group"),
-                           kept.records(session, NAME, "duty"), self.today())
+        persons = kept.records(session, NAME, "person")
+        duties = kept.records(session, NAME, "duty")
+        self._follow_new_numbers(session, persons, duties, result, now)
+        rows = roster_rows(units, persons, kept.records(session, NAME, "group"), duties,
+                           self.today())
         countries = {name: country for name, country in session.execute(
             select(School.name, School.country)).all()}
         roster = self._validated(rows, countries, result)
@@ -308,6 +313,28 @@ class SS12000Sync:
         for name, count in counts.counts.items():
             result.bump(name, count)
         self._link(session, roster, rows.staff_of, units, result, now)
+
+    def _follow_new_numbers(self, session: Session, persons: dict[str, Entity],
+                            duties: dict[str, Entity], result: SyncResult,
+                            now: datetime) -> None:
+        """A guardian or staff member whose number changed in the school system stays the
+        same person here (language, chat link and history kept), under the new number."""
+        staff = {duty["person"] for duty in duties.values()}
+        students = kept.links(session, NAME, "student")
+        for external_id, person_id in kept.links(session, NAME, "person").items():
+            if external_id in students or external_id not in persons:
+                continue
+            number = to_e164(best_phone(persons[external_id], work=external_id in staff),
+                             self.policy.country)
+            person = session.get(Person, person_id)
+            if not number or person is None or person.phone == number:
+                continue
+            if session.execute(select(Person.id).where(Person.phone == number)).first():
+                continue  # the number is someone else's here: the roster's rules decide
+            person.phone, person.updated_at = number, now
+            person.sms_opted_out_at = person.sms_unreachable_at = None  # a new number
+            result.bump("numbers changed")
+        session.flush()
 
     def _validated(self, rows: Any, countries: dict[str, str], result: SyncResult) -> Roster:
         """The roster by the files' rules; a person whose data breaks one is left out
