@@ -128,17 +128,19 @@ class Client:
                 body: Any = None) -> Any:
         """One call; the decoded JSON answer (None for an empty one).
 
-        401 fetches a new token and asks once more; 429 and 5xx (but a lookup's 503) are
-        asked again after a pause; 403, 404 and other refusals raise at once.
+        401 fetches a new token and asks once more; a read (GET, or a lookup) that meets
+        429, 5xx (but a lookup's 503) or no connection is asked again after a pause; a write
+        is not (its caller decides, after checking whether it went through); 403, 404 and
+        other refusals raise at once.
         """
         renewed = False
-        pauses = list(RETRY_PAUSES)
+        pauses = list(RETRY_PAUSES) if method == "GET" or path.endswith("/lookup") else []
         while True:
             try:
                 response = self._http.request(method, path.lstrip("/"), params=params,
                                               json=body, headers=self._bearer())
             except httpx.TimeoutException:
-                if method == "GET" and pauses:
+                if pauses:
                     time.sleep(pauses.pop(0))
                     continue
                 raise MaybeDone(f"{method} {path}: no answer in time", path=path) from None

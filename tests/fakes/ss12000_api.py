@@ -109,6 +109,7 @@ class FakeSS12000:
         self._deleted: list[tuple[datetime, str, str]] = []
         self._denied: set[tuple[str, str]] = set()
         self._stall: dict[tuple[str, str], float] = {}
+        self._failures: dict[tuple[str, str], list[int]] = {}
         self.subscriptions: dict[str, JSON] = {}
         self.requests: list[Seen] = []
         self.token_requests = 0
@@ -221,6 +222,11 @@ class FakeSS12000:
         with self._lock:
             self._denied.add((method, path))
 
+    def fail_next(self, method: str, path: str, status: int, times: int = 1) -> None:
+        """Answer `status` to the next `times` calls of `method path` (an outage)."""
+        with self._lock:
+            self._failures.setdefault((method, path), []).extend([status] * times)
+
     def stall(self, method: str, path: str, seconds: float) -> None:
         """Do the next `method path`, then wait `seconds` before answering (a lost answer)."""
         with self._lock:
@@ -267,6 +273,11 @@ class FakeSS12000:
             if (request.method, path.split("/")[0]) in self._denied or (
                     request.method, path) in self._denied:
                 raise Refusal(403, "Not authorised")
+            with self._lock:
+                failures = self._failures.get((request.method, path))
+                failure = failures.pop(0) if failures else None
+            if failure is not None:
+                raise Refusal(failure, "Service unavailable")
             body = await request.json() if request.method in ("POST", "PATCH") and (
                 await request.body()) else None
             status, answer = self._route(request.method, path, params, body)
