@@ -163,10 +163,14 @@ class SS12000Sync:
         with session_scope(self.engine) as session:
             known = kept.record_ids(session, NAME, "person")
             known_events = kept.record_ids(session, NAME, "event")
-        for unit in units:
-            query = {"relationship.entity.type": "enrolment", "relationship.organisation": unit}
-            for person in client.pages("persons", changed or query):
+        if changed:  # changes come for the whole municipality, whoever they are
+            for person in client.pages("persons", changed):
                 fetched.persons[person["id"]] = trim_person(person)
+        for unit in units:
+            if not changed:
+                for person in client.pages("persons", {"relationship.entity.type": "enrolment",
+                                                       "relationship.organisation": unit}):
+                    fetched.persons[person["id"]] = trim_person(person)
             for group in client.pages("groups", {"organisation": unit,
                                                  "groupType": list(CLASS_GROUP_TYPES), **changed}):
                 if group.get("groupType") in CLASS_GROUP_TYPES:
@@ -268,6 +272,8 @@ class SS12000Sync:
         result.problems += fetched.warnings
         now = self.clock.now()
         with session_scope(self.engine) as session:
+            if not fetched.full:
+                self._drop_unchanged(session, fetched)
             roster_changed = fetched.full or any(
                 (fetched.persons, fetched.groups, fetched.duties,
                  *(fetched.deleted.get(key) for key in ("persons", "groups", "duties"))))
@@ -282,6 +288,16 @@ class SS12000Sync:
                 state.last_error = "; ".join(fetched.warnings)[:300]
             state.last_counts = {**result.counts, "left out": len(result.problems)}
         return result
+
+    @staticmethod
+    def _drop_unchanged(session: Session, fetched: Fetched) -> None:
+        """Forget what was read again unchanged (the overlap, or a change to what we do not
+        keep): only real changes rebuild the roster."""
+        for kind, items in (("unit", fetched.units), ("person", fetched.persons),
+                            ("group", fetched.groups), ("duty", fetched.duties)):
+            stored = kept.records(session, NAME, kind, items)
+            for external_id in [k for k, v in items.items() if stored.get(k) == v]:
+                del items[external_id]
 
     def _keep_records(self, session: Session, fetched: Fetched) -> None:
         if fetched.full:
@@ -321,18 +337,31 @@ class SS12000Sync:
         same person here (language, chat link and history kept), under the new number."""
         staff = {duty["person"] for duty in duties.values()}
         students = kept.links(session, NAME, "student")
-        for external_id, person_id in kept.links(session, NAME, "person").items():
-            if external_id in students or external_id not in persons:
-                continue
+        linked = {external_id: person_id
+                  for external_id, person_id in kept.links(session, NAME, "person").items()
+                  if external_id not in students and external_id in persons}
+        current: dict[int, str | None] = {}
+        for part in chunks(sorted(set(linked.values()))):
+            current.update(session.execute(select(Person.id, Person.phone).where(
+                Person.id.in_(part))).all())
+        wanted: dict[int, str] = {}
+        for external_id, person_id in linked.items():
             number = to_e164(best_phone(persons[external_id], work=external_id in staff),
                              self.policy.country)
-            person = session.get(Person, person_id)
-            if not number or person is None or person.phone == number:
-                continue
-            if session.execute(select(Person.id).where(Person.phone == number)).first():
+            if number and person_id in current and current[person_id] != number:
+                wanted[person_id] = number
+        taken: set[str] = set()
+        for part2 in chunks(sorted(set(wanted.values()))):
+            taken.update(session.execute(select(Person.phone).where(
+                Person.phone.in_(part2))).scalars())
+        for person_id, number in wanted.items():
+            if number in taken:
                 continue  # the number is someone else's here: the roster's rules decide
+            person = session.get(Person, person_id)
+            assert person is not None
             person.phone, person.updated_at = number, now
             person.sms_opted_out_at = person.sms_unreachable_at = None  # a new number
+            taken.add(number)
             result.bump("numbers changed")
         session.flush()
 

@@ -106,10 +106,14 @@ class FakeSS12000:
         self._data: dict[str, dict[str, JSON]] = {kind: {} for kind in PATHS}
         #: Which unit an attendance or event belongs to (not part of the entity).
         self._unit_of: dict[str, str] = {}
+        self._attendance_of: dict[tuple[str, str], str] = {}
         self._deleted: list[tuple[datetime, str, str]] = []
         self._denied: set[tuple[str, str]] = set()
         self._stall: dict[tuple[str, str], float] = {}
         self._failures: dict[tuple[str, str], list[int]] = {}
+        #: Bumped on every change: a list read page by page is worked out once per version.
+        self._version = 0
+        self._lists: dict[str, tuple[int, Any]] = {}
         self.subscriptions: dict[str, JSON] = {}
         self.requests: list[Seen] = []
         self.token_requests = 0
@@ -157,6 +161,7 @@ class FakeSS12000:
             created = (old or {}).get("meta", {}).get("created", now)
             entity["meta"] = {"created": created, "modified": now}
             self._data[kind][entity["id"]] = entity
+            self._version += 1
             if unit is not None:
                 self._unit_of[entity["id"]] = unit
             return copy.deepcopy(entity)
@@ -171,6 +176,7 @@ class FakeSS12000:
                 entity["meta"] = {"created": now, "modified": now}
                 self._data[kind][entity["id"]] = entity
             self._unit_of.update(unit_of or {})
+            self._version += 1
 
     def get(self, kind: str, entity_id: str) -> JSON:
         """A copy of a stored entity."""
@@ -182,6 +188,7 @@ class FakeSS12000:
         with self._lock:
             self._data[kind].pop(entity_id)
             self._deleted.append((_now(), kind, entity_id))
+            self._version += 1
 
     def roll_call(self, event_id: str, student_id: str, *, absent: int = 0, valid: int = 0,
                   present: int | None = None, teacher: str | None = None) -> JSON:
@@ -191,9 +198,8 @@ class FakeSS12000:
             event = self._data["event"][event_id]
             length = int((datetime.fromisoformat(event["endTime"]) - datetime.fromisoformat(
                 event["startTime"])).total_seconds() // 60)
-            existing = next((a for a in self._data["attendance"].values()
-                             if a["calendarEvent"]["id"] == event_id
-                             and a["student"]["id"] == student_id), None)
+            known = self._attendance_of.get((event_id, student_id))
+            existing = self._data["attendance"].get(known) if known else None
             body: JSON = {
                 "id": existing["id"] if existing else str(uuid.uuid4()),
                 "calendarEvent": {"id": event_id}, "student": {"id": student_id},
@@ -203,6 +209,7 @@ class FakeSS12000:
                 "otherAttendanceMinutes": 0, "reportedTimestamp": _stamp(_now())}
             if teacher:
                 body["reporter"] = {"id": teacher}
+            self._attendance_of[(event_id, student_id)] = body["id"]
             return self.put("attendance", body, unit=self._unit_of.get(event_id))
 
     def absences(self) -> list[JSON]:
@@ -304,7 +311,7 @@ class FakeSS12000:
         parts = path.split("/")
         kind = next((k for k, p in PATHS.items() if p == parts[0]), None)
         if parts[0] == "deletedEntities" and method == "GET":
-            return 200, self._page(params, self._deleted_since)
+            return 200, self._page(params, self._deleted_since, "deleted")
         if parts[0] == "subscriptions":
             return self._subscriptions(method, parts, body)
         if kind is None or (kind == "attendance" and not self.offer_attendances):
@@ -317,7 +324,7 @@ class FakeSS12000:
                 return 200, [copy.deepcopy(self._data[kind][i]) for i in ids
                              if i in self._data[kind]]
         if len(parts) == 1 and method == "GET":
-            return 200, self._page(params, lambda query: self._list(kind, query))
+            return 200, self._page(params, lambda query: self._list(kind, query), kind)
         if kind == "absence" and len(parts) == 1 and method == "POST":
             missing = [k for k in ("startTime", "endTime", "type", "student") if k not in body]
             if missing or body["type"] not in ("Anmäld frånvaro", "Beviljad ledighet"):
@@ -333,7 +340,7 @@ class FakeSS12000:
 
     # -- paging --------------------------------------------------------------------------------
 
-    def _page(self, params: list[tuple[str, str]], produce: Any) -> JSON:
+    def _page(self, params: list[tuple[str, str]], produce: Any, name: str) -> JSON:
         names = {name for name, _ in params}
         limit = int(dict(params).get("limit") or self.max_page)
         if "pageToken" in names:
@@ -346,11 +353,20 @@ class FakeSS12000:
             query, offset = [tuple(pair) for pair in state["q"]], state["o"]
         else:
             query, offset = [p for p in params if p[0] != "limit"], 0
-        items = produce(query)
+        key = json.dumps([name, query])
+        with self._lock:
+            version = self._version
+            cached = self._lists.get(key)
+        if cached is not None and cached[0] == version:
+            items = cached[1]
+        else:
+            items = produce(query)
+            with self._lock:
+                self._lists = {key: (version, items)}  # the list being paged through
         size = min(limit, self.max_page)
         if isinstance(items, dict):  # deletedEntities: one page of each list
             return {"data": items, "pageToken": None}
-        page = items[offset:offset + size]
+        page = self._expand(copy.deepcopy(items[offset:offset + size]), query)
         answer: JSON = {"data": page}
         if offset + size < len(items):
             token = json.dumps({"q": query, "o": offset + size}).encode()
@@ -367,8 +383,6 @@ class FakeSS12000:
         with self._lock:
             items = list(self._data[kind].values())
             unit_of = dict(self._unit_of)
-            attendance = list(self._data["attendance"].values())
-            persons = self._data["person"]
         if after:
             moment = datetime.fromisoformat(after)
             items = [i for i in items if datetime.fromisoformat(i["meta"]["modified"]) > moment]
@@ -396,8 +410,16 @@ class FakeSS12000:
             low, high = datetime.fromisoformat(first[0]), datetime.fromisoformat(last[0])
             items = [e for e in items
                      if low <= datetime.fromisoformat(e["startTime"]) <= high]
-        items = copy.deepcopy(sorted(items, key=lambda i: i["id"]))
-        expand = values.get("expand") or []
+        return sorted(items, key=lambda i: i["id"])
+
+    def _expand(self, items: list[JSON], query: list[tuple[str, str]]) -> list[JSON]:
+        """Inline what `expand` asks for into a page (copies)."""
+        expand = [value for name, value in query if name == "expand"]
+        with self._lock:
+            persons = self._data["person"]
+            attendance = list(self._data["attendance"].values()) if "attendance" in expand else []
+        kind = "duty" if items and "dutyAt" in items[0] else (
+            "event" if items and "startTime" in items[0] and "activity" in items[0] else "")
         if kind == "duty" and "person" in expand:
             for duty in items:
                 if duty.get("person", {}).get("id") in persons:

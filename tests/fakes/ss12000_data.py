@@ -80,7 +80,7 @@ def e164(person: JSON) -> str:
 
 def generate(*, students: int = 300, schools: int = 2, seed: int = 12000,
              day: date = date(2026, 11, 23), class_size: int = 25,
-             sibling_share: float = 0.3) -> Dataset:
+             sibling_share: float = 0.3, single_share: float = 0.15) -> Dataset:
     """A municipality with `schools` units and about `students` students."""
     rng = random.Random(seed)
     data = Dataset(day=day)
@@ -115,14 +115,14 @@ def generate(*, students: int = 300, schools: int = 2, seed: int = 12000,
         data.persons[person["id"]] = person
         return person
 
-    municipality = {"id": _id(rng), "displayName": "Skolby kommun",
+    municipality: JSON = {"id": _id(rng), "displayName": "Skolby kommun",
                     "organisationType": "Huvudman", "municipalityCode": "0180"}
     data.units.append(municipality)
     names = ("Norrskolan", "Södra gymnasiet", "Västerskolan", "Österskolan")
     unit_ids: list[str] = []
     for number in range(schools):
         gymnasium = number % 2 == 1
-        unit = {"id": _id(rng), "displayName": names[number % len(names)] + (
+        unit: JSON = {"id": _id(rng), "displayName": names[number % len(names)] + (
             f" {number // len(names) + 1}" if number >= len(names) else ""),
             "organisationType": "Skolenhet", "schoolUnitCode": f"{10000001 + number}",
             "schoolTypes": ["GY" if gymnasium else "GR"],
@@ -145,7 +145,7 @@ def generate(*, students: int = 300, schools: int = 2, seed: int = 12000,
             name = (f"TE{year}{'ABCDEFGHJK'[index // 3 % 10]}" if gymnasium
                     else f"{year}{'ABCDEFGHJK'[index // 3 % 10]}") + (
                 f"{index // 30 + 1}" if index >= 30 else "")
-            group = {"id": _id(rng), "displayName": name, "groupType": "Klass",
+            group: JSON = {"id": _id(rng), "displayName": name, "groupType": "Klass",
                      "schoolType": "GY" if gymnasium else "GR", "startDate": "2026-08-17",
                      "endDate": "2027-06-11", "organisation": {"id": unit_id},
                      "groupMemberships": [], "_year": year}
@@ -160,7 +160,7 @@ def generate(*, students: int = 300, schools: int = 2, seed: int = 12000,
                                                     "startDate": "2026-08-17"}]})
             data.lessons[group["id"]] = []
             for start, end in LESSONS:
-                event = {"id": _id(rng), "activity": {"id": _id(rng)},
+                event: JSON = {"id": _id(rng), "activity": {"id": _id(rng)},
                          "startTime": datetime.combine(day, start, STOCKHOLM).isoformat(),
                          "endTime": datetime.combine(day, end, STOCKHOLM).isoformat(),
                          "cancelled": False, "teachingLengthStudent": 45}
@@ -201,9 +201,11 @@ def generate(*, students: int = 300, schools: int = 2, seed: int = 12000,
         else:
             shape = rng.random()
             guardians = [adult(family_name)]
-            if shape < 0.85:
-                guardians.append(adult(family_name if shape < 0.55 else rng.choice(FAMILY)))
-            if 0.55 <= shape < 0.85:
+            two = 1 - single_share
+            if shape < two:
+                guardians.append(adult(family_name if shape < two * 0.65
+                                       else rng.choice(FAMILY)))
+            if two * 0.65 <= shape < two:
                 data.two_homes.append(student["id"])
                 second = guardians[1]
                 second["addresses"][0]["streetAddress"] = f"Lillgatan {rng.randrange(1, 99)}"
@@ -214,7 +216,7 @@ def generate(*, students: int = 300, schools: int = 2, seed: int = 12000,
             student["responsibles"].append({"person": {"id": guardian["id"],
                                                        "securityMarking": "Ingen"},
                                             "relationType": "Vårdnadshavare"})
-        if rng.random() < 0.03:  # a parent without custody: never linked
+        if rng.random() < 0.03 * single_share / 0.15:  # a parent without custody: never linked
             other = adult(rng.choice(FAMILY))
             student["responsibles"].append({"person": {"id": other["id"]},
                                             "relationType": "Förälder"})
