@@ -45,6 +45,7 @@ from policy.roster import Roster, parse_roster_rows
 from storage import connectors as kept
 from storage.attendance import apply_attendance
 from storage.db import chunks, session_scope
+from storage.locks import try_transaction_lock
 from storage.models import Absence, Person, School, Student
 from storage.roster import apply_roster, detach_students
 
@@ -272,6 +273,9 @@ class SS12000Sync:
         result.problems += fetched.warnings
         now = self.clock.now()
         with session_scope(self.engine) as session:
+            if not try_transaction_lock(session, f"connector:{NAME}:apply"):
+                result.problems.append("another worker is applying a sync; skipped")
+                return result
             if not fetched.full:
                 self._drop_unchanged(session, fetched)
             roster_changed = fetched.full or any(
