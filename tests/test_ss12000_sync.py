@@ -267,3 +267,58 @@ def test_expired_tokens_are_renewed_and_refusals_are_reported_without_personal_d
     with Session(db) as session:
         state = session.exec(text("SELECT last_error FROM connector_state")).scalar()
     assert state == "token endpoint refused the client credentials (401)"
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"ss12000_url": "https://skolsystem.example.se/v2", "ss12000_school_units": "12345678"},
+     "NARVARO_SS12000_URL needs credentials"),
+    ({"ss12000_url": "https://skolsystem.example.se/v2", "ss12000_token_url": "https://x.se/t",
+      "ss12000_client_id": "narvaro", "ss12000_school_units": "12345678"},
+     "NARVARO_SS12000_TOKEN_URL, NARVARO_SS12000_CLIENT_ID and NARVARO_SS12000_CLIENT_SECRET "
+     "go together"),
+    ({"ss12000_url": "https://skolsystem.example.se/v2", "ss12000_token_url": "https://x.se/t",
+      "ss12000_client_id": "narvaro", "ss12000_client_secret": "a-real-secret"},
+     "NARVARO_SS12000_URL needs NARVARO_SS12000_SCHOOL_UNITS"),
+    ({"ss12000_url": "skolsystem.example.se"}, "NARVARO_SS12000_URL must be a URL"),
+    ({"ss12000_url": "https://skolsystem.example.se/v2", "ss12000_client_cert": "/no/such.pem",
+      "ss12000_client_key": "/no/such.key", "ss12000_school_units": "12345678"},
+     "NARVARO_SS12000_CLIENT_CERT: no such file"),
+])
+def test_settings_say_what_is_missing(
+    narvaro_env: dict[str, str], settings: dict[str, str], message: str
+) -> None:
+    """A connection half set up stops every command with one line saying what to add."""
+    from bot.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as error:
+        load_settings(**settings)
+    assert message in str(error.value)
+    assert "a-real-secret" not in str(error.value)
+
+
+def test_bad_data_leaves_out_only_what_is_wrong_and_names_it_by_id(
+    db: Engine, server: FakeSS12000, data: Dataset, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A guardian whose number is not a phone number, or whose number another person has
+    under another name: that guardian is left out (the student stays, with the other
+    guardian), named by SS 12000 id with the rule, never by name or number."""
+    broken, shared = data.two_homes[0], data.two_homes[1]
+    first = server.get("person", data.guardians(broken)[0]["id"])
+    first["phoneNumbers"] = [{"value": "12", "type": "Hem", "mobile": True}]
+    server.put("person", first)
+    twin = server.get("person", data.guardians(shared)[1]["id"])
+    twin["phoneNumbers"] = data.guardians(data.students[40])[0]["phoneNumbers"]
+    twin["givenName"] = "Someone Else"
+    server.put("person", twin)
+    out = sync(capsys)
+    with Session(db) as session:
+        kept_students = set(session.exec(select(Student.external_id)).all())
+    assert {broken, shared} <= kept_students
+    assert guardian_phones(db, broken) == {mobile(data.guardians(broken)[1])}
+    number = mobile(data.guardians(data.students[40])[0])
+    # One number, two people: the later row's guardian is left out, whichever it was.
+    assert sum(number in guardian_phones(db, s) for s in (shared, data.students[40])) == 1
+    assert (f"student {broken}: guardian_phone is not a valid phone number (for SE) "
+            "(guardian_phone left out)") in out
+    assert "guardian phone has another name on students:" in out
+    assert "Someone Else" not in out and "+46" not in out

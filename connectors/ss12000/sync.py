@@ -57,7 +57,12 @@ ROSTER_KINDS = ("unit", "person", "group", "duty")
 #: `/deletedEntities` keys we act on, by our kind.
 DELETED_KEYS = {"persons": "person", "groups": "group", "duties": "duty",
                 "attendances": "attendance"}
-MAX_PROBLEM_ROUNDS = 4
+MAX_PROBLEM_ROUNDS = 6
+#: Problems about one number of a student's row: that number is left out, not the student.
+_FIELDS = (("guardian_", ("guardian_phone", "guardian_name")),
+           ("guardian phone", ("guardian_phone", "guardian_name")),
+           ("mentor_phone", ("mentor_phone",)), ("student_phone", ("student_phone",)),
+           ("student phone", ("student_phone",)))
 
 
 @dataclass(frozen=True)
@@ -283,7 +288,7 @@ class SS12000Sync:
                  *(fetched.deleted.get(key) for key in ("persons", "groups", "duties"))))
             self._keep_records(session, fetched)
             if roster_changed:
-                self._apply_roster(session, result, now)
+                self._apply_roster(session, result, now, fetched)
             self._apply_roll_call(session, fetched, result, now)
             state = kept.state_of(session, NAME)
             state.cursor = {**state.cursor, "since": fetched.server_time.isoformat()}
@@ -318,12 +323,18 @@ class SS12000Sync:
             if kind != "attendance" and fetched.deleted.get(key):
                 kept.drop_records(session, NAME, kind, fetched.deleted[key])
 
-    def _apply_roster(self, session: Session, result: SyncResult, now: datetime) -> None:
-        units = kept.records(session, NAME, "unit")
-        persons = kept.records(session, NAME, "person")
-        duties = kept.records(session, NAME, "duty")
+    def _apply_roster(self, session: Session, result: SyncResult, now: datetime,
+                      fetched: Fetched) -> None:
+        def stored(kind: str, read: dict[str, Entity]) -> dict[str, Entity]:
+            # A full sync read everything (and stored just that): no need to read it back.
+            return read if fetched.full and (read or kind != "duty") else kept.records(
+                session, NAME, kind)
+
+        units = stored("unit", fetched.units)
+        persons = stored("person", fetched.persons)
+        duties = stored("duty", fetched.duties)
         self._follow_new_numbers(session, persons, duties, result, now)
-        rows = roster_rows(units, persons, kept.records(session, NAME, "group"), duties,
+        rows = roster_rows(units, persons, stored("group", fetched.groups), duties,
                            self.today())
         countries = {name: country for name, country in session.execute(
             select(School.name, School.country)).all()}
@@ -332,7 +343,7 @@ class SS12000Sync:
                               timezone=self.config.timezone, actor=NAME, keep_languages=True)
         for name, count in counts.counts.items():
             result.bump(name, count)
-        self._link(session, roster, rows.staff_of, units, result, now)
+        self._link(session, roster, rows.staff_of, units, persons, result, now)
 
     def _follow_new_numbers(self, session: Session, persons: dict[str, Entity],
                             duties: dict[str, Entity], result: SyncResult,
@@ -370,9 +381,13 @@ class SS12000Sync:
         session.flush()
 
     def _validated(self, rows: Any, countries: dict[str, str], result: SyncResult) -> Roster:
-        """The roster by the files' rules; a person whose data breaks one is left out
-        (named by id) and the rest is checked again, since rows refer to each other."""
-        students, staff = list(rows.students), list(rows.staff)
+        """The roster by the files' rules. What breaks one is left out and named by id: a
+        guardian's, a mentor's or the student's own number alone when that is what is
+        wrong (the student stays), else the student or the staff role; the rest is checked
+        again, since rows refer to each other."""
+        students = [(line, dict(row)) for line, row in rows.students]
+        staff = list(rows.staff)
+        by_line = dict(students)
         for _round in range(MAX_PROBLEM_ROUNDS):
             roster, problems = parse_roster_rows(
                 students, staff, lambda school: countries.get(school, self.policy.country),
@@ -383,26 +398,27 @@ class SS12000Sync:
             bad_staff: set[int] = set()
             for item in problems.items:
                 source, line_text, message = item.split(":", 2)
-                line = int(line_text)
+                line, message = int(line_text), message.strip()
                 if source == "staff":
                     bad_staff.add(line)
-                    result.problems.append(
-                        f"staff {rows.staff_of[line]}:{message} (left out)")
+                    result.problems.append(f"staff {rows.staff_of[line]}: {message} (left out)")
+                    continue
+                who = rows.student_of[line]
+                fields = next((fields for prefix, fields in _FIELDS if message.startswith(prefix)),
+                              None)
+                if fields is None:
+                    bad_students.add(who)
+                    result.problems.append(f"student {who}: {message} (left out)")
                 else:
-                    bad_students.add(rows.student_of[line])
-                    result.problems.append(
-                        f"student {rows.student_of[line]}:{message} (left out)")
+                    by_line[line].update(dict.fromkeys(fields, ""))
+                    result.problems.append(f"student {who}: {message} ({fields[0]} left out)")
             students = [(n, r) for n, r in students if rows.student_of[n] not in bad_students]
             staff = [(n, r) for n, r in staff if n not in bad_staff]
-        roster, problems = parse_roster_rows(
-            students, staff, lambda school: countries.get(school, self.policy.country),
-            guardian_required=False)
-        if problems:
-            raise SS12000Error("the roster could not be made valid: " + problems.items[0])
-        return roster
+        raise SS12000Error("the roster could not be made valid")
 
     def _link(self, session: Session, roster: Roster, staff_of: dict[int, str],
-              units: dict[str, Entity], result: SyncResult, now: datetime) -> None:
+              units: dict[str, Entity], persons: dict[str, Entity], result: SyncResult,
+              now: datetime) -> None:
         """Remember which of our rows each school unit, student and person is; students no
         longer enrolled lose their guardians and mentors."""
         schools = dict(session.execute(select(School.name, School.id)).all())
@@ -423,7 +439,6 @@ class SS12000Sync:
             for name, count in counts.counts.items():
                 result.bump(name, count)
         kept.set_links(session, NAME, "student", wanted)
-        persons = kept.records(session, NAME, "person")
         numbers: dict[str, str] = {}  # E.164 → SS 12000 id, as the roster's rows were made
         for external_id, work in [*((e, True) for e in staff_of.values()),
                                   *((r["id"], False) for key in roster.students
