@@ -167,10 +167,10 @@ class FakeSS12000:
             return copy.deepcopy(entity)
 
     def load(self, kind: str, entities: Iterable[JSON], *, unit_of: dict[str, str] | None = None,
-             ) -> None:
-        """Store many entities at once (a data set)."""
+             at: datetime | None = None) -> None:
+        """Store many entities at once (a data set), as changed last `at` (default now)."""
         with self._lock:
-            now = _stamp(_now())
+            now = _stamp(at or _now())
             for entity in entities:
                 entity.setdefault("id", str(uuid.uuid4()))
                 entity["meta"] = {"created": now, "modified": now}

@@ -63,13 +63,13 @@ class Dataset:
         return [self.persons[r["person"]["id"]] for r in self.persons[student]["responsibles"]
                 if r["relationType"] == "Vårdnadshavare"]
 
-    def load_into(self, server: FakeSS12000) -> None:
-        """Put the whole data set on the fake server."""
-        server.load("organisation", self.units)
-        server.load("person", self.persons.values())
-        server.load("group", self.groups)
-        server.load("duty", self.duties)
-        server.load("event", self.events, unit_of=self.event_unit)
+    def load_into(self, server: FakeSS12000, *, at: datetime | None = None) -> None:
+        """Put the whole data set on the fake server (as last changed `at`)."""
+        server.load("organisation", self.units, at=at)
+        server.load("person", self.persons.values(), at=at)
+        server.load("group", self.groups, at=at)
+        server.load("duty", self.duties, at=at)
+        server.load("event", self.events, unit_of=self.event_unit, at=at)
 
 
 def e164(person: JSON) -> str:
