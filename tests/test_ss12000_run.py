@@ -9,6 +9,7 @@ due at 08:35; the runtime's clock starts a few seconds before.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
@@ -81,10 +82,13 @@ def students(db: Engine) -> int:
 
 
 async def test_done_when_roster_roll_call_and_reports_flow_with_the_school_system(
-    server: FakeSS12000, data: Dataset, twilio: FakeTwilio, db: Engine
+    server: FakeSS12000, data: Dataset, twilio: FakeTwilio, db: Engine,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The whole way: empty database → roster from SS 12000 → a teacher's mark → notice at
-    the cutoff by SMS → the guardian's SMS report → `Anmäld frånvaro` on the server."""
+    the cutoff by SMS → the guardian's SMS report → `Anmäld frånvaro` on the server. The
+    logs carry no name, number or secret."""
+    caplog.set_level(logging.INFO)
     child = a_child_with_two_guardians(data)
     first, second = (mobile(g) for g in data.guardians(child))
     teacher = next(d["person"]["id"] for d in data.duties
@@ -120,6 +124,12 @@ async def test_done_when_roster_roll_call_and_reports_flow_with_the_school_syste
     state = health["connectors"]["ss12000"]
     assert state["last_success"] is not None and state["error"] is None
     assert first not in str(health) and name not in str(health)
+    logged = caplog.text
+    assert "ss12000: full sync" in logged
+    for secret in (first, second, server.client_secret, "Bearer "):
+        assert secret not in logged
+    for word in (name, data.persons[child]["familyName"]):
+        assert not re.search(rf"\b{word}\b", logged)
     with Session(db) as session:  # the school system filled it: no demo school
         assert session.exec(select(func.count()).select_from(Person).where(
             Person.name == "Lena Hassan")).one() == 0

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from connectors.ss12000.client import Client, NotOffered, SS12000Error
+from connectors.ss12000.client import AccessDenied, Client, NotOffered, SS12000Error
 from connectors.ss12000.reports import ReportWriter
 from connectors.ss12000.sync import NAME, SS12000Config, SS12000Sync, SyncResult
 from policy.clock import Clock
@@ -121,7 +121,7 @@ class SS12000Connector:
                     answer = client.request("POST", "subscriptions", body={
                         "name": "Närvaro", "target": target,
                         "resourceTypes": [{"resource": name} for name in RESOURCES]})
-            except NotOffered:
+            except (NotOffered, AccessDenied):  # not there, or not for us: poll, ask tomorrow
                 held["not_offered"] = (now + ASK_AGAIN).isoformat()
                 answer = None
         if answer:
