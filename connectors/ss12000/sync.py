@@ -57,6 +57,8 @@ ROSTER_KINDS = ("unit", "person", "group", "duty")
 #: `/deletedEntities` keys we act on, by our kind.
 DELETED_KEYS = {"persons": "person", "groups": "group", "duties": "duty",
                 "attendances": "attendance"}
+_FLAT_DELETED = {"Person": "persons", "Group": "groups", "Duty": "duties",
+                 "Attendance": "attendances"}
 MAX_PROBLEM_ROUNDS = 6
 #: Problems about one number of a student's row: that number is left out, not the student.
 _FIELDS = (("guardian_", ("guardian_phone", "guardian_name")),
@@ -202,7 +204,10 @@ class SS12000Sync:
                     keep.update(r["id"] for r in person["responsibles"])
             keep.update(duty["person"] for duty in fetched.duties.values())
             fetched.persons = {k: v for k, v in fetched.persons.items() if k in keep}
-            fetched.deleted = self._deleted(client, after or "")
+            try:
+                fetched.deleted = self._deleted(client, after or "")
+            except NotOffered as error:  # leavers are still seen by their enrolment's end
+                fetched.warnings.append(f"deletions not read: {error}")
         wanted = {r["id"] for person in fetched.persons.values()
                   for r in person["responsibles"] if r.get("relation") in GUARDIAN_RELATIONS}
         wanted |= {duty["person"] for duty in fetched.duties.values()}
@@ -232,7 +237,7 @@ class SS12000Sync:
             data = answer.get("data") or {}
             if isinstance(data, list):  # a flat list of {entityType, id}
                 for item in data:
-                    key = str(item.get("entityType") or "").lower() + "s"
+                    key = _FLAT_DELETED.get(str(item.get("entityType")), "")
                     found.setdefault(key, set()).add(str(item.get("id")))
             else:
                 for key, ids in data.items():
@@ -307,6 +312,9 @@ class SS12000Sync:
             stored = kept.records(session, NAME, kind, items)
             for external_id in [k for k, v in items.items() if stored.get(k) == v]:
                 del items[external_id]
+        for key, kind in DELETED_KEYS.items():  # deletions elsewhere in the municipality
+            if kind != "attendance" and fetched.deleted.get(key):
+                fetched.deleted[key] &= kept.record_ids(session, NAME, kind)
 
     def _keep_records(self, session: Session, fetched: Fetched) -> None:
         if fetched.full:
