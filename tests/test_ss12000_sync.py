@@ -322,3 +322,21 @@ def test_bad_data_leaves_out_only_what_is_wrong_and_names_it_by_id(
             "(guardian_phone left out)") in out
     assert "guardian phone has another name on students:" in out
     assert "Someone Else" not in out and "+46" not in out
+
+
+@pytest.mark.parametrize("style", ["flat", None])
+def test_deletions_as_other_servers_give_them(
+    db: Engine, server: FakeSS12000, data: Dataset, capsys: pytest.CaptureFixture[str],
+    style: str | None,
+) -> None:
+    """A flat `deletedEntities` list (`{entityType, id}`) works as the nested one; a server
+    without `/deletedEntities` still syncs, and says so."""
+    sync(capsys)
+    server.deleted_style = style
+    gone = data.students[5]
+    server.delete("person", gone)
+    out = sync(capsys)
+    if style == "flat":
+        assert guardian_phones(db, gone) == set()
+    else:
+        assert "deletions not read: GET deletedEntities: not offered by this server (404)" in out

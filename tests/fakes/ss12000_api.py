@@ -101,6 +101,9 @@ class FakeSS12000:
         self.end_with_missing_token = False
         self.offer_attendances = True
         self.offer_subscriptions = True
+        #: deletedEntities as John-Hammer's server gives it: `{data: [{entityType, id}]}`;
+        #: None: not offered (404).
+        self.deleted_style: str | None = "nested"
         self._lock = threading.RLock()
         self._tokens: dict[str, float] = {}
         self._data: dict[str, dict[str, JSON]] = {kind: {} for kind in PATHS}
@@ -310,8 +313,13 @@ class FakeSS12000:
                body: Any) -> tuple[int, Any]:
         parts = path.split("/")
         kind = next((k for k, p in PATHS.items() if p == parts[0]), None)
-        if parts[0] == "deletedEntities" and method == "GET":
-            return 200, self._page(params, self._deleted_since, "deleted")
+        if parts[0] == "deletedEntities" and method == "GET" and self.deleted_style:
+            page = self._page(params, self._deleted_since, "deleted")
+            if self.deleted_style == "flat":
+                page["data"] = [{"entityType": OBJECT_TYPE[kind], "id": entity_id}
+                                for kind, plural in PLURAL.items()
+                                for entity_id in page["data"].get(plural, [])]
+            return 200, page
         if parts[0] == "subscriptions":
             return self._subscriptions(method, parts, body)
         if kind is None or (kind == "attendance" and not self.offer_attendances):
