@@ -17,7 +17,7 @@ from bot.channels.local import ConsoleChannel, WebChatChannel
 from bot.demo import load_demo_if_empty
 from bot.dispatcher import Dispatcher
 from bot.logs import quiet_libraries
-from bot.school_system import build_connector, health_of, schedule, webhook_route
+from bot.school_system import ConnectorJobs, build_connector, health_of, webhook_route
 from bot.settings import Settings, is_loopback
 from bot.sms import TwilioSms
 from bot.telegram import TelegramBot
@@ -116,9 +116,9 @@ class Runtime:
         #: reports back, on the scheduler's timers; its webhook on the web server.
         self.connector = build_connector(settings, context.engine, context.clock,
                                          context.policy)
-        if self.connector is not None:
-            schedule(self.scheduler, self.connector, interval=settings.ss12000_poll_seconds,
-                     after=self.dispatcher.wake)
+        self.connector_jobs = ConnectorJobs(
+            self.scheduler, self.connector, interval=settings.ss12000_poll_seconds,
+            after=self.dispatcher.wake) if self.connector is not None else None
         # One signer for the web chat and the overview: a session from either serves both.
         sign_in = SignIn(settings.web_url, key=(
             settings.webchat_secret.encode() if settings.webchat_secret else None))
@@ -228,6 +228,8 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     await serve_task
             await stop_scheduler(self.scheduler)
+            if self.connector_jobs is not None:
+                await self.connector_jobs.finish()
             self._stopping.set()
             if leading is not None:
                 await leading

@@ -50,30 +50,49 @@ def build_connector(settings: Settings, engine: Engine, clock: Clock,
                             reports=settings.ss12000_reports)
 
 
-def schedule(scheduler: AsyncIOScheduler, connector: SS12000Connector, *, interval: float,
-             after: Callable[[], None] = lambda: None) -> None:
-    """Sync every `interval` seconds (and at once on start), and write reports back."""
+class ConnectorJobs:
+    """The connector's jobs on the scheduler: a sync every `interval` seconds (and at once
+    on start), reports back more often. Each runs in a worker thread; `finish` waits for
+    the one in progress (its thread holds a database connection)."""
 
-    async def sync() -> None:
-        try:
-            await asyncio.to_thread(connector.sync)
-        except SS12000Error:
-            return  # kept for /healthz and logged by the sync
-        except Exception:
-            log.exception("ss12000: sync failed")
-            return
-        after()
+    def __init__(self, scheduler: AsyncIOScheduler, connector: SS12000Connector, *,
+                 interval: float, after: Callable[[], None] = lambda: None) -> None:
+        """Add the jobs to `scheduler`; `after` runs after each sync (wakes the sender)."""
+        self.connector = connector
+        self.after = after
+        self._running = asyncio.Lock()
+        scheduler.add_job(self._sync, "interval", seconds=interval, id=SYNC_JOB,
+                          max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+        scheduler.add_job(self._push, "interval",
+                          seconds=min(interval, REPORTS_INTERVAL_SECONDS), id=REPORTS_JOB,
+                          max_instances=1, coalesce=True)
 
-    async def push() -> None:
-        try:
-            await asyncio.to_thread(connector.push_reports)
-        except Exception:
-            log.exception("ss12000: writing reports back failed")
+    async def _in_thread(self, work: Callable[[], object]) -> bool:
+        async with self._running:
+            task = asyncio.ensure_future(asyncio.to_thread(work))
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                await asyncio.wait([task])  # stopping: let the thread finish with its work
+                return False
+            except SS12000Error:
+                return False  # kept for /healthz and logged by the sync
+            except Exception:
+                log.exception("ss12000: %s failed", getattr(work, "__name__", "job"))
+                return False
+            return True
 
-    scheduler.add_job(sync, "interval", seconds=interval, id=SYNC_JOB, max_instances=1,
-                      coalesce=True, next_run_time=datetime.now(UTC))
-    scheduler.add_job(push, "interval", seconds=min(interval, REPORTS_INTERVAL_SECONDS),
-                      id=REPORTS_JOB, max_instances=1, coalesce=True)
+    async def _sync(self) -> None:
+        if await self._in_thread(self.connector.sync):
+            self.after()
+
+    async def _push(self) -> None:
+        await self._in_thread(self.connector.push_reports)
+
+    async def finish(self) -> None:
+        """Wait for a job in progress (call after the scheduler has stopped)."""
+        async with self._running:
+            pass
 
 
 def webhook_route(connector: SS12000Connector,
