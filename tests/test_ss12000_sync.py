@@ -21,6 +21,7 @@ from storage.models import (
     Absence,
     AuditLog,
     ConnectorRecord,
+    ConnectorState,
     Guardianship,
     MentorLink,
     Person,
@@ -340,3 +341,39 @@ def test_deletions_as_other_servers_give_them(
         assert guardian_phones(db, gone) == set()
     else:
         assert "deletions not read: GET deletedEntities: not offered by this server (404)" in out
+
+
+def test_a_subscription_is_made_renewed_and_not_asked_for_where_not_offered(
+    db: Engine, server: FakeSS12000, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a public address: a subscription for persons, groups, duties and attendance,
+    left alone while it has long to run, renewed (PATCH) a week before it expires; a
+    server without subscriptions is asked again only the next day."""
+    monkeypatch.setenv("NARVARO_PUBLIC_URL", "https://narvaro.example.se")
+    sync(capsys)
+    [subscription] = server.subscriptions.values()
+    assert subscription["target"].startswith("https://narvaro.example.se/ss12000/notify/")
+    assert [r["resource"] for r in subscription["resourceTypes"]] == [
+        "Person", "Group", "Duty", "Attendance"]
+    sync(capsys)
+    assert [s.method for s in server.requests if s.path.startswith("subscriptions")] == ["POST"]
+    with Session(db) as session:  # three days left
+        state = session.exec(select(ConnectorState)).one()
+        state.subscription = {**state.subscription, "expires": "2026-11-26T00:00:00+00:00"}
+        session.add(state)
+        session.commit()
+    sync(capsys)
+    assert [s.method for s in server.requests if s.path.startswith("subscriptions")] == [
+        "POST", "PATCH"]
+    server.offer_subscriptions = False
+    server.subscriptions.clear()
+    with Session(db) as session:
+        state = session.exec(select(ConnectorState)).one()
+        state.subscription = {}
+        session.add(state)
+        session.commit()
+    sync(capsys)
+    sync(capsys)
+    assert [s.method for s in server.requests if s.path.startswith("subscriptions")] == [
+        "POST", "PATCH", "POST"]
