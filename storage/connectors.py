@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, tuple_, update
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, select
 
 from storage.db import chunks
@@ -189,14 +189,3 @@ def health(session: Session) -> dict[str, dict[str, Any]]:
         }
     return found
 
-
-def known_pairs(session: Session, connector: str, kind: str,
-                pairs: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
-    """Which (entity id, our row id) pairs are linked already."""
-    found: set[tuple[str, int]] = set()
-    for part in chunks(sorted(set(pairs))):
-        found.update(session.execute(select(ConnectorLink.external_id, ConnectorLink.local_id)
-                     .where(ConnectorLink.connector == connector, ConnectorLink.kind == kind,
-                            tuple_(ConnectorLink.external_id, ConnectorLink.local_id)
-                            .in_(part))).all())
-    return found
