@@ -28,6 +28,7 @@ from policy.presets import PolicyPreset, load_policy
 from scheduler.runner import build_scheduler, stop_scheduler
 from storage.db import make_engine, session_scope, upgrade
 from storage.locks import try_session_lock
+from storage.schools import without_terms
 
 log = logging.getLogger(__name__)
 POLLING_LOCK = "telegram:polling"
@@ -191,6 +192,11 @@ class Runtime:
                     now=context.clock.now(),
                 ):
                     log.info("database was empty: loaded the demo school")
+        with session_scope(context.engine) as session:
+            for school in without_terms(session):
+                log.warning("school %s has no terms imported: its counts use the default %s "
+                            "school year until `narvaro calendar import` gives its own",
+                            school.id, school.country)
         if settings.overview and not settings.overview_served:
             log.warning("the overview is off: NARVARO_HTTP_HOST is reachable and "
                         "NARVARO_WEBCHAT_EXPOSED is not set")

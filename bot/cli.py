@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
@@ -32,7 +32,7 @@ from bot.logs import quiet_libraries
 from bot.settings import SettingsError, load_settings
 from policy.attendance import parse_attendance
 from policy.calendar import DateRange
-from policy.csvrows import Problems, decode, read_rows
+from policy.csvrows import Problems, read_rows
 from policy.notices import setting_problem
 from policy.presets import PRESETS
 from policy.roster import parse_roster
@@ -46,18 +46,20 @@ from storage.outbox import settle_maybe_sent
 from storage.privacy import RETENTION_SETTING
 from storage.queries import list_absences, list_outbox, list_tasks
 from storage.roster import apply_roster, staff_phones
-from storage.schools import ensure_school, set_period
+from storage.schools import ensure_school, set_period, without_terms
 
 EXIT_INVALID = 2
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
-def _read(path: str | None) -> bytes | None:
+def _open(files: contextlib.ExitStack, path: str | None) -> BinaryIO | None:
+    """The file at `path`, open for reading as bytes (closed with `files`), read as it is
+    validated: a file of millions of rows is never held whole."""
     if path is None:
         return None
     try:
-        return Path(path).read_bytes()
+        return files.enter_context(Path(path).open("rb"))
     except OSError as error:
         raise SystemExit(_fail(f"{path}: cannot read ({error.strerror})")) from None
 
@@ -70,7 +72,12 @@ def _fail(message: str) -> int:
 def _refuse(problems: Problems) -> int:
     for item in problems.items:
         err.print(item, markup=False)
-    err.print(f"{len(problems.items)} problem(s): nothing was imported.", markup=False)
+    if problems.untold:
+        err.print(f"… and {problems.untold} more problem(s) not shown.", markup=False)
+    for source, lines in problems.unchecked.items():
+        err.print(f"Stopped after {problems.limit} problems: {lines} more line(s) of "
+                  f"{source} not checked.", markup=False)
+    err.print(f"{problems.count} problem(s): nothing was imported.", markup=False)
     return EXIT_INVALID
 
 
@@ -93,9 +100,9 @@ def cmd_roster_import(context: Context, args: argparse.Namespace) -> int:
     """Validate both roster files whole, then upsert them in one transaction."""
     if not args.students and not args.staff:
         return _fail("give --students FILE and/or --staff FILE")
-    students, staff = _read(args.students), _read(args.staff)
     progress, update = _progress()
-    with progress, session_scope(context.engine) as session:
+    with contextlib.ExitStack() as files, progress, session_scope(context.engine) as session:
+        students, staff = _open(files, args.students), _open(files, args.staff)
         countries = {
             school.name: school.country for school in session.exec(select(School)).all()
         }
@@ -124,9 +131,9 @@ def cmd_roster_import(context: Context, args: argparse.Namespace) -> int:
 
 def cmd_attendance_import(context: Context, args: argparse.Namespace) -> int:
     """Validate a roll-call file whole, then record it."""
-    data = _read(args.file)
-    assert data is not None
-    with session_scope(context.engine) as session:
+    with contextlib.ExitStack() as files, session_scope(context.engine) as session:
+        data = _open(files, args.file)
+        assert data is not None
         students = student_resolver(session)
         today = context.clock.now().astimezone(context.settings.zone).date()
         records, problems = parse_attendance(
@@ -142,14 +149,13 @@ def cmd_attendance_import(context: Context, args: argparse.Namespace) -> int:
 
 def cmd_calendar_import(context: Context, args: argparse.Namespace) -> int:
     """Import terms and breaks: `school,kind,name,start,end` (kind term or break)."""
-    data = _read(args.file)
-    assert data is not None
     problems = Problems()
-    text = decode(data, args.file, problems)
     rows: list[tuple[str, str, str, DateRange]] = []
-    if text is not None:
+    with contextlib.ExitStack() as files:
+        data = _open(files, args.file)
+        assert data is not None
         columns = ("school", "kind", "name", "start", "end")
-        for line, row in read_rows(text, args.file, columns, columns, problems):
+        for line, row in read_rows(data, args.file, columns, columns, problems):
             if row["kind"] not in {"term", "break"}:
                 problems.add(args.file, line, f"kind '{row['kind']}' is not term or break")
                 continue
@@ -175,6 +181,12 @@ def cmd_calendar_import(context: Context, args: argparse.Namespace) -> int:
               entity="calendar_period", periods=len(rows))
     out.print(f"Recorded {len(rows)} calendar period(s).", markup=False)
     return 0
+
+
+#: Said by `school set` and `run` of a school that has imported no terms.
+TERMS_MISSING = ("Warning: {school} has no terms imported: its counts use the default "
+                 "{country} school year (README: \"A school year without terms\"). "
+                 "Import them: narvaro calendar import FILE")
 
 
 def cmd_school_set(context: Context, args: argparse.Namespace) -> int:
@@ -212,6 +224,10 @@ def cmd_school_set(context: Context, args: argparse.Namespace) -> int:
               entity="school", entity_id=school.id, changed=changed)
         out.print(f"{school.name}: {school.country}, {school.timezone}, {school.language}, "
                   f"policy {school.policy}", markup=False)
+        session.flush()
+        if school in without_terms(session):
+            out.print(TERMS_MISSING.format(school=school.name, country=school.country),
+                      markup=False)
     return 0
 
 

@@ -49,6 +49,8 @@ LATER = -1
 FLOOD_WINDOW = 1.0
 #: A message held by flood control is due a moment after the wait (its row is written then).
 RETRY_AFTER_SLACK = 0.05
+#: Seconds between asking the providers that can say (Twilio) about maybe-sent messages.
+RECONCILE_EVERY = 60.0
 
 
 class Dispatcher:
@@ -65,6 +67,7 @@ class Dispatcher:
         self, engine: Engine, clock: Clock, channels: Mapping[str, Channel],
         *, interval: float = 1.0, batch: int = 50, worker: str = "local",
         lease: timedelta = CLAIM_LEASE, in_flight: int = 1,
+        reconcile_every: float = RECONCILE_EVERY,
     ) -> None:
         """Prepare a dispatcher over `channels`, keyed by channel name."""
         self.engine = engine
@@ -74,6 +77,7 @@ class Dispatcher:
         self.batch = batch
         self.worker = worker
         self.lease = lease
+        self.reconcile_every = reconcile_every
         self.lanes: dict[str, Lane] = {}
         for name, channel in self.channels.items():
             ceiling = getattr(channel, "ceiling", None)
@@ -118,6 +122,22 @@ class Dispatcher:
             if not round_.running:
                 return round_.sent
             await round_.progressed()
+
+    async def reconcile_once(self) -> int:
+        """Ask each channel that can (SMS) about its `maybe_sent` messages; returns how many
+        were settled (those to send again are sent in the next round)."""
+        settled = 0
+        for name, channel in self.channels.items():
+            reconcile = getattr(channel, "reconcile", None)
+            if reconcile is None:
+                continue
+            try:
+                settled += await reconcile()
+            except Exception:
+                log.exception("reconciling maybe-sent messages on %s failed; retrying", name)
+        if settled:
+            self.wake()
+        return settled
 
     async def deliver(self, claimed: Claimed) -> int:
         """Send rows the caller enqueued already claimed (answers in a conversation), in order,
@@ -318,7 +338,11 @@ class Dispatcher:
                 log.exception("renewing claims failed; retrying")
 
     async def _dispatch_forever(self) -> None:
+        reconciled = time.monotonic() - self.reconcile_every  # at once after a start
         while not self._closing:
+            if time.monotonic() - reconciled >= self.reconcile_every:
+                reconciled = time.monotonic()
+                await self.reconcile_once()
             try:
                 await self.dispatch_once()
             except Exception:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, time
 
-from policy.csvrows import MAX_FIELD, Problems, decode, read_rows
+from policy.csvrows import MAX_FIELD, CsvSource, Problems, read_rows
 
 COLUMNS = ("date", "student_id", "status", "lesson_start", "lesson_end", "minutes_late", "school")
 REQUIRED = ("date", "student_id", "status")
@@ -47,7 +47,7 @@ def _time(value: str, column: str, add: Callable[[str], None]) -> time | None:
 
 
 def parse_attendance(
-    data: bytes, resolve: Callable[[str, str], int | str], *, today: date,
+    data: CsvSource, resolve: Callable[[str, str], int | str], *, today: date,
     source: str = "attendance.csv",
 ) -> tuple[list[AttendanceRecord], Problems]:
     """Validate a roll-call file; `resolve(school, student_id)` gives a row id or a problem.
@@ -55,10 +55,7 @@ def parse_attendance(
     `school` is the optional column of that name ("" when absent).
     """
     problems = Problems()
-    text = decode(data, source, problems)
-    if text is None:
-        return [], problems
-    rows = read_rows(text, source, COLUMNS, REQUIRED, problems)
+    rows = read_rows(data, source, COLUMNS, REQUIRED, problems)
     records = _validate(
         rows, resolve, today=today,
         add=lambda line, message: problems.add(source, line, message),
@@ -80,7 +77,7 @@ def parse_attendance_rows(
     problems = Problems()
 
     def add(index: int, message: str) -> None:
-        problems.items.append(f"{source}[{index}]: {message}")
+        problems.note(f"{source}[{index}]: {message}")
 
     numbered: list[tuple[int, dict[str, str]]] = []
     for index, row in enumerate(rows):

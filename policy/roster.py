@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from policy.csvrows import Problems, check_rows, decode, read_rows
+from policy.csvrows import CsvSource, Problems, check_rows, read_rows
 from policy.phones import to_e164
 
 STUDENT_COLUMNS = (
@@ -130,8 +130,8 @@ class _PersonIndex:
 
 
 def parse_roster(
-    students_csv: bytes | None,
-    staff_csv: bytes | None,
+    students_csv: CsvSource | None,
+    staff_csv: CsvSource | None,
     country_of: Callable[[str], str],
     *,
     known_staff: Callable[[str, str], bool] = lambda school, phone: False,
@@ -145,12 +145,11 @@ def parse_roster(
     """
     problems = Problems()
     staff_rows = students_rows = None
-    if staff_csv is not None and (text := decode(staff_csv, staff_name, problems)) is not None:
-        staff_rows = read_rows(text, staff_name, STAFF_COLUMNS, STAFF_REQUIRED, problems)
-    if students_csv is not None and (
-            text := decode(students_csv, students_name, problems)) is not None:
-        students_rows = read_rows(text, students_name, STUDENT_COLUMNS, STUDENT_REQUIRED,
-                                  problems)
+    if staff_csv is not None:
+        staff_rows = read_rows(staff_csv, staff_name, STAFF_COLUMNS, STAFF_REQUIRED, problems)
+    if students_csv is not None:
+        students_rows = read_rows(students_csv, students_name, STUDENT_COLUMNS,
+                                  STUDENT_REQUIRED, problems)
     return _parse(students_rows, staff_rows, country_of, problems, known_staff=known_staff,
                   students_name=students_name, staff_name=staff_name)
 
@@ -170,8 +169,9 @@ def parse_roster_rows(
 
     With `guardian_required=False` a minor without a guardian's number is kept (a school
     system's record is the truth even when it lacks a number; the files must give one).
+    Every problem is kept (a school system's data is not a file a person reads through).
     """
-    problems = Problems()
+    problems = Problems(limit=1 << 30)
     return _parse(
         check_rows(students, students_name, STUDENT_COLUMNS, problems),
         check_rows(staff, staff_name, STAFF_COLUMNS, problems),
@@ -206,7 +206,7 @@ def _parse_staff(
 ) -> None:
     seen: set[tuple[str, str, str]] = set()
     for line, row in rows:
-        before = len(problems.items)
+        before = problems.count
 
         def add(message: str, line: int = line) -> None:
             problems.add(source, line, message)
@@ -221,7 +221,7 @@ def _parse_staff(
             add(f"role '{row['role']}' is not one of {', '.join(ROLES)}")
         language = _language(row["language"], "language", add)
         phone = _phone(row["phone"], "phone", country_of(row["school"]), add, required=True)
-        if len(problems.items) > before or phone is None:
+        if problems.count > before or phone is None:
             continue
         key = (row["school"], phone, role)
         if key in seen:
@@ -239,7 +239,7 @@ def _parse_students(
     is_staff: Callable[[str, str], bool], *, guardian_required: bool = True,
 ) -> None:
     for line, row in rows:
-        before = len(problems.items)
+        before = problems.count
 
         def add(message: str, line: int = line) -> None:
             problems.add(source, line, message)
@@ -281,7 +281,7 @@ def _parse_students(
         mentor_phone = _phone(row["mentor_phone"], "mentor_phone", country, add, required=False)
         if mentor_phone and not is_staff(row["school"], mentor_phone):
             add("mentor_phone is not a staff member of this school; add them to staff.csv")
-        if len(problems.items) > before:
+        if problems.count > before:
             continue
         key = (row["school"], student_id)
         record = roster.students.get(key)

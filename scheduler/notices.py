@@ -125,6 +125,12 @@ def _school(session: Session, school: School, now: datetime) -> int:
         due.setdefault((absence.day, student.id or 0), _Due(student)).absences.append(absence)
     if not due:
         return 0
+    if not rules.same_day_notice:  # the plan has no notice: unexcused, nobody is told
+        for item in due.values():
+            for absence in item.absences:
+                absence.state, absence.updated_at = "unexcused", now
+                audit_unexcused(session, absence, now)
+        return 0
     queued = 0
     today_due = {key: item for key, item in due.items() if key[0] == today}
     for (day, _), item in due.items():

@@ -168,6 +168,12 @@ class LadderPosition(SQLModel, table=True):
     entered_at: datetime | None = _instant(nullable=True)
     #: When the counters were last read (only students with newer roll call are read again).
     evaluated_at: datetime = _instant()
+    #: The first day of the period (term or school year) the position belongs to: a new
+    #: period starts from no step.
+    period_start: date | None = None
+    #: The first school day the counters were below the step while it holds (its cause is
+    #: gone, not yet long enough to leave it).
+    below_since: date | None = None
 
 
 class RollCall(SQLModel, table=True):

@@ -24,7 +24,9 @@ from storage.tasks import add_tasks
 
 LADDER_PREFIX = "ladder:"
 #: Roles a plan names that stand for several roster roles.
-_ROLES = {"health_team": ("nurse", "counsellor")}
+_ROLES = {"health_team": ("nurse", "counsellor"),
+          # The Danish resource team: "ledelse, ressourcepersoner og fraværskoordinator".
+          "resource_team": ("principal", "counsellor", "coordinator")}
 #: Plan tasks are due at the start of the school day, in the school's time zone.
 DUE_AT = time(8, 0)
 

@@ -35,7 +35,15 @@ def school_calendar(session: Session, school: School) -> SchoolCalendar:
     ).all()
     terms = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "term")
     breaks = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "break")
-    return SchoolCalendar(country=school.country, terms=terms, breaks=breaks)
+    return SchoolCalendar(country=school.country, terms=terms, breaks=breaks, default_year=True)
+
+
+def without_terms(session: Session) -> list[School]:
+    """The schools that have imported no terms (their country's default year holds)."""
+    with_terms = set(session.exec(select(CalendarPeriod.school_id).where(
+        CalendarPeriod.kind == "term")).all())
+    return [school for school in session.exec(select(School)).all()
+            if school.id not in with_terms]
 
 
 def set_period(

@@ -377,3 +377,22 @@ def test_a_subscription_is_made_renewed_and_not_asked_for_where_not_offered(
     sync(capsys)
     assert [s.method for s in server.requests if s.path.startswith("subscriptions")] == [
         "POST", "PATCH", "POST"]
+
+
+def test_a_guardian_s_export_and_forgetting_cover_the_school_system_copy(
+    db: Engine, data: Dataset, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`narvaro export` gives the guardian's SS 12000 id; `narvaro forget` deletes what was
+    kept of them from the school system (name and numbers) and the link."""
+    sync(capsys)
+    guardian = data.guardians(data.students[7])[0]
+    phone = mobile(guardian)
+    assert main(["export", "--guardian", phone]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["school_systems"] == [{"connector": "ss12000", "id": guardian["id"]}]
+    assert main(["forget", "--guardian", phone]) == 0
+    with Session(db) as session:
+        kept = " ".join(json.dumps(r.data, ensure_ascii=False)
+                        for r in session.exec(select(ConnectorRecord)).all())
+    assert guardian["givenName"] + " " + guardian["familyName"] not in kept
+    assert phone[3:] not in kept.replace(" ", "").replace("-", "")

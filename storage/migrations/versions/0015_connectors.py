@@ -1,7 +1,7 @@
 """connectors: a school system's sync state, its entities, links and the reports going back
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0017
 Create Date: 2026-12-06 22:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision: str = '0015'
-down_revision: str | None = '0011'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
