@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/morning.py --send telegram
 	$(BIN)/python benchmarks/review.py
 	$(BIN)/python benchmarks/bad_csv.py
+	$(BIN)/python benchmarks/ss12000_sync.py
 
 migration: $(STAMP)
 	rm -f /tmp/narvaro-migration.db

@@ -17,6 +17,7 @@ from bot.channels.local import ConsoleChannel, WebChatChannel
 from bot.demo import load_demo_if_empty
 from bot.dispatcher import Dispatcher
 from bot.logs import quiet_libraries
+from bot.school_system import ConnectorJobs, build_connector, health_of, webhook_route
 from bot.settings import Settings, is_loopback
 from bot.sms import TwilioSms
 from bot.telegram import TelegramBot
@@ -109,6 +110,16 @@ class Runtime:
             self.telegram.deliver = self.dispatcher.deliver
         if self.sms is not None:
             self.sms.deliver = self.dispatcher.deliver
+        self.scheduler = build_scheduler(context.engine, context.clock,
+                                         interval=settings.sweep_interval_seconds,
+                                         after_sweep=self.dispatcher.wake)
+        #: The school's own system (SS 12000), when configured: roster and roll call in,
+        #: reports back, on the scheduler's timers; its webhook on the web server.
+        self.connector = build_connector(settings, context.engine, context.clock,
+                                         context.policy)
+        self.connector_jobs = ConnectorJobs(
+            self.scheduler, self.connector, interval=settings.ss12000_poll_seconds,
+            after=self.dispatcher.wake) if self.connector is not None else None
         # One signer for the web chat and the overview: a session from either serves both.
         sign_in = SignIn(settings.web_url, key=(
             settings.webchat_secret.encode() if settings.webchat_secret else None))
@@ -118,10 +129,10 @@ class Runtime:
                           sms=self.sms, api_token=settings.api_token, timezone=settings.zone,
                           sign_in=sign_in if settings.webchat_exposed else None,
                           overview=sign_in if settings.overview_served else None,
-                          country=context.policy.country)
-        self.scheduler = build_scheduler(context.engine, context.clock,
-                                         interval=settings.sweep_interval_seconds,
-                                         after_sweep=self.dispatcher.wake)
+                          country=context.policy.country,
+                          extra_routes=[webhook_route(self.connector, self.scheduler)]
+                          if self.connector is not None else None,
+                          health=health_of(context.engine))
         self.server = _Server(
             uvicorn.Config(self.web.app, host=settings.http_host, port=settings.http_port,
                            log_level="warning", lifespan="off")
@@ -174,7 +185,7 @@ class Runtime:
     async def run(self) -> None:
         """Run until `stop` or a signal; then stop every part and close the database."""
         context, settings = self.context, self.context.settings
-        if settings.demo:
+        if settings.demo and self.connector is None:  # the school system fills it instead
             with session_scope(context.engine) as session:
                 if load_demo_if_empty(
                     session, policy=context.policy, timezone=settings.timezone,
@@ -223,6 +234,8 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     await serve_task
             await stop_scheduler(self.scheduler)
+            if self.connector_jobs is not None:
+                await self.connector_jobs.finish()
             self._stopping.set()
             if leading is not None:
                 await leading

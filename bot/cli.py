@@ -26,6 +26,7 @@ from bot.cli_data import add_parser as add_data_parser
 from bot.cli_plan import add_parser as add_plan_parser
 from bot.cli_reports import add_parser as add_report_parser
 from bot.cli_review import add_parser as add_review_parser
+from bot.cli_sync import add_parser as add_sync_parser
 from bot.dispatcher import Dispatcher
 from bot.logs import quiet_libraries
 from bot.settings import SettingsError, load_settings
@@ -366,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(sub)
     add_action_plan_parser(sub)
     add_data_parser(sub)
+    add_sync_parser(sub)
 
     tick = sub.add_parser("tick", help="run every due time-driven job once, then exit")
     tick.add_argument("--now", help="ISO 8601 instant to run as of")

@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from pathlib import Path
@@ -25,7 +26,7 @@ from starlette.responses import (
     RedirectResponse,
     Response,
 )
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.dispatcher import Dispatcher
 from bot.overview import OverviewPages
@@ -91,12 +92,16 @@ class WebApp:
         channels: list[str], telegram: TelegramBot | None = None, sms: TwilioSms | None = None,
         api_token: str | None = None, timezone: tzinfo | None = None,
         sign_in: SignIn | None = None, country: str = "SE", overview: SignIn | None = None,
+        extra_routes: list[BaseRoute] | None = None,
+        health: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         """Wire the routes; the web chat only when `webchat` is on, Telegram's webhook
         when `telegram` is given, and the attendance API when `api_token` is set
         (`timezone` gives its "today"). With `sign_in` the web chat is for staff signed in
         with a one-time link (phones read as in `country`), each acting only as themselves.
-        With `overview` (the same SignIn, or one of its own) the staff overview is served."""
+        With `overview` (the same SignIn, or one of its own) the staff overview is served.
+        `extra_routes` are served too (a connector's webhook), and `health()` adds to
+        /healthz (a connector's last sync; never personal data)."""
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
@@ -107,7 +112,7 @@ class WebApp:
         self.timezone = timezone
         self.sign_in = sign_in
         self.country = country
-        routes = [Route("/healthz", self.healthz)]
+        routes: list[BaseRoute] = [Route("/healthz", self.healthz)]
         if api_token:
             routes.append(Route(ATTENDANCE_PATH, self.attendance, methods=["POST"]))
         if sms is not None:
@@ -134,17 +139,20 @@ class WebApp:
                        Route(LOGIN_PATH + "{token}", self.login, methods=["POST"])]
         if overview is not None:
             routes += OverviewPages(engine, clock, overview, dispatcher, country=country).routes
+        routes += extra_routes or []
+        self.health = health
         self.app = Starlette(routes=routes)
 
     async def healthz(self, request: Request) -> Response:
         """200 with a small status when the database answers, else 503."""
         try:
             await asyncio.to_thread(self._ping)
+            extra = await asyncio.to_thread(self.health) if self.health else {}
         except Exception:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse(
             {"status": "ok", "database": "ok", "channels": self.channels,
-             "time": self.clock.now().isoformat()}
+             "time": self.clock.now().isoformat(), **extra}
         )
 
     def _ping(self) -> None:

@@ -11,7 +11,7 @@ import codecs
 import csv
 import io
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -137,6 +137,17 @@ def read_rows(
             problems.add(source, line, f"{len(row)} fields, but the header has {len(header)}")
             continue
         values = {name: (row[i].strip() if i < len(row) else "") for name, i in index.items()}
+        yield from check_rows([(line, values)], source, columns, problems)
+
+
+def check_rows(
+    rows: Iterable[tuple[int, dict[str, str]]], source: str, columns: tuple[str, ...],
+    problems: Problems,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows whose fields are short and free of control characters, every column present
+    (missing ones ""); the others become problems. For rows that come from elsewhere than a
+    file (a school system's API) as much as for a file's."""
+    for line, values in rows:
         too_long = [name for name, value in values.items() if len(value) > MAX_FIELD]
         if too_long:
             problems.add(source, line, f"{too_long[0]} is longer than {MAX_FIELD} characters")
@@ -145,9 +156,7 @@ def read_rows(
         if garbled:
             problems.add(source, line, f"{garbled[0]} contains control characters")
             continue
-        for name in columns:
-            values.setdefault(name, "")
-        yield line, values
+        yield line, {name: values.get(name, "") for name in columns}
 
 
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:

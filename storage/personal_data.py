@@ -148,4 +148,20 @@ REGISTRY: dict[str, Coverage] = {
     "roll_call": Coverage("irrelevant: a class's roll call was taken",
                           "irrelevant: the pointer to who took it stays to the nameless row",
                           _plain("id", "class_id", "day", "source", "taken_at", taken_by=P)),
+    "connector_state": Coverage("irrelevant: a school system's sync state, no person's",
+                                "irrelevant: no person's",
+                                _plain("name", "cursor", "last_attempt_at", "last_success_at",
+                                       "last_error", "last_counts", "subscription")),
+    "connector_record": Coverage(
+        "exported as the person's id in the school system (the rest is the person row's)",
+        "deleted (the school system lists them again at its next sync if it still has them: "
+        "it is the source)",
+        _plain("connector", "kind", external_id=ID, data=ID)),
+    "connector_link": Coverage("exported: the person's id in each school system", "deleted",
+                               _plain("connector", "kind", external_id=ID, local_id=P)),
+    "connector_outbox": Coverage(
+        "irrelevant: the report exported, on its way to the school system",
+        "irrelevant: ids and states only",
+        _plain("id", "connector", "dedupe_key", "report_id", "status", "attempts",
+               "not_before", "created_at", "sent_at", "remote_id", "last_error")),
 }

@@ -20,6 +20,8 @@ from storage.models import (
     CalendarPeriod,
     CauseMapping,
     ConcernNote,
+    ConnectorLink,
+    ConnectorRecord,
     ConversationState,
     Guardianship,
     InboundSeen,
@@ -44,6 +46,26 @@ FORGOTTEN = ""
 
 def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def school_system_ids(session: Session, person: Person) -> list[tuple[str, str]]:
+    """The person's ids in the school systems Närvaro syncs with."""
+    return [tuple(row) for row in session.execute(
+        select(ConnectorLink.connector, ConnectorLink.external_id).where(
+            ConnectorLink.kind == "person", ConnectorLink.local_id == person.id)
+        .order_by(col(ConnectorLink.connector))).all()]
+
+
+def forget_school_system_person(session: Session, person: Person) -> int:
+    """Delete the school systems' records of the person, and the links to them."""
+    gone = 0
+    for connector, external_id in school_system_ids(session, person):
+        gone += int(session.execute(delete(ConnectorRecord).where(
+            ConnectorRecord.connector == connector, ConnectorRecord.kind == "person",
+            ConnectorRecord.external_id == external_id)).rowcount)
+    session.execute(delete(ConnectorLink).where(
+        ConnectorLink.kind == "person", ConnectorLink.local_id == person.id))
+    return gone
 
 
 def export_person(session: Session, person: Person) -> dict[str, Any]:
@@ -82,6 +104,8 @@ def export_person(session: Session, person: Person) -> dict[str, Any]:
              "language": m.language, "text": m.text, "status": m.status,
              "sent_at": _when(m.sent_at)} for m in messages],
         "written": _written(session, person),
+        "school_systems": [{"connector": connector, "id": external_id}
+                           for connector, external_id in school_system_ids(session, person)],
         "conversation": None if state is None else {
             "dialog": state.dialog, "step": state.step, "data": state.data,
             "updated_at": _when(state.updated_at)},
@@ -184,6 +208,7 @@ def forget_person(session: Session, person: Person, *, now: datetime) -> dict[st
 
     count("guardian links", session.execute(delete(Guardianship).where(
         Guardianship.guardian_id == person.id)).rowcount)
+    count("school system records", forget_school_system_person(session, person))
     count("mentor links", session.execute(delete(MentorLink).where(
         MentorLink.mentor_id == person.id)).rowcount)
     count("staff roles", session.execute(delete(StaffRole).where(

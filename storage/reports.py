@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, select
 
 from policy.reporting import ReportDays, new_reference, part_overlaps
+from storage.connectors import queue_report, report_changed
 from storage.db import chunks
 from storage.models import (
     Absence,
@@ -123,6 +124,7 @@ def save_report(
     )
     session.add(report)
     session.flush()
+    queue_report(session, report, now)  # to the school system it came from, if any
     for day in days.on_time_days:
         _excuse_day(session, student.id, day, days.part_start, days.part_end, now)
     session.add(AuditLog(
@@ -200,6 +202,7 @@ def cancel_report(
         action = "report.cancel"
     session.add(report)
     session.flush()
+    report_changed(session, report, now)
     others = [
         other for other in active_reports(session, report.student_id, from_day, last)
         if other.id != report.id
