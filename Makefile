@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/review.py
 	$(BIN)/python benchmarks/bad_csv.py
 	$(BIN)/python benchmarks/ss12000_sync.py
+	$(BIN)/python benchmarks/year.py
 
 migration: $(STAMP)
 	rm -f /tmp/narvaro-migration.db
