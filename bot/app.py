@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -60,6 +60,51 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     return channels
 
 
+def configured_channels(settings: Settings) -> frozenset[str]:
+    """Every channel this configuration uses: where a recipient's messages go, whichever
+    process sends them."""
+    names = set(build_channels(settings))
+    if settings.telegram_enabled:
+        names.add("telegram")
+    if settings.twilio_enabled:
+        names.add("sms")
+    return frozenset(names)
+
+
+@contextlib.asynccontextmanager
+async def sending_channels(context: Context) -> AsyncIterator[dict[str, Channel]]:
+    """The channels `narvaro run` sends on, opened to send only (no polling, no webhook):
+    for `narvaro tick`. A channel that cannot be opened is left out with a warning; its
+    messages stay pending."""
+    settings = context.settings
+    channels = build_channels(settings)
+    telegram: TelegramBot | None = None
+    sms: TwilioSms | None = None
+    try:
+        if settings.telegram_enabled:
+            bot = TelegramBot(settings, context.engine, context.clock)
+            try:
+                await bot.app.initialize()  # getMe: the token works
+            except Exception as error:  # its text may hold the token: name the kind only
+                log.warning("telegram: could not connect (%s); its messages stay pending",
+                            type(error).__name__)
+            else:
+                telegram = channels["telegram"] = bot
+        if settings.twilio_enabled:
+            sms = TwilioSms(settings, context.engine, context.clock,
+                            default_language=context.policy.language)
+            await sms.start()
+            channels["sms"] = sms
+        yield channels
+    finally:
+        if telegram is not None:
+            with contextlib.suppress(Exception):
+                await telegram.close()
+        if sms is not None:
+            with contextlib.suppress(Exception):
+                await sms.close()
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, except that a SIGTERM or SIGINT it caught is not raised again once
     it stops listening: the runtime still has parts to stop in order (then it exits 0)."""
@@ -100,7 +145,7 @@ class Runtime:
             context.engine, context.clock, self.channels,
             interval=settings.dispatch_interval_seconds, worker=settings.worker,
             lease=timedelta(seconds=settings.claim_lease_seconds),
-            in_flight=settings.sends_in_flight,
+            in_flight=settings.sends_in_flight, configured=configured_channels(settings),
         )
         if self.telegram is not None:
             # Answers go out at once through `deliver`; anything else a message caused

@@ -19,7 +19,7 @@ from rich.table import Table
 from sqlmodel import Session, select
 from telegram.error import TelegramError
 
-from bot.app import Context, build_channels, build_context, serve
+from bot.app import Context, build_context, configured_channels, sending_channels, serve
 from bot.cli_action_plan import add_parser as add_action_plan_parser
 from bot.cli_case import add_parser as add_caselog_parser
 from bot.cli_data import add_parser as add_data_parser
@@ -225,10 +225,18 @@ def cmd_tick(context: Context, args: argparse.Namespace) -> int:
             instant = instant.replace(tzinfo=context.settings.zone)
         context.clock.set(instant)
     done = run_sweeps(context.engine, context.clock.now())
-    dispatcher = Dispatcher(context.engine, context.clock, build_channels(context.settings),
-                            worker=context.settings.worker)
-    sent = asyncio.run(dispatcher.dispatch_once())
-    summary = {"now": context.clock.now().isoformat(), "sweeps": done, "sent": sent}
+
+    async def send() -> tuple[int, int]:
+        async with sending_channels(context) as channels:
+            dispatcher = Dispatcher(context.engine, context.clock, channels,
+                                    worker=context.settings.worker,
+                                    configured=configured_channels(context.settings))
+            sent = await dispatcher.dispatch_once()
+            return sent, sum(len(ids) for ids in dispatcher.waiting.values())
+
+    sent, waiting = asyncio.run(send())
+    summary = {"now": context.clock.now().isoformat(), "sweeps": done, "sent": sent,
+               "waiting": waiting}
     sys.stdout.write(json.dumps(summary) + "\n")
     return 0
 
