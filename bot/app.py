@@ -6,50 +6,31 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 import uvicorn
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from bot.channels.base import Channel
 from bot.channels.local import ConsoleChannel, WebChatChannel
+from bot.context import Context
 from bot.demo import load_demo_if_empty
 from bot.dispatcher import Dispatcher
 from bot.logs import quiet_libraries
 from bot.settings import Settings, is_loopback
 from bot.sms import TwilioSms
+from bot.startup import StartupError, port_problem
 from bot.telegram import TelegramBot
 from bot.web import WebApp
 from bot.webauth import SignIn
-from policy.clock import Clock
-from policy.presets import PolicyPreset, load_policy
 from scheduler.runner import build_scheduler, stop_scheduler
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import session_scope
 from storage.locks import try_session_lock
 
 log = logging.getLogger(__name__)
 POLLING_LOCK = "telegram:polling"
 #: How often a worker that does not poll asks whether it should.
 LEADER_RETRY_SECONDS = 5.0
-
-
-@dataclass
-class Context:
-    """What every command needs: settings, the database, the clock and the policy."""
-
-    settings: Settings
-    engine: Engine
-    clock: Clock
-    policy: PolicyPreset
-
-
-def build_context(settings: Settings, *, migrate: bool = True) -> Context:
-    """Open the database (upgrading its schema) and start the clock."""
-    engine = make_engine(settings.database_url)
-    if migrate:
-        upgrade(engine)
-    return Context(settings, engine, Clock(settings.clock_start), load_policy(settings.policy))
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
@@ -218,6 +199,9 @@ class Runtime:
     async def run(self) -> None:
         """Run until `stop` or a signal; then stop every part and close the database."""
         context, settings = self.context, self.context.settings
+        # Before anything is written: a second `run` on a busy port changes nothing.
+        if problem := port_problem(settings.http_host, settings.http_port):
+            raise StartupError(problem)
         if settings.demo:
             with session_scope(context.engine) as session:
                 if load_demo_if_empty(

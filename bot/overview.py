@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.charts import timeline_png
 from bot.dispatcher import Dispatcher
 from bot.webauth import COOKIE, SignIn
 from handlers.student_view import STATES, visible_student, visible_students
@@ -243,6 +242,8 @@ class OverviewPages:
                     for kind, found in days.items()]
             title = (f"{student_label(session, student, opened=opened)}: "
                      f"{gettext_for(language, 'Timeline of the term')}")
+            from bot.charts import timeline_png  # matplotlib: loaded the first time only
+
             return Response(timeline_png(title, rows, term.range.start, term.last),
                             media_type="image/png", headers={"cache-control": "no-store"})
 

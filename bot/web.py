@@ -41,6 +41,7 @@ from policy.clock import Clock
 from policy.text import clean_text
 from storage.attendance import (
     apply_attendance,
+    closed_days,
     record_roll_call,
     resolve_student,
     student_resolver,
@@ -254,7 +255,7 @@ class WebApp:
             students = student_resolver(session)
             records, problems = parse_attendance_rows(
                 payload.rows, lambda school, sid: resolve_student(students, school, sid),
-                today=today,
+                today=today, closed=closed_days(session),
             )
             found = problems.items
             day = payload.day or today
