@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from bot.channels.base import Channel
 from bot.channels.local import ConsoleChannel, WebChatChannel
 from bot.context import Context
-from bot.demo import load_demo_if_empty
+from bot.demo import load_demo_if_empty, start_demo_clock
 from bot.dispatcher import Dispatcher
 from bot.logs import quiet_libraries
 from bot.settings import Settings, is_loopback
@@ -209,6 +209,13 @@ class Runtime:
                     now=context.clock.now(),
                 ):
                     log.info("database was empty: loaded the demo school")
+            if settings.clock_start is None:
+                with session_scope(context.engine) as session:
+                    demo_now = start_demo_clock(session, context.clock)
+                if demo_now is not None:
+                    log.info("demo clock: %s (NARVARO_CLOCK_START sets another; loading a "
+                             "school's own roster ends the demo)",
+                             demo_now.astimezone(settings.zone).strftime("%a %Y-%m-%d %H:%M"))
         if settings.overview and not settings.overview_served:
             log.warning("the overview is off: NARVARO_HTTP_HOST is reachable and "
                         "NARVARO_WEBCHAT_EXPOSED is not set")
