@@ -65,6 +65,8 @@ def handle_menu(session: Session, person: Person, incoming: Incoming, now: datet
     choices = menu_choices(language, roles)
     text = incoming.text.strip().lower()
     if incoming.choice == HELP or text in HELP_WORDS:
+        if roles.staff:
+            return Reply(staff_help(language), choices)
         return Reply(help_text(session, person), choices)
     if incoming.choice == STATUS:
         return Reply(_status_text(session, person, roles, now), choices)
@@ -83,6 +85,23 @@ def greeting(person: Person, roles: Roles) -> str:
             "“sick today”.", name=name,
         )
     return gettext_for(person.language, "Hi {name}! This is Närvaro.", name=name)
+
+
+def staff_help(language: str) -> str:
+    """A staff member's commands, each with what it does, in their language."""
+    return gettext_for(
+        language,
+        # Translators: keep the commands (/tasks, /roll, …) and NAME as they are.
+        "Your commands:\n"
+        "/tasks – your open tasks\n"
+        "/roll – take roll call for a class\n"
+        "/student NAME – one of your students: this term, concern, plan, latest events\n"
+        "/concern NAME – raise a concern about a student\n"
+        "/plan NAME – a student's return plan with the morning check-in\n"
+        "/mapping NAME – ask a student the seven questions of the cause mapping\n"
+        "/actionplan NAME – record the measures agreed at a meeting\n"
+        "/language – change your language",
+    )
 
 
 def help_text(session: Session, person: Person) -> str:
