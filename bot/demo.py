@@ -110,7 +110,10 @@ def load_demo_if_empty(
         raise RuntimeError("demo roster invalid: " + "; ".join(problems.items))
     apply_roster(session, roster, now=now, default_policy=policy, timezone=timezone,
                  actor="demo")
-    school.settings = {**school.settings, DEMO_CLOCK: {}}  # the demo's clock, set by `run`
+    # The demo's first lesson at 08:00 and notices 5 minutes after: from the demo clock's
+    # 07:50, a newcomer who takes roll call sees the notices a quarter of an hour later.
+    school.settings = {**school.settings, DEMO_CLOCK: {},  # the demo's clock, set by `run`
+                       "notices": {"first_lesson": "08:00", "day_cutoff_minutes": "5"}}
     return True
 
 

@@ -66,11 +66,11 @@ def ngettext_for(language: str, singular: str, plural: str, n: int, **values: ob
 
 def _joined(template: str, values: dict[str, object]) -> dict[str, object]:
     """A value ending in a full stop ("mån 30 nov.", a task's "…varje vecka.") loses it
-    where the text goes on with a full stop or a colon: never "nov.." or "vecka.: Emil"."""
+    where the text goes on with punctuation: never "nov.." or "vecka.: Emil"."""
     joined = dict(values)
     for name, value in values.items():
         if (isinstance(value, str) and value.endswith(".") and not value.endswith("..")
-                and ("{" + name + "}." in template or "{" + name + "}:" in template)):
+                and any("{" + name + "}" + mark in template for mark in ".:,;")):
             joined[name] = value[:-1]
     return joined
 
