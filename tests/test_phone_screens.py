@@ -1,0 +1,132 @@
+"""The demo on a phone-sized screen (390 px wide) in a real headless Chromium: a guardian
+gets the notice and reports, the mentor sees the call prompt close, the overview reads in
+Swedish; the screenshots are written to docs/ (committed, for the README)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, async_playwright
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from bot.cli import main
+from storage.db import make_engine
+from storage.models import OutboxMessage, Person
+from tests.rosters import write
+from tests.telegram_harness import running
+from tests.test_overview import CHROMIUM, CHROMIUM_ARGS
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+#: Just before the demo school's cutoff (first lesson 08:00, notices 5 minutes after).
+BEFORE_CUTOFF = "2026-11-23T08:04:58+01:00"
+PHONE = {"width": 390, "height": 844}
+LINK = re.compile(r"https?://\S+/webchat/login/\S+")
+
+
+@pytest.fixture
+def db(narvaro_env: dict[str, str]) -> Iterator[Engine]:
+    """The bot's database, opened separately to read what it holds."""
+    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+async def open_chat(page: Page, base: str, name: str) -> None:
+    """Pick `name` in the web chat's roster."""
+    await page.goto(base + "/")
+    await page.fill("#search", name)
+    await page.locator("#people li", has_text=name).first.click()
+    await page.wait_for_selector("#chat", state="visible")
+
+
+def sign_in_path(db: Engine, base: str) -> str:
+    """The overview sign-in link delivered to the mentor's web chat."""
+    with Session(db) as session:
+        for message in session.exec(select(OutboxMessage).join(
+                Person, Person.id == OutboxMessage.recipient_id).where(
+                Person.name == "Anna Mentorsson").order_by(OutboxMessage.id.desc())):  # type: ignore[union-attr]
+            if found := LINK.findall(message.text):
+                return str(found[0]).removeprefix(base)
+    raise AssertionError("no sign-in link")
+
+
+async def test_the_demo_on_a_phone(
+    narvaro_env: dict[str, str], db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Roll call marks Ali absent; at the cutoff his guardian Mona gets the notice in the
+    web chat and reports him sick with the buttons; the mentor's call prompt is closed with
+    a line saying why; the overview shows the classes in Swedish. Nothing is wider than the
+    phone."""
+    monkeypatch.setenv("NARVARO_CLOCK_START", BEFORE_CUTOFF)
+    DOCS.mkdir(exist_ok=True)
+    async with running({"NARVARO_DEMO": "1", "NARVARO_SWEEP_INTERVAL_SECONDS": "0.3"}) as rt, \
+            async_playwright() as playwright:
+        base = f"http://127.0.0.1:{rt.context.settings.http_port}"
+        assert main(["attendance", "import", write(
+            tmp_path, "roll.csv", "date,student_id,status,lesson_start,lesson_end,"
+            "minutes_late\n2026-11-23,D001,absent,,,\n")]) == 0
+        browser = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_ARGS, locale="sv-SE", viewport=PHONE, device_scale_factor=2)
+        try:
+            page = await browser.new_page()
+            await open_chat(page, base, "Mona Andersson")
+            notice = page.locator(".msg.bot", has_text="ingen frånvaroanmälan")
+            await notice.wait_for(timeout=15_000)
+            await page.fill("#text", "Ali är sjuk idag")
+            await page.click("#send")
+            thanks = page.locator(".msg.bot", has_text="Tack")
+            send = page.locator(".choices button:enabled", has_text="Skicka")
+            await thanks.or_(send).first.wait_for()
+            if await send.count():  # the dialog asks to confirm first
+                await send.last.click()
+            await thanks.first.wait_for()
+            assert await page.locator(".msg.me").count() >= 1  # her own words
+            assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            await page.screenshot(path=str(DOCS / "webchat-guardian-390.png"))
+            # Reopened: her own messages and the answered buttons are still there.
+            await page.click("#back")
+            await page.locator("#people li", has_text="Mona Andersson").first.click()
+            await page.locator(".msg.bot", has_text="Tack").first.wait_for()
+            assert await page.locator(".msg.me").count() >= 1
+            assert await page.locator(".choices button:enabled", has_text="Skicka").count() == 0
+
+            mentor = await browser.new_page()
+            await open_chat(mentor, base, "Anna Mentorsson")
+            await mentor.locator(".msg.bot", has_text="Ring hem i dag").wait_for(timeout=15_000)
+            await mentor.locator(".msg.bot", has_text="behöver inte ringa").wait_for(
+                timeout=15_000)
+            prompt = mentor.locator(".msg.bot", has_text="Ring hem i dag").first
+            assert await prompt.locator("button:enabled").count() == 0
+            await mentor.fill("#text", "/help")
+            await mentor.click("#send")
+            await mentor.locator(".msg.bot", has_text="/actionplan").wait_for()
+            await mentor.screenshot(path=str(DOCS / "webchat-mentor-390.png"))
+
+            overview = await browser.new_page()
+            await overview.goto(base + "/overview")
+            await overview.fill('input[name="phone"]', "+46701740606")
+            await overview.click("button")
+            await overview.wait_for_selector("text=inloggningslänk")
+            await mentor.locator(".msg.bot", has_text="/webchat/login/").wait_for(
+                timeout=15_000)
+            link = mentor.locator(".msg.bot a", has_text="/webchat/login/").last
+            assert await link.count() == 1  # the long link is a link, wrapped on the phone
+            await overview.goto(base + sign_in_path(db, base))
+            await overview.wait_for_url(f"{base}/overview")
+            text = await overview.inner_text("main")
+            assert "7A" in text and re.search(r"\d+,\d\s%|\b0\s%", text), text
+            await overview.click("th:has-text('Ogiltig')")
+            assert await overview.get_attribute("th:has-text('Ogiltig')",
+                                                "aria-sort") == "ascending"
+            assert await overview.evaluate(
+                "document.documentElement.scrollWidth") <= PHONE["width"]
+            await overview.screenshot(path=str(DOCS / "overview-390.png"))
+        finally:
+            await browser.close()
+    for name in ("webchat-guardian-390.png", "webchat-mentor-390.png", "overview-390.png"):
+        assert (DOCS / name).stat().st_size > 10_000
