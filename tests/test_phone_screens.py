@@ -1,6 +1,6 @@
 """The demo on a phone-sized screen (390 px wide) in a real headless Chromium: a guardian
 gets the notice and reports, the mentor sees the call prompt close, the overview reads in
-Swedish. The screenshots go to the test's folder, or with NARVARO_SCREENSHOTS=docs to the
+Swedish. The screenshots go to the test's folder, or with SCREENSHOTS=docs to the
 committed ones the README shows."""
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ async def test_the_demo_on_a_phone(
     a line saying why; the overview shows the classes in Swedish. Nothing is wider than the
     phone."""
     monkeypatch.setenv("NARVARO_CLOCK_START", BEFORE_CUTOFF)
-    wanted = os.environ.get("NARVARO_SCREENSHOTS")  # relative to the project
+    wanted = os.environ.get("SCREENSHOTS")  # relative to the project
     shots = REPO / wanted if wanted else tmp_path / "shots"
     shots.mkdir(exist_ok=True)
     async with running({"NARVARO_DEMO": "1", "NARVARO_SWEEP_INTERVAL_SECONDS": "0.3"}) as rt, \
