@@ -15,10 +15,8 @@ from playwright.async_api import Page, async_playwright
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.cli import main
 from storage.db import make_engine
 from storage.models import OutboxMessage, Person
-from tests.rosters import write
 from tests.telegram_harness import running
 from tests.test_overview import CHROMIUM, CHROMIUM_ARGS
 
@@ -59,10 +57,10 @@ def sign_in_path(db: Engine, base: str) -> str:
 async def test_the_demo_on_a_phone(
     narvaro_env: dict[str, str], db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Roll call marks Ali absent; at the cutoff his guardian Mona gets the notice in the
-    web chat and reports him sick with the buttons; the mentor's call prompt is closed with
-    a line saying why; the overview shows the classes in Swedish. Nothing is wider than the
-    phone."""
+    """The mentor marks Ali absent at roll call (one list, updated in place); at the cutoff
+    his guardian Mona gets the notice in the web chat and reports him sick; the mentor's
+    call prompt is closed with a line saying why; the overview shows the classes in
+    Swedish. Nothing is wider than the phone."""
     monkeypatch.setenv("NARVARO_CLOCK_START", BEFORE_CUTOFF)
     wanted = os.environ.get("SCREENSHOTS")  # relative to the project
     shots = REPO / wanted if wanted else tmp_path / "shots"
@@ -70,13 +68,25 @@ async def test_the_demo_on_a_phone(
     async with running({"NARVARO_DEMO": "1", "NARVARO_SWEEP_INTERVAL_SECONDS": "0.3"}) as rt, \
             async_playwright() as playwright:
         base = f"http://127.0.0.1:{rt.context.settings.http_port}"
-        assert main(["attendance", "import", write(
-            tmp_path, "roll.csv", "date,student_id,status,lesson_start,lesson_end,"
-            "minutes_late\n2026-11-23,D001,absent,,,\n")]) == 0
         browser = await playwright.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
             args=CHROMIUM_ARGS, locale="sv-SE", viewport=PHONE, device_scale_factor=2)
         try:
+            # The mentor takes roll call: each tap updates the one list in place.
+            mentor = await browser.new_page()
+            await open_chat(mentor, base, "Anna Mentorsson")
+            await mentor.fill("#text", "/roll")
+            await mentor.click("#send")
+            await mentor.locator(".choices button:enabled", has_text="7A").first.click()
+            lists = mentor.locator(".msg.bot").filter(
+                has=mentor.locator("button", has_text="Ali Andersson"))
+            await lists.first.wait_for()
+            await lists.locator("button:enabled", has_text="Ali Andersson").click()
+            await mentor.locator(".msg.bot button:enabled", has_text="✗ Ali Andersson").wait_for()
+            assert await lists.count() == 1
+            await lists.locator("button:enabled", has_text="Skicka").click()
+            await mentor.locator(".msg.bot", has_text="är sparad").wait_for()
+
             page = await browser.new_page()
             await open_chat(page, base, "Mona Andersson")
             notice = page.locator(".msg.bot", has_text="ingen frånvaroanmälan")
@@ -99,8 +109,7 @@ async def test_the_demo_on_a_phone(
             assert await page.locator(".msg.me").count() >= 1
             assert await page.locator(".choices button:enabled", has_text="Skicka").count() == 0
 
-            mentor = await browser.new_page()
-            await open_chat(mentor, base, "Anna Mentorsson")
+            await mentor.bring_to_front()
             await mentor.locator(".msg.bot", has_text="Ring hem i dag").wait_for(timeout=15_000)
             await mentor.locator(".msg.bot", has_text="behöver inte ringa").wait_for(
                 timeout=15_000)
