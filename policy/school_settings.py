@@ -7,13 +7,11 @@ from collections.abc import Collection
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import holidays
-
-from policy.phones import to_e164
-
 
 @cache
 def _countries() -> frozenset[str]:
+    import holidays  # only when a country is checked: the settings load without it
+
     return frozenset(holidays.list_supported_countries())
 
 
@@ -46,4 +44,6 @@ def language_problem(value: str, languages: Collection[str]) -> str | None:
 
 def school_phone(value: str, country: str) -> str | None:
     """The school's number as E.164, read in its `country`; None if it is not a number."""
+    from policy.phones import to_e164  # phonenumbers: only when a phone is checked
+
     return to_e164(value, country)
