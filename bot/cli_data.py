@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -40,7 +41,8 @@ def cmd_audit(context: Context, args: argparse.Namespace) -> int:
     else:
         for row in rows:
             detail = json.dumps(row["detail"], ensure_ascii=False) if row["detail"] else ""
-            sys.stdout.write(f"{row['at']}  {row['actor']}  {row['action']}  "
+            at = datetime.fromisoformat(row["at"]).astimezone(context.settings.zone)
+            sys.stdout.write(f"{at:%Y-%m-%d %H:%M}  {row['actor']}  {row['action']}  "
                              f"{row['entity']}:{row['entity_id'] or '-'}  "
                              f"{row['student_id'] or '-'}  {detail}\n")
     return 0
