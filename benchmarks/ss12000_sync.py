@@ -55,7 +55,7 @@ def serve(pipe: Connection, students: int, schools: int) -> None:
 def sync(pipe: Connection, env: dict[str, str], full: bool) -> None:
     """One sync in this (fresh) process: its changes, seconds and peak memory."""
     os.environ.update(env)
-    from bot.app import build_context
+    from bot.context import build_context
     from bot.school_system import build_connector
     from bot.settings import load_settings
 

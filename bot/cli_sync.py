@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from sqlmodel import select
 
-from bot.app import Context
+from bot.context import Context
 from bot.school_system import build_connector
 from connectors.ss12000.client import SS12000Error
 from locales import LANGUAGES
@@ -63,20 +62,3 @@ def cmd_person_set(context: Context, args: argparse.Namespace) -> int:
               entity="person", entity_id=person.id, changed=["language"])
     sys.stdout.write("Language set.\n")
     return 0
-
-
-def add_parser(sub: Any) -> None:
-    """`sync ss12000 [--full]` and `person set --phone P --language L`."""
-    sync = sub.add_parser("sync", help="sync with the school's own system now")
-    sync_sub = sync.add_subparsers(dest="action", required=True)
-    ss12000 = sync_sub.add_parser("ss12000", help="roster and roll call from SS 12000, "
-                                  "reports back")
-    ss12000.add_argument("--full", action="store_true",
-                         help="read everything again, not only what changed")
-    ss12000.set_defaults(handler=cmd_sync)
-    person = sub.add_parser("person", help="a person's details")
-    person_sub = person.add_subparsers(dest="action", required=True)
-    person_set = person_sub.add_parser("set", help="set a person's language")
-    person_set.add_argument("--phone", required=True)
-    person_set.add_argument("--language", required=True, help="sv, nb, da, en, ar, …")
-    person_set.set_defaults(handler=cmd_person_set)

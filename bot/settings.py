@@ -10,12 +10,13 @@ from datetime import datetime
 from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policy.presets import PRESETS, load_policy
+from policy.school_settings import timezone_problem
 
 DEFAULT_DATABASE_URL = "sqlite:///narvaro.db"
 PLACEHOLDERS = {"changeme", "change-me", "changethis", "secret", "xxx", "todo"}
@@ -171,13 +172,8 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"NARVARO_TIMEZONE {value!r} is not a known time zone; "
-                "use an IANA name such as Europe/Stockholm, Europe/Oslo or Europe/Copenhagen"
-            ) from None
+        if problem := timezone_problem(value):
+            raise ValueError(f"NARVARO_TIMEZONE {problem}")
         return value
 
     @field_validator("policy")

@@ -42,6 +42,7 @@ from policy.clock import Clock
 from policy.text import clean_text
 from storage.attendance import (
     apply_attendance,
+    closed_days,
     record_roll_call,
     resolve_student,
     student_resolver,
@@ -49,7 +50,7 @@ from storage.attendance import (
 from storage.db import session_scope
 from storage.models import Person, School, SchoolClass
 from storage.outbox import messages_for
-from storage.people import search_people
+from storage.people import count_people, search_people
 
 log = logging.getLogger(__name__)
 #: Twilio's webhooks are a few KiB at most (a 1,600-character SMS and its fields).
@@ -81,6 +82,12 @@ UI_STRINGS = {
     "sign_in": N_("Staff sign in with their phone number"),
     "sign_in_send": N_("Send me a sign-in link"),
     "sign_in_sent": N_("If the number belongs to school staff, a sign-in link is on its way."),
+    "group_staff": N_("Staff"),
+    "group_guardians": N_("Guardians, class {name}"),
+    "group_students": N_("Students, class {name}"),
+    "group_others": N_("Others"),
+    "shown_of": N_("Showing {shown} of {total}: write a name to find the others."),
+    "clock": N_("The school's time"),
 }
 
 
@@ -152,7 +159,8 @@ class WebApp:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse(
             {"status": "ok", "database": "ok", "channels": self.channels,
-             "time": self.clock.now().isoformat(), **extra}
+             "time": self.clock.now().isoformat(),
+             "timezone": str(self.timezone) if self.timezone else "UTC", **extra}
         )
 
     def _ping(self) -> None:
@@ -262,7 +270,7 @@ class WebApp:
             students = student_resolver(session)
             records, problems = parse_attendance_rows(
                 payload.rows, lambda school, sid: resolve_student(students, school, sid),
-                today=today,
+                today=today, closed=closed_days(session),
             )
             found = problems.items
             day = payload.day or today
@@ -375,12 +383,20 @@ class WebApp:
                 return [
                     {"id": item.person_id, "name": item.name, "language": item.language,
                      "staff": [{"school": school, "role": role} for school, role in item.staff],
-                     "children": item.children, "student_class": item.student_class}
+                     "children": item.children, "student_class": item.student_class,
+                     "child_classes": item.child_classes}
                     for item in search_people(session, query)
                     if only is None or item.person_id == only
                 ]
 
-        return JSONResponse(await asyncio.to_thread(find))
+        def total() -> int:
+            with session_scope(self.engine) as session:
+                return count_people(session, query)
+
+        found = await asyncio.to_thread(find)
+        # How many match in all: the page says when it shows only the first ones.
+        count = len(found) if only is not None else await asyncio.to_thread(total)
+        return JSONResponse(found, headers={"X-Total-Count": str(count)})
 
     async def messages(self, request: Request) -> Response:
         """What the bot has delivered to this person in the web chat, after `?after=`."""
@@ -399,7 +415,10 @@ class WebApp:
                     return None
                 return [
                     {"id": m.id, "text": m.text, "choices": m.choices or [], "status": m.status,
-                     "dir": "rtl" if normalize_language(m.language) in RIGHT_TO_LEFT else "ltr"}
+                     "dir": "rtl" if normalize_language(m.language) in RIGHT_TO_LEFT else "ltr",
+                     # Earlier messages whose buttons this one closes (a call that is off).
+                     "closes": [c.get("id") for c in (m.attachment or {}).get("closes", [])
+                                if isinstance(c, dict)]}
                     for m in messages_for(
                         session, recipient_id=person_id, channel="webchat", after_id=after
                     )

@@ -46,11 +46,16 @@ def _time(value: str, column: str, add: Callable[[str], None]) -> time | None:
         return None
 
 
+#: `closed(student, day)`: why `day` is not a school day for that student's school, or None.
+Closed = Callable[[int, date], str | None]
+
+
 def parse_attendance(
     data: CsvSource, resolve: Callable[[str, str], int | str], *, today: date,
-    source: str = "attendance.csv",
+    source: str = "attendance.csv", closed: Closed | None = None,
 ) -> tuple[list[AttendanceRecord], Problems]:
-    """Validate a roll-call file; `resolve(school, student_id)` gives a row id or a problem.
+    """Validate a roll-call file; `resolve(school, student_id)` gives a row id or a problem,
+    `closed` says which days are not school days (roll call is for school days only).
 
     `school` is the optional column of that name ("" when absent).
     """
@@ -59,14 +64,14 @@ def parse_attendance(
     records = _validate(
         rows, resolve, today=today,
         add=lambda line, message: problems.add(source, line, message),
-        where=lambda line: f"on line {line}",
+        where=lambda line: f"on line {line}", closed=closed,
     )
     return records, problems
 
 
 def parse_attendance_rows(
     rows: list[dict[str, str]], resolve: Callable[[str, str], int | str], *, today: date,
-    source: str = "records",
+    source: str = "records", closed: Closed | None = None,
 ) -> tuple[list[AttendanceRecord], Problems]:
     """Validate roll-call records given as field → text (the API's JSON), as a file is.
 
@@ -95,6 +100,7 @@ def parse_attendance_rows(
         numbered.append((index, values))
     records = _validate(
         numbered, resolve, today=today, add=add, where=lambda index: f"in {source}[{index}]",
+        closed=closed,
     )
     return records, problems
 
@@ -102,6 +108,7 @@ def parse_attendance_rows(
 def _validate(
     rows: Iterable[tuple[int, dict[str, str]]], resolve: Callable[[str, str], int | str], *,
     today: date, add: Callable[[int, str], None], where: Callable[[int], str],
+    closed: Closed | None = None,
 ) -> list[AttendanceRecord]:
     """The records of numbered rows that pass every rule; `add(line, message)` for the rest.
 
@@ -144,6 +151,8 @@ def _validate(
             student = resolve(row["school"], row["student_id"])
         if isinstance(student, str):
             problem(student)
+        elif closed is not None and not found and (why := closed(student, day)):
+            problem(why)
         for message in found:
             add(line, message)
         if found or isinstance(student, str):

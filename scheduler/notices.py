@@ -553,15 +553,44 @@ def _correct(session: Session, student: Student, day: date, now: datetime) -> in
 def _close_calls(
     session: Session, student: Student, day: date, outcome: str, now: datetime
 ) -> None:
-    """The mentor's call about this absence is no longer needed (and not carried over)."""
+    """The mentor's call about this absence is no longer needed (and not carried over); a
+    mentor who was prompted hears why, and the prompt's buttons close."""
     for task in session.execute(
         select(StaffTask).where(
             StaffTask.dedupe_key.like(f"{CALL_PREFIX}{student.id}:{day.isoformat()}:%"),
             StaffTask.status.in_(["open", "snoozed"]))
-    ).scalars():
+    ).scalars().all():
         task.status, task.outcome, task.done_at, task.remind_at = (
             "not_needed", outcome, now, None)
         audit_closed(session, task, now)
+        _tell_call_off(session, task, student, outcome, now)
+
+
+def _tell_call_off(
+    session: Session, task: StaffTask, student: Student, outcome: str, now: datetime
+) -> None:
+    """Tell the mentor a call they were prompted for is off, closing the prompts' buttons
+    (the attachment names them: the web chat greys them, Telegram removes them)."""
+    prompts = session.execute(
+        select(OutboxMessage.id, OutboxMessage.provider_ref).where(
+            OutboxMessage.recipient_id == task.assignee_id,
+            OutboxMessage.dedupe_key.like(f"{task.dedupe_key}%"),
+            OutboxMessage.status.in_(["sending", "sent", "delivered", "maybe_sent"]))
+    ).all()
+    mentor = session.get(Person, task.assignee_id)
+    if not prompts or mentor is None:
+        return  # never prompted: the prompt still waiting is withdrawn when it is due
+    label = student_label(session, student)
+    text = (gettext_for(mentor.language, "No need to call about {student}: the guardian has "
+                                         "reported the absence.", student=label)
+            if outcome == "reported" else
+            gettext_for(mentor.language, "No need to call about {student}: roll call was "
+                                         "corrected, the absence is off.", student=label))
+    # Not under the call's own key: the dispatcher withdraws those once the call is off.
+    off_key = "call-off:" + task.dedupe_key.removeprefix(CALL_PREFIX)
+    enqueue(session, dedupe_key=off_key[:200], recipient_id=mentor.id,
+            channel=AUTO, language=mentor.language, text=text, now=now,
+            attachment={"closes": [{"id": row.id, "ref": row.provider_ref} for row in prompts]})
 
 
 def remind_snoozed_calls(session: Session, now: datetime) -> int:

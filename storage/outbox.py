@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -105,10 +105,11 @@ def enqueue_row(
 
 def claim_due(
     session: Session, *, now: datetime, limit: int = 50, worker: str | None = None,
-    lease: timedelta = CLAIM_LEASE,
+    lease: timedelta = CLAIM_LEASE, exclude: Collection[int] = (),
 ) -> list[OutboxMessage]:
     """Claim up to `limit` due messages for `worker` (status `sending`, a fresh lease) and
-    return them, answers first, then by due time.
+    return them, answers first, then by due time; never those in `exclude` (messages this
+    worker put back because it cannot send them).
 
     A `sending` row whose lease ran out (its worker died) is due again. On PostgreSQL,
     rows are claimed with FOR UPDATE SKIP LOCKED so several workers never take the
@@ -126,6 +127,8 @@ def claim_due(
         .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
         .limit(limit)
     )
+    if exclude:
+        query = query.where(OutboxMessage.id.not_in(list(exclude)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(session.execute(query).scalars())
@@ -238,6 +241,15 @@ def postpone(session: Session, ids: list[int], *, behind: int) -> None:
     due = select(OutboxMessage.not_before).where(OutboxMessage.id == behind).scalar_subquery()
     session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
         status="pending", not_before=due, attempts=OutboxMessage.attempts - 1))
+
+
+def unclaim(session: Session, ids: Collection[int]) -> None:
+    """Put claimed messages back as they were before the claim (pending, due as before, the
+    attempt not counted): the claiming worker cannot send them, another may."""
+    if ids:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(
+            status="pending", claimed_by=None, claimed_at=None,
+            attempts=OutboxMessage.attempts - 1))
 
 
 def release_claims(session: Session, *, worker: str | None) -> int:

@@ -356,14 +356,16 @@ def test_siblings_absent_the_same_day_are_asked_apart(
 def test_a_roll_call_on_a_day_off_tells_nobody(
     db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Saturday is not a school day: the record is kept, no notice, no prompt."""
+    """A Saturday is not a school day: the file is refused with why, no notice, no prompt."""
     school_setting()
     monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-21T08:20:00+01:00")
-    roll_call(tmp_path, "2026-11-21,N003,absent,,,")
+    path = write(tmp_path, "roll.csv", "date,student_id,status,lesson_start,lesson_end,"
+                 "minutes_late\n2026-11-21,N003,absent,,,\n")
+    assert main(["attendance", "import", path]) == 2
     tick("2026-11-21T09:00:00+01:00")
     tick("2026-11-23T09:00:00+01:00")
     assert keys(db, "absence-notice:") == [] and keys(db, "call-home:") == []
-    assert states(db)["N003"] == ["open"]
+    assert "N003" not in states(db)
 
 
 def test_no_answer_reminds_later_and_an_unmade_call_carries_over(

@@ -110,7 +110,7 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
             OutboxMessage.dedupe_key == f"digest:{anna.id}:2026-12-02")).all()
     lines = digest.text.splitlines()
     assert lines[0] == "Dina uppgifter i dag:"
-    assert ("• Kalla till möte med elev och v.h. Eventuellt är personal från elevhälsan med.: "
+    assert ("• Kalla till möte med elev och v.h. Eventuellt är personal från elevhälsan med: "
             "Noor Berg (7A)") in lines
     with session_scope(db) as session:
         # The meeting is booked for Wednesday next week: the day is written out.
@@ -183,7 +183,7 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
             OutboxMessage.dedupe_key.startswith("overdue:"))).all()  # type: ignore[attr-defined]
     talks = [m.text for m in overdue if "Genomgång av elevdokumentation" in m.text]
     assert talks == ["Inte gjort sedan ons 2 dec: Genomgång av elevdokumentation "
-                     "(elevdagbok/elevlogg). Lyssna till eleven., Noor Berg (7A) "
+                     "(elevdagbok/elevlogg). Lyssna till eleven, Noor Berg (7A) "
                      "(ansvarig: Anna Mentor)."]
     # The booked meeting: recalled on Tuesday (the school day before), then due on Wednesday.
     tick("2026-12-07T12:00:00+01:00")
@@ -194,7 +194,7 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
             OutboxMessage.dedupe_key.startswith("remind-before:"))).all()  # type: ignore[attr-defined]
     assert before.recipient_id == anna.id
     assert before.text == ("Påminnelse: Kalla till möte med elev och v.h. Eventuellt är personal "
-                           "från elevhälsan med.: Noor Berg (7A), bokat till i morgon, ons 9 dec.")
+                           "från elevhälsan med: Noor Berg (7A), bokat till i morgon, ons 9 dec.")
     tick("2026-12-09T08:05:00+01:00")
     on_the_day = [n for n in nudges(db) if n.text.startswith("Kalla till möte")]
     assert len(on_the_day) == 2 and on_the_day[-1].text.endswith("senast ons 9 dec.")

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.app import build_context
 from bot.cli import main
+from bot.context import build_context
 from bot.school_system import build_connector, health_of
 from bot.settings import load_settings
 from connectors.ss12000.reports import ReportWriter
