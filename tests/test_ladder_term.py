@@ -224,7 +224,7 @@ def test_student_shows_a_mentor_one_of_their_own_and_nobody_else(
         lines = shown.text.splitlines()
         assert lines[0] == "Noor Berg (7A)"
         assert lines[1].startswith("Den här terminen: 3 ogiltiga tillfällen")
-        assert " 1 dag" in lines[1]  # in a row: Wednesday (Tuesday was one lesson)
+        assert "1 frånvarodag i rad" in lines[1]  # Wednesday (Tuesday was one lesson)
         assert lines[2].startswith("Steg i planen: Mentor kallar till möte med elev och v.h.")
         assert lines[3] == "Senast:"
         assert "• ons 25 nov.: frånvarande, ingen anmälan · meddelandet obesvarat" in lines
