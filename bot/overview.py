@@ -28,6 +28,7 @@ from locales.formats import format_day, format_percent, task_kind
 from policy.clock import Clock
 from policy.text import clean_text
 from storage.audit import audit
+from storage.connectors import health as connector_health
 from storage.db import session_scope
 from storage.models import Person, School, Student
 from storage.overview import (
@@ -164,6 +165,9 @@ class OverviewPages:
                     f'<thead><tr><th>{t("Class")}</th><th class="n">{t("Reported")}</th>'
                     f'<th class="n">{t("Unexcused")}</th></tr></thead><tbody>{rows}</tbody>'
                     "</table></div></section>")
+            if any(role in ("principal", "coordinator") for _school, role in roles.staff):
+                parts.append(_school_systems(session, language, next(iter(
+                    schools.values())).timezone if schools else "UTC"))
             tasks = open_tasks(session, person.id or 0)
             parts.append(f"<section><h2>{t('My tasks')}</h2><p>" + html.escape(ngettext_for(
                 language, "You have {n} open task.", "You have {n} open tasks.", len(tasks)))
@@ -295,3 +299,31 @@ def _visible_in_term(session: Session, person: Person, student_id: int,
     if student is None or school is None:
         return None
     return student, term_for(session, school, now)
+
+
+def _school_systems(session: Session, language: str, timezone: str) -> str:
+    """The school systems Närvaro syncs with: the last successful sync, the last error and
+    the reports waiting to be written back (no personal data), for principals and
+    coordinators. Empty without a connector."""
+    found = connector_health(session)
+    if not found:
+        return ""
+    zone = ZoneInfo(timezone)
+    lines = []
+    for name, state in sorted(found.items()):
+        success = state.get("last_success")
+        when = (datetime.fromisoformat(success).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                if success else None)
+        said = [gettext_for(language, "Last successful sync: {time}", time=when) if when
+                else gettext_for(language, "Not synced yet.")]
+        if state.get("error"):
+            said.append(gettext_for(language, "Last error: {error}", error=state["error"]))
+        reports = state.get("reports", {})
+        said.append(gettext_for(language, "Reports waiting to be written back: {waiting}; "
+                                          "failed: {failed}", waiting=reports.get("waiting", 0),
+                                failed=reports.get("failed", 0)))
+        lines.append(f"<li><strong>{html.escape(name.upper())}</strong>: "
+                     + html.escape(" ".join(said)) + "</li>")
+    heading = gettext_for(language, "School system")
+    return (f"<section><h2>{html.escape(heading)}</h2><ul>" + "".join(lines)
+            + "</ul></section>")
