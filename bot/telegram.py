@@ -409,7 +409,17 @@ class TelegramBot:
             raise ChannelMaybeSent(f"Telegram: {type(error).__name__} after sending") from error
         except TelegramError as error:
             raise ChannelError(f"Telegram: {type(error).__name__}") from error
+        await self._close_buttons(chat_id, message)
         return f"{chat_id}:{sent.message_id}"
+
+    async def _close_buttons(self, chat_id: int, message: OutboxMessage) -> None:
+        """Remove the buttons of earlier messages this one closes (a call that is off)."""
+        for closed in (message.attachment or {}).get("closes", []):
+            chat, _, message_id = str(closed.get("ref") or "").partition(":")
+            if chat == str(chat_id) and message_id.isdigit():
+                with contextlib.suppress(TelegramError):  # already gone or too old: harmless
+                    await self.app.bot.edit_message_reply_markup(
+                        chat_id=chat_id, message_id=int(message_id), reply_markup=None)
 
 
 def _is_int(value: object) -> bool:

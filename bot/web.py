@@ -27,7 +27,7 @@ from starlette.responses import (
     RedirectResponse,
     Response,
 )
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.dispatcher import Dispatcher
 from bot.overview import OverviewPages
@@ -44,6 +44,7 @@ from policy.clock import Clock
 from policy.text import clean_text
 from storage.attendance import (
     apply_attendance,
+    closed_days,
     record_roll_call,
     resolve_student,
     student_resolver,
@@ -51,7 +52,7 @@ from storage.attendance import (
 from storage.db import database_busy, session_scope
 from storage.models import Person, School, SchoolClass
 from storage.outbox import messages_for
-from storage.people import search_people
+from storage.people import count_people, search_people
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,6 +86,12 @@ UI_STRINGS = {
     "sign_in_send": N_("Send me a sign-in link"),
     "sign_in_sent": N_("If the number belongs to school staff, a sign-in link is on its way."),
     "sign_out": N_("Sign out"),
+    "group_staff": N_("Staff"),
+    "group_guardians": N_("Guardians, class {name}"),
+    "group_students": N_("Students, class {name}"),
+    "group_others": N_("Others"),
+    "shown_of": N_("Showing {shown} of {total}: write a name to find the others."),
+    "clock": N_("The school's time"),
 }
 
 
@@ -97,6 +104,8 @@ class WebApp:
         api_token: str | None = None, timezone: tzinfo | None = None,
         sign_in: SignIn | None = None, country: str = "SE", overview: SignIn | None = None,
         browser: BrowserRules | None = None, ids: WebIds | None = None,
+        extra_routes: list[BaseRoute] | None = None,
+        health: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         """Wire the routes; the web chat only when `webchat` is on, Telegram's webhook
         when `telegram` is given, and the attendance API when `api_token` is set
@@ -104,7 +113,9 @@ class WebApp:
         with a one-time link (phones read as in `country`), each acting only as themselves.
         With `overview` (the same SignIn, or one of its own) the staff overview is served.
         `browser` says which host names and origins the pages serve (loopback only by
-        default); `ids` makes the ids in the pages' addresses."""
+        default); `ids` makes the ids in the pages' addresses. `extra_routes` are served
+        too (a connector's webhook: a machine's path, not a page's), and `health()` adds to
+        /healthz (a connector's last sync; never personal data)."""
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
@@ -116,7 +127,7 @@ class WebApp:
         self.sign_in = sign_in
         self.country = country
         self.ids = ids or WebIds()
-        routes = [Route("/healthz", self.healthz)]
+        routes: list[BaseRoute] = [Route("/healthz", self.healthz)]
         if api_token:
             routes.append(Route(ATTENDANCE_PATH, self.attendance, methods=["POST"]))
         if sms is not None:
@@ -143,7 +154,11 @@ class WebApp:
         if overview is not None:
             routes += OverviewPages(engine, clock, overview, dispatcher, country=country,
                                    ids=self.ids).routes
-        machine_paths = {"/healthz", ATTENDANCE_PATH, SMS_PATH, STATUS_PATH, WEBHOOK_PATH}
+        routes += extra_routes or []
+        self.health = health
+        machine_paths = {"/healthz", ATTENDANCE_PATH, SMS_PATH, STATUS_PATH, WEBHOOK_PATH,
+                         *(route.path.split("{")[0] for route in extra_routes or []
+                           if isinstance(route, Route))}
         self.app = Starlette(routes=routes, middleware=[Middleware(
             BrowserGuard, rules=browser or BrowserRules(), machine_paths=machine_paths)])
 
@@ -151,11 +166,13 @@ class WebApp:
         """200 with a small status when the database answers, else 503."""
         try:
             await asyncio.to_thread(self._ping)
+            extra = await asyncio.to_thread(self.health) if self.health else {}
         except Exception:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse(
             {"status": "ok", "database": "ok", "channels": self.channels,
-             "time": self.clock.now().isoformat()}
+             "time": self.clock.now().isoformat(),
+             "timezone": str(self.timezone) if self.timezone else "UTC", **extra}
         )
 
     def _ping(self) -> None:
@@ -270,7 +287,7 @@ class WebApp:
             students = student_resolver(session)
             records, problems = parse_attendance_rows(
                 payload.rows, lambda school, sid: resolve_student(students, school, sid),
-                today=today,
+                today=today, closed=closed_days(session),
             )
             found = problems.items
             day = payload.day or today
@@ -416,12 +433,20 @@ class WebApp:
                     {"id": self.ids.make("person", item.person_id), "name": item.name,
                      "language": item.language,
                      "staff": [{"school": school, "role": role} for school, role in item.staff],
-                     "children": item.children, "student_class": item.student_class}
+                     "children": item.children, "student_class": item.student_class,
+                     "child_classes": item.child_classes}
                     for item in search_people(session, query)
                     if only is None or item.person_id == only
                 ]
 
-        return JSONResponse(await asyncio.to_thread(find))
+        def total() -> int:
+            with session_scope(self.engine) as session:
+                return count_people(session, query)
+
+        found = await asyncio.to_thread(find)
+        # How many match in all: the page says when it shows only the first ones.
+        count = len(found) if only is not None else await asyncio.to_thread(total)
+        return JSONResponse(found, headers={"X-Total-Count": str(count)})
 
     async def messages(self, request: Request) -> Response:
         """What the bot has delivered to this person in the web chat, after `?after=`."""
@@ -440,7 +465,10 @@ class WebApp:
                     return None
                 return [
                     {"id": m.id, "text": m.text, "choices": m.choices or [], "status": m.status,
-                     "dir": "rtl" if normalize_language(m.language) in RIGHT_TO_LEFT else "ltr"}
+                     "dir": "rtl" if normalize_language(m.language) in RIGHT_TO_LEFT else "ltr",
+                     # Earlier messages whose buttons this one closes (a call that is off).
+                     "closes": [c.get("id") for c in (m.attachment or {}).get("closes", [])
+                                if isinstance(c, dict)]}
                     for m in messages_for(
                         session, recipient_id=person_id, channel="webchat", after_id=after
                     )

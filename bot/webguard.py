@@ -122,14 +122,19 @@ class BrowserGuard:
 
     def __init__(self, app: ASGIApp, *, rules: BrowserRules,
                  machine_paths: Collection[str]) -> None:
-        """Guard `app`; `machine_paths` (webhooks, API, health) pass untouched."""
+        """Guard `app`; `machine_paths` (webhooks, API, health) pass untouched; a path
+        ending in "/" stands for every path under it (a webhook whose address carries a
+        secret)."""
         self.app = app
         self.rules = rules
-        self.machine_paths = frozenset(machine_paths)
+        self.machine_paths = frozenset(path for path in machine_paths
+                                       if not path.endswith("/"))
+        self.machine_prefixes = tuple(path for path in machine_paths if path.endswith("/"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse what the rules refuse; add the page headers to everything else."""
-        if scope["type"] != "http" or scope["path"] in self.machine_paths:
+        if scope["type"] != "http" or scope["path"] in self.machine_paths or (
+                self.machine_prefixes and scope["path"].startswith(self.machine_prefixes)):
             await self.app(scope, receive, send)
             return
         method = scope["method"]

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from bot.app import Runtime, build_context
+from bot.app import Runtime
 from bot.cli import main
+from bot.context import build_context
 from bot.settings import load_settings
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser
 from tests.rosters import students, write

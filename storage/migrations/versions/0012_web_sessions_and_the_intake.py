@@ -1,7 +1,7 @@
 """web sessions kept in the database; the intake of inbound messages
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0015
 Create Date: 2026-12-06 22:22:00
 
 The intake table is used on PostgreSQL; on SQLite the intake lives in a file of its own
@@ -17,7 +17,7 @@ from alembic import op
 import storage.types
 
 revision: str = '0012'
-down_revision: str | None = '0011'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
