@@ -125,6 +125,15 @@ REGISTRY: dict[str, Coverage] = {
     "conversation_state": Coverage("exported: the person's half-done dialog", "deleted",
                                    _plain("dialog", "step", "updated_at", person_id=P,
                                           data=W)),
+    "web_session": Coverage(
+        "irrelevant: a signed-in browser's session, no words (only the hash of its token)",
+        "deleted: forgetting a person ends their sessions",
+        _plain("id", "token_hash", "created_at", "expires_at", person_id=P)),
+    "intake_message": Coverage(
+        "irrelevant: a text held only until it is handled (seconds), then gone",
+        "deleted: the person's texts still waiting are removed",
+        _plain("id", "channel", "worker", "received_at", "attempts", ref=ID, sender=ID,
+               body=W)),
     "inbound_seen": Coverage(
         "irrelevant: ids of handled messages, kept 14 days against replays",
         "the ids that hold their Telegram chat id, number, name or words are deleted",
