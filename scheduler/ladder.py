@@ -110,11 +110,15 @@ class _SchoolSweep:
         self._ended: set[str] = set()
         self._called: dict[int, set[date]] = {}
         self._frame: Frame | None = None
+        #: Students whose roll call or concern changed since the sweep last read them.
+        self._changed: set[int] = set()
 
     def run(self) -> int:
         """Read who may have moved, move them, write their positions and new tasks."""
         due, positions = self._due()
-        if not due:
+        weekly = self._weekly_only(due, positions)
+        due = [student_id for student_id in due if student_id not in weekly]
+        if not due and not weekly:
             return 0
         frame = self.frame
         records = ladder_records(self.session, due, frame.first, self.today)
@@ -150,6 +154,13 @@ class _SchoolSweep:
                             "level": new.level if new else 0, "entered_at": entered,
                             "evaluated_at": self.now, "period_start": frame.period.start,
                             "below_since": below})
+        for student_id in weekly:  # nothing to count again: only the week's tasks
+            position = positions[student_id]
+            step = self.steps[position.step_id or ""]
+            self._recurring(student_id, step, position.entered_at, position.evaluated_at)
+            written.append({"student_id": student_id, "step_id": step.id, "level": step.level,
+                            "entered_at": position.entered_at, "evaluated_at": self.now,
+                            "period_start": position.period_start, "below_since": None})
         self._write_positions(written, positions)
         # A step of a running absence writes once per episode (the day it was entered),
         # any other once per period.
@@ -250,9 +261,17 @@ class _SchoolSweep:
             position = positions.get(student_id)
             if position is None or day > position.evaluated_at.astimezone(zone).date():
                 due.append(student_id)
+        self._changed = {*changed, *came}
         return list(dict.fromkeys(due)), positions
 
-    def _static(self, position: _Position) -> bool:
+    def _weekly_only(self, due: list[int], positions: dict[int, _Position]) -> set[int]:
+        """Students read today only because a recurring week of their step turned, with no
+        new roll call or concern: their counters cannot have changed."""
+        return {student_id for student_id in due
+                if (position := positions.get(student_id)) is not None
+                and student_id not in self._changed and self._static(position, weeks=False)}
+
+    def _static(self, position: _Position, *, weeks: bool = True) -> bool:
         """Whether only new roll call (or a concern) can change this student's step today:
         not a new period, nothing held, a step of occasions with no waiting step above it,
         no month or recurring week turned since it was last read. Such students are not
@@ -266,7 +285,7 @@ class _SchoolSweep:
         if (last.year, last.month) != (self.today.year, self.today.month):
             return False
         entered = position.entered_at
-        return not (entered is not None and any(rule.every_weeks for rule in step.tasks)
+        return not (weeks and entered is not None and any(rule.every_weeks for rule in step.tasks)
                     and int(_weeks_since(entered, self.zone, self.today))
                     != int(_weeks_since(entered, self.zone, last)))
 
