@@ -4,7 +4,6 @@ country's default school year (Christmas and summer are not school days)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -15,22 +14,12 @@ from sqlmodel import Session, col, select
 from bot.cli import main
 from policy.calendar import DateRange, SchoolCalendar
 from policy.ladder import term_of
-from storage.db import make_engine
 from storage.models import Absence, OutboxMessage, School, StaffTask
 from storage.schools import school_calendar
 from tests.rosters import write
-from tests.telegram_harness import import_roster
+from tests.test_ladder_term import db as db  # the transcript roster: Noor N003 in 7A
 
 HEADER = "date,student_id,status,lesson_start,lesson_end,minutes_late\n"
-
-
-@pytest.fixture
-def db(narvaro_env: dict[str, str], tmp_path: Path) -> Iterator[Engine]:
-    """The transcript roster (Norrskolan, Noor N003 in 7A)."""
-    import_roster(tmp_path)
-    engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
-    yield engine
-    engine.dispose()
 
 
 def absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, day: str) -> None:
