@@ -2,17 +2,26 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make run` installs what the bot needs; `make test` (and the other targets) the test and
+# development tools as well.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
 .PHONY: run test coverage lint i18n-extract i18n-update i18n-compile bench migration clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP) $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/narvaro run
 
 lint: $(STAMP)
@@ -64,6 +73,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/morning.py --send telegram
 	$(BIN)/python benchmarks/review.py
 	$(BIN)/python benchmarks/pacing.py
+	$(BIN)/python benchmarks/import_under_load.py
+	$(BIN)/python benchmarks/bad_csv.py
+	$(BIN)/python benchmarks/ss12000_sync.py
+	$(BIN)/python benchmarks/year.py
 
 migration: $(STAMP)
 	rm -f /tmp/narvaro-migration.db

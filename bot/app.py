@@ -5,51 +5,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import uvicorn
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from bot.channels.base import Channel
 from bot.channels.local import ConsoleChannel, WebChatChannel
-from bot.demo import load_demo_if_empty
+from bot.context import Context
+from bot.demo import load_demo_if_empty, start_demo_clock
 from bot.dispatcher import Dispatcher
 from bot.logs import quiet_libraries
+from bot.school_system import ConnectorJobs, build_connector, health_of, webhook_route
 from bot.settings import Settings, is_loopback
 from bot.sms import TwilioSms
+from bot.startup import StartupError, port_problem
 from bot.telegram import TelegramBot
 from bot.web import WebApp
-from bot.webauth import SignIn
-from policy.clock import Clock
-from policy.presets import PolicyPreset, load_policy
+from bot.webauth import SignIn, WebIds
+from bot.webguard import BrowserRules
 from scheduler.runner import build_scheduler, stop_scheduler
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import session_scope
 from storage.locks import try_session_lock
+from storage.schools import without_terms
 
 log = logging.getLogger(__name__)
 POLLING_LOCK = "telegram:polling"
 #: How often a worker that does not poll asks whether it should.
 LEADER_RETRY_SECONDS = 5.0
-
-
-@dataclass
-class Context:
-    """What every command needs: settings, the database, the clock and the policy."""
-
-    settings: Settings
-    engine: Engine
-    clock: Clock
-    policy: PolicyPreset
-
-
-def build_context(settings: Settings, *, migrate: bool = True) -> Context:
-    """Open the database (upgrading its schema) and start the clock."""
-    engine = make_engine(settings.database_url)
-    if migrate:
-        upgrade(engine)
-    return Context(settings, engine, Clock(settings.clock_start), load_policy(settings.policy))
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
@@ -58,6 +42,51 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     if settings.webchat:
         channels["webchat"] = WebChatChannel()
     return channels
+
+
+def configured_channels(settings: Settings) -> frozenset[str]:
+    """Every channel this configuration uses: where a recipient's messages go, whichever
+    process sends them."""
+    names = set(build_channels(settings))
+    if settings.telegram_enabled:
+        names.add("telegram")
+    if settings.twilio_enabled:
+        names.add("sms")
+    return frozenset(names)
+
+
+@contextlib.asynccontextmanager
+async def sending_channels(context: Context) -> AsyncIterator[dict[str, Channel]]:
+    """The channels `narvaro run` sends on, opened to send only (no polling, no webhook):
+    for `narvaro tick`. A channel that cannot be opened is left out with a warning; its
+    messages stay pending."""
+    settings = context.settings
+    channels = build_channels(settings)
+    telegram: TelegramBot | None = None
+    sms: TwilioSms | None = None
+    try:
+        if settings.telegram_enabled:
+            bot = TelegramBot(settings, context.engine, context.clock)
+            try:
+                await bot.app.initialize()  # getMe: the token works
+            except Exception as error:  # its text may hold the token: name the kind only
+                log.warning("telegram: could not connect (%s); its messages stay pending",
+                            type(error).__name__)
+            else:
+                telegram = channels["telegram"] = bot
+        if settings.twilio_enabled:
+            sms = TwilioSms(settings, context.engine, context.clock,
+                            default_language=context.policy.language)
+            await sms.start()
+            channels["sms"] = sms
+        yield channels
+    finally:
+        if telegram is not None:
+            with contextlib.suppress(Exception):
+                await telegram.close()
+        if sms is not None:
+            with contextlib.suppress(Exception):
+                await sms.close()
 
 
 class _Server(uvicorn.Server):
@@ -100,7 +129,7 @@ class Runtime:
             context.engine, context.clock, self.channels,
             interval=settings.dispatch_interval_seconds, worker=settings.worker,
             lease=timedelta(seconds=settings.claim_lease_seconds),
-            in_flight=settings.sends_in_flight,
+            in_flight=settings.sends_in_flight, configured=configured_channels(settings),
         )
         if self.telegram is not None:
             # Answers go out at once through `deliver`; anything else a message caused
@@ -108,19 +137,32 @@ class Runtime:
             self.telegram.deliver = self.dispatcher.deliver
         if self.sms is not None:
             self.sms.deliver = self.dispatcher.deliver
+        self.scheduler = build_scheduler(context.engine, context.clock,
+                                         interval=settings.sweep_interval_seconds,
+                                         after_sweep=self.dispatcher.wake)
+        #: The school's own system (SS 12000), when configured: roster and roll call in,
+        #: reports back, on the scheduler's timers; its webhook on the web server.
+        self.connector = build_connector(settings, context.engine, context.clock,
+                                         context.policy)
+        self.connector_jobs = ConnectorJobs(
+            self.scheduler, self.connector, interval=settings.ss12000_poll_seconds,
+            after=self.dispatcher.wake) if self.connector is not None else None
         # One signer for the web chat and the overview: a session from either serves both.
-        sign_in = SignIn(settings.web_url, key=(
-            settings.webchat_secret.encode() if settings.webchat_secret else None))
+        key = settings.webchat_secret.encode() if settings.webchat_secret else None
+        sign_in = SignIn(settings.sign_in_url, key=key)
         self.web = WebApp(context.engine, context.clock, self.dispatcher,
                           webchat=settings.webchat, channels=sorted(self.channels),
                           telegram=self.telegram if settings.telegram_mode == "webhook" else None,
                           sms=self.sms, api_token=settings.api_token, timezone=settings.zone,
                           sign_in=sign_in if settings.webchat_exposed else None,
                           overview=sign_in if settings.overview_served else None,
-                          country=context.policy.country)
-        self.scheduler = build_scheduler(context.engine, context.clock,
-                                         interval=settings.sweep_interval_seconds,
-                                         after_sweep=self.dispatcher.wake)
+                          country=context.policy.country, ids=WebIds(key),
+                          browser=BrowserRules.for_address(
+                              http_host=settings.http_host, public_url=settings.public_url,
+                              exposed=settings.webchat_exposed),
+                          extra_routes=[webhook_route(self.connector, self.scheduler)]
+                          if self.connector is not None else None,
+                          health=health_of(context.engine))
         self.server = _Server(
             uvicorn.Config(self.web.app, host=settings.http_host, port=settings.http_port,
                            log_level="warning", lifespan="off")
@@ -173,13 +215,28 @@ class Runtime:
     async def run(self) -> None:
         """Run until `stop` or a signal; then stop every part and close the database."""
         context, settings = self.context, self.context.settings
-        if settings.demo:
+        # Before anything is written: a second `run` on a busy port changes nothing.
+        if problem := port_problem(settings.http_host, settings.http_port):
+            raise StartupError(problem)
+        if settings.demo and self.connector is None:  # the school system fills it instead
             with session_scope(context.engine) as session:
                 if load_demo_if_empty(
                     session, policy=context.policy, timezone=settings.timezone,
                     now=context.clock.now(),
                 ):
                     log.info("database was empty: loaded the demo school")
+            if settings.clock_start is None:
+                with session_scope(context.engine) as session:
+                    demo_now = start_demo_clock(session, context.clock)
+                if demo_now is not None:
+                    log.info("demo clock: %s (NARVARO_CLOCK_START sets another; loading a "
+                             "school's own roster ends the demo)",
+                             demo_now.astimezone(settings.zone).strftime("%a %Y-%m-%d %H:%M"))
+        with session_scope(context.engine) as session:
+            for school in without_terms(session):
+                log.warning("school %s has no terms imported: its counts use the default %s "
+                            "school year until `narvaro calendar import` gives its own",
+                            school.id, school.country)
         if settings.overview and not settings.overview_served:
             log.warning("the overview is off: NARVARO_HTTP_HOST is reachable and "
                         "NARVARO_WEBCHAT_EXPOSED is not set")
@@ -217,6 +274,8 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     await serve_task
             await stop_scheduler(self.scheduler)
+            if self.connector_jobs is not None:
+                await self.connector_jobs.finish()
             self._stopping.set()
             if leading is not None:
                 await leading

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from bot.app import Context
 from bot.cli_common import fail, student_with_id
+from bot.context import Context
 from handlers.action_plan import owners_of
 from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT
 from policy.text import one_line
@@ -82,19 +82,3 @@ def cmd_action_plan(context: Context, args: argparse.Namespace) -> int:
         sys.stdout.write(f"Action plan {plan.id} saved: {len(measures)} measures, evaluation "
                          f"{evaluate}.\n")
     return 0
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`narvaro actionplan add|list`."""
-    plan = sub.add_parser("actionplan", help="a student's action plan after a meeting")
-    plan_sub = plan.add_subparsers(dest="action", required=True)
-    add = plan_sub.add_parser("add", help="record the measures agreed")
-    add.add_argument("--student", required=True, metavar="ID")
-    add.add_argument("--measure", action="append", required=True,
-                     metavar="PHONE|WHAT|YYYY-MM-DD", help="one measure (repeat for more)")
-    add.add_argument("--evaluate", metavar="YYYY-MM-DD",
-                     help="the evaluation day (default after two weeks of school)")
-    listing = plan_sub.add_parser("list", help="the student's action plans as JSON")
-    listing.add_argument("--student", required=True, metavar="ID")
-    for parser in (add, listing):
-        parser.set_defaults(handler=cmd_action_plan)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.app import Context
 from bot.cli_common import fail, student_with_id
+from bot.context import Context
 from handlers.case_log import case_log_html
-from locales import LANGUAGES, normalize_language
+from locales import normalize_language
 from storage.db import session_scope
 from storage.models import School
 from storage.schools import policy_of
@@ -26,11 +26,3 @@ def cmd_caselog(context: Context, args: argparse.Namespace) -> int:
         sys.stdout.write(case_log_html(session, student, language, by="cli",
                                        now=context.clock.now()))
     return 0
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`narvaro caselog`."""
-    caselog = sub.add_parser("caselog", help="a student's case log as printable HTML")
-    caselog.add_argument("--student", required=True, metavar="ID")
-    caselog.add_argument("--language", choices=LANGUAGES, help="default: the school's")
-    caselog.set_defaults(handler=cmd_caselog)

@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.app import Context
+from bot.context import Context
 from policy.phones import to_e164
 from storage.audit import audit, list_audit
 from storage.db import session_scope
+from storage.intake import forget_sender, intake_engine
 from storage.models import Person, Student
 from storage.privacy import export_person, forget_person, purge_notes
 
@@ -30,15 +31,9 @@ def _person(session: Session, context: Context, phone: str) -> Person | None:
 
 def cmd_audit(context: Context, args: argparse.Namespace) -> int:
     """`audit list [--student ID] [--actor A] [--action PREFIX] [--since ISO] [--json]`."""
-    since = None
-    if args.since:
-        try:
-            since = datetime.fromisoformat(args.since)
-        except ValueError:
-            sys.stderr.write(f"--since {args.since!r} is not an ISO 8601 instant\n")
-            return EXIT_INVALID
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=context.settings.zone)
+    since = args.since
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=context.settings.zone)
     with session_scope(context.engine) as session:
         rows = list_audit(session, student=args.student, actor=args.actor,
                           action=args.action_prefix, since=since)
@@ -47,7 +42,8 @@ def cmd_audit(context: Context, args: argparse.Namespace) -> int:
     else:
         for row in rows:
             detail = json.dumps(row["detail"], ensure_ascii=False) if row["detail"] else ""
-            sys.stdout.write(f"{row['at']}  {row['actor']}  {row['action']}  "
+            at = datetime.fromisoformat(row["at"]).astimezone(context.settings.zone)
+            sys.stdout.write(f"{at:%Y-%m-%d %H:%M}  {row['actor']}  {row['action']}  "
                              f"{row['entity']}:{row['entity_id'] or '-'}  "
                              f"{row['student_id'] or '-'}  {detail}\n")
     return 0
@@ -80,7 +76,15 @@ def cmd_forget(context: Context, args: argparse.Namespace) -> int:
             sys.stderr.write("that number is a student's own: a student is not forgotten "
                              "this way\n")
             return EXIT_INVALID
+        phone = person.phone or ""
         counts = forget_person(session, person, now=context.clock.now())
+    # Texts from them not yet handled (the intake may be a file of its own, see
+    # storage.intake) go too.
+    intake = intake_engine(context.engine)
+    with session_scope(intake) as session:
+        counts["texts waiting"] = forget_sender(session, phone)
+    if intake is not context.engine:
+        intake.dispose()
     removed = ", ".join(f"{name} {n}" for name, n in counts.items() if n)
     sys.stdout.write(f"Forgotten person {person.id}: {removed or 'nothing else was stored'}.\n")
     return 0
@@ -92,28 +96,3 @@ def cmd_purge(context: Context, args: argparse.Namespace) -> int:
         purged = purge_notes(session, context.clock.now())
     sys.stdout.write(f"Purged {purged} report note(s).\n")
     return 0
-
-
-def add_parser(sub: Any) -> None:
-    """Add `audit`, `export`, `forget` and `purge` to the `narvaro` command line."""
-    audit = sub.add_parser("audit", help="the audit trail: who did what, when")
-    audit_sub = audit.add_subparsers(dest="action", required=True)
-    listing = audit_sub.add_parser("list", help="list audit rows, oldest first")
-    listing.add_argument("--student", metavar="ID", help="the school's student id")
-    listing.add_argument("--actor", help="person:ID, cli, api or system")
-    listing.add_argument("--action", dest="action_prefix", metavar="ACTION",
-                         help="an action or its prefix, e.g. report. or student.view")
-    listing.add_argument("--since", metavar="ISO", help="from this instant on")
-    listing.add_argument("--json", action="store_true", help="a JSON array on stdout")
-    listing.set_defaults(handler=cmd_audit)
-
-    export = sub.add_parser("export", help="everything stored about a person, as JSON")
-    export.add_argument("--guardian", required=True, metavar="PHONE")
-    export.set_defaults(handler=cmd_export)
-
-    forget = sub.add_parser("forget", help="remove a person who has left")
-    forget.add_argument("--guardian", required=True, metavar="PHONE")
-    forget.set_defaults(handler=cmd_forget)
-
-    purge = sub.add_parser("purge", help="clear report notes past their retention")
-    purge.set_defaults(handler=cmd_purge)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot.app import Context
+from bot.context import Context
 from handlers.plan_consent import announce
 from handlers.plan_settings import tell_trusted_adult
 from handlers.return_plan import unreachable_because
@@ -180,52 +180,6 @@ def _list(session: Session, args: argparse.Namespace) -> int:
             sys.stdout.write(f"{row['student_id']}\t{row['status']}\t{row['morning_time']}\t"
                              f"evaluate {row['evaluate_on']}\n")
     return 0
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`narvaro plan` and its actions."""
-    plan = sub.add_parser("plan", help="a student's return plan")
-    plan_sub = plan.add_subparsers(dest="action", required=True)
-    start = plan_sub.add_parser("start", help="start a return plan")
-    start.add_argument("--student", required=True, metavar="ID")
-    start.add_argument("--start", metavar="YYYY-MM-DD", help="first day (default today)")
-    start.add_argument("--evaluate", metavar="YYYY-MM-DD",
-                       help="evaluation day (default after 2 weeks of school)")
-    start.add_argument("--time", default="07:15", help="morning message time (07:15)")
-    start.add_argument("--answer-by", metavar="HH:MM",
-                       help="no answer by then tells the trusted adult (default 30 minutes "
-                            "before the first lesson)")
-    start.add_argument("--adult", metavar="PHONE", help="the trusted adult (default the mentor)")
-    start.add_argument("--goal", help="the goal the morning message states")
-    start.add_argument("--days", default="1,2,3,4,5",
-                       help="weekdays it runs on, school days only (1,2,3,4,5 or mon,…)")
-    start.add_argument("--guardian-note", action="store_true",
-                       help="the guardians hear each day how the check-in went")
-    change = plan_sub.add_parser("change", help="change a running return plan")
-    change.add_argument("--student", required=True, metavar="ID")
-    change.add_argument("--time", help="morning message time")
-    change.add_argument("--answer-by", metavar="HH:MM", help="the answer deadline")
-    change.add_argument("--goal", help="the goal the morning message states")
-    change.add_argument("--no-goal", action="store_true", help="remove the goal")
-    change.add_argument("--days", help="weekdays it runs on (1,2,3,4,5 or mon,…)")
-    change.add_argument("--guardian-note", action=argparse.BooleanOptionalAction, default=None,
-                        help="the guardians' daily note on or off")
-    change.add_argument("--evaluate", metavar="YYYY-MM-DD", help="move the evaluation")
-    change.add_argument("--adult", metavar="PHONE", help="a new trusted adult")
-    change.add_argument("--add-text", metavar="TEXT",
-                        help="add the mentor's own morning text to the rotation")
-    end = plan_sub.add_parser("end", help="end a return plan")
-    end.add_argument("--student", required=True, metavar="ID")
-    listing = plan_sub.add_parser("list", help="return plans (active ones unless --all)")
-    listing.add_argument("--student", metavar="ID")
-    listing.add_argument("--all", action="store_true", help="ended plans too")
-    listing.add_argument("--json", action="store_true", help="a JSON array")
-    messages = plan_sub.add_parser(
-        "messages", help="a guardian's word (by phone): may the school message the student?")
-    messages.add_argument("--student", required=True, metavar="ID")
-    messages.add_argument("state", choices=["on", "off"])
-    for parser in (start, change, end, listing, messages):
-        parser.set_defaults(handler=cmd_plan)
 
 
 def _day(text: str | None) -> date | None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 
-from bot.app import Context
 from bot.cli_common import fail, month_span, school_named
+from bot.context import Context
 from policy.csvout import to_csv
 from storage.db import session_scope
 from storage.exports import absence_rows, unapproved_by_student
@@ -18,14 +17,13 @@ from storage.models import AuditLog
 
 def cmd_report(context: Context, args: argparse.Namespace) -> int:
     """Write the report asked for as CSV (audited by school and period)."""
-    try:
-        span = (month_span(args.month) if args.what == "csn" else
-                (date.fromisoformat(args.first), date.fromisoformat(args.last)))
-    except ValueError:
-        span = None
+    span = month_span(args.month) if args.what == "csn" else (args.first, args.last)
     if span is None:
-        return fail("dates as YYYY-MM-DD (--from, --to), months as YYYY-MM (--month)")
+        return fail(f"--month {args.month!r}: write it as YYYY-MM")
     first, last = span
+    if last < first:
+        return fail(f"--to {last} is before --from {first}: give the first day, then the "
+                    "last")
     with session_scope(context.engine) as session:
         school = school_named(session, args.school)
         if school is None:
@@ -43,19 +41,3 @@ def cmd_report(context: Context, args: argparse.Namespace) -> int:
                  "minutes_late"),
                 absence_rows(session, school, first, last, class_name=args.class_name)))
     return 0
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`narvaro report absences|csn`."""
-    report = sub.add_parser("report", help="absence as CSV: a period, or the month for CSN")
-    report_sub = report.add_subparsers(dest="what", required=True)
-    absences = report_sub.add_parser("absences", help="a school's or class's absence, by day")
-    absences.add_argument("--school", required=True)
-    absences.add_argument("--class", dest="class_name", help="only this class")
-    absences.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD")
-    absences.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD")
-    csn = report_sub.add_parser("csn", help="the month's unapproved absence per student")
-    csn.add_argument("--school", required=True)
-    csn.add_argument("--month", required=True, metavar="YYYY-MM")
-    for parser in (absences, csn):
-        parser.set_defaults(handler=cmd_report)

@@ -9,11 +9,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from bot.app import Context
-from bot.charts import render_png
 from bot.cli_common import fail, month_span, school_named
+from bot.context import Context
 from handlers.review import review_chart, review_text
-from locales import LANGUAGES, normalize_language
+from locales import normalize_language
 from storage.db import session_scope
 from storage.review import monthly_review
 from storage.schools import policy_of
@@ -38,16 +37,7 @@ def cmd_review(context: Context, args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(review_text(review, name, language) + "\n")
     if args.png:
+        from bot.charts import render_png  # matplotlib: only when a picture is asked for
+
         Path(args.png).write_bytes(render_png(review_chart(review, name, language)))
     return 0
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`narvaro review`."""
-    review = sub.add_parser("review", help="a school's monthly review (text, --json, --png)")
-    review.add_argument("--school", required=True)
-    review.add_argument("--month", required=True, metavar="YYYY-MM")
-    review.add_argument("--language", choices=LANGUAGES, help="default: the school's")
-    review.add_argument("--json", action="store_true", help="the figures as JSON")
-    review.add_argument("--png", metavar="FILE", help="write the chart to FILE")
-    review.set_defaults(handler=cmd_review)

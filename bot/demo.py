@@ -6,16 +6,26 @@ Phone numbers are from the Swedish range reserved for fiction (070-1740605 to
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from policy.clock import Clock
+from policy.demo_clock import in_school_hours, next_school_morning
 from policy.presets import PolicyPreset
 from policy.roster import STUDENT_COLUMNS, parse_roster
 from storage.models import Person
 from storage.roster import apply_roster
-from storage.schools import ensure_school, set_period
+from storage.schools import (
+    DEMO_CLOCK,
+    demo_school,
+    ensure_school,
+    school_calendar,
+    set_demo_clock,
+    set_period,
+)
 
 SCHOOL = "Demoskolan"
 SCHOOL_PHONE = "+46701740605"
@@ -37,14 +47,20 @@ STAFF = (
     ("Cecilia Rektor", 8, "principal", "sv"),
     ("Dina Skolsköterska", 9, "nurse", "sv"),
 )
-#: Terms and breaks of the school year 2026/27 (Swedish pattern, weeks 44, 52–1, 9, 13).
-PERIODS = (
-    ("term", "Hösttermin 2026", date(2026, 8, 18), date(2026, 12, 18)),
-    ("term", "Vårtermin 2027", date(2027, 1, 11), date(2027, 6, 11)),
-    ("break", "Höstlov", date(2026, 10, 26), date(2026, 10, 30)),
-    ("break", "Sportlov", date(2027, 3, 1), date(2027, 3, 5)),
-    ("break", "Påsklov", date(2027, 3, 29), date(2027, 4, 2)),
-)
+
+
+def periods(today: date) -> tuple[tuple[str, str, date, date], ...]:
+    """Terms and breaks of the school year of `today` (a new one from July), on the Swedish
+    pattern: autumn term from 18 August, spring term to 11 June, breaks in weeks 44 and 9."""
+    year = today.year if today.month >= 7 else today.year - 1
+    autumn_break = date.fromisocalendar(year, 44, 1)
+    sports_break = date.fromisocalendar(year + 1, 9, 1)
+    return (
+        ("term", f"Hösttermin {year}", date(year, 8, 18), date(year, 12, 18)),
+        ("term", f"Vårtermin {year + 1}", date(year + 1, 1, 11), date(year + 1, 6, 11)),
+        ("break", "Höstlov", autumn_break, autumn_break + timedelta(days=4)),
+        ("break", "Sportlov", sports_break, sports_break + timedelta(days=4)),
+    )
 
 
 def _phone(number: int) -> str:
@@ -86,7 +102,7 @@ def load_demo_if_empty(
         return False
     school = ensure_school(session, SCHOOL, policy=policy, timezone=timezone, now=now)
     school.phone = SCHOOL_PHONE
-    for kind, name, start, end in PERIODS:
+    for kind, name, start, end in periods(now.astimezone(ZoneInfo(timezone)).date()):
         set_period(session, school, kind=kind, name=name, start=start, end=end)
     students, staff = demo_files()
     roster, problems = parse_roster(students, staff, lambda _school: school.country)
@@ -94,4 +110,24 @@ def load_demo_if_empty(
         raise RuntimeError("demo roster invalid: " + "; ".join(problems.items))
     apply_roster(session, roster, now=now, default_policy=policy, timezone=timezone,
                  actor="demo")
+    # The demo's first lesson at 08:00 and notices 5 minutes after: from the demo clock's
+    # 07:50, a newcomer who takes roll call sees the notices a quarter of an hour later.
+    school.settings = {**school.settings, DEMO_CLOCK: {},  # the demo's clock, set by `run`
+                       "notices": {"first_lesson": "08:00", "day_cutoff_minutes": "5"}}
     return True
+
+
+def start_demo_clock(session: Session, clock: Clock) -> datetime | None:
+    """While the demo school is the only school, move `clock` to a school morning when it
+    stands outside a school day's hours (never backwards), and record where it stands for
+    every other process (`narvaro tick`, the lists). Returns the demo's time, if any."""
+    school = demo_school(session)
+    if school is None:
+        return None
+    local = clock.now().astimezone(ZoneInfo(school.timezone))
+    if not in_school_hours(local, calendar := school_calendar(session, school)):
+        morning = next_school_morning(local, calendar)
+        if morning is not None:
+            clock.set(morning)
+    set_demo_clock(session, school, start=clock.now(), real=datetime.now(UTC))
+    return clock.now()

@@ -8,7 +8,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Collection, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -35,6 +35,7 @@ from storage.outbox import (
     release_claims,
     renew_claims,
     reroute,
+    unclaim,
     withdraw,
 )
 from storage.people import mark_unreachable, reachability
@@ -49,6 +50,8 @@ LATER = -1
 FLOOD_WINDOW = 1.0
 #: A message held by flood control is due a moment after the wait (its row is written then).
 RETRY_AFTER_SLACK = 0.05
+#: Seconds between asking the providers that can say (Twilio) about maybe-sent messages.
+RECONCILE_EVERY = 60.0
 
 
 class Dispatcher:
@@ -59,21 +62,32 @@ class Dispatcher:
     conversation before anything else. A row is claimed with a lease in the name of
     `worker`, sent, and marked in that order, the mark inside the lane's turn: a crash
     at any instant loses nothing, and sends again at most the requests in flight.
+
+    A recipient's channel is chosen among the `configured` ones (the installation's), not
+    only among those this process holds: a message whose channel this process cannot send
+    on is put back, pending, for a process that can (never handed to another channel).
     """
 
     def __init__(
         self, engine: Engine, clock: Clock, channels: Mapping[str, Channel],
         *, interval: float = 1.0, batch: int = 50, worker: str = "local",
         lease: timedelta = CLAIM_LEASE, in_flight: int = 1,
+        reconcile_every: float = RECONCILE_EVERY,
+        configured: Collection[str] | None = None,
     ) -> None:
-        """Prepare a dispatcher over `channels`, keyed by channel name."""
+        """Prepare a dispatcher over `channels`, keyed by channel name; `configured` names
+        every channel the installation uses (default: those given)."""
         self.engine = engine
         self.clock = clock
         self.channels = dict(channels)
+        self.configured = frozenset(self.channels if configured is None else configured)
+        #: Messages put back because their channel is not in this process, by channel.
+        self.waiting: dict[str, set[int]] = {}
         self.interval = interval
         self.batch = batch
         self.worker = worker
         self.lease = lease
+        self.reconcile_every = reconcile_every
         self.lanes: dict[str, Lane] = {}
         for name, channel in self.channels.items():
             ceiling = getattr(channel, "ceiling", None)
@@ -119,6 +133,22 @@ class Dispatcher:
                 return round_.sent
             await round_.progressed()
 
+    async def reconcile_once(self) -> int:
+        """Ask each channel that can (SMS) about its `maybe_sent` messages; returns how many
+        were settled (those to send again are sent in the next round)."""
+        settled = 0
+        for name, channel in self.channels.items():
+            reconcile = getattr(channel, "reconcile", None)
+            if reconcile is None:
+                continue
+            try:
+                settled += await reconcile()
+            except Exception:
+                log.exception("reconciling maybe-sent messages on %s failed; retrying", name)
+        if settled:
+            self.wake()
+        return settled
+
     async def deliver(self, claimed: Claimed) -> int:
         """Send rows the caller enqueued already claimed (answers in a conversation), in order,
         ahead of everything waiting."""
@@ -148,7 +178,8 @@ class Dispatcher:
     def _claim(self) -> list[tuple[OutboxMessage, Person | None]]:
         with session_scope(self.engine) as session:
             messages = claim_due(session, now=self.clock.now(), limit=self.batch,
-                                 worker=self.worker, lease=self.lease)
+                                 worker=self.worker, lease=self.lease,
+                                 exclude=set().union(*self.waiting.values()))
             pairs: list[tuple[OutboxMessage, Person | None]] = []
             for message in messages:
                 if not still_true(session, message, self.clock.now()):
@@ -163,11 +194,26 @@ class Dispatcher:
             return pairs
 
     def _route(self, message: OutboxMessage, person: Person | None) -> str | None:
+        """The channel the recipient is reached by in this installation (perhaps one this
+        process does not hold), or None when none reaches them."""
         if message.channel != AUTO:
-            return message.channel if message.channel in self.channels else None
+            return message.channel if message.channel in self.configured else None
         if person is None:
             return None
-        return pick_channel(reachability(person), self.channels)
+        return pick_channel(reachability(person), self.configured)
+
+    async def _leave_for(self, name: str, message: OutboxMessage) -> None:
+        """Put a message back, pending, for a process that holds channel `name`; warn once
+        per channel."""
+        if name not in self.waiting:
+            log.warning("outbox: messages for the %s channel stay pending: this process cannot "
+                        "send on it (`narvaro run` with the same settings sends them)", name)
+        self.waiting.setdefault(name, set()).add(message.id or 0)
+        await asyncio.to_thread(self._unclaim, message.id or 0)
+
+    def _unclaim(self, message_id: int) -> None:
+        with session_scope(self.engine) as session:
+            unclaim(session, [message_id])
 
     @asynccontextmanager
     async def _turn(self, name: str, address: str | None, urgent: bool) -> AsyncIterator[None]:
@@ -182,6 +228,9 @@ class Dispatcher:
                     urgent: bool = False) -> int:
         assert message.id is not None
         name = self._route(message, person)
+        if name is not None and name not in self.channels:
+            await self._leave_for(name, message)
+            return 0
         channel = self.channels.get(name) if name else None
         if channel is None or name is None:
             log.warning("outbox %s not sent: no configured channel reaches the recipient",
@@ -318,7 +367,11 @@ class Dispatcher:
                 log.exception("renewing claims failed; retrying")
 
     async def _dispatch_forever(self) -> None:
+        reconciled = time.monotonic() - self.reconcile_every  # at once after a start
         while not self._closing:
+            if time.monotonic() - reconciled >= self.reconcile_every:
+                reconciled = time.monotonic()
+                await self.reconcile_once()
             try:
                 await self.dispatch_once()
             except Exception:

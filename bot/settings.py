@@ -10,12 +10,13 @@ from datetime import datetime
 from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policy.presets import PRESETS, load_policy
+from policy.school_settings import timezone_problem
 
 DEFAULT_DATABASE_URL = "sqlite:///narvaro.db"
 PLACEHOLDERS = {"changeme", "change-me", "changethis", "secret", "xxx", "todo"}
@@ -90,6 +91,23 @@ class Settings(BaseSettings):
     claim_lease_seconds: float = Field(default=30.0, ge=1)
     #: Requests in flight at once on one channel; a crash may send each of them twice.
     sends_in_flight: int = Field(default=1, ge=1, le=64)
+    #: The school's SS 12000 server (its API base, e.g. https://skolsystem.example.se/v2);
+    #: roster and roll call come from it, guardians' reports go back to it.
+    ss12000_url: str | None = None
+    #: OAuth2 client credentials: the token endpoint, client id and secret (and a scope).
+    ss12000_token_url: str | None = None
+    ss12000_client_id: str | None = None
+    ss12000_client_secret: str | None = None
+    ss12000_scope: str | None = None
+    #: A client certificate and its key (PEM files), for servers that use mutual TLS.
+    ss12000_client_cert: str | None = None
+    ss12000_client_key: str | None = None
+    #: The school units to follow: school unit codes or organisation ids, comma-separated.
+    ss12000_school_units: str = ""
+    #: How often to ask for changes (a webhook from the server also starts a sync at once).
+    ss12000_poll_seconds: float = Field(default=120.0, gt=0)
+    #: Whether guardians' reports are written back as "Anmäld frånvaro".
+    ss12000_reports: bool = True
 
     @field_validator("database_url")
     @classmethod
@@ -136,6 +154,11 @@ class Settings(BaseSettings):
                              "a placeholder")
         return value
 
+    @field_validator("ss12000_url", "ss12000_token_url")
+    @classmethod
+    def _ss12000_urls(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _check_url(value, f"NARVARO_{(info.field_name or '').upper()}", ("https", "http"))
+
     @field_validator("twilio_api_url")
     @classmethod
     def _twilio_api_url(cls, value: str) -> str:
@@ -149,13 +172,8 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"NARVARO_TIMEZONE {value!r} is not a known time zone; "
-                "use an IANA name such as Europe/Stockholm, Europe/Oslo or Europe/Copenhagen"
-            ) from None
+        if problem := timezone_problem(value):
+            raise ValueError(f"NARVARO_TIMEZONE {problem}")
         return value
 
     @field_validator("policy")
@@ -244,12 +262,52 @@ class Settings(BaseSettings):
         if (self.webchat or self.overview) and self.webchat_exposed and not self.public_url:
             raise ValueError("NARVARO_WEBCHAT_EXPOSED=1 needs NARVARO_PUBLIC_URL (the address "
                              "the sign-in links point to)")
+        self._ss12000_credentials()
         if self.telegram_token and ":" not in self.telegram_token:
             raise ValueError(
                 "NARVARO_TELEGRAM_TOKEN does not look like a bot token (123456:ABC…); "
                 "copy it from @BotFather"
             )
         return self
+
+    def _ss12000_credentials(self) -> None:
+        if not self.ss12000_url:
+            return
+        oauth = (self.ss12000_token_url, self.ss12000_client_id, self.ss12000_client_secret)
+        if any(oauth) and not all(oauth):
+            raise ValueError(
+                "NARVARO_SS12000_TOKEN_URL, NARVARO_SS12000_CLIENT_ID and "
+                "NARVARO_SS12000_CLIENT_SECRET go together (OAuth2 client credentials)")
+        if bool(self.ss12000_client_cert) != bool(self.ss12000_client_key):
+            raise ValueError("NARVARO_SS12000_CLIENT_CERT and NARVARO_SS12000_CLIENT_KEY go "
+                             "together (the certificate and its key, PEM files)")
+        for name, path in (("NARVARO_SS12000_CLIENT_CERT", self.ss12000_client_cert),
+                           ("NARVARO_SS12000_CLIENT_KEY", self.ss12000_client_key)):
+            if path and not Path(path).is_file():
+                raise ValueError(f"{name}: no such file {path!r}")
+        if not any(oauth) and not self.ss12000_client_cert:
+            raise ValueError(
+                "NARVARO_SS12000_URL needs credentials: NARVARO_SS12000_TOKEN_URL, "
+                "NARVARO_SS12000_CLIENT_ID and NARVARO_SS12000_CLIENT_SECRET, or "
+                "NARVARO_SS12000_CLIENT_CERT and NARVARO_SS12000_CLIENT_KEY")
+        secret = self.ss12000_client_secret
+        if secret is not None and secret.strip().lower() in PLACEHOLDERS:
+            raise ValueError("NARVARO_SS12000_CLIENT_SECRET is a placeholder; set the real "
+                             "secret")
+        if not self.ss12000_units:
+            raise ValueError(
+                "NARVARO_SS12000_URL needs NARVARO_SS12000_SCHOOL_UNITS: the school units to "
+                "follow, as school unit codes (12345678) or organisation ids, comma-separated")
+
+    @property
+    def ss12000_enabled(self) -> bool:
+        """True when an SS 12000 server is configured."""
+        return bool(self.ss12000_url)
+
+    @property
+    def ss12000_units(self) -> list[str]:
+        """The school units to follow (codes or organisation ids)."""
+        return [unit.strip() for unit in self.ss12000_school_units.split(",") if unit.strip()]
 
     @property
     def twilio_enabled(self) -> bool:
@@ -277,6 +335,15 @@ class Settings(BaseSettings):
     def web_url(self) -> str:
         """The address sign-in links point to: NARVARO_PUBLIC_URL, else this machine's."""
         if self.public_url:
+            return self.public_url
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
+
+    @property
+    def sign_in_url(self) -> str:
+        """The address sign-in links point to: the public one when the pages are exposed;
+        otherwise this machine's, the only one the local pages are served on."""
+        if self.webchat_exposed and self.public_url:
             return self.public_url
         host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
         return f"http://{host}:{self.http_port}"

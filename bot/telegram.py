@@ -60,7 +60,7 @@ from handlers.linking import (
 from locales import LANGUAGES, N_, gettext_for, normalize_language
 from policy.clock import Clock
 from policy.pacing import Ceiling
-from storage.db import session_scope
+from storage.db import database_busy, session_scope
 from storage.models import OutboxMessage, Person
 from storage.outbox import stamp_claims
 
@@ -73,6 +73,9 @@ MAX_MESSAGE = 4096
 MAX_CAPTION = 1024
 #: Updates handled at once (different chats; one chat's updates stay in order).
 CONCURRENT_UPDATES = 16
+#: How long a message waits for a busy or unreachable database before the person is told
+#: it was not saved.
+DATABASE_PATIENCE = 300.0
 COMMANDS = {
     "start": N_("Start, or link this chat"),
     "report": N_("Report an absence"),
@@ -210,12 +213,18 @@ class TelegramBot:
             given.encode(), self.settings.webhook_secret.encode()
         )
 
-    async def process_webhook(self, data: dict[str, Any]) -> bool:
+    async def process_webhook(self, data: dict[str, Any]) -> bool | None:
         """Handle one update posted to the webhook, before answering Telegram.
 
-        Returns False when it could not be handled (Telegram should send it again).
+        Returns False when it could not be handled (Telegram should send it again), and
+        None when it is not an update's shape (dropped with a log line, ids only).
         """
-        update = Update.de_json(data, self.app.bot)
+        update = parse_update(data, self.app.bot)
+        if update is None:
+            update_id = data.get("update_id")
+            log.warning("telegram: webhook update %s dropped: not the shape of an update",
+                        update_id if _is_int(update_id) else "-")
+            return None
         await self.app.process_update(update)
         if update.update_id in self._failed:
             self._failed.discard(update.update_id)
@@ -243,7 +252,7 @@ class TelegramBot:
         self._chat_locks[message.chat_id] = (lock, users + 1)
         try:
             async with lock:
-                answers = await asyncio.to_thread(self._handle, message)
+                answers = await self._handle_patiently(message)
                 if self.deliver is not None:
                     await self.deliver(answers)
         except Exception:
@@ -260,6 +269,22 @@ class TelegramBot:
             else:
                 self._chat_locks[message.chat_id] = (lock, users - 1)
         self.on_handled()
+
+    async def _handle_patiently(self, message: ChatMessage
+                                ) -> list[tuple[OutboxMessage, Person | None]]:
+        """Handle a message, waiting out a busy (locked) or unreachable database for up to
+        DATABASE_PATIENCE seconds (a roster import holds SQLite's write lock for a while):
+        the person gets the answer late rather than "not saved"."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DATABASE_PATIENCE
+        while True:
+            try:
+                return await asyncio.to_thread(self._handle, message)
+            except Exception as error:
+                if not database_busy(error) or loop.time() >= deadline:
+                    raise
+                log.warning("telegram: %s waits, the database is busy", message.ref)
+                await asyncio.sleep(1.0)
 
     async def _apologise(self, message: ChatMessage, update_id: int) -> None:
         if update_id in self._apologised:  # a webhook retry of the same update
@@ -384,7 +409,50 @@ class TelegramBot:
             raise ChannelMaybeSent(f"Telegram: {type(error).__name__} after sending") from error
         except TelegramError as error:
             raise ChannelError(f"Telegram: {type(error).__name__}") from error
+        await self._close_buttons(chat_id, message)
         return f"{chat_id}:{sent.message_id}"
+
+    async def _close_buttons(self, chat_id: int, message: OutboxMessage) -> None:
+        """Remove the buttons of earlier messages this one closes (a call that is off)."""
+        for closed in (message.attachment or {}).get("closes", []):
+            chat, _, message_id = str(closed.get("ref") or "").partition(":")
+            if chat == str(chat_id) and message_id.isdigit():
+                with contextlib.suppress(TelegramError):  # already gone or too old: harmless
+                    await self.app.bot.edit_message_reply_markup(
+                        chat_id=chat_id, message_id=int(message_id), reply_markup=None)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_update(data: dict[str, Any], bot: Any) -> Update | None:
+    """The update `data` holds, or None when it is not of an update's shape where we read
+    it: an integer update_id, and the ids and texts of its message, callback query, contact
+    and chat member change of the types the Bot API gives them."""
+    if not _is_int(data.get("update_id")):
+        return None
+    try:
+        update = Update.de_json(data, bot)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+        return None
+    message, query, member = update.message, update.callback_query, update.my_chat_member
+    checks: list[bool] = []
+    if message is not None:
+        checks += [_is_int(message.message_id), _is_int(message.chat.id),
+                   isinstance(message.chat.type, str),
+                   message.text is None or isinstance(message.text, str),
+                   message.from_user is None or _is_int(message.from_user.id)]
+        if message.contact is not None:
+            checks += [isinstance(message.contact.phone_number, str),
+                       message.contact.user_id is None or _is_int(message.contact.user_id)]
+    if query is not None:
+        checks += [isinstance(query.id, str), _is_int(query.from_user.id),
+                   query.data is None or isinstance(query.data, str),
+                   query.message is None or _is_int(query.message.chat.id)]
+    if member is not None:
+        checks += [_is_int(member.chat.id), isinstance(member.new_chat_member.status, str)]
+    return update if all(checks) else None
 
 
 def _not_sent(error: NetworkError) -> bool:

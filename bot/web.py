@@ -7,16 +7,18 @@ import hmac
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -25,14 +27,15 @@ from starlette.responses import (
     RedirectResponse,
     Response,
 )
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.dispatcher import Dispatcher
 from bot.overview import OverviewPages
 from bot.sms import SIGNATURE_HEADER as TWILIO_SIGNATURE
 from bot.sms import SMS_PATH, STATUS_PATH, TwilioSms
-from bot.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramBot
-from bot.webauth import COOKIE, LOGIN_PATH, SESSION_VALID, TARGETS, SignIn
+from bot.telegram import DATABASE_PATIENCE, SECRET_HEADER, WEBHOOK_PATH, TelegramBot
+from bot.webauth import COOKIE, LOGIN_PATH, SESSION_VALID, TARGETS, SignIn, WebIds
+from bot.webguard import BrowserGuard, BrowserRules
 from handlers.inbox import MAX_TEXT, handle_incoming
 from handlers.messages import Incoming
 from locales import LANGUAGES, N_, RIGHT_TO_LEFT, gettext_for, normalize_language
@@ -41,16 +44,18 @@ from policy.clock import Clock
 from policy.text import clean_text
 from storage.attendance import (
     apply_attendance,
+    closed_days,
     record_roll_call,
     resolve_student,
     student_resolver,
 )
-from storage.db import session_scope
+from storage.db import database_busy, session_scope
 from storage.models import Person, School, SchoolClass
 from storage.outbox import messages_for
-from storage.people import search_people
+from storage.people import count_people, search_people
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 #: Twilio's webhooks are a few KiB at most (a 1,600-character SMS and its fields).
 MAX_WEBHOOK_BODY = 64 * 1024
 #: A Telegram update with a 4,096-character text and its entities is far below this.
@@ -80,6 +85,13 @@ UI_STRINGS = {
     "sign_in": N_("Staff sign in with their phone number"),
     "sign_in_send": N_("Send me a sign-in link"),
     "sign_in_sent": N_("If the number belongs to school staff, a sign-in link is on its way."),
+    "sign_out": N_("Sign out"),
+    "group_staff": N_("Staff"),
+    "group_guardians": N_("Guardians, class {name}"),
+    "group_students": N_("Students, class {name}"),
+    "group_others": N_("Others"),
+    "shown_of": N_("Showing {shown} of {total}: write a name to find the others."),
+    "clock": N_("The school's time"),
 }
 
 
@@ -91,12 +103,19 @@ class WebApp:
         channels: list[str], telegram: TelegramBot | None = None, sms: TwilioSms | None = None,
         api_token: str | None = None, timezone: tzinfo | None = None,
         sign_in: SignIn | None = None, country: str = "SE", overview: SignIn | None = None,
+        browser: BrowserRules | None = None, ids: WebIds | None = None,
+        extra_routes: list[BaseRoute] | None = None,
+        health: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         """Wire the routes; the web chat only when `webchat` is on, Telegram's webhook
         when `telegram` is given, and the attendance API when `api_token` is set
         (`timezone` gives its "today"). With `sign_in` the web chat is for staff signed in
         with a one-time link (phones read as in `country`), each acting only as themselves.
-        With `overview` (the same SignIn, or one of its own) the staff overview is served."""
+        With `overview` (the same SignIn, or one of its own) the staff overview is served.
+        `browser` says which host names and origins the pages serve (loopback only by
+        default); `ids` makes the ids in the pages' addresses. `extra_routes` are served
+        too (a connector's webhook: a machine's path, not a page's), and `health()` adds to
+        /healthz (a connector's last sync; never personal data)."""
         self.engine = engine
         self.clock = clock
         self.dispatcher = dispatcher
@@ -107,7 +126,8 @@ class WebApp:
         self.timezone = timezone
         self.sign_in = sign_in
         self.country = country
-        routes = [Route("/healthz", self.healthz)]
+        self.ids = ids or WebIds()
+        routes: list[BaseRoute] = [Route("/healthz", self.healthz)]
         if api_token:
             routes.append(Route(ATTENDANCE_PATH, self.attendance, methods=["POST"]))
         if sms is not None:
@@ -120,31 +140,39 @@ class WebApp:
                 Route("/", self.index),
                 Route("/webchat/api/ui", self.ui),
                 Route("/webchat/api/people", self.people),
-                Route("/webchat/api/people/{person_id:int}/messages", self.messages),
-                Route(
-                    "/webchat/api/people/{person_id:int}/messages", self.send, methods=["POST"]
-                ),
+                Route("/webchat/api/people/{person}/messages", self.messages),
+                Route("/webchat/api/people/{person}/messages", self.send, methods=["POST"]),
             ]
             if sign_in is not None:
-                routes.append(Route("/webchat/api/sign-in", self.ask_link, methods=["POST"]))
+                routes += [Route("/webchat/api/sign-in", self.ask_link, methods=["POST"]),
+                           Route("/webchat/api/sign-out", self.sign_out, methods=["POST"])]
         #: Who signs links in: the web chat's sign-in, else the overview's.
         self.signer = sign_in if webchat and sign_in is not None else overview
         if self.signer is not None:
             routes += [Route(LOGIN_PATH + "{token}", self.login_page),
                        Route(LOGIN_PATH + "{token}", self.login, methods=["POST"])]
         if overview is not None:
-            routes += OverviewPages(engine, clock, overview, dispatcher, country=country).routes
-        self.app = Starlette(routes=routes)
+            routes += OverviewPages(engine, clock, overview, dispatcher, country=country,
+                                   ids=self.ids).routes
+        routes += extra_routes or []
+        self.health = health
+        machine_paths = {"/healthz", ATTENDANCE_PATH, SMS_PATH, STATUS_PATH, WEBHOOK_PATH,
+                         *(route.path.split("{")[0] for route in extra_routes or []
+                           if isinstance(route, Route))}
+        self.app = Starlette(routes=routes, middleware=[Middleware(
+            BrowserGuard, rules=browser or BrowserRules(), machine_paths=machine_paths)])
 
     async def healthz(self, request: Request) -> Response:
         """200 with a small status when the database answers, else 503."""
         try:
             await asyncio.to_thread(self._ping)
+            extra = await asyncio.to_thread(self.health) if self.health else {}
         except Exception:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse(
             {"status": "ok", "database": "ok", "channels": self.channels,
-             "time": self.clock.now().isoformat()}
+             "time": self.clock.now().isoformat(),
+             "timezone": str(self.timezone) if self.timezone else "UTC", **extra}
         )
 
     def _ping(self) -> None:
@@ -167,7 +195,12 @@ class WebApp:
             return Response(status_code=400)
         if not isinstance(data, dict) or "update_id" not in data:
             return Response(status_code=400)
-        if not await self.telegram.process_webhook(data):
+        # JSON of the wrong shape is answered 200 and dropped: a 4xx or 5xx would have
+        # Telegram deliver it again and again, and it can never be handled.
+        handled = await self.telegram.process_webhook(data)
+        if handled is None:
+            return Response(status_code=200)
+        if not handled:
             return Response(status_code=500)  # Telegram delivers it again later
         return Response(status_code=200)
 
@@ -254,7 +287,7 @@ class WebApp:
             students = student_resolver(session)
             records, problems = parse_attendance_rows(
                 payload.rows, lambda school, sid: resolve_student(students, school, sid),
-                today=today,
+                today=today, closed=closed_days(session),
             )
             found = problems.items
             day = payload.day or today
@@ -291,21 +324,31 @@ class WebApp:
             }
         )
 
-    def _signed_in(self, request: Request) -> int | None:
-        """The person signed in by the request's cookie (None: nobody)."""
-        assert self.sign_in is not None
-        return self.sign_in.person(request.cookies.get(COOKIE), now=self.clock.now())
+    async def _acting_as(self, request: Request, token: str | None = None) -> int | Response:
+        """Whom a request acts as: the person `token` (an address id) names, who must be the
+        signed-in staff member when sign-in is on; with sign-in and no `token`, the signed-in
+        one (0 for anyone, without sign-in). Otherwise the refusal: 401 nobody signed in (or
+        no longer staff), 404 an id that is not genuine, 403 someone else."""
+        signed_in: int | None = None
+        if self.sign_in is not None:
+            sign_in, cookie, now = self.sign_in, request.cookies.get(COOKIE), self.clock.now()
 
-    def _refused(self, request: Request, person_id: int | None = None) -> Response | None:
-        """With sign-in on: 401 for nobody signed in, 403 for acting as someone else."""
-        if self.sign_in is None:
-            return None
-        signed_in = self._signed_in(request)
-        if signed_in is None:
-            return JSONResponse({"error": "sign in first"}, status_code=401)
-        if person_id is not None and person_id != signed_in:
+            def check() -> int | None:
+                with session_scope(self.engine) as session:
+                    person = sign_in.signed_in(session, cookie, now=now)
+                    return person.id if person is not None else None
+
+            signed_in = await asyncio.to_thread(check) if cookie else None
+            if signed_in is None:
+                return JSONResponse({"error": "sign in first"}, status_code=401)
+        if token is None:
+            return signed_in or 0
+        person_id = self.ids.read("person", token)
+        if person_id is None:
+            return JSONResponse({"error": "no such person"}, status_code=404)
+        if signed_in is not None and person_id != signed_in:
             return JSONResponse({"error": "only as yourself"}, status_code=403)
-        return None
+        return person_id
 
     async def ask_link(self, request: Request) -> Response:
         """A sign-in link to a staff member's phone; the same answer for any number."""
@@ -347,38 +390,69 @@ class WebApp:
         if person_id is None:
             return Response("This sign-in link is not valid (any more).", status_code=403,
                             media_type="text/plain; charset=utf-8")
+        signed_in = person_id
+
+        def start() -> str:
+            with session_scope(self.engine) as session:
+                return sign_in.start_session(session, signed_in, now=self.clock.now())
+
+        cookie = await asyncio.to_thread(start)
         target, _wording = TARGETS.get(request.query_params.get("to", ""), TARGETS[""])
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(COOKIE, sign_in.cookie(person_id, now=self.clock.now()),
-                            max_age=int(SESSION_VALID.total_seconds()), httponly=True,
-                            samesite="strict",
+        response.set_cookie(COOKIE, cookie, max_age=int(SESSION_VALID.total_seconds()),
+                            httponly=True, samesite="strict",
                             secure=sign_in.public_url.startswith("https://"))
         return response
 
+    async def sign_out(self, request: Request) -> Response:
+        """End this browser's session (the web chat's sign-out button)."""
+        assert self.sign_in is not None
+        sign_in, cookie = self.sign_in, request.cookies.get(COOKIE)
+
+        def end() -> None:
+            with session_scope(self.engine) as session:
+                sign_in.sign_out(session, cookie)
+
+        await asyncio.to_thread(end)
+        response = JSONResponse({"ok": True})
+        response.delete_cookie(COOKIE, httponly=True, samesite="strict")
+        return response
+
     async def people(self, request: Request) -> Response:
-        """People in the roster matching `?q=` (with sign-in: only oneself)."""
-        if (refused := self._refused(request)) is not None:
-            return refused
+        """People in the roster matching `?q=` (with sign-in: only oneself); each with the
+        id to address them by."""
+        acting = await self._acting_as(request)
+        if isinstance(acting, Response):
+            return acting
         query = clean_text(request.query_params.get("q", ""))[:100]
-        only = self._signed_in(request) if self.sign_in is not None else None
+        only = acting if self.sign_in is not None else None
 
         def find() -> list[dict[str, Any]]:
             with session_scope(self.engine) as session:
                 return [
-                    {"id": item.person_id, "name": item.name, "language": item.language,
+                    {"id": self.ids.make("person", item.person_id), "name": item.name,
+                     "language": item.language,
                      "staff": [{"school": school, "role": role} for school, role in item.staff],
-                     "children": item.children, "student_class": item.student_class}
+                     "children": item.children, "student_class": item.student_class,
+                     "child_classes": item.child_classes}
                     for item in search_people(session, query)
                     if only is None or item.person_id == only
                 ]
 
-        return JSONResponse(await asyncio.to_thread(find))
+        def total() -> int:
+            with session_scope(self.engine) as session:
+                return count_people(session, query)
+
+        found = await asyncio.to_thread(find)
+        # How many match in all: the page says when it shows only the first ones.
+        count = len(found) if only is not None else await asyncio.to_thread(total)
+        return JSONResponse(found, headers={"X-Total-Count": str(count)})
 
     async def messages(self, request: Request) -> Response:
         """What the bot has delivered to this person in the web chat, after `?after=`."""
-        person_id = int(request.path_params["person_id"])
-        if (refused := self._refused(request, person_id)) is not None:
-            return refused
+        person_id = await self._acting_as(request, str(request.path_params["person"])[:100])
+        if isinstance(person_id, Response):
+            return person_id
         try:
             after = int(request.query_params.get("after", "0"))
         except ValueError:
@@ -391,7 +465,10 @@ class WebApp:
                     return None
                 return [
                     {"id": m.id, "text": m.text, "choices": m.choices or [], "status": m.status,
-                     "dir": "rtl" if normalize_language(m.language) in RIGHT_TO_LEFT else "ltr"}
+                     "dir": "rtl" if normalize_language(m.language) in RIGHT_TO_LEFT else "ltr",
+                     # Earlier messages whose buttons this one closes (a call that is off).
+                     "closes": [c.get("id") for c in (m.attachment or {}).get("closes", [])
+                                if isinstance(c, dict)]}
                     for m in messages_for(
                         session, recipient_id=person_id, channel="webchat", after_id=after
                     )
@@ -405,9 +482,9 @@ class WebApp:
 
     async def send(self, request: Request) -> Response:
         """A message typed (or a button tapped) in the web chat, as this person."""
-        person_id = int(request.path_params["person_id"])
-        if (refused := self._refused(request, person_id)) is not None:
-            return refused
+        person_id = await self._acting_as(request, str(request.path_params["person"])[:100])
+        if isinstance(person_id, Response):
+            return person_id
         try:
             body = await request.json()
         except ValueError:
@@ -435,7 +512,7 @@ class WebApp:
                 handle_incoming(session, incoming, now=self.clock.now())
                 return True
 
-        if not await asyncio.to_thread(handle):
+        if not await _patiently(handle):
             return JSONResponse({"error": "no such person"}, status_code=404)
         if self.dispatcher is not None:
             self.dispatcher.wake()
@@ -520,6 +597,20 @@ def _find_class(session: Session, school: str, name: str) -> int | str:
     if found:
         return f"class {name[:100]!r} is in several schools; give \"school\""
     return f"no class {name[:100]!r}" + (f" at school {school[:200]}" if school else "")
+
+
+async def _patiently(work: Callable[[], T]) -> T:
+    """`work` in a thread, waiting out a busy (locked) or unreachable database for up to
+    DATABASE_PATIENCE seconds rather than losing what a person wrote."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DATABASE_PATIENCE
+    while True:
+        try:
+            return await asyncio.to_thread(work)
+        except Exception as error:
+            if not database_busy(error) or loop.time() >= deadline:
+                raise
+            await asyncio.sleep(1.0)
 
 
 async def _body_within(request: Request, limit: int) -> bytes | None:

@@ -1,13 +1,19 @@
 """Staff sign-in for an exposed web chat and for the overview: a one-time link sent to a
-staff member's phone, then a signed session cookie. Nobody else signs in, and a signed-in
-person acts only as themselves.
+staff member's phone, then a session cookie. Nobody else signs in, and a signed-in person
+acts only as themselves, for as long as they are staff.
 
-Links and cookies are HMAC-signed with a key made at start-up (a restart signs everyone
-out); a link's nonce is recorded when used, so it works once.
+Links are HMAC-signed with NARVARO_WEBCHAT_SECRET (or a key made at start-up); a link's
+nonce is recorded when used, so it works once. Sessions live in the database
+(`storage.web_sessions`): every request looks its session up and checks that the person
+still has a staff role, so sign-out, a roster change and `narvaro forget` end it at once.
+
+Ids in the pages' addresses (a person in the web chat, a student in the overview) are
+`WebIds`: the id with an HMAC of it, which nobody without the key can make.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -21,6 +27,7 @@ from policy.routing import AUTO
 from storage.inbound import mark_seen
 from storage.models import Person, StaffRole
 from storage.outbox import enqueue
+from storage.web_sessions import end_session, open_session, session_person
 
 LINK_VALID = timedelta(minutes=10)
 SESSION_VALID = timedelta(hours=12)
@@ -88,14 +95,48 @@ class SignIn:
             return None  # used already
         return int(person_id)
 
-    def cookie(self, person_id: int, *, now: datetime) -> str:
-        """A session cookie's value for `person_id`."""
-        payload = f"{person_id}.{int((now + SESSION_VALID).timestamp())}"
-        return f"{payload}.{self._sign('session', payload)}"
+    def start_session(self, session: Session, person_id: int, *, now: datetime) -> str:
+        """A new session for `person_id`; returns the cookie's value."""
+        return open_session(session, person_id, now=now, valid=SESSION_VALID)
 
-    def person(self, value: str | None, *, now: datetime) -> int | None:
-        """Whom a session cookie signs in, if it is genuine and not expired."""
-        parts = self._check("session", value or "")
-        if parts is None or len(parts) != 2 or not all(p.isdecimal() for p in parts):
+    def signed_in(self, session: Session, value: str | None, *, now: datetime) -> Person | None:
+        """The staff member a session cookie signs in: the session must exist and not have
+        run out, and the person must still have a staff role (checked on every request)."""
+        person_id = session_person(session, value, now=now)
+        if person_id is None:
             return None
-        return int(parts[0]) if now.timestamp() <= int(parts[1]) else None
+        person = session.get(Person, person_id)
+        if person is None or session.execute(select(StaffRole.id).where(
+                StaffRole.person_id == person_id)).first() is None:
+            return None
+        return person
+
+    def sign_out(self, session: Session, value: str | None) -> bool:
+        """End the session of a cookie (sign-out); False when there was none."""
+        return end_session(session, value)
+
+
+class WebIds:
+    """Ids for the pages' addresses that cannot be guessed: `7.<HMAC of "kind:7">`, so a
+    page elsewhere cannot name a person or a student without having been shown the id."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        """Sign with `key` (a fresh random one by default: ids change at a restart)."""
+        self._key = key or secrets.token_bytes(32)
+
+    def _mac(self, kind: str, number: int) -> str:
+        digest = hmac.new(self._key, f"web-id:{kind}:{number}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest.digest()[:16]).decode().rstrip("=")
+
+    def make(self, kind: str, number: int) -> str:
+        """The address id of row `number` of `kind` ("person", "student")."""
+        return f"{number}.{self._mac(kind, number)}"
+
+    def read(self, kind: str, token: str) -> int | None:
+        """The row an address id names, if it is genuine; None otherwise."""
+        number, _, mac = token.partition(".")
+        if not (number.isascii() and number.isdigit()) or len(number) > 18:
+            return None
+        if not hmac.compare_digest(mac.encode(), self._mac(kind, int(number)).encode()):
+            return None
+        return int(number)

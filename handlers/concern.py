@@ -136,7 +136,7 @@ def _ask(session: Session, person: Person, student: Student, signals: list[str],
     language = person.language
     set_state(session, person.id or 0, dialog=DIALOG, step="signals",
               data={"student": student.id, "signals": signals, "note": note}, now=now)
-    lines = [gettext_for(language, "What have you noticed about {student}? Tap what fits "
+    lines = [gettext_for(language, "What have you noticed about {student}? Choose what fits "
                                    "(several can), write a short note if you like, then "
                                    "Send.", student=student_label(session, student))]
     if note:

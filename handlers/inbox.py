@@ -27,7 +27,7 @@ from handlers import (
     worry,
 )
 from handlers import language as language_dialog
-from handlers.mentor_notices import TASK_DONE, mark_task_done
+from handlers.mentor_notices import TASK_DONE, mark_task_done, notify_notice_answered
 from handlers.menu import (
     GREETING_WORDS,
     HELP_WORDS,
@@ -42,9 +42,9 @@ from handlers.messages import Incoming, Reply
 from handlers.report_dialog import Reportable
 from handlers.task_actions import is_task_action
 from locales import gettext_for
-from policy.freetext import is_cancel, parse_yes_no
+from policy.freetext import is_cancel, is_undo, parse_yes_no
 from policy.text import clean_text
-from storage.attendance import NOTICE_DIALOG, NOTICE_KEY
+from storage.attendance import NOTICE_DIALOG, NOTICE_KEY, record_notice_answer
 from storage.conversations import clear_state, get_state
 from storage.inbound import mark_seen
 from storage.models import ConversationState, OutboxMessage, Person
@@ -56,6 +56,9 @@ MAX_TEXT = 1000
 START, REPORT_COMMAND, REPORTS_COMMAND = "/start", "/report", "/reports"
 TASKS_COMMAND = "/tasks"
 NOTICE_ANSWER_WINDOW = timedelta(hours=16)
+#: Thanks in every shipped language (as typed, lowercase): answered kindly, nothing recorded.
+THANKS_WORDS = ("tack", "takk", "tak", "thank", "thx", "شكر", "mahadsan", "የቐንየ", "ممنون",
+                "مرسی", "дякую", "dzięk", "dziek")
 
 
 def handle_incoming(
@@ -132,7 +135,10 @@ def _route(
     if choice == report_dialog.CANCEL or (not choice and is_cancel(text)):
         if clear_state(session, person_id):
             return Reply(gettext_for(language, "Cancelled. Nothing was saved."))
-        return _greeting(session, person, incoming, now)
+        # Right after a receipt, "avbryt" takes the report back.
+        undone = report_dialog.undo(session, person, students, now=now) if (
+            not choice and can_report(roles)) else None
+        return undone or _greeting(session, person, incoming, now)
     if choice and choice.startswith(TASK_DONE):
         done = mark_task_done(session, person, _number(choice.removeprefix(TASK_DONE)), now=now)
         return Reply(gettext_for(language, "Marked as done. Thank you!") if done else
@@ -199,9 +205,15 @@ def _route(
                                          choice.removeprefix(my_reports.CONFIRM_KEY), now=now)
     if choice == my_reports.KEEP_KEY:
         return my_reports.keep(person, session)
+    if report_dialog.owns(choice):
+        return report_dialog.act(session, person, students, choice or "",
+                                 channel=incoming.channel, now=now)
+    if not choice and is_undo(text):
+        return report_dialog.undo(session, person, students, now=now) or Reply(
+            gettext_for(language, "There is nothing to undo."))
     if choice == REPORT or command == REPORT_COMMAND:
         clear_state(session, person_id)
-        return report_dialog.start(session, person, students, "", channel=incoming.channel,
+        return report_dialog.begin(session, person, students, channel=incoming.channel,
                                    now=now)
     if worry.owns(choice):
         return worry.act(session, person, students, choice or "", now=now)
@@ -212,24 +224,43 @@ def _route(
         return handle_menu(session, person, incoming, now)
     notice = _answered_notice(choice, state, now)
     if notice is not None:
-        return report_dialog.answer_notice(session, person, students, "" if choice else text,
-                                           student_ids=notice[0], day=notice[1],
-                                           channel=incoming.channel, now=now)
+        answer, how = report_dialog.answer_notice(
+            session, person, students, "" if choice else text, student_ids=notice[0],
+            day=notice[1], channel=incoming.channel, now=now)
+        answered = record_notice_answer(session, notice[0], notice[1], answer=how, now=now)
+        notify_notice_answered(session, answered, notice[1], guardian=person, answer=how,
+                               now=now)
+        return answer
     if state is not None and state.dialog == my_reports.DIALOG and not choice:
-        answer = parse_yes_no(text, language)
-        if answer is True:
+        said = parse_yes_no(text, language)
+        if said is True:
             return my_reports.confirm_cancel(session, person, students,
                                              str(state.data.get("report")), now=now)
-        if answer is False:
+        if said is False:
             return my_reports.keep(person, session)
         clear_state(session, person_id)
     elif state is not None and state.dialog == report_dialog.DIALOG:
-        return report_dialog.advance(session, person, students, state, incoming, now=now)
+        return report_dialog.advance(session, person, students, state, text, choice, now=now)
     if choice or text.lower().strip("!.") in GREETING_WORDS:
         # a greeting, or a button from a finished conversation: nothing to continue
         return _greeting(session, person, incoming, now)
-    return report_dialog.start(session, person, students, text, channel=incoming.channel,
-                               now=now)
+    started = report_dialog.start(session, person, students, text, channel=incoming.channel,
+                                  now=now)
+    if started is not None:
+        return started
+    return _not_a_report(session, person, incoming, now)
+
+
+def _not_a_report(session: Session, person: Person, incoming: Incoming, now: datetime) -> Reply:
+    """Thanks, a question, or words that report nothing: nothing is recorded."""
+    words = incoming.text.lower()
+    if "?" in words or "؟" in words:
+        return handle_menu(session, person, replace(incoming, text="help"), now)
+    if any(word in words for word in THANKS_WORDS):
+        roles = roles_of(session, person)
+        return Reply(gettext_for(person.language, "You're welcome!"),
+                     menu_choices(person.language, roles))
+    return _greeting(session, person, incoming, now)
 
 
 def _answered_notice(

@@ -46,7 +46,7 @@ def ask_day(session: Session, person: Person, task: StaffTask, now: datetime) ->
     set_state(session, person.id or 0, dialog=DIALOG, step="day", data={"task": task.id},
               now=now)
     return Reply(
-        gettext_for(person.language, "Which day is the meeting? Tap a day or write a date."),
+        gettext_for(person.language, "Which day is the meeting? Choose a day or write a date."),
         tuple(Choice(f"{TASK_BOOKON}{task.id}:{day.isoformat()}",
                      format_day(day, person.language)) for day in days),
     )
@@ -63,7 +63,7 @@ def answer(session: Session, person: Person, text: str, now: datetime) -> Reply:
     today = now.astimezone(ZoneInfo(school.timezone if school else "UTC")).date()
     span = parse_days(text, person.language, today)
     if span is None:
-        return Reply(gettext_for(person.language, "I could not read a date. Tap a day or "
+        return Reply(gettext_for(person.language, "I could not read a date. Choose a day or "
                                                   "write one, for example 14/12."))
     return book(session, person, task, span.first.isoformat(), now)
 

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from handlers.messages import Choice
 from locales import gettext_for
 from locales.formats import format_days, speaks
 from policy.routing import AUTO
-from storage.models import AbsenceReport, Guardianship, Person, Student
+from storage.models import Absence, AbsenceReport, Guardianship, Person, StaffTask, Student
 from storage.outbox import enqueue
 from storage.reports import mentors_of
-from storage.tasks import TASK_DONE, add_task, close_task, own_task, student_label
+from storage.tasks import (
+    CALL_PREFIX,
+    TASK_DONE,
+    add_task,
+    close_task,
+    own_task,
+    student_label,
+)
 
 
 def notify_late_report(
@@ -103,4 +110,43 @@ def notify_guardian_unreachable(session: Session, *, guardian: Person, now: date
             done = Choice(f"{TASK_DONE}{task_id}", gettext_for(language, "Done"))
             sent += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
                             language=language, text=text, now=now, choices=[done.as_dict()])
+    return sent
+
+
+def notify_notice_answered(
+    session: Session, student_ids: list[int], day: date, *, guardian: Person, answer: str,
+    now: datetime,
+) -> int:
+    """Tell the mentors whose call about a student's absence on `day` is still to be made
+    that a guardian answered the notice ("known": they know of it; "replied": words that
+    report nothing, so the call matters). An absence the answer reported needs no call and
+    gets no message. The message names the guardian and the student, never what they
+    wrote."""
+    sent = 0
+    for student_id in student_ids:
+        student = session.get(Student, student_id)
+        if student is None or not session.execute(select(Absence.id).where(
+                Absence.student_id == student_id, Absence.day == day,
+                Absence.state == "unexcused")).first():
+            continue
+        label = student_label(session, student)
+        for mentor in mentors_of(session, student_id):
+            call = f"{CALL_PREFIX}{student_id}:{day.isoformat()}:{mentor.id}"
+            task = session.execute(select(StaffTask).where(
+                StaffTask.dedupe_key == call,
+                col(StaffTask.status).in_(["open", "snoozed"]))).scalar_one_or_none()
+            if task is None:
+                continue
+            language = mentor.language
+            if answer == "known":
+                text = gettext_for(language, "{guardian} answered the notice about {student}: "
+                                             "they know of the absence.",
+                                   guardian=guardian.name, student=label)
+            else:
+                text = gettext_for(language, "{guardian} answered the notice about {student} "
+                                             "but did not report the absence: please call.",
+                                   guardian=guardian.name, student=label)
+            sent += enqueue(session, dedupe_key=f"{call}:answer:{answer}",
+                            recipient_id=mentor.id, channel=AUTO, language=language,
+                            text=text, now=now)
     return sent

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from handlers.messages import Choice, Incoming, Reply
-from locales import gettext_for, ngettext_for
+from locales import N_, gettext_for, ngettext_for
 from locales.formats import task_kind
 from storage.models import Absence, Person, School, StaffTask, Student
 from storage.people import Roles, roles_of, school_of
@@ -65,6 +65,8 @@ def handle_menu(session: Session, person: Person, incoming: Incoming, now: datet
     choices = menu_choices(language, roles)
     text = incoming.text.strip().lower()
     if incoming.choice == HELP or text in HELP_WORDS:
+        if roles.staff:
+            return Reply(staff_help(language), choices)
         return Reply(help_text(session, person), choices)
     if incoming.choice == STATUS:
         return Reply(_status_text(session, person, roles, now), choices)
@@ -79,10 +81,32 @@ def greeting(person: Person, roles: Roles) -> str:
     if can_report(roles):
         return gettext_for(
             person.language,
-            "Hi {name}! To report an absence, tap Report absence or just write, for example "
+            "Hi {name}! To report an absence, just write it, for example "
             "“sick today”.", name=name,
         )
     return gettext_for(person.language, "Hi {name}! This is Närvaro.", name=name)
+
+
+#: A staff member's commands, a line each (each short enough for a text message).
+STAFF_COMMANDS = (
+    N_("/tasks – your open tasks"),
+    N_("/roll – take roll call for a class"),
+    N_("/student NAME – one of your students: this term, concern, plan, latest events"),
+    N_("/concern NAME – raise a concern about a student"),
+    N_("/plan NAME – a student's return plan with the morning check-in"),
+    N_("/mapping NAME – ask a student the seven questions of the cause mapping"),
+    N_("/actionplan NAME – record the measures agreed at a meeting"),
+    N_("/language – change your language"),
+)
+
+
+def staff_help(language: str) -> str:
+    """A staff member's commands, each with what it does, in their language."""
+    # Translators: the heading of a staff member's /help; then come the commands (keep
+    # /tasks, /roll, … and NAME as they are).
+    lines = [gettext_for(language, "Your commands:")]
+    lines += [gettext_for(language, command) for command in STAFF_COMMANDS]
+    return "\n".join(lines)
 
 
 def help_text(session: Session, person: Person) -> str:

@@ -174,7 +174,7 @@ def _ask(session: Session, person: Person, plan: ReturnPlan, setting: str,
               data={"plan": plan.id, "setting": setting}, now=now)
     if setting == TIME:
         offered = [time(7, 0), time(7, 15), time(7, 30), time(7, 45)]
-        return Reply(gettext_for(language, "When should the morning message go? Tap a time "
+        return Reply(gettext_for(language, "When should the morning message go? Choose a time "
                                            "or write one, for example 07:30."),
                      (*(Choice(f"{SET}{plan.id}:{TIME}:{at:%H:%M}", f"{at:%H:%M}")
                         for at in offered if at != plan.morning_time), back))
@@ -217,7 +217,7 @@ def _apply(session: Session, person: Person, plan: ReturnPlan, setting: str, val
                                time=f"{at:%H:%M}")
     elif setting in (GOAL, OWN_TEXT):
         if not value:
-            return Reply(gettext_for(language, "Write a few words, or tap Back to the plan."))
+            return Reply(gettext_for(language, "Write a few words, or choose Back to the plan."))
         if len(value) > MAX_OWN_TEXT:
             return Reply(gettext_for(language, "That is {length} characters; keep it under "
                                                "{limit}.", length=len(value),

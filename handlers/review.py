@@ -52,6 +52,11 @@ def review_text(review: Review, school: str, language: str) -> str:
     steps = ", ".join(f"{step}: {count}" for step, count in review.steps.items())
     lines.append(gettext_for(language, "On a step of the plan: {steps}", steps=steps)
                  if steps else gettext_for(language, "No student is on a step of the plan."))
+    if review.default_year:
+        lines.append(gettext_for(
+            language,
+            # Translators: the school has not imported its terms; counts use a standard year.
+            "No terms imported yet: the figures use the country's usual school year."))
     return "\n".join(lines + _footer(review, language))
 
 

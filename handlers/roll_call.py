@@ -184,7 +184,7 @@ def _class_from_text(roll: _Roll, schools: dict[int | None, School], data: dict[
     if not classes:
         return _start(roll, schools)
     return _ask_class(roll, classes, schools,
-                      roll.t("Sorry, I did not find that class. Tap one, or write its name."))
+                      roll.t("Sorry, I did not find that class. Choose one, or write its name."))
 
 
 def _students(session: Session, class_id: int) -> list[tuple[Student, str]]:
@@ -234,11 +234,12 @@ def _open(roll: _Roll, school_class: SchoolClass, lead: str | None = None) -> Re
                         day=format_day(today, roll.person.language).rstrip(".")))
     if taken:
         lines.append(roll.t("It was already taken today: the marks show what is recorded. "
-                            "Change what is wrong and tap Send."))
+                            "Change what is wrong, then choose Send."))
     # The signs are values, not template text: a template must stay GSM-7 for SMS.
     lines.append(roll.t(
-        "Tap a student to mark them absent ({absent_sign}), again for late ({late_sign}), "
-        "and once more for present. You can also write their numbers or names. Then tap Send.",
+        "Choose a student to mark them absent ({absent_sign}), again for late ({late_sign}), "
+        "and once more for present. You can also write their numbers or names. Then choose "
+        "Send.",
         absent_sign=SIGNS[ABSENT], late_sign=SIGNS[LATE],
     ))
     return _show(roll, data, students, "\n".join(lines))
@@ -269,7 +270,7 @@ def _show(roll: _Roll, data: dict[str, Any], students: list[tuple[Student, str]]
     if text is None:
         school_class = roll.session.get(SchoolClass, int(data["class"]))
         absent, late = _counts(data, students)
-        text = roll.t("{name}: {absent} absent, {late} late. Tap Send when you are done.",
+        text = roll.t("{name}: {absent} absent, {late} late. Choose Send when you are done.",
                       name=school_class.name if school_class else "", absent=absent, late=late)
     marks = data.get("marks", {})
     names = [name for _student, name in students]
@@ -335,7 +336,7 @@ def _marks_from_text(roll: _Roll, data: dict[str, Any], students: list[tuple[Stu
             return _save(roll, data)
         return _show(roll, data, students, roll.t(
             "Sorry, I did not understand. Write the students' numbers or names to change "
-            "their marks, or tap Send."))
+            "their marks, or choose Send."))
     for index in found:
         _toggle(data, str(students[index][0].id))
     reply = _show(roll, data, students)

@@ -20,6 +20,7 @@ from handlers.inbox import MAX_TEXT, respond
 from handlers.linking import SHARE_CONTACT
 from handlers.menu import help_text
 from handlers.messages import Incoming
+from handlers.report_dialog import NOTE_KEY, UNDO_KEY
 from handlers.schooltime import local_today
 from locales import gettext_for
 from policy.freetext import fold
@@ -55,6 +56,8 @@ class SmsMessage:
     body: str
 
 
+#: Choices an SMS does not number: what they do is written out (the undo word).
+BY_WORD = (UNDO_KEY, NOTE_KEY)
 #: Questions on a scale, numbered from 0 by SMS (the cause mapping's 0–4).
 SCALE_PREFIX = "map:"
 
@@ -66,11 +69,12 @@ def first_number(choices: list[dict[str, str]] | None) -> int:
 
 
 def numbered_choices(choices: list[dict[str, str]] | None) -> list[dict[str, str]]:
-    """The choices an SMS lists as "reply 1 for …" (menu buttons and the contact button are
-    left out: by SMS one just writes)."""
+    """The choices an SMS lists as "reply 1 for …" (menu buttons, the contact button and a
+    receipt's undo and note are left out: by SMS one just writes, and the receipt says the
+    undo word)."""
     return [
         choice for choice in choices or []
-        if not choice["key"].startswith("menu:") and choice["key"] != SHARE_CONTACT
+        if not choice["key"].startswith(("menu:", *BY_WORD)) and choice["key"] != SHARE_CONTACT
     ]
 
 

@@ -8,14 +8,15 @@ Anyone else, or a name that is not one of those students, learns nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from handlers.messages import Reply
-from locales import N_, gettext_for
-from locales.formats import format_day, signal_names
+from locales import N_, gettext_for, ngettext_for
+from locales.formats import format_day, format_percent, signal_names
 from policy.freetext import match_child
 from policy.ladder import Record, counters, term_of
 from storage.concerns import concern_notes, open_concern
@@ -113,6 +114,27 @@ def visible_student(session: Session, person: Person, roles: Roles,
                  if str(student.id) == wanted), None)
 
 
+def term_counts(found: Mapping[str, float], language: str) -> str:
+    """The term's counters in a sentence, each count with its own plural, the share of
+    absence as the reader's locale writes a percentage."""
+    counts = [
+        ngettext_for(language, "{n} unexcused occasion", "{n} unexcused occasions",
+                     int(found["unexcused_occasions"])),
+        gettext_for(language, "{percent} absence",
+                    percent=format_percent(found["absence_percent"], language)),
+        ngettext_for(language, "{n} single lesson missed", "{n} single lessons missed",
+                     int(found["lesson_absences"])),
+        ngettext_for(language, "{n} late arrival this month", "{n} late arrivals this month",
+                     int(found["late_this_month"])),
+        ngettext_for(language, "{n} day absent in a row", "{n} days absent in a row",
+                     int(found["continuous_days"])),
+    ]
+    # Translators: a mentor's view of one student over the current term; {counts} is a list
+    # such as "2 unexcused occasions, 1.3% absence, …" (each part translated on its own).
+    return gettext_for(language, "This term: {counts}.", counts=", ".join(counts),
+                       isolate=False)
+
+
 def _profile(session: Session, student: Student, language: str, now: datetime) -> str:
     school = session.get(School, student.school_id)
     zone = ZoneInfo(school.timezone if school else "Europe/Stockholm")
@@ -127,14 +149,7 @@ def _profile(session: Session, student: Student, language: str, now: datetime) -
         found = counters([Record(a.day, a.kind, a.state, a.lesson_start, a.lesson_end)
                           for a in rows if a.day >= term.start], calendar, today,
                          concern=open_concern(session, student.id or 0) is not None)
-        lines.append(gettext_for(
-            language,
-            # Translators: a mentor's view of one student over the current term.
-            "This term: {unexcused} unexcused occasions, {percent} % absence, {lessons} single "
-            "lessons missed, {late} late arrivals this month, {run} days absent in a row.",
-            unexcused=int(found["unexcused_occasions"]), percent=found["absence_percent"],
-            lessons=int(found["lesson_absences"]), late=int(found["late_this_month"]),
-            run=int(found["continuous_days"])))
+        lines.append(term_counts(found, language))
     concern = open_concern(session, student.id or 0)
     if concern is not None:
         lines.append(gettext_for(language, "Staff concern since {day}.", day=format_day(
@@ -156,7 +171,8 @@ def _profile(session: Session, student: Student, language: str, now: datetime) -
     else:
         lines.append(gettext_for(language, "Not on any step of the plan."))
     events = [(a.day, f"{format_day(a.day, language)}: "
-               f"{gettext_for(language, STATES.get((a.kind, a.state), N_('late')))}")
+               f"{gettext_for(language, STATES.get((a.kind, a.state), N_('late')))}"
+               f"{_notice_answer(a, language, zone)}")
               for a in rows[:LOG_LINES]]
     for task in session.execute(select(StaffTask).where(StaffTask.student_id == student.id)
                                 .order_by(col(StaffTask.id).desc()).limit(LOG_LINES)).scalars():
@@ -168,3 +184,14 @@ def _profile(session: Session, student: Student, language: str, now: datetime) -
         lines.append(gettext_for(language, "Latest:"))
         lines += [f"• {text}" for _day, text in sorted(events, reverse=True)[:LOG_LINES]]
     return "\n".join(lines)
+
+
+def _notice_answer(absence: Absence, language: str, zone: ZoneInfo) -> str:
+    """Whether the guardians answered the day's notice (so the mentor calls those who did
+    not first); nothing when no notice was sent."""
+    if absence.notified_at is None:
+        return ""
+    if absence.answered_at is None:
+        return " · " + gettext_for(language, "notice not answered")
+    return " · " + gettext_for(language, "notice answered at {time}",
+                               time=f"{absence.answered_at.astimezone(zone):%H:%M}")

@@ -54,13 +54,25 @@ def gettext_for(
     text = translator(language).gettext(message)
     if not values:
         return text
+    values = _joined(text, values)
     return text.format(**(_isolated(language, values) if isolate else values))
 
 
 def ngettext_for(language: str, singular: str, plural: str, n: int, **values: object) -> str:
     """The singular or plural form for `n` in `language`, with placeholders filled in."""
     text = translator(language).ngettext(singular, plural, n)
-    return text.format(**_isolated(language, {"n": n, **values}))
+    return text.format(**_isolated(language, _joined(text, {"n": n, **values})))
+
+
+def _joined(template: str, values: dict[str, object]) -> dict[str, object]:
+    """A value ending in a full stop ("mån 30 nov.", a task's "…varje vecka.") loses it
+    where the text goes on with punctuation: never "nov.." or "vecka.: Emil"."""
+    joined = dict(values)
+    for name, value in values.items():
+        if (isinstance(value, str) and value.endswith(".") and not value.endswith("..")
+                and any("{" + name + "}" + mark in template for mark in ".:,;")):
+            joined[name] = value[:-1]
+    return joined
 
 
 _FSI, _PDI = "\u2068", "\u2069"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, time
+from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton, get_day_names
+from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_percent
 
 from locales import N_, canonical, gettext_for, normalize_language
 
@@ -21,6 +24,19 @@ REASON_LABELS = {
 def format_day(day: date, language: str) -> str:
     """A weekday and date as people write it in `language` ("tis 24 nov.", "Tue, Nov 24")."""
     return format_skeleton("MMMEd", day, locale=normalize_language(language))
+
+
+def format_percent(value: float, language: str) -> str:
+    """A percentage (`value` 1.33 for 1.33 %) to one decimal as `language` writes it:
+    "1,3 %" in Swedish, "1.3%" in English."""
+    locale = Locale.parse(normalize_language(language))
+    pattern = locale.percent_formats[None].pattern.replace("#,##0", "#,##0.#", 1)
+    return babel_percent(Decimal(str(round(value, 1))) / 100, format=pattern, locale=locale)
+
+
+def format_number(value: float, language: str) -> str:
+    """A number to one decimal as `language` writes it ("1 234,5" in Swedish)."""
+    return format_decimal(round(value, 1), format="#,##0.#", locale=normalize_language(language))
 
 
 def format_days(days: list[date] | tuple[date, ...], language: str) -> str:

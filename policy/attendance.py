@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, time
 
-from policy.csvrows import MAX_FIELD, Problems, decode, read_rows
+from policy.csvrows import MAX_FIELD, CsvSource, Problems, read_rows
 
 COLUMNS = ("date", "student_id", "status", "lesson_start", "lesson_end", "minutes_late", "school")
 REQUIRED = ("date", "student_id", "status")
@@ -46,30 +46,32 @@ def _time(value: str, column: str, add: Callable[[str], None]) -> time | None:
         return None
 
 
+#: `closed(student, day)`: why `day` is not a school day for that student's school, or None.
+Closed = Callable[[int, date], str | None]
+
+
 def parse_attendance(
-    data: bytes, resolve: Callable[[str, str], int | str], *, today: date,
-    source: str = "attendance.csv",
+    data: CsvSource, resolve: Callable[[str, str], int | str], *, today: date,
+    source: str = "attendance.csv", closed: Closed | None = None,
 ) -> tuple[list[AttendanceRecord], Problems]:
-    """Validate a roll-call file; `resolve(school, student_id)` gives a row id or a problem.
+    """Validate a roll-call file; `resolve(school, student_id)` gives a row id or a problem,
+    `closed` says which days are not school days (roll call is for school days only).
 
     `school` is the optional column of that name ("" when absent).
     """
     problems = Problems()
-    text = decode(data, source, problems)
-    if text is None:
-        return [], problems
-    rows = read_rows(text, source, COLUMNS, REQUIRED, problems)
+    rows = read_rows(data, source, COLUMNS, REQUIRED, problems)
     records = _validate(
         rows, resolve, today=today,
         add=lambda line, message: problems.add(source, line, message),
-        where=lambda line: f"on line {line}",
+        where=lambda line: f"on line {line}", closed=closed,
     )
     return records, problems
 
 
 def parse_attendance_rows(
     rows: list[dict[str, str]], resolve: Callable[[str, str], int | str], *, today: date,
-    source: str = "records",
+    source: str = "records", closed: Closed | None = None,
 ) -> tuple[list[AttendanceRecord], Problems]:
     """Validate roll-call records given as field → text (the API's JSON), as a file is.
 
@@ -80,7 +82,7 @@ def parse_attendance_rows(
     problems = Problems()
 
     def add(index: int, message: str) -> None:
-        problems.items.append(f"{source}[{index}]: {message}")
+        problems.note(f"{source}[{index}]: {message}")
 
     numbered: list[tuple[int, dict[str, str]]] = []
     for index, row in enumerate(rows):
@@ -98,6 +100,7 @@ def parse_attendance_rows(
         numbered.append((index, values))
     records = _validate(
         numbered, resolve, today=today, add=add, where=lambda index: f"in {source}[{index}]",
+        closed=closed,
     )
     return records, problems
 
@@ -105,6 +108,7 @@ def parse_attendance_rows(
 def _validate(
     rows: Iterable[tuple[int, dict[str, str]]], resolve: Callable[[str, str], int | str], *,
     today: date, add: Callable[[int, str], None], where: Callable[[int], str],
+    closed: Closed | None = None,
 ) -> list[AttendanceRecord]:
     """The records of numbered rows that pass every rule; `add(line, message)` for the rest.
 
@@ -147,6 +151,8 @@ def _validate(
             student = resolve(row["school"], row["student_id"])
         if isinstance(student, str):
             problem(student)
+        elif closed is not None and not found and (why := closed(student, day)):
+            problem(why)
         for message in found:
             add(line, message)
         if found or isinstance(student, str):

@@ -81,6 +81,31 @@ class DateRange:
         return self.start <= day <= self.end
 
 
+#: Each country's default school year, used until a school imports its own terms: the
+#: autumn term and the spring term as ((month, day), (month, day)). Approximations of the
+#: usual national pattern, documented in README ("A school year without terms"): the
+#: Christmas and summer breaks fall between them; shorter breaks (autumn, winter, Easter)
+#: vary by region and are left to the school's own calendar.
+DEFAULT_YEARS: dict[str, tuple[tuple[tuple[int, int], tuple[int, int]],
+                               tuple[tuple[int, int], tuple[int, int]]]] = {
+    "SE": (((8, 20), (12, 20)), ((1, 8), (6, 12))),
+    "NO": (((8, 18), (12, 19)), ((1, 3), (6, 19))),
+    "DK": (((8, 11), (12, 19)), ((1, 5), (6, 26))),
+}
+#: Any other country: the half years, with no breaks.
+_HALF_YEARS = (((8, 1), (12, 31)), ((1, 1), (7, 31)))
+
+
+def default_terms(country: str, year: int, *, half_years: bool = False
+                  ) -> tuple[DateRange, DateRange]:
+    """The default spring term of `year` and autumn term of `year` in `country` (or the
+    plain half years)."""
+    autumn, spring = _HALF_YEARS if half_years else DEFAULT_YEARS.get(country.upper(),
+                                                                      _HALF_YEARS)
+    return (DateRange(date(year, *spring[0]), date(year, *spring[1]), f"VT{year % 100:02d}"),
+            DateRange(date(year, *autumn[0]), date(year, *autumn[1]), f"HT{year % 100:02d}"))
+
+
 @dataclass(frozen=True)
 class SchoolCalendar:
     """The school days of one school: weekdays that are not holidays or breaks, within terms.
@@ -93,6 +118,9 @@ class SchoolCalendar:
     country: str
     terms: tuple[DateRange, ...] = ()
     breaks: tuple[DateRange, ...] = ()
+    #: Without terms of its own, the country's default school year (`DEFAULT_YEARS`) holds:
+    #: Christmas and summer are not school days. Off, every weekday that is not a holiday is.
+    default_year: bool = False
 
     def __post_init__(self) -> None:
         country = self.country.strip().upper()
@@ -107,8 +135,18 @@ class SchoolCalendar:
             day.weekday() < 5
             and day not in _days_off(self.country, day.year)
             and not any(day in b for b in self.breaks)
-            and (not self.terms or any(day in t for t in self.terms))
+            and (any(day in t for t in self.terms) if self.terms else
+                 not self.default_year or any(day in t for t in default_terms(
+                     self.country, day.year)))
         )
+
+    def default_term(self, day: date) -> DateRange:
+        """The default year's term `day` falls in, or the one before it (in a break);
+        without `default_year`, the half year."""
+        plain = not self.default_year
+        terms = [*default_terms(self.country, day.year - 1, half_years=plain),
+                 *default_terms(self.country, day.year, half_years=plain)]
+        return max((term for term in terms if term.start <= day), key=lambda t: t.start)
 
     def holiday_name(self, day: date) -> str | None:
         """The name of the holiday closing schools on ``day`` (in the local language), or None."""

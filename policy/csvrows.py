@@ -1,55 +1,115 @@
-"""Reading the contract's CSV files: UTF-8 with or without BOM, comma or semicolon."""
+"""Reading the contract's CSV files: UTF-8 with or without BOM, comma or semicolon.
+
+Files are read line by line (the caller hands over an open binary file, or bytes), so a
+file of millions of rows costs the memory of one row. Reading stops at `MAX_PROBLEMS`
+problems: the lines not checked are only counted.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import IO
 
 MAX_FIELD = 500
+#: Problems kept (and printed) in full; the rest are only counted.
+MAX_PROBLEMS = 100
+#: A line of a roster or roll-call file is far shorter; a longer one is not such a file.
+MAX_LINE = 64 * 1024
+#: An open binary file, or its bytes.
+CsvSource = bytes | IO[bytes]
 
 
 @dataclass
 class Problems:
-    """Problems found in input files, each `file:line: what is wrong`."""
+    """Problems found in input files, each `file:line: what is wrong`: the first `limit`
+    in full (`items`), all of them counted (`count`); once `limit` are found, files are
+    read no further and their lines left are counted in `unchecked` (file -> lines)."""
 
     items: list[str] = field(default_factory=list)
+    count: int = 0
+    limit: int = MAX_PROBLEMS
+    unchecked: dict[str, int] = field(default_factory=dict)
 
     def add(self, source: str, line: int, message: str) -> None:
         """Record a problem on `line` of `source`."""
-        self.items.append(f"{source}:{line}: {message}")
+        self.note(f"{source}:{line}: {message}")
+
+    def note(self, item: str) -> None:
+        """Record a problem already written out (`where: what is wrong`)."""
+        self.count += 1
+        if len(self.items) < self.limit:
+            self.items.append(item)
+
+    @property
+    def full(self) -> bool:
+        """Whether enough problems were found to stop looking."""
+        return self.count >= self.limit
+
+    @property
+    def untold(self) -> int:
+        """How many problems were counted but not kept (a row may have several)."""
+        return self.count - len(self.items)
 
     def __bool__(self) -> bool:
-        return bool(self.items)
+        return self.count > 0
 
 
-def decode(data: bytes, source: str, problems: Problems) -> str | None:
-    """The text of a CSV file, BOM removed; None (with a problem) if it is not UTF-8."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        problems.add(source, line, "not UTF-8 text; save the file as UTF-8")
-        return None
+def _lines(data: CsvSource) -> Iterator[bytes]:
+    """The file's lines, each at most MAX_LINE + 1 bytes (a longer one is cut there)."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    return iter(lambda: stream.readline(MAX_LINE + 1), b"")
+
+
+def _decoded(lines: Iterator[bytes], source: str, problems: Problems) -> Iterator[str]:
+    """The file's lines as text, BOM removed; stops (with a problem) at a line that is not
+    UTF-8 or longer than MAX_LINE."""
+    for number, raw in enumerate(lines, start=1):
+        if len(raw) > MAX_LINE:
+            problems.add(source, number, f"the line is longer than {MAX_LINE} bytes; "
+                                         "this is not a roster or roll-call file")
+            return
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.add(source, number, "not UTF-8 text; save the file as UTF-8")
+            return
 
 
 def read_rows(
-    text: str, source: str, columns: tuple[str, ...], required: tuple[str, ...],
+    data: CsvSource, source: str, columns: tuple[str, ...], required: tuple[str, ...],
     problems: Problems,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) for each data row, with a header naming `columns`.
 
     Only the columns in `required` must be in the header; others default to "".
+    A file that cannot be read as CSV (not UTF-8, a field or line over the limits) is
+    one problem, on its line, and no more rows. Once `problems` is full, no more rows
+    either: the lines left are counted in `problems.unchecked`.
     """
-    first_line = text.split("\n", 1)[0]
+    before = problems.count
+    raw = _lines(data)
+    lines = _decoded(raw, source, problems)
+    first_line = next(lines, None)
+    if first_line is None:
+        if problems.count == before:
+            problems.add(source, 1, "the file is empty; it needs a header row")
+        return
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(_chain(first_line, lines), delimiter=delimiter)
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
         problems.add(source, 1, "the file is empty; it needs a header row")
+        return
+    except csv.Error as error:  # a header over csv's field limit, an open quote…
+        problems.add(source, reader.line_num or 1, f"the header is not readable as CSV ({error})")
         return
     missing = [name for name in required if name not in header]
     if missing:
@@ -57,6 +117,12 @@ def read_rows(
         return
     index = {name: header.index(name) for name in columns if name in header}
     while True:
+        if problems.full:
+            # csv.reader reads no further ahead than the row it returned
+            left = sum(1 for _ in raw)
+            if left:
+                problems.unchecked[source] = problems.unchecked.get(source, 0) + left
+            return
         try:
             row = next(reader)
         except StopIteration:
@@ -71,6 +137,17 @@ def read_rows(
             problems.add(source, line, f"{len(row)} fields, but the header has {len(header)}")
             continue
         values = {name: (row[i].strip() if i < len(row) else "") for name, i in index.items()}
+        yield from check_rows([(line, values)], source, columns, problems)
+
+
+def check_rows(
+    rows: Iterable[tuple[int, dict[str, str]]], source: str, columns: tuple[str, ...],
+    problems: Problems,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows whose fields are short and free of control characters, every column present
+    (missing ones ""); the others become problems. For rows that come from elsewhere than a
+    file (a school system's API) as much as for a file's."""
+    for line, values in rows:
         too_long = [name for name, value in values.items() if len(value) > MAX_FIELD]
         if too_long:
             problems.add(source, line, f"{too_long[0]} is longer than {MAX_FIELD} characters")
@@ -79,9 +156,12 @@ def read_rows(
         if garbled:
             problems.add(source, line, f"{garbled[0]} contains control characters")
             continue
-        for name in columns:
-            values.setdefault(name, "")
-        yield line, values
+        yield line, {name: values.get(name, "") for name in columns}
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
 
 
 def _has_controls(value: str) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from functools import lru_cache
 
@@ -101,7 +101,7 @@ _MARKERS: dict[str, tuple[str, ...]] = {
         "until", "through", "thru", "till och med", "til og med", "حتى", "لغاية",
         "ilaa", "ክሳብ", "ክሳዕ", "تا", "до", "по", "do",
     ),
-    "and": ("och", "og", "and", "و", "iyo", "і", "й", "та", "i", "oraz"),
+    "and": ("och", "og", "and", "و", "iyo", "і", "й", "та", "i", "oraz", "ን"),
     "from": (
         "från", "fra", "from", "från och med", "fra og med", "fom", "من",
         "ka", "ካብ", "از", "з", "із", "зі", "від", "od",
@@ -191,6 +191,41 @@ _NOT_MONTHS = frozenset({fold("می")})
 _DAY_FIRST = frozenset({"fa", "uk", "pl"})
 # Tigrinya glues "on" and "for" to the next word: "ብሰኑይ" (on Monday), "ንጽባሕ" (for tomorrow).
 _GLUED_MARKS = frozenset({"ብ", "ን"})
+
+# Weeks. "förra veckan" / "forrige uke" / "last week" shift a weekday to that week ("Monday
+# last week"), or name all of it; "hela veckan" / "resten af ugen" / "the rest of the week" /
+# "this week" run from the first day meant to the week's end; "nästa vecka" is all of next
+# week.
+_WEEK_WORDS = frozenset(fold(word) for word in (
+    "vecka", "veckan", "veckas", "uke", "uka", "uken", "uge", "ugen", "week", "weeks",
+    "الأسبوع", "الاسبوع", "اسبوع", "أسبوع", "toddobaad", "toddobaadka", "toddobaadkan",
+    "toddobaadkii", "ሰሙን", "هفته", "هفتهٔ", "тиждень", "тижня", "тижні", "tydzień",
+    "tygodnia", "tygodniu",
+))
+_WHOLE_WORDS = frozenset(fold(word) for word in (
+    "hela", "hele", "resten", "rest", "remainder", "all", "whole", "entire", "this", "denna",
+    "denne", "detta", "här", "her", "kuli", "dhan", "ምሉእ", "تمام", "کل", "همین", "این",
+    "весь", "всю", "цього", "цей", "кінця", "cały", "całym", "końca", "tym", "طوال", "كل",
+    "هذا", "بقية",
+))
+# Somali glues "this" to the week: "toddobaadkan" (this week).
+_THIS_WEEK = frozenset({fold("toddobaadkan")})
+# Words that may stand between a "whole" word and the week: "resten av veckan", "the rest
+# of the week", "den här veckan", "do końca tygodnia".
+_WEEK_GLUE = frozenset(fold(word) for word in (
+    "av", "af", "of", "the", "den", "det", "i", "this", "denna", "denne", "här", "her",
+    "до", "do", "w", "в", "هذا", "oo", "dhan",
+))
+_WEEK_LAST = frozenset(fold(word) for word in (
+    "förra", "forra", "forrige", "sidste", "last", "previous", "past", "الماضي", "الماضية",
+    "ዝሓለፈ", "گذشته", "پیش", "минулого", "минулий", "минулому", "zeszły",
+    "zeszłym", "zeszłego", "poprzednim", "ubiegłym", "ubiegły", "przeszłym",
+))
+_WEEK_NEXT = frozenset(fold(word) for word in (
+    "nästa", "nasta", "neste", "næste", "next", "coming", "kommande", "kommende", "القادم",
+    "الجاي", "القادمة", "soo socda", "socda", "ዝመጽእ", "آینده", "بعد", "наступного",
+    "наступний", "наступному", "przyszły", "przyszłym", "następny", "następnym",
+))
 
 _HARAKAT_RE = re.compile(r"[\u064b-\u065f\u0670\u0640]")
 _PUNCT_MAP = str.maketrans(
@@ -346,6 +381,11 @@ def _tokens(text: str, tables: _Tables) -> list[_Token]:
                 if key[0] == "و":
                     tokens.append(_Token("word", "و", "و", glued))
                 raw, key, glued = raw[1:], key[1:], True
+            if len(key) > 1 and key.endswith("ን") and key[:-1] in tables.leading_words:
+                # Tigrinya "and" after each word joined: "ሎሚን ጽባሕን" (today and tomorrow).
+                tokens.append(_Token("word", raw[:-1], key[:-1], glued))
+                tokens.append(_Token("word", "ን", "ን", True))
+                continue
             tokens.append(_Token("word", raw, key, glued))
         else:
             tokens.append(_Token(kind, raw, raw, glued))
@@ -467,6 +507,12 @@ def _items(tokens: list[_Token], tables: _Tables) -> list[_Item]:
                 items.append(_Item("and" if token.text in ("&", "+") else "other"))
             continue
         key = token.key
+        week = _week(tokens, index - 1)
+        if week is not None:
+            items.append(_Item("week", a=week[0]))
+            index = week[1]
+            marked = False
+            continue
         if key == "i" and index < count and tokens[index].key in tables.past_weekdays:
             # "i måndags" before the phrases, where a lone "i" is Polish "and".
             past = tables.past_weekdays[tokens[index].key]
@@ -506,6 +552,9 @@ def _items(tokens: list[_Token], tables: _Tables) -> list[_Item]:
             continue
         if key in _PAST_WEEKDAYS:
             items.append(_Item("day", _Day(weekday=_PAST_WEEKDAYS[key], mode=-1)))
+        elif key in tables.past_weekdays and key not in tables.weekdays:
+            # "i torsdags och fredags": the second day without its "i"
+            items.append(_Item("day", _Day(weekday=tables.past_weekdays[key], mode=-1)))
         elif key in tables.months:
             name_first = key not in tables.day_first_months
             index = _month(items, tokens, index, tables.months[key], name_first)
@@ -521,6 +570,72 @@ def _items(tokens: list[_Token], tables: _Tables) -> list[_Item]:
             items.append(_Item("other"))
         marked = False
     return _drop_weekdays_before_dates(items)
+
+
+def _week(tokens: list[_Token], start: int) -> tuple[int, int] | None:
+    """A week named at tokens[start]: (-1 last, 0 this or the rest of it, 1 next) and the
+    index after it; None if no week is named there.
+
+    "hela veckan", "resten af ugen", "the rest of the week", "denna vecka" (0); "förra
+    veckan", "last week", "الأسبوع الماضي" (-1); "nästa vecka", "next week" (1).
+    """
+    key = tokens[start].key
+    following = tokens[start + 1] if start + 1 < len(tokens) else None
+    if key in _THIS_WEEK:
+        return 0, start + 1
+    if key in _WEEK_WORDS:  # the week first, then which: "الأسبوع الماضي", "ሰሙን ዝሓለፈ"
+        if following is not None and following.key in _WEEK_LAST:
+            return -1, start + 2
+        if following is not None and following.key in _WEEK_NEXT:
+            return 1, start + 2
+        return None
+    if key not in _WHOLE_WORDS and key not in _WEEK_LAST and key not in _WEEK_NEXT:
+        return None
+    offset: int | None = None
+    whole = False
+    position = start
+    while position < len(tokens) and position - start < 5 and tokens[position].kind == "word":
+        word = tokens[position].key
+        if word in _WEEK_WORDS or word in _THIS_WEEK:
+            if offset is None and not whole:
+                return None
+            return offset or 0, position + 1
+        if word in _WEEK_LAST:
+            offset = -1
+        elif word in _WEEK_NEXT:
+            offset = 1
+        elif word in _WHOLE_WORDS:
+            whole = True
+        elif word not in _WEEK_GLUE:
+            return None
+        position += 1
+    return None
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _shift_to_week(items: list[_Item], offset: int, today: date) -> None:
+    """Weekdays in a text that names another week are days of that week ("Monday last
+    week", "onsdag nästa vecka")."""
+    monday = _monday(today) + timedelta(weeks=offset)
+    for position, item in enumerate(items):
+        day = item.day
+        if item.kind == "day" and day is not None and day.weekday is not None:
+            found = monday + timedelta(days=day.weekday)
+            items[position] = _Item("day", _Day(day=found.day, month=found.month,
+                                                year=found.year))
+
+
+def _as_past(items: list[_Item]) -> None:
+    """In a past-tense text a weekday is the latest such day before today ("was off sick on
+    Friday")."""
+    for position, item in enumerate(items):
+        day = item.day
+        if item.kind == "day" and day is not None and day.weekday is not None and day.mode == 0:
+            items[position] = _Item("day", replace(day, mode=-1), weak=item.weak,
+                                    marked=item.marked)
 
 
 def _month(
@@ -638,8 +753,10 @@ class _Scan:
     items: list[_Item]
     today: date
     sole_word: bool
+    start: date
     days: _Days | None = None
     times: _Times | None = None
+    others: list[_Days] = field(default_factory=list)  # day expressions after the first
 
 
 def _joiner(item: _Item, marker: str | None) -> str | None:
@@ -742,16 +859,24 @@ def _single_day(scan: _Scan, start: int, marker: str | None) -> tuple[_Days, int
         return None
     found = _start(day, scan.today)
     if marker == "until":
-        # "t.o.m. fredag": from today; an end in the past leaves the start unknown.
-        return _span(scan.today if found and found >= scan.today else None, found), start + 1
+        # "t.o.m. fredag": from the first day meant (today, or the next school day once
+        # today's is over); an end before it leaves the start unknown.
+        return _span(scan.start if found and found >= scan.start else None, found), start + 1
     return _span(found, found), start + 1
+
+
+def _found_days(scan: _Scan, days: _Days) -> None:
+    if scan.days is None:
+        scan.days = days
+    elif days != scan.days:
+        scan.others.append(days)
 
 
 def _scan(scan: _Scan) -> None:
     """Pass two: the first day expression and the first time range, left to right."""
     items = scan.items
     position = 0
-    while position < len(items) and (scan.days is None or scan.times is None):
+    while position < len(items):
         kind = items[position].kind
         marker = kind if kind in ("from", "between", "until", "kl") else None
         start = position + 1 if marker else position
@@ -760,7 +885,7 @@ def _scan(scan: _Scan) -> None:
         if marker != "kl":
             days = _day_range(scan, start, marker)
             if days is not None:
-                scan.days = scan.days or days[0]
+                _found_days(scan, days[0])
                 position = days[1]
                 continue
         times = _time_range(scan, start, marker)
@@ -771,22 +896,32 @@ def _scan(scan: _Scan) -> None:
         if marker != "kl":
             day = _single_day(scan, start, marker)
             if day is not None:
-                scan.days = scan.days or day[0]
+                _found_days(scan, day[0])
                 position = day[1]
                 continue
         position += 1
 
 
-def parse_days(text: str, language: str, today: date) -> DaySpan | None:
+def parse_days(
+    text: str, language: str, today: date, *, start: date | None = None, past: bool = False,
+    strict: bool = False,
+) -> DaySpan | None:
     """The days (or part of a day) that `text` names, relative to `today`; None if none.
 
     The day expression can stand anywhere in the message ("Ali sjuk idag", "Noor sick
     Mon-Wed", "Tandläkare 10-12"). Weekday names mean the next such day on or after today
-    unless marked as past ("i måndags", "forrige mandag", "last Monday"); dates are day first
-    and, without a year, the nearest such date to today. A time range without a day is today.
-    The first expression wins; a wrong one (31/11, a range ending before it starts, a time
-    range over several days) gives None, and so does a lone number such as a menu answer.
+    unless marked as past ("i måndags", "forrige mandag", "last Monday") or the text is in the
+    past tense (`past`: "was off sick on Friday"), then the latest such day before today;
+    "Monday last week", "onsdag nästa vecka" are days of that week. Dates are day first and,
+    without a year, the nearest such date to today. `start` is the first day meant when the
+    text names none (default today): a time range alone ("10-12") is on it, and "until
+    Friday", "hela veckan", "resten af ugen", "the rest of the week" run from it; "nästa
+    vecka", "next week" alone are all of that week. The first expression wins (with
+    `strict`, two that differ give None: "sjuk idag, kommer imorgon"); a wrong one
+    (31/11, a range ending before it starts, a time range over several days) gives None,
+    and so does a lone number such as a menu answer.
     """
+    first_day = start or today
     tables = _tables(language)
     tokens = _tokens(text, tables)
     if not tokens:
@@ -794,14 +929,29 @@ def parse_days(text: str, language: str, today: date) -> DaySpan | None:
     sole_word = sum(1 for token in tokens if token.kind == "word") == 1 and len(
         [token for token in tokens if token.kind != "punct"]
     ) == 1
-    scan = _Scan(_items(tokens, tables), today, sole_word)
+    items = _items(tokens, tables)
+    weeks = [item.a for item in items if item.kind == "week"]
+    items = [item for item in items if item.kind != "week"]
+    shifted = next((week for week in weeks if week != 0), None)
+    if shifted is not None:
+        _shift_to_week(items, shifted, today)
+    elif past:
+        _as_past(items)
+    scan = _Scan(items, today, sole_word, first_day)
     _scan(scan)
     days, times = scan.days, scan.times
-    if isinstance(days, _Bad) or isinstance(times, _Bad):
+    if isinstance(days, _Bad) or isinstance(times, _Bad) or (strict and scan.others):
         return None
+    if days is None and weeks and times is None:
+        if shifted is not None:
+            monday = _monday(today) + timedelta(weeks=shifted)
+            return DaySpan(monday, monday + timedelta(days=6))
+        return DaySpan(first_day, _monday(first_day) + timedelta(days=6))
+    if days is not None and 0 in weeks and days[0] == days[1] and times is None:
+        return DaySpan(days[0], _monday(days[0]) + timedelta(days=6))  # "från onsdag hela veckan"
     if times is None:
         return DaySpan(days[0], days[1]) if days is not None else None
-    first, last = days if days is not None else (today, today)
+    first, last = days if days is not None else (first_day, first_day)
     if first != last:
         return None
     return DaySpan(first, first, times[0], times[1])

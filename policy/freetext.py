@@ -44,6 +44,11 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(unicodedata.normalize("NFC", text).replace(_TATWEEL, "").lower())
 
 
+def typed_words(text: str) -> list[str]:
+    """The words of `text` as typed (case kept), in the same split as `words`."""
+    return _WORD_RE.findall(unicodedata.normalize("NFC", text).replace(_TATWEEL, ""))
+
+
 @lru_cache(maxsize=16384)
 def fold(word: str) -> str:
     """`word` lowercased without diacritics, for comparing what guardians type.
@@ -120,8 +125,9 @@ _MEDICAL = _Vocabulary(
 )
 _SICK = _Vocabulary(
     exact=(
-        "ont", "vondt", "ondt", "sick", "ill", "unwell", "flu", "cold", "vomit", "vomiting",
-        "vomited", "headache", "covid", "corona", "spyr", "kaster", "تعبان", "تعبانة", "حمى",
+        "ont", "vondt", "ondt", "dårlig", "sick", "ill", "unwell", "flu", "cold", "vomit",
+        "vomiting", "vomited", "headache", "covid", "corona", "spyr", "kaster", "تعبان",
+        "تعبانة", "حمى",
         # so: sick ("wuu bukaa", "way bukto"), illness
         "buka", "bukaa", "bukaan", "bukto", "bukay", "jirro",
         "تب", "تبدار", "تبداره", "درد", "سرما", "کرونا", "کووید",  # fa: fever, pain, cold
@@ -288,6 +294,22 @@ def is_cancel(text: str) -> bool:
         stripped = stripped[1:].split("@", 1)[0]
     found = words(stripped)
     return len(found) == 1 and fold(found[0]) in _CANCEL
+
+
+_UNDO = _folded(
+    (
+        "ångra", "ångar", "angra", "angre", "fortryd", "fortryde", "undo", "تراجع", "تراجعي",
+        "cofnij", "cofnąć", "відмінити", "назад", "برگردان", "واگرد",
+    )
+)
+
+
+def is_undo(text: str) -> bool:
+    """True when the whole message asks to undo what was just recorded ("ÅNGRA", "angre",
+    "fortryd", "undo", "تراجع", "cofnij") or to cancel ("avbryt", "cancel", "jooji", "ሰርዝ",
+    "لغو", "скасувати", "anuluj"), which right after a receipt means the same."""
+    found = words(text.strip().lstrip("/"))
+    return len(found) == 1 and (fold(found[0]) in _UNDO or fold(found[0]) in _CANCEL)
 
 
 def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:

@@ -13,6 +13,10 @@ from datetime import date, datetime, time, timedelta
 class NoticeRules:
     """A school's settings for same-day notices (from its policy, overridable per school)."""
 
+    #: Whether guardians get the same-day notice and the mentor the call prompt at all (on
+    #: where the plan prescribes them; off, the absence still becomes unexcused at the cutoff).
+    same_day_notice: bool = True
+
     #: When the first lesson of a student's day starts (whole-day absences count from it).
     first_lesson: time = time(8, 15)
     #: Minutes after the first lesson a whole-day absence without a report is unexcused.
@@ -71,7 +75,9 @@ def rules_from(values: dict[str, object], base: NoticeRules) -> NoticeRules:
             continue
         value = values[name]
         try:
-            if isinstance(default, time):
+            if isinstance(default, bool):
+                changes[name] = _yes_no(value)
+            elif isinstance(default, time):
                 changes[name] = time.fromisoformat(str(value))
             elif isinstance(default, float):
                 changes[name] = float(str(value))
@@ -82,12 +88,28 @@ def rules_from(values: dict[str, object], base: NoticeRules) -> NoticeRules:
     return NoticeRules(**{**base.__dict__, **changes})
 
 
+_YES = frozenset({"1", "yes", "on", "true", "ja", "j"})
+_NO = frozenset({"0", "no", "off", "false", "nej", "nei", "n"})
+
+
+def _yes_no(value: object) -> bool:
+    """A setting's on or off ("on", "off", "yes", "no", true, false, 1, 0)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _YES or word in _NO:
+        return word in _YES
+    raise ValueError(f"{value!r} is neither on nor off")
+
+
 def setting_problem(key: str, value: str) -> str | None:
     """What is wrong with a school's notice setting `key=value`, or None if it is usable."""
     defaults = NoticeRules().__dict__
     if key not in defaults:
         return f"unknown setting; use one of {', '.join(sorted(defaults))}"
     default = defaults[key]
+    if isinstance(default, bool):
+        return None if value.strip().lower() in _YES | _NO else "must be on or off"
     try:
         if isinstance(default, time):
             time.fromisoformat(value)

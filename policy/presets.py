@@ -54,9 +54,17 @@ PRESETS: dict[str, PolicyPreset] = {
     for preset in (
         PolicyPreset("ljusnarsberg", "Ljusnarsbergs kommun (SE)", "SE", "sv"),
         PolicyPreset("bengtsfors", "Bengtsfors gymnasium (SE)", "SE", "sv"),
-        PolicyPreset("norway-example", "Eksempel på handlingsplan (NO)", "NO", "nb"),
-        PolicyPreset("denmark", "Dansk vejledning: ressourceteam (DK)", "DK", "da"),
-        PolicyPreset("lyngen", "Lyngen kommune (NO)", "NO", "nb"),
+        # The same-day notice and the mentor's call prompt are prescribed by the Swedish
+        # plans only ("Sms/mejl skickas automatiskt till v.h. Mentor kontaktar hemmet via
+        # telefon samma dag"; "Vid varje tillfälle av oanmäld frånvaro ringer mentor ...
+        # samma dag"): off by default elsewhere, `narvaro school set --notice
+        # same_day_notice=on` turns them on.
+        PolicyPreset("norway-example", "Eksempel på handlingsplan (NO)", "NO", "nb",
+                     notices=NoticeRules(same_day_notice=False)),
+        PolicyPreset("denmark", "Dansk vejledning: ressourceteam (DK)", "DK", "da",
+                     notices=NoticeRules(same_day_notice=False)),
+        PolicyPreset("lyngen", "Lyngen kommune (NO)", "NO", "nb",
+                     notices=NoticeRules(same_day_notice=False)),
     )
 }
 

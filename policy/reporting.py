@@ -103,3 +103,23 @@ def part_overlaps(
     if slot_start is None:
         return False
     return part_start <= slot_start < part_end
+
+
+def first_day_meant(calendar: SchoolCalendar, today: date, moment: time, day_ends: time) -> date:
+    """The day a report that names no day is for: today on a school day before its end
+    (the school's last lesson), else the next school day ("sjuk" at 07:30 is today, at
+    18:00 or on a Saturday the next school day).
+    """
+    if calendar.is_school_day(today) and moment < day_ends:
+        return today
+    try:
+        return calendar.add_school_days(today, 1)
+    except ValueError:  # no school days ahead in the calendar: today, checked as any day
+        return today
+
+
+def undo_until(calendar: SchoolCalendar, reported: date, moment: time, day_ends: time) -> date:
+    """The school day until whose end (`day_ends`) a report made at `moment` on `reported`
+    can be undone by one word: that day, or the next school day once its school day is
+    over."""
+    return first_day_meant(calendar, reported, moment, day_ends)

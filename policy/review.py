@@ -57,6 +57,8 @@ class Review:
     tasks_open_overdue: int = 0
     plans_started: int = 0
     plans_answered: float = 0.0
+    #: The school has imported no terms: its country's default school year was used.
+    default_year: bool = False
 
 
 def absence_shares(rows: Iterable[AbsenceRow], class_sizes: dict[str, int],

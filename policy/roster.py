@@ -8,10 +8,10 @@ files and looks up each school's country.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from policy.csvrows import Problems, decode, read_rows
+from policy.csvrows import CsvSource, Problems, check_rows, read_rows
 from policy.phones import to_e164
 
 STUDENT_COLUMNS = (
@@ -130,8 +130,8 @@ class _PersonIndex:
 
 
 def parse_roster(
-    students_csv: bytes | None,
-    staff_csv: bytes | None,
+    students_csv: CsvSource | None,
+    staff_csv: CsvSource | None,
     country_of: Callable[[str], str],
     *,
     known_staff: Callable[[str, str], bool] = lambda school, phone: False,
@@ -144,29 +144,69 @@ def parse_roster(
     `known_staff(school, phone)` tells whether a mentor is already on file.
     """
     problems = Problems()
+    staff_rows = students_rows = None
+    if staff_csv is not None:
+        staff_rows = read_rows(staff_csv, staff_name, STAFF_COLUMNS, STAFF_REQUIRED, problems)
+    if students_csv is not None:
+        students_rows = read_rows(students_csv, students_name, STUDENT_COLUMNS,
+                                  STUDENT_REQUIRED, problems)
+    return _parse(students_rows, staff_rows, country_of, problems, known_staff=known_staff,
+                  students_name=students_name, staff_name=staff_name)
+
+
+def parse_roster_rows(
+    students: Iterable[tuple[int, dict[str, str]]],
+    staff: Iterable[tuple[int, dict[str, str]]],
+    country_of: Callable[[str], str],
+    *,
+    known_staff: Callable[[str, str], bool] = lambda school, phone: False,
+    guardian_required: bool = True,
+    students_name: str = "students",
+    staff_name: str = "staff",
+) -> tuple[Roster, Problems]:
+    """Validate roster rows that come from elsewhere than a file (a school system's API), by
+    the same rules as the files; each row is (a number the caller knows it by, the columns).
+
+    With `guardian_required=False` a minor without a guardian's number is kept (a school
+    system's record is the truth even when it lacks a number; the files must give one).
+    Every problem is kept (a school system's data is not a file a person reads through).
+    """
+    problems = Problems(limit=1 << 30)
+    return _parse(
+        check_rows(students, students_name, STUDENT_COLUMNS, problems),
+        check_rows(staff, staff_name, STAFF_COLUMNS, problems),
+        country_of, problems, known_staff=known_staff, guardian_required=guardian_required,
+        students_name=students_name, staff_name=staff_name)
+
+
+def _parse(
+    students: Iterable[tuple[int, dict[str, str]]] | None,
+    staff: Iterable[tuple[int, dict[str, str]]] | None,
+    country_of: Callable[[str], str], problems: Problems, *,
+    known_staff: Callable[[str, str], bool], students_name: str, staff_name: str,
+    guardian_required: bool = True,
+) -> tuple[Roster, Problems]:
     roster = Roster()
     people = _PersonIndex(problems)
     mentors_at: set[tuple[str, str]] = set()
-    if staff_csv is not None:
-        _parse_staff(staff_csv, staff_name, country_of, roster, people, problems, mentors_at)
-    if students_csv is not None:
+    if staff is not None:
+        _parse_staff(staff, staff_name, country_of, roster, people, problems, mentors_at)
+    if students is not None:
         _parse_students(
-            students_csv, students_name, country_of, roster, people, problems,
+            students, students_name, country_of, roster, people, problems,
             lambda school, phone: (school, phone) in mentors_at or known_staff(school, phone),
+            guardian_required=guardian_required,
         )
     return roster, problems
 
 
 def _parse_staff(
-    data: bytes, source: str, country_of: Callable[[str], str], roster: Roster,
-    people: _PersonIndex, problems: Problems, mentors_at: set[tuple[str, str]],
+    rows: Iterable[tuple[int, dict[str, str]]], source: str, country_of: Callable[[str], str],
+    roster: Roster, people: _PersonIndex, problems: Problems, mentors_at: set[tuple[str, str]],
 ) -> None:
-    text = decode(data, source, problems)
-    if text is None:
-        return
     seen: set[tuple[str, str, str]] = set()
-    for line, row in read_rows(text, source, STAFF_COLUMNS, STAFF_REQUIRED, problems):
-        before = len(problems.items)
+    for line, row in rows:
+        before = problems.count
 
         def add(message: str, line: int = line) -> None:
             problems.add(source, line, message)
@@ -181,7 +221,7 @@ def _parse_staff(
             add(f"role '{row['role']}' is not one of {', '.join(ROLES)}")
         language = _language(row["language"], "language", add)
         phone = _phone(row["phone"], "phone", country_of(row["school"]), add, required=True)
-        if len(problems.items) > before or phone is None:
+        if problems.count > before or phone is None:
             continue
         key = (row["school"], phone, role)
         if key in seen:
@@ -194,14 +234,12 @@ def _parse_staff(
 
 
 def _parse_students(
-    data: bytes, source: str, country_of: Callable[[str], str], roster: Roster,
-    people: _PersonIndex, problems: Problems, is_staff: Callable[[str, str], bool],
+    rows: Iterable[tuple[int, dict[str, str]]], source: str, country_of: Callable[[str], str],
+    roster: Roster, people: _PersonIndex, problems: Problems,
+    is_staff: Callable[[str, str], bool], *, guardian_required: bool = True,
 ) -> None:
-    text = decode(data, source, problems)
-    if text is None:
-        return
-    for line, row in read_rows(text, source, STUDENT_COLUMNS, STUDENT_REQUIRED, problems):
-        before = len(problems.items)
+    for line, row in rows:
+        before = problems.count
 
         def add(message: str, line: int = line) -> None:
             problems.add(source, line, message)
@@ -235,14 +273,15 @@ def _parse_students(
         guardian_language = _language(row["guardian_language"], "guardian_language", add)
         student_phone = _phone(row["student_phone"], "student_phone", country, add, required=False)
         guardian_phone = _phone(
-            row["guardian_phone"], "guardian_phone", country, add, required=not adult
+            row["guardian_phone"], "guardian_phone", country, add,
+            required=not adult and guardian_required,
         )
         if guardian_phone and not row["guardian_name"]:
             add("guardian_name is empty")
         mentor_phone = _phone(row["mentor_phone"], "mentor_phone", country, add, required=False)
         if mentor_phone and not is_staff(row["school"], mentor_phone):
             add("mentor_phone is not a staff member of this school; add them to staff.csv")
-        if len(problems.items) > before:
+        if problems.count > before:
             continue
         key = (row["school"], student_id)
         record = roster.students.get(key)

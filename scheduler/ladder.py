@@ -3,10 +3,14 @@
 A sweep reads the counters of every student whose roll call changed since it last looked
 (plus, once a day, everyone on a step, and anyone whose absence reported ahead has come),
 moves them on their school's ladder (`policy.ladder`), and on entering a step creates its
-tasks once, for the people the plan names, due on school days at the start of the day, and
-sends the guardians the step's letters. Recurring tasks continue every N weeks while the
-step holds. When a student leaves a step (the counters fell below it) the mentor is told and
-its recurring tasks stop. `scheduler.task_nudges` sends each task to its owner when due.
+tasks, for the people the plan names, due on school days at the start of the day, and
+sends the guardians the step's letters. Positions, counters and tasks belong to a period
+(term or school year): a step's tasks are made once per period, or once per episode for a
+step of a running absence, and a new period starts from no step. Rungs passed on the way
+up give the duties the ladder carries over; duties "each time" come with every occasion.
+A step holds while its cause lasts (`Ladder.settle`); recurring tasks continue every N
+weeks while it does. When a student leaves a step the mentor is told once and its
+recurring tasks stop. `scheduler.task_nudges` sends each task to its owner when due.
 
 What a sweep reads it reads in bulk (positions, records, mentors, the staff by role, the
 day's calls), so one day's roll call for thousands of students stays well under a second.
@@ -15,17 +19,29 @@ day's calls), so one day's roll call for thousands of students stays well under 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from locales import gettext_for
 from policy.calendar import SchoolCalendar
-from policy.ladder import Ladder, Step, TaskRule, counters, term_of
+from policy.ladder import (
+    Episode,
+    Frame,
+    Ladder,
+    Record,
+    Step,
+    TaskRule,
+    counters,
+    episodes,
+    frame_of,
+)
 from policy.routing import AUTO
 from scheduler.letters import send_letters
 from storage.attendance import ladder_records
@@ -71,6 +87,8 @@ class _Position:
     level: int
     entered_at: datetime | None
     evaluated_at: datetime
+    period_start: date | None = None
+    below_since: date | None = None
 
 
 class _SchoolSweep:
@@ -86,46 +104,112 @@ class _SchoolSweep:
         self.entered: list[tuple[int, Step]] = []
         self._staff: dict[tuple[str, ...], list[Person]] = {}
         self._mentors: dict[int, list[Person]] = {}
-        self._called: set[int] = set()
+        #: Tasks to make once the students' mentors are read: (student, step, rules, tag).
+        self._pending: list[tuple[int, Step, list[int], str]] = []
+        #: "ladder:STUDENT:STEP:" of steps whose period ended in this sweep.
+        self._ended: set[str] = set()
+        self._called: dict[int, set[date]] = {}
+        self._frame: Frame | None = None
+        #: Students whose roll call or concern changed since the sweep last read them.
+        self._changed: set[int] = set()
 
     def run(self) -> int:
         """Read who may have moved, move them, write their positions and new tasks."""
         due, positions = self._due()
-        if not due:
+        weekly = self._weekly_only(due, positions)
+        due = [student_id for student_id in due if student_id not in weekly]
+        if not due and not weekly:
             return 0
-        term = term_of(self.calendar, self.today)
-        records = ladder_records(self.session, due, term.start, self.today)
+        frame = self.frame
+        records = ladder_records(self.session, due, frame.first, self.today)
         worried = concerned(self.session, due)
-        school_days = self.calendar.school_days(term.start, self.today)
-        self._mentors = mentors_by_student(self.session, due)
-        self._called = self._called_today(due)
+        self._called = self._called_days(due)
+        evaluated = self._evaluated(due, positions)
         written: list[dict[str, object]] = []
         for student_id in due:
             position = positions.get(student_id)
-            on = self.steps.get(position.step_id or "") if position else None
-            entered = position.entered_at if position else None
-            found = counters(records.get(student_id, []), self.calendar, self.today,
+            current = position is not None and position.period_start == frame.period.start
+            on = self.steps.get(position.step_id or "") if position and current else None
+            if position is not None and position.step_id and not current:
+                self._period_ended(student_id, position.step_id)
+            entered = position.entered_at if position and on else None
+            entered_day = entered.astimezone(self.zone).date() if entered else None
+            rows = records.get(student_id, [])
+            found = counters(rows, self.calendar, self.today, frame=frame,
+                             counting=self.ladder.counting,
                              weeks_in_step=_weeks_since(entered, self.zone, self.today),
-                             school_days=school_days, concern=student_id in worried)
-            new = self.ladder.advance(on, found)
+                             concern=student_id in worried, entered=entered_day,
+                             evaluated=(student_id, on.id if on else "") in evaluated)
+            new, below = self.ladder.settle(
+                on, found, below_since=position.below_since if position and on else None,
+                today=self.today, calendar=self.calendar)
             if new is not on:
-                self._move(student_id, on, new)
+                self._move(student_id, on, new, found)
                 entered = self.now if new else None
             if new is not None:
-                self._recurring(student_id, new, entered)
+                self._recurring(student_id, new, entered,
+                                position.evaluated_at if position and new is on else None)
+                self._each_occasion(student_id, new, found, rows)
             written.append({"student_id": student_id, "step_id": new.id if new else None,
                             "level": new.level if new else 0, "entered_at": entered,
-                            "evaluated_at": self.now})
+                            "evaluated_at": self.now, "period_start": frame.period.start,
+                            "below_since": below})
+        for student_id in weekly:  # nothing to count again: only the week's tasks
+            position = positions[student_id]
+            step = self.steps[position.step_id or ""]
+            self._recurring(student_id, step, position.entered_at, position.evaluated_at)
+            written.append({"student_id": student_id, "step_id": step.id, "level": step.level,
+                            "entered_at": position.entered_at, "evaluated_at": self.now,
+                            "period_start": position.period_start, "below_since": None})
         self._write_positions(written, positions)
-        send_letters(self.session, self.school, self.entered, self.today, self.now)
+        # A step of a running absence writes once per episode (the day it was entered),
+        # any other once per period.
+        send_letters(self.session, self.school, self.entered, self.today, self.now,
+                     once_per={step.id: frame.period.start for step in self.ladder.steps
+                               if not step.per_episode})
+        self._make_pending()
+        self._end_periods()
         return len(add_tasks(self.session, self.rows, now=self.now))
 
+    @property
+    def frame(self) -> Frame:
+        """Today's frame of counting for the school (period, its school days, the window)."""
+        if self._frame is None:
+            self._frame = frame_of(self.calendar, self.today, self.ladder.counting)
+        return self._frame
+
+    def _evaluated(self, students: list[int], positions: dict[int, _Position]
+                   ) -> set[tuple[int, str]]:
+        """(student, step) where the step's evaluation task is done since it was entered."""
+        wanted = {step.id: {index for index, rule in enumerate(step.tasks) if rule.evaluation}
+                  for step in self.ladder.steps}
+        if not any(wanted.values()):
+            return set()
+        found: set[tuple[int, str]] = set()
+        for part in chunks(students):
+            for student_id, key, created in self.session.execute(
+                select(StaffTask.student_id, StaffTask.dedupe_key, StaffTask.created_at).where(
+                    StaffTask.school_id == self.school.id, col(StaffTask.student_id).in_(part),
+                    StaffTask.status == "done",
+                    col(StaffTask.dedupe_key).startswith(LADDER_PREFIX))).all():
+                parts = key.split(":")
+                position = positions.get(student_id or 0)
+                if (len(parts) < 6 or not parts[3].isdecimal() or position is None
+                        or position.entered_at is None or parts[2] != position.step_id):
+                    continue
+                if int(parts[3]) in wanted.get(parts[2], set()) and (
+                        created >= position.entered_at - _MARGIN):
+                    found.add((student_id or 0, parts[2]))
+        return found
+
     def _positions(self, *where: Any) -> dict[int, _Position]:
-        return {student_id: _Position(step_id, level, entered, evaluated)
-                for student_id, step_id, level, entered, evaluated in self.session.execute(
+        return {student_id: _Position(step_id, level, entered, evaluated, period, below)
+                for student_id, step_id, level, entered, evaluated, period, below
+                in self.session.execute(
                     select(LadderPosition.student_id, LadderPosition.step_id,
                            LadderPosition.level, LadderPosition.entered_at,
-                           LadderPosition.evaluated_at)
+                           LadderPosition.evaluated_at, LadderPosition.period_start,
+                           LadderPosition.below_since)
                     .join(Student, col(Student.id) == LadderPosition.student_id)
                     .where(Student.school_id == self.school.id, *where)).all()}
 
@@ -133,7 +217,7 @@ class _SchoolSweep:
         """Whose counters may have changed since the sweep last read them, and where those
         students stand. Reads only what changed, not every position of the school."""
         school_id, today, zone = self.school.id, self.today, self.zone
-        term = term_of(self.calendar, today)
+        term = self.frame.period
         last = self.session.execute(
             select(func.max(LadderPosition.evaluated_at))
             .join(Student, col(Student.id) == LadderPosition.student_id)
@@ -145,7 +229,7 @@ class _SchoolSweep:
         for student_id, updated in self.session.execute(
             select(Absence.student_id, func.max(Absence.updated_at))
             .join(Student, col(Student.id) == Absence.student_id)
-            .where(Student.school_id == school_id, col(Absence.day) >= term.start,
+            .where(Student.school_id == school_id, col(Absence.day) >= self.frame.first,
                    col(Absence.updated_at) > watermark)
             .group_by(col(Absence.student_id))
         ).all():
@@ -159,11 +243,13 @@ class _SchoolSweep:
             .where(Student.school_id == school_id, col(Absence.day) <= today,
                    col(Absence.day) > since, col(Absence.updated_at) <= watermark)
             .group_by(col(Absence.student_id))).all())
-        # Students on a step are read every day too: weeks without improvement move them on.
+        # Students on a step are read every day too where time alone can move them (see
+        # `_static`): a share, a running absence, weeks without improvement, a week turned.
         start_of_day = datetime.combine(today, time(0, 0), zone)
         positions = self._positions(col(LadderPosition.step_id).is_not(None),
                                     LadderPosition.evaluated_at < start_of_day)
-        due = list(positions)
+        due = [student_id for student_id, position in positions.items()
+               if not self._static(position)]
         asked = [s for s in dict.fromkeys([*changed, *came]) if s not in positions]
         for part in chunks(asked):
             positions.update(self._positions(col(LadderPosition.student_id).in_(part)))
@@ -175,7 +261,33 @@ class _SchoolSweep:
             position = positions.get(student_id)
             if position is None or day > position.evaluated_at.astimezone(zone).date():
                 due.append(student_id)
+        self._changed = {*changed, *came}
         return list(dict.fromkeys(due)), positions
+
+    def _weekly_only(self, due: list[int], positions: dict[int, _Position]) -> set[int]:
+        """Students read today only because a recurring week of their step turned, with no
+        new roll call or concern: their counters cannot have changed."""
+        return {student_id for student_id in due
+                if (position := positions.get(student_id)) is not None
+                and student_id not in self._changed and self._static(position, weeks=False)}
+
+    def _static(self, position: _Position, *, weeks: bool = True) -> bool:
+        """Whether only new roll call (or a concern) can change this student's step today:
+        not a new period, nothing held, a step of occasions with no waiting step above it,
+        no month or recurring week turned since it was last read. Such students are not
+        read again every day."""
+        step = self.steps.get(position.step_id or "")
+        if (step is None or position.period_start != self.frame.period.start
+                or position.below_since is not None or step.per_episode or step.by_share
+                or any(other.waits and other.level > step.level for other in self.steps.values())):
+            return False
+        last = position.evaluated_at.astimezone(self.zone).date()
+        if (last.year, last.month) != (self.today.year, self.today.month):
+            return False
+        entered = position.entered_at
+        return not (weeks and entered is not None and any(rule.every_weeks for rule in step.tasks)
+                    and int(_weeks_since(entered, self.zone, self.today))
+                    != int(_weeks_since(entered, self.zone, last)))
 
     def _write_positions(self, written: list[dict[str, object]],
                          positions: dict[int, _Position]) -> None:
@@ -186,19 +298,25 @@ class _SchoolSweep:
         for part in chunks(new, 1000):
             self.session.execute(insert(LadderPosition), part)
 
-    def _called_today(self, students: list[int]) -> set[int]:
-        """Students the roll call gave the mentor a call home about today (about today's
-        absence, or an earlier day's roll call that came in late)."""
+    def _called_days(self, students: list[int]) -> dict[int, set[date]]:
+        """Per student, the days the roll call gave the mentor a call home about (this
+        period); today too when such a call was made today about an earlier day's roll call
+        that came in late."""
         start = datetime.combine(self.today, time(0, 0), self.zone)
-        found: set[int] = set()
+        found: dict[int, set[date]] = {}
         for part in chunks(students):
-            found.update(student_id for student_id, in self.session.execute(
-                select(StaffTask.student_id).where(
+            for student_id, key, created in self.session.execute(
+                select(StaffTask.student_id, StaffTask.dedupe_key, StaffTask.created_at).where(
                     StaffTask.school_id == self.school.id,
                     col(StaffTask.student_id).in_(part),
                     col(StaffTask.dedupe_key).startswith(CALL_PREFIX),
-                    or_(col(StaffTask.dedupe_key).contains(f":{self.today.isoformat()}:"),
-                        StaffTask.created_at >= start))).all() if student_id is not None)
+                    col(StaffTask.due_at) >= datetime.combine(
+                        self.frame.first, time(0, 0), self.zone))).all():
+                days = found.setdefault(student_id or 0, set())
+                with suppress(IndexError, ValueError):  # call-home:STUDENT:DAY:MENTOR
+                    days.add(date.fromisoformat(key.split(":")[2]))
+                if created >= start:
+                    days.add(self.today)
         return found
 
     def _staff_with(self, roles: tuple[str, ...]) -> list[Person]:
@@ -207,35 +325,94 @@ class _SchoolSweep:
         return self._staff[roles]
 
     def _tasks(self, student_id: int, step: Step, rules: list[int], tag: str) -> None:
-        mentors = self._mentors.get(student_id, [])
-        self.rows += task_rows(
-            self.school, self.calendar, student_id, step, rules, counted_from=self.today,
-            tag=tag, owners_of=lambda who: pick_owners(who, mentors, self._staff_with))
+        self._pending.append((student_id, step, rules, tag))
 
-    def _move(self, student_id: int, on: Step | None, new: Step | None) -> None:
-        """Enter `new` (its tasks and letters, once) or leave `on` (the mentor is told)."""
+    def _make_pending(self) -> None:
+        """The task rows asked for, with the mentors read only for their students."""
+        students = list(dict.fromkeys(student_id for student_id, *_ in self._pending))
+        missing = [s for s in students if s not in self._mentors]
+        if missing:
+            self._mentors.update(mentors_by_student(self.session, missing))
+        for student_id, step, rules, tag in self._pending:
+            self.rows += task_rows(
+                self.school, self.calendar, student_id, step, rules, counted_from=self.today,
+                tag=tag, owners_of=partial(self._owners, self._mentors.get(student_id, [])))
+        self._pending.clear()
+
+    def _owners(self, mentors: list[Person], who: str) -> list[Person]:
+        return pick_owners(who, mentors, self._staff_with)
+
+    def _entry_tag(self, step: Step) -> str:
+        """A step's tasks once per period, or once per episode for a running absence."""
+        return f"t@{(self.today if step.per_episode else self.frame.period.start).isoformat()}"
+
+    def _move(self, student_id: int, on: Step | None, new: Step | None,
+              found: dict[str, float]) -> None:
+        """Enter `new` (its tasks and letters, and what the rungs passed carry over) or
+        leave `on` (the mentor is told)."""
         if new is not None and (on is None or new.level > on.level):
             log.info("ladder: student %s enters step %s", student_id, new.id)
-            self.entered.append((student_id, new))
+            letters = list(dict.fromkeys([*new.messages, *(
+                kind for step in self.ladder.passed(on, new, found) for kind in step.messages)]))
+            self.entered.append((student_id, replace(new, messages=tuple(letters))))
             self._tasks(student_id, new, [
                 index for index, rule in enumerate(new.tasks)
-                if not rule.after and not self._called_already(student_id, rule)], "t")
+                if not rule.after and not rule.each
+                and not self._called_already(student_id, rule)], self._entry_tag(new))
+            for step, index in self.ladder.carried(on, new, found):
+                if not self._called_already(student_id, step.tasks[index]):
+                    self._tasks(student_id, step, [index], self._entry_tag(step))
             return
         log.info("ladder: student %s leaves step %s", student_id, on.id if on else "-")
         if on is None or not any(rule.every_weeks for rule in on.tasks):
             return  # nothing recurring stops: nothing to tell
         self._left(student_id, on)
 
-    def _called_already(self, student_id: int, rule: TaskRule) -> bool:
-        """A same-day call home the roll call's notice already gave the mentor."""
-        return (rule.kind == "call_home" and rule.due == "same_day"
-                and student_id in self._called)
+    def _each_occasion(self, student_id: int, on: Step, found: dict[str, float],
+                       rows: list[Record]) -> None:
+        """The duties "each time" of the steps held up to `on`, for every recent occasion
+        (one that ended in the last week of school days), once each."""
+        steps = [step for step in self.ladder.steps if step.level <= on.level
+                 and any(rule.each for rule in step.tasks)
+                 and (step is on or step.holds(found))]
+        if not steps:
+            return
+        frame = self.frame
+        recent = frame.days[-6] if len(frame.days) >= 6 else (
+            frame.days[0] if frame.days else self.today)
+        by_kind: dict[str, list[Episode]] = {}
+        for step in steps:
+            for index, rule in enumerate(step.tasks):
+                if not rule.each:
+                    continue
+                if rule.each not in by_kind:
+                    by_kind[rule.each] = [
+                        episode for episode in episodes(_occasion_rows(rows, rule.each),
+                                                        frame.days, frame.index)
+                        if episode.end >= recent and (rule.each != "lesson"
+                                                      or not episode.whole_days)]
+                for episode in by_kind[rule.each]:
+                    if self._called_already(student_id, rule, episode.start, episode.end):
+                        continue
+                    self._tasks(student_id, step, [index], f"o{episode.start.isoformat()}")
+
+    def _called_already(self, student_id: int, rule: TaskRule, first: date | None = None,
+                        last: date | None = None) -> bool:
+        """A call home the roll call's notice already gave the mentor (today, or about a day
+        from `first` to `last`)."""
+        if not rule.roll_call_call:
+            return False
+        days = self._called.get(student_id, set())
+        first, last = first or self.today, last or self.today
+        return any(first <= day <= last for day in days)
 
     def _left(self, student_id: int, on: Step) -> None:
         student = self.session.get(Student, student_id)
         if student is None:
             return
         label = student_label(self.session, student)
+        if student_id not in self._mentors:
+            self._mentors.update(mentors_by_student(self.session, [student_id]))
         for mentor in self._mentors.get(student_id, []):
             enqueue(self.session, dedupe_key=f"ladder-left:{student_id}:{on.id}:"
                     f"{self.today.isoformat()}:{mentor.id}", recipient_id=mentor.id,
@@ -245,21 +422,56 @@ class _SchoolSweep:
                         # plan's words for the step.
                         "{student} no longer meets the step \u201c{step}\u201d of the plan; "
                         "its recurring tasks have stopped.", student=label, step=_step_name(on)))
+        self._stop_recurring(student_id, on.id, "step_left")
+
+    def _period_ended(self, student_id: int, step_id: str) -> None:
+        """A new period: the old period's step's recurring tasks stop (nobody is told; the
+        new period's counters start from nothing). Done for all such students at once."""
+        self._ended.add(f"{LADDER_PREFIX}{student_id}:{step_id}:")
+
+    def _end_periods(self) -> None:
+        if not self._ended:
+            return
         for task in self.session.execute(select(StaffTask).where(
-                col(StaffTask.dedupe_key).like(f"{LADDER_PREFIX}{student_id}:{on.id}:%"),
+                StaffTask.school_id == self.school.id,
+                col(StaffTask.dedupe_key).startswith(LADDER_PREFIX),
+                col(StaffTask.status).in_(["open", "snoozed"]))).scalars():
+            key = task.dedupe_key
+            if key.rsplit(":", 1)[-1].startswith("r") and ":".join(
+                    key.split(":")[:3]) + ":" in self._ended:
+                task.status, task.outcome, task.done_at = "not_needed", "period_ended", self.now
+                audit_closed(self.session, task, self.now)
+        self._ended.clear()
+
+    def _stop_recurring(self, student_id: int, step_id: str, outcome: str) -> None:
+        for task in self.session.execute(select(StaffTask).where(
+                col(StaffTask.dedupe_key).like(f"{LADDER_PREFIX}{student_id}:{step_id}:%"),
                 col(StaffTask.status).in_(["open", "snoozed"]))).scalars():
             if task.dedupe_key.rsplit(":", 1)[-1].startswith("r"):  # a recurring occurrence
-                task.status, task.outcome, task.done_at = "not_needed", "step_left", self.now
+                task.status, task.outcome, task.done_at = "not_needed", outcome, self.now
                 audit_closed(self.session, task, self.now)
 
-    def _recurring(self, student_id: int, step: Step, entered: datetime | None) -> None:
-        """The next occurrence of each recurring task of the step, when its week has come."""
+    def _recurring(self, student_id: int, step: Step, entered: datetime | None,
+                   last_read: datetime | None = None) -> None:
+        """The next occurrence of each recurring task of the step, when its week has come
+        (looked at only when a week has turned since the step was last read)."""
         if entered is None:
             return
         weeks = int(_weeks_since(entered, self.zone, self.today))
+        if last_read is not None and weeks == int(_weeks_since(
+                entered, self.zone, last_read.astimezone(self.zone).date())):
+            return
+        since = entered.astimezone(self.zone).date().isoformat()
         for index, rule in enumerate(step.tasks):
             if rule.every_weeks and weeks >= rule.every_weeks:
-                self._tasks(student_id, step, [index], f"r{weeks // rule.every_weeks}")
+                self._tasks(student_id, step, [index], f"r{weeks // rule.every_weeks}@{since}")
+
+
+def _occasion_rows(rows: list[Record], each: str) -> list[Record]:
+    """The records whose occasions a duty "each time" follows."""
+    if each == "unexcused":
+        return [r for r in rows if r.state == "unexcused"]
+    return [r for r in rows if r.state in ("reported", "unexcused")]
 
 
 def _weeks_since(entered: datetime | None, zone: ZoneInfo, today: date) -> float:

@@ -28,10 +28,12 @@ _BY_NOTICES = "unexcused_notice"
 
 def send_letters(
     session: Session, school: School, entered: list[tuple[int, Step]], today: date,
-    now: datetime,
+    now: datetime, *, once_per: dict[str, date] | None = None,
 ) -> int:
     """Queue the letters of the steps students entered (student id, step) for their
-    guardians (or the adult student); once per step and day. Returns how many were queued."""
+    guardians (or the adult student); once per step and day, or once per step and the
+    period starting on `once_per[step id]`. Returns how many were queued."""
+    once_per = once_per or {}
     wanted = [(student_id, step) for student_id, step in entered if letters_of(step)]
     if not wanted:
         return 0
@@ -55,7 +57,7 @@ def send_letters(
             for reader in readers.get(student_id, []):
                 messages.append({
                     "dedupe_key": f"letter:{student_id}:{step.id}:{kind}:{reader.id}:"
-                                  f"{today.isoformat()}",
+                                  f"{once_per.get(step.id, today).isoformat()}",
                     "recipient_id": reader.id, "channel": AUTO, "language": reader.language,
                     "not_before": not_before,
                     "text": letter_text(kind, reader.language, first_name, adult=student.adult),

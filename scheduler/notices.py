@@ -31,6 +31,7 @@ from storage.attendance import (
     NOTICE_KEY,
     NOTICE_PREFIX,
     forget_notice_about,
+    notice_answers,
     settle_old_absences,
 )
 from storage.audit import audit_closed, audit_unexcused
@@ -124,6 +125,12 @@ def _school(session: Session, school: School, now: datetime) -> int:
             continue
         due.setdefault((absence.day, student.id or 0), _Due(student)).absences.append(absence)
     if not due:
+        return 0
+    if not rules.same_day_notice:  # the plan has no notice: unexcused, nobody is told
+        for item in due.values():
+            for absence in item.absences:
+                absence.state, absence.updated_at = "unexcused", now
+                audit_unexcused(session, absence, now)
         return 0
     queued = 0
     today_due = {key: item for key, item in due.items() if key[0] == today}
@@ -546,15 +553,44 @@ def _correct(session: Session, student: Student, day: date, now: datetime) -> in
 def _close_calls(
     session: Session, student: Student, day: date, outcome: str, now: datetime
 ) -> None:
-    """The mentor's call about this absence is no longer needed (and not carried over)."""
+    """The mentor's call about this absence is no longer needed (and not carried over); a
+    mentor who was prompted hears why, and the prompt's buttons close."""
     for task in session.execute(
         select(StaffTask).where(
             StaffTask.dedupe_key.like(f"{CALL_PREFIX}{student.id}:{day.isoformat()}:%"),
             StaffTask.status.in_(["open", "snoozed"]))
-    ).scalars():
+    ).scalars().all():
         task.status, task.outcome, task.done_at, task.remind_at = (
             "not_needed", outcome, now, None)
         audit_closed(session, task, now)
+        _tell_call_off(session, task, student, outcome, now)
+
+
+def _tell_call_off(
+    session: Session, task: StaffTask, student: Student, outcome: str, now: datetime
+) -> None:
+    """Tell the mentor a call they were prompted for is off, closing the prompts' buttons
+    (the attachment names them: the web chat greys them, Telegram removes them)."""
+    prompts = session.execute(
+        select(OutboxMessage.id, OutboxMessage.provider_ref).where(
+            OutboxMessage.recipient_id == task.assignee_id,
+            OutboxMessage.dedupe_key.like(f"{task.dedupe_key}%"),
+            OutboxMessage.status.in_(["sending", "sent", "delivered", "maybe_sent"]))
+    ).all()
+    mentor = session.get(Person, task.assignee_id)
+    if not prompts or mentor is None:
+        return  # never prompted: the prompt still waiting is withdrawn when it is due
+    label = student_label(session, student)
+    text = (gettext_for(mentor.language, "No need to call about {student}: the guardian has "
+                                         "reported the absence.", student=label)
+            if outcome == "reported" else
+            gettext_for(mentor.language, "No need to call about {student}: roll call was "
+                                         "corrected, the absence is off.", student=label))
+    # Not under the call's own key: the dispatcher withdraws those once the call is off.
+    off_key = "call-off:" + task.dedupe_key.removeprefix(CALL_PREFIX)
+    enqueue(session, dedupe_key=off_key[:200], recipient_id=mentor.id,
+            channel=AUTO, language=mentor.language, text=text, now=now,
+            attachment={"closes": [{"id": row.id, "ref": row.provider_ref} for row in prompts]})
 
 
 def remind_snoozed_calls(session: Session, now: datetime) -> int:
@@ -586,9 +622,22 @@ def remind_snoozed_calls(session: Session, now: datetime) -> int:
             session, dedupe_key=f"{task.dedupe_key}:again:{again}"[:200],
             recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
             text=call_prompt(mentor.language, label, guardians, day, local.date(),
-                             day == local.date()),
+                             day == local.date()) + _answered(session, student, day,
+                                                              mentor.language, local.tzinfo),
             choices=call_choices(mentor.language, task.id or 0, rules))
     return queued
+
+
+def _answered(session: Session, student: Student, day: date, language: str,
+              zone: Any) -> str:
+    """Whether the guardians answered the day's notice, for the mentor's prompt."""
+    answered = notice_answers(session, student.id or 0, day, day).get(day)
+    if answered is None:
+        return ""
+    if answered[0] is None:
+        return "\n" + gettext_for(language, "notice not answered")
+    return "\n" + gettext_for(language, "notice answered at {time}",
+                               time=f"{answered[0].astimezone(zone):%H:%M}")
 
 
 def remind_missing_roll_calls(session: Session, now: datetime) -> int:

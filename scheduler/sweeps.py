@@ -13,6 +13,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
 from scheduler.action_plans import evaluate_action_plans, remind_measures
+from scheduler.deliveries import tell_unsettled_deliveries
 from scheduler.digest import escalate_overdue_tasks, send_staff_digests
 from scheduler.ladder import advance_ladders
 from scheduler.morning import (
@@ -76,6 +77,7 @@ SWEEPS: dict[str, Sweep] = {
     "forget_stale_conversations": forget_stale_conversations,
     "forget_old_inbound_ids": forget_old_inbound_ids,
     "purge_report_notes": purge_notes,
+    "tell_unsettled_deliveries": tell_unsettled_deliveries,
 }
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from locales import N_, gettext_for
-from policy.ladder import counters, term_of
+from policy.ladder import counters, frame_of
 from policy.routing import AUTO
 from policy.watchlist import nearest, trend
 from storage.attendance import ladder_records
@@ -48,24 +48,25 @@ def send_watchlists(session: Session, now: datetime) -> int:
         week = local.date().isocalendar()
         calendar = school_calendar(session, school)
         today, week_ago = local.date(), local.date() - timedelta(days=7)
-        term = term_of(calendar, today)
+        frame_now = frame_of(calendar, today, ladder.counting)
+        frame_then = frame_of(calendar, week_ago, ladder.counting)
         students = {s.id or 0: s for s in session.execute(
             select(Student).where(Student.school_id == school.id)).scalars()}
-        records = ladder_records(session, list(students), term.start, today)
+        records = ladder_records(session, list(students),
+                                 min(frame_now.first, frame_then.first), today)
         worried = concerned(session, list(students))
-        days_now = calendar.school_days(term.start, today)
-        days_then = [d for d in days_now if d <= week_ago]
         mentees: dict[int, list[Student]] = defaultdict(list)
         near_by_student = {}
         for ident in students:
             rows = records.get(ident, [])
             found = counters(rows, calendar, today, concern=ident in worried,
-                             school_days=days_now)
+                             counting=ladder.counting, frame=frame_now)
             near = nearest(ladder, found, margin=policy.watchlist_margin)
             if near is None:
                 continue
             then = counters([r for r in rows if r.day <= week_ago], calendar, week_ago,
-                            concern=ident in worried, school_days=days_then)
+                            concern=ident in worried, counting=ladder.counting,
+                            frame=frame_then)
             near_by_student[ident] = (near, trend(near.value, then.get(near.counter, 0.0)))
         for mentor_id, student_id in session.execute(
             select(MentorLink.mentor_id, MentorLink.student_id)

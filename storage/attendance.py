@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from policy.attendance import AttendanceRecord
+from policy.calendar import SchoolCalendar
 from policy.ladder import Record
 from policy.notices import is_quiet
 from storage.audit import audit_unexcused
@@ -26,7 +27,7 @@ from storage.models import (
     Student,
 )
 from storage.reports import excused_by_report
-from storage.schools import notice_rules
+from storage.schools import notice_rules, school_calendar
 from storage.tasks import CALL_PREFIX
 
 
@@ -40,6 +41,31 @@ def student_resolver(session: Session) -> dict[str, dict[str, int]]:
     ):
         by_school.setdefault(name, {})[external_id] = row_id
     return by_school
+
+
+def closed_days(session: Session) -> Callable[[int, date], str | None]:
+    """Why a day is not a school day at a student's school (weekend, public holiday, break,
+    outside the terms), or None: for refusing roll call on such a day."""
+    calendars: dict[int, tuple[str, SchoolCalendar]] = {}
+
+    def closed(student_id: int, day: date) -> str | None:
+        student = session.get(Student, student_id)
+        if student is None:
+            return None
+        if student.school_id not in calendars:
+            school = session.get(School, student.school_id)
+            if school is None:
+                return None
+            calendars[student.school_id] = (school.name, school_calendar(session, school))
+        name, calendar = calendars[student.school_id]
+        if calendar.is_school_day(day):
+            return None
+        why = calendar.holiday_name(day) or (
+            day.strftime("%A") if day.weekday() >= 5 else "a break or outside the terms")
+        return (f"{day.isoformat()} is not a school day at {name} ({why}); roll call is for "
+                "school days only")
+
+    return closed
 
 
 def resolve_student(
@@ -223,6 +249,39 @@ def still_true(session: Session, message: OutboxMessage, now: datetime) -> bool:
         ).first()
         return open_task is not None and _still_unexcused(session, *found)
     return True
+
+
+def record_notice_answer(
+    session: Session, student_ids: list[int], day: date, *, answer: str, now: datetime
+) -> list[int]:
+    """Record a guardian's answer to the notice about these students' absence on `day`
+    ("known" or "replied"); a "known" answer settles an earlier "replied". Returns the
+    students whose answer changed (their mentors are told)."""
+    changed: set[int] = set()
+    for absence in session.execute(select(Absence).where(
+            col(Absence.student_id).in_(student_ids), Absence.day == day,
+            col(Absence.notified_at).is_not(None))).scalars():
+        if absence.answer == answer or absence.answer == "known":
+            continue
+        absence.answered_at, absence.answer = now, answer
+        changed.add(absence.student_id)
+    return sorted(changed)
+
+
+def notice_answers(
+    session: Session, student_id: int, first: date, last: date
+) -> dict[date, tuple[datetime | None, str | None]]:
+    """Per day from `first` to `last` on which the guardians were sent a notice about the
+    student: when they answered and how (None, None: not answered)."""
+    found: dict[date, tuple[datetime | None, str | None]] = {}
+    for day, answered_at, answer in session.execute(
+            select(Absence.day, Absence.answered_at, Absence.answer).where(
+                Absence.student_id == student_id, col(Absence.notified_at).is_not(None),
+                col(Absence.day) >= first, col(Absence.day) <= last)
+            .order_by(Absence.day)).all():
+        if day not in found or (answered_at is not None and found[day][0] is None):
+            found[day] = (answered_at, answer)
+    return found
 
 
 def forget_notice_question(session: Session, message: OutboxMessage) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -92,6 +94,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def database_busy(error: BaseException) -> bool:
+    """Whether `error` says the database is busy or out of reach for now, so that the same
+    work may succeed later: SQLite's "database is locked", a lost or refused PostgreSQL
+    connection. A missing table or a broken statement is not."""
+    if not isinstance(error, OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.OperationalError):
+        message = str(error.orig).lower()
+        return "locked" in message or "busy" in message
+    return True
 
 
 def chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -155,6 +155,11 @@ class Absence(SQLModel, table=True):
     updated_at: datetime = _instant()
     #: When the guardians' same-day notice covering this absence was queued (None: not).
     notified_at: datetime | None = _instant(nullable=True)
+    #: When a guardian first answered that notice, and how: "known" (they know of the
+    #: absence: a reason, "OK", "he is at home") or "replied" (words that are no report,
+    #: which the mentor should hear in the call). A report closes the call instead.
+    answered_at: datetime | None = _instant(nullable=True)
+    answer: str | None = Field(default=None, max_length=8)
 
 
 class LadderPosition(SQLModel, table=True):
@@ -168,6 +173,12 @@ class LadderPosition(SQLModel, table=True):
     entered_at: datetime | None = _instant(nullable=True)
     #: When the counters were last read (only students with newer roll call are read again).
     evaluated_at: datetime = _instant()
+    #: The first day of the period (term or school year) the position belongs to: a new
+    #: period starts from no step.
+    period_start: date | None = None
+    #: The first school day the counters were below the step while it holds (its cause is
+    #: gone, not yet long enough to leave it).
+    below_since: date | None = None
 
 
 class RollCall(SQLModel, table=True):
@@ -361,6 +372,43 @@ class InboundSeen(SQLModel, table=True):
     at: datetime = _instant(index=True)
 
 
+class WebSession(SQLModel, table=True):
+    """A staff member signed in to the web chat or the overview. The cookie holds a random
+    token; only its SHA-256 is stored. Sign-out, a roster change that takes a role away, and
+    forgetting the person delete the row, which ends the session at once."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime = _instant()
+    expires_at: datetime = _instant(index=True)
+
+
+class IntakeMessage(SQLModel, table=True):
+    """An inbound message stored before anything else is done with it, deleted once handled.
+
+    On PostgreSQL it is a table of the database; on SQLite it lives in a small file of its
+    own beside the database (`storage.intake`), so that storing a text never waits for a
+    long write (a roster import) to the database.
+    """
+
+    __tablename__ = "intake_message"
+    __table_args__ = (UniqueConstraint("channel", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=12)
+    ref: str = Field(max_length=64)
+    sender: str = Field(max_length=64)
+    body: str = Field(sa_type=Text)
+    #: The worker that stored it handles it; others take over rows left too long.
+    worker: str = Field(max_length=64)
+    received_at: datetime = _instant()
+    #: Failed attempts to handle it (a locked or unreachable database does not count).
+    attempts: int = 0
+
+
 class AuditLog(SQLModel, table=True):
     """Who did what, when. Ids only: never names, phone numbers or reasons."""
 
@@ -440,3 +488,70 @@ class Measure(SQLModel, table=True):
     owner_id: int = Field(foreign_key="person.id")
     due_on: date
     reminded_at: datetime | None = _instant(nullable=True)
+
+
+class ConnectorState(SQLModel, table=True):
+    """A school-system connector's sync state: where its change feeds stand, and how the
+    last sync went (shown by /healthz: times, counts and errors, never personal data)."""
+
+    __tablename__ = "connector_state"
+
+    name: str = Field(primary_key=True, max_length=32)
+    #: Per feed, the school system's own time of the last complete read (its clock, not ours).
+    cursor: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    last_attempt_at: datetime | None = _instant(nullable=True)
+    last_success_at: datetime | None = _instant(nullable=True)
+    last_error: str | None = Field(default=None, max_length=300)
+    last_counts: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: The school system's webhook subscription: its id and expiry.
+    subscription: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ConnectorRecord(SQLModel, table=True):
+    """One entity of a school system as last read (a person, group, duty, attendance…): the
+    copy an incremental sync rebuilds the roster from."""
+
+    __tablename__ = "connector_record"
+
+    connector: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(primary_key=True, max_length=32)
+    external_id: str = Field(primary_key=True, max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ConnectorLink(SQLModel, table=True):
+    """Which of our rows (a person, a school) an entity of a school system is."""
+
+    __tablename__ = "connector_link"
+    __table_args__ = (Index("ix_connector_link_local", "connector", "kind", "local_id"),)
+
+    connector: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(primary_key=True, max_length=32)
+    external_id: str = Field(primary_key=True, max_length=64)
+    local_id: int
+
+
+class ConnectorOutbox(SQLModel, table=True):
+    """A guardian's report on its way to a school system, written with the report itself:
+    retried until it is there, never lost, never sent twice (checked before a retry)."""
+
+    __tablename__ = "connector_outbox"
+    __table_args__ = (Index("ix_connector_outbox_status_due", "connector", "status",
+                            "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connector: str = Field(max_length=32)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    report_id: int = Field(foreign_key="absence_report.id", index=True)
+    #: pending, sent, withdrawn (cancelled before it went), failed (refused for good), or
+    #: to_correct (cancelled after it went: the school system has no delete).
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    not_before: datetime = _instant()
+    created_at: datetime = _instant()
+    sent_at: datetime | None = _instant(nullable=True)
+    #: The school system's id of what we wrote.
+    remote_id: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, max_length=200)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from storage.models import AuditLog, OutboxMessage
+from storage.models import AuditLog, OutboxMessage, Person
 
 MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(seconds=30)
@@ -105,10 +105,11 @@ def enqueue_row(
 
 def claim_due(
     session: Session, *, now: datetime, limit: int = 50, worker: str | None = None,
-    lease: timedelta = CLAIM_LEASE,
+    lease: timedelta = CLAIM_LEASE, exclude: Collection[int] = (),
 ) -> list[OutboxMessage]:
     """Claim up to `limit` due messages for `worker` (status `sending`, a fresh lease) and
-    return them, answers first, then by due time.
+    return them, answers first, then by due time; never those in `exclude` (messages this
+    worker put back because it cannot send them).
 
     A `sending` row whose lease ran out (its worker died) is due again. On PostgreSQL,
     rows are claimed with FOR UPDATE SKIP LOCKED so several workers never take the
@@ -126,6 +127,8 @@ def claim_due(
         .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
         .limit(limit)
     )
+    if exclude:
+        query = query.where(OutboxMessage.id.not_in(list(exclude)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(session.execute(query).scalars())
@@ -240,6 +243,15 @@ def postpone(session: Session, ids: list[int], *, behind: int) -> None:
         status="pending", not_before=due, attempts=OutboxMessage.attempts - 1))
 
 
+def unclaim(session: Session, ids: Collection[int]) -> None:
+    """Put claimed messages back as they were before the claim (pending, due as before, the
+    attempt not counted): the claiming worker cannot send them, another may."""
+    if ids:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(
+            status="pending", claimed_by=None, claimed_at=None,
+            attempts=OutboxMessage.attempts - 1))
+
+
 def release_claims(session: Session, *, worker: str | None) -> int:
     """Put the messages `worker` left `sending` back to pending: at the start of a worker of
     that name, the previous process of that name is gone (`None`: every worker's)."""
@@ -304,4 +316,52 @@ def settle_maybe_sent(session: Session, message_id: int, *, arrived: bool,
     session.add(message)
     session.add(AuditLog(at=now, actor="cli", action="outbox.settle", entity="outbox_message",
                          entity_id=str(message_id), detail={"arrived": arrived}))
+    return True
+
+
+#: A maybe-sent SMS is looked for at the provider from a minute before its claim (clocks
+#: differ) and counts as one of ours when created at most this long after.
+SEND_WINDOW = CLAIM_LEASE + timedelta(minutes=2)
+#: Not found at the provider this long after its claim, an SMS was never taken (the
+#: provider has sent, or refused, whatever it took by then): it is sent again.
+NOT_TAKEN_AFTER = timedelta(minutes=10)
+
+
+def maybe_sent_on(session: Session, *, channel: str,
+                  limit: int = 100) -> list[tuple[OutboxMessage, str | None]]:
+    """`maybe_sent` messages on `channel`, oldest first, with the address each went to
+    (the recipient's phone, or the row's own address)."""
+    rows = session.execute(
+        select(OutboxMessage, Person.phone)
+        .outerjoin(Person, Person.id == OutboxMessage.recipient_id)
+        .where(OutboxMessage.status == MAYBE_SENT, OutboxMessage.channel == channel)
+        .order_by(OutboxMessage.id).limit(limit)).all()
+    return [(message, phone or message.address) for message, phone in rows]
+
+
+def refs_in_use(session: Session, refs: Iterable[str]) -> set[str]:
+    """Which of the provider refs are already some message's."""
+    wanted = list(refs)
+    if not wanted:
+        return set()
+    return set(session.execute(select(OutboxMessage.provider_ref).where(
+        OutboxMessage.provider_ref.in_(wanted))).scalars())
+
+
+def settle_by_provider(session: Session, message_id: int, *, ref: str | None,
+                       now: datetime) -> bool:
+    """The provider's word on a `maybe_sent` message: it has it (`ref`: sent, with that ref)
+    or it never took it (None: pending again, sent at once). Audited as the system's.
+    False when the message is no longer `maybe_sent` (settled meanwhile)."""
+    values: dict[str, Any] = (
+        {"status": "sent", "provider_ref": ref, "sent_at": now, "last_error": None}
+        if ref is not None else
+        {"status": "pending", "not_before": now, "claimed_at": None, "claimed_by": None})
+    result = session.execute(update(OutboxMessage).where(
+        OutboxMessage.id == message_id, OutboxMessage.status == MAYBE_SENT).values(**values))
+    if not result.rowcount:
+        return False
+    session.add(AuditLog(at=now, actor="system", action="outbox.settle",
+                         entity="outbox_message", entity_id=str(message_id),
+                         detail={"arrived": ref is not None, "by": "provider"}))
     return True

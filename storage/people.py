@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import case, exists, func, true
+from sqlmodel import Session, col, select
 
 from policy.routing import Reachability
 from storage.models import (
@@ -95,13 +97,35 @@ class Listing:
     staff: list[tuple[str, str]]
     children: list[str]
     student_class: str | None
+    #: The class of each of `children`, in the same order.
+    child_classes: list[str] = field(default_factory=list)
+
+
+def _people_matching(query: str) -> Any:
+    """The condition on a person's name for a search (everyone when empty)."""
+    return Person.name.ilike(f"%{query}%") if query else true()
 
 
 def search_people(session: Session, query: str = "", limit: int = 50) -> list[Listing]:
-    """People whose name matches `query` (all when empty), each with what they are."""
-    statement = select(Person).order_by(Person.name).limit(limit)
-    if query:
-        statement = statement.where(Person.name.ilike(f"%{query}%"))
+    """People whose name matches `query` (all when empty), each with what they are: staff
+    first, then guardians by their child's class, then students by class, then anyone else."""
+    child_class = (
+        select(func.min(SchoolClass.name)).select_from(Guardianship)
+        .join(Student, Student.id == Guardianship.student_id)
+        .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .where(Guardianship.guardian_id == Person.id).correlate(Person).scalar_subquery()
+    )
+    own_class = (
+        select(SchoolClass.name).select_from(Student)
+        .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .where(Student.person_id == Person.id).correlate(Person).scalar_subquery()
+    )
+    is_staff = exists().where(StaffRole.person_id == Person.id)
+    group = case((is_staff, 0), (child_class.is_not(None), 1), (own_class.is_not(None), 2),
+                 else_=3)
+    statement = (select(Person).where(_people_matching(query))
+                 .order_by(group, func.coalesce(child_class, own_class, ""), Person.name)
+                 .limit(limit))
     listings = []
     for person in session.execute(statement).scalars():
         roles = roles_of(session, person)
@@ -109,15 +133,25 @@ def search_people(session: Session, query: str = "", limit: int = 50) -> list[Li
         if roles.student is not None:
             school_class = session.get(SchoolClass, roles.student.class_id)
             student_class = school_class.name if school_class else ""
+        classes = {c.id: c.name for c in session.execute(select(SchoolClass).where(
+            SchoolClass.id.in_([student.class_id for student, _child in roles.children])
+        )).scalars()}
         assert person.id is not None
         listings.append(
             Listing(
                 person.id, person.name, person.language,
                 [(school.name, role) for school, role in roles.staff],
                 [child.name for _student, child in roles.children], student_class,
+                [classes.get(student.class_id, "") for student, _child in roles.children],
             )
         )
     return listings
+
+
+def count_people(session: Session, query: str = "") -> int:
+    """How many people `search_people` would find with no limit."""
+    return int(session.execute(
+        select(func.count()).select_from(Person).where(_people_matching(query))).scalar_one())
 
 
 def reachability(person: Person) -> Reachability:
@@ -155,3 +189,13 @@ def set_sms_opt_out(session: Session, person: Person, *, opted_out: bool, now: d
         person.sms_unreachable_at = None  # they can evidently be reached
     person.updated_at = now
     session.add(person)
+
+
+def student_names_at(session: Session, school_ids: list[int]) -> list[str]:
+    """The names of the students at these schools (to tell a child named in a message
+    from the writer's own; never shown to anyone)."""
+    if not school_ids:
+        return []
+    return list(session.execute(
+        select(Person.name).join(Student, Student.person_id == Person.id)
+        .where(col(Student.school_id).in_(school_ids))).scalars())

@@ -24,7 +24,9 @@ from storage.tasks import add_tasks
 
 LADDER_PREFIX = "ladder:"
 #: Roles a plan names that stand for several roster roles.
-_ROLES = {"health_team": ("nurse", "counsellor")}
+_ROLES = {"health_team": ("nurse", "counsellor"),
+          # The Danish resource team: "ledelse, ressourcepersoner og fraværskoordinator".
+          "resource_team": ("principal", "counsellor", "coordinator")}
 #: Plan tasks are due at the start of the school day, in the school's time zone.
 DUE_AT = time(8, 0)
 
@@ -70,9 +72,13 @@ def plan_task(session: Session, task: StaffTask) -> PlanTask | None:
 
 
 def plan_words(session: Session, task: StaffTask) -> str | None:
-    """For a task a ladder step created, the task in the plan's own words."""
+    """For a task a ladder step created, the task in the plan's own words, as a title (no
+    closing full stop: "Mentorsamtal varje vecka", then ": Emil" reads right)."""
     found = plan_task(session, task)
-    return found.rule.what if found else None
+    if found is None:
+        return None
+    what = found.rule.what
+    return what[:-1] if what.endswith(".") and not what.endswith("..") else what
 
 
 def owners(session: Session, school: School, student: Student, who: str) -> list[Person]:

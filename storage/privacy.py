@@ -18,11 +18,19 @@ from storage.models import (
     AbsenceReport,
     AuditLog,
     CalendarPeriod,
+    CauseMapping,
+    ConcernNote,
+    ConnectorLink,
+    ConnectorRecord,
     ConversationState,
     Guardianship,
+    InboundSeen,
+    Measure,
     MentorLink,
     OutboxMessage,
     Person,
+    PlanCheckIn,
+    PlanEncouragement,
     ReturnPlan,
     School,
     SchoolClass,
@@ -30,6 +38,7 @@ from storage.models import (
     StaffTask,
     Student,
 )
+from storage.web_sessions import end_sessions_of
 
 #: A school's own retention setting: days a note is kept after the end of the school year.
 RETENTION_SETTING = "note_retention_days"
@@ -38,6 +47,26 @@ FORGOTTEN = ""
 
 def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def school_system_ids(session: Session, person: Person) -> list[tuple[str, str]]:
+    """The person's ids in the school systems Närvaro syncs with."""
+    return [tuple(row) for row in session.execute(
+        select(ConnectorLink.connector, ConnectorLink.external_id).where(
+            ConnectorLink.kind == "person", ConnectorLink.local_id == person.id)
+        .order_by(col(ConnectorLink.connector))).all()]
+
+
+def forget_school_system_person(session: Session, person: Person) -> int:
+    """Delete the school systems' records of the person, and the links to them."""
+    gone = 0
+    for connector, external_id in school_system_ids(session, person):
+        gone += int(session.execute(delete(ConnectorRecord).where(
+            ConnectorRecord.connector == connector, ConnectorRecord.kind == "person",
+            ConnectorRecord.external_id == external_id)).rowcount)
+    session.execute(delete(ConnectorLink).where(
+        ConnectorLink.kind == "person", ConnectorLink.local_id == person.id))
+    return gone
 
 
 def export_person(session: Session, person: Person) -> dict[str, Any]:
@@ -58,6 +87,8 @@ def export_person(session: Session, person: Person) -> dict[str, Any]:
             "id": person.id, "name": person.name, "phone": person.phone,
             "language": person.language,
             "telegram_linked": person.telegram_chat_id is not None,
+            "telegram_chat_id": person.telegram_chat_id,
+            "telegram_user_id": person.telegram_user_id,
             "telegram_blocked_at": _when(person.telegram_blocked_at),
             "sms_opted_out_at": _when(person.sms_opted_out_at),
             "sms_unreachable_at": _when(person.sms_unreachable_at),
@@ -73,6 +104,9 @@ def export_person(session: Session, person: Person) -> dict[str, Any]:
             {"id": m.id, "created_at": _when(m.created_at), "channel": m.channel,
              "language": m.language, "text": m.text, "status": m.status,
              "sent_at": _when(m.sent_at)} for m in messages],
+        "written": _written(session, person),
+        "school_systems": [{"connector": connector, "id": external_id}
+                           for connector, external_id in school_system_ids(session, person)],
         "conversation": None if state is None else {
             "dialog": state.dialog, "step": state.step, "data": state.data,
             "updated_at": _when(state.updated_at)},
@@ -83,6 +117,36 @@ def export_person(session: Session, person: Person) -> dict[str, Any]:
                 AuditLog.actor == f"person:{person.id}",
                 (col(AuditLog.entity) == "person") & (AuditLog.entity_id == str(person.id)),
             )).order_by(col(AuditLog.id))).scalars()],
+    }
+
+
+def _written(session: Session, person: Person) -> dict[str, Any]:
+    """What the person wrote or answered that is kept elsewhere than their reports."""
+    def external(student_id: int) -> str | None:
+        student = session.get(Student, student_id)
+        return student.external_id if student else None
+
+    return {
+        "concerns_raised": [
+            {"student_id": external(n.student_id), "at": _when(n.at), "source": n.source,
+             "signals": n.signals, "note": n.note}
+            for n in session.execute(select(ConcernNote).where(
+                ConcernNote.raised_by == person.id).order_by(col(ConcernNote.id))).scalars()],
+        "cause_mappings_answered": [
+            {"student_id": external(m.student_id), "created_at": _when(m.created_at),
+             "finished_at": _when(m.finished_at), "answers": m.answers}
+            for m in session.execute(select(CauseMapping).where(
+                CauseMapping.respondent_id == person.id).order_by(col(CauseMapping.id)))
+            .scalars()],
+        "measures_owned": [
+            {"what": m.what, "level": m.level, "due_on": m.due_on.isoformat()}
+            for m in session.execute(select(Measure).where(
+                Measure.owner_id == person.id).order_by(col(Measure.id))).scalars()],
+        "morning_texts_written": [
+            {"text": e.text, "created_at": _when(e.created_at)}
+            for e in session.execute(select(PlanEncouragement).where(
+                PlanEncouragement.added_by == person.id).order_by(col(PlanEncouragement.id)))
+            .scalars()],
     }
 
 
@@ -118,7 +182,11 @@ def _student(session: Session, student: Student, viewer: Person) -> dict[str, An
         "return_plans": [
             {"starts_on": p.starts_on.isoformat(),
              "ends_on": p.ends_on.isoformat() if p.ends_on else None, "status": p.status,
-             "morning_time": p.morning_time.strftime("%H:%M"), "goal": p.goal}
+             "morning_time": p.morning_time.strftime("%H:%M"), "goal": p.goal,
+             "check_ins": [
+                 {"day": c.day.isoformat(), "answer": c.answer}
+                 for c in session.execute(select(PlanCheckIn).where(
+                     PlanCheckIn.plan_id == p.id).order_by(col(PlanCheckIn.day))).scalars()]}
             for p in plans],
         "staff_tasks": [
             {"kind": t.kind, "status": t.status, "outcome": t.outcome,
@@ -141,36 +209,110 @@ def forget_person(session: Session, person: Person, *, now: datetime) -> dict[st
 
     count("guardian links", session.execute(delete(Guardianship).where(
         Guardianship.guardian_id == person.id)).rowcount)
+    count("school system records", forget_school_system_person(session, person))
     count("mentor links", session.execute(delete(MentorLink).where(
         MentorLink.mentor_id == person.id)).rowcount)
     count("staff roles", session.execute(delete(StaffRole).where(
         StaffRole.person_id == person.id)).rowcount)
     count("dialogs", session.execute(delete(ConversationState).where(
         ConversationState.person_id == person.id)).rowcount)
+    count("web sessions", end_sessions_of(session, [person.id]))
     addressed = [OutboxMessage.recipient_id == person.id]
     if person.phone:
         addressed.append(OutboxMessage.address == person.phone)
     count("messages", session.execute(delete(OutboxMessage).where(or_(*addressed))).rowcount)
+    notes = [note for note in session.execute(select(AbsenceReport.note).where(
+        AbsenceReport.reporter_id == person.id, col(AbsenceReport.note).is_not(None)))
+        .scalars() if note]
     count("notes", session.execute(update(AbsenceReport).where(
         AbsenceReport.reporter_id == person.id, col(AbsenceReport.note).is_not(None))
         .values(note=None)).rowcount)
-    # Staff prompts quote guardians by name and number ("Lena Hassan: +4670…").
-    quoted = 0
-    # A name shorter than a full name would match other people's texts too.
-    for needle in [n for n in (person.phone, person.name) if n and len(n) >= 6]:
+    # A guardian's own words about a worry, and the mentors' messages that carried them.
+    # (A staff member's note about a student is the school's case record: it stays.)
+    worries = session.execute(select(ConcernNote).where(
+        ConcernNote.raised_by == person.id, ConcernNote.source == "guardian",
+        col(ConcernNote.note).is_not(None))).scalars().all()
+    for worry in worries:
+        words = worry.note or ""
+        notes.append(words)
         for message in session.execute(select(OutboxMessage).where(
-                col(OutboxMessage.text).contains(needle))).scalars():
-            message.text = message.text.replace(needle, "…")
+                col(OutboxMessage.dedupe_key).startswith(f"concern:{worry.id}:"))).scalars():
+            message.text = message.text.replace(words, "…")  # however short the words
             session.add(message)
-            quoted += 1
-    counts["quoted in messages"] = quoted
+        worry.note = None
+        session.add(worry)
+    counts["worries"] = len(worries)
+    # Mappings the person answered, and the summaries sent about them.
+    mappings = session.execute(select(CauseMapping.id).where(
+        CauseMapping.respondent_id == person.id)).scalars().all()
+    for mapping_id in mappings:
+        session.execute(delete(OutboxMessage).where(
+            col(OutboxMessage.dedupe_key).startswith(f"mapping:{mapping_id}:")))
+    count("cause mappings", session.execute(delete(CauseMapping).where(
+        CauseMapping.respondent_id == person.id)).rowcount)
+    if person.telegram_chat_id is not None:
+        chat = str(person.telegram_chat_id)
+        # handled updates' ids (u<update>:<chat>:<message>), and what went to the chat
+        # before it was linked (a stranger's address) or was sent to it (<chat>:<message>)
+        count("inbound ids", session.execute(delete(InboundSeen).where(
+            col(InboundSeen.ref).like(f"u%:{chat}:%"))).rowcount)
+        counts["messages"] += int(session.execute(delete(OutboxMessage).where(or_(
+            OutboxMessage.address == chat,
+            col(OutboxMessage.provider_ref).startswith(f"{chat}:"),
+            col(OutboxMessage.dedupe_key).contains(f":{chat}:")))).rowcount)
+    counts["quoted"] = _cut_quotes(session, [person.phone, person.name, *notes])
     person.name, person.phone = FORGOTTEN, None
     person.telegram_chat_id = person.telegram_user_id = None
+    person.telegram_blocked_at = person.sms_opted_out_at = person.sms_unreachable_at = None
     person.updated_at = now
     session.add(person)
     audit(session, at=now, actor="cli", action="person.forget", entity="person",
           entity_id=person.id, **{k: v for k, v in counts.items() if v})
     return counts
+
+
+#: Shorter than this, a name or words would match other people's texts too.
+MIN_QUOTE = 6
+
+
+def _cut_quotes(session: Session, needles: list[str | None]) -> int:
+    """Cut the needles (a name, a number, words someone wrote) out of every text that may
+    quote them: messages and their buttons, measures, plan goals and morning texts; an
+    inbound message id holding one is deleted."""
+    wanted = sorted({n for n in needles if n and len(n) >= MIN_QUOTE}, key=len, reverse=True)
+    cut = 0
+
+    def without(text: str) -> str:
+        for needle in wanted:
+            text = text.replace(needle, "…")
+        return text
+
+    for needle in wanted:
+        # a client's own id for a message it sent (the web chat's) may hold anything
+        cut += int(session.execute(delete(InboundSeen).where(
+            col(InboundSeen.ref).contains(needle))).rowcount)
+        for message in session.execute(select(OutboxMessage).where(
+                col(OutboxMessage.text).contains(needle))).scalars():
+            message.text = without(message.text)
+            session.add(message)
+            cut += 1
+        for model, column in ((Measure, Measure.what), (ReturnPlan, ReturnPlan.goal),
+                              (PlanEncouragement, PlanEncouragement.text)):
+            for row in session.execute(select(model).where(
+                    col(column).contains(needle))).scalars():
+                name = column.key
+                setattr(row, name, without(getattr(row, name)))
+                session.add(row)
+                cut += 1
+    if wanted:  # buttons are JSON: read them all (there are few with choices)
+        for message in session.execute(select(OutboxMessage).where(
+                col(OutboxMessage.choices).is_not(None))).scalars():
+            choices = [{**c, "label": without(c.get("label", ""))} for c in message.choices or []]
+            if choices != message.choices:
+                message.choices = choices
+                session.add(message)
+                cut += 1
+    return cut
 
 
 def purge_notes(session: Session, now: datetime) -> int:

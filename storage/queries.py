@@ -5,11 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from storage.models import Absence, OutboxMessage, Person, School, StaffTask, Student
 
 LIMIT = 10_000
+#: The student's own person row (their name), beside another person in the same query.
+StudentPerson = aliased(Person)
+
+
+def _student_name(name: str | None, external_id: str | None, protected: bool | None) -> str:
+    """A student as staff see them in lists: the name, or `#ID` for a protected identity."""
+    if external_id is None:
+        return ""
+    return f"#{external_id}" if protected or not name else name
 
 
 def list_absences(
@@ -18,9 +28,10 @@ def list_absences(
 ) -> list[dict[str, Any]]:
     """Absences and late arrivals, newest day first, by the school's own student ids."""
     query = (
-        select(Absence, Student.external_id, School.name)
+        select(Absence, Student.external_id, School.name, StudentPerson.name, Student.protected)
         .join(Student, Student.id == Absence.student_id)
         .join(School, School.id == Student.school_id)
+        .join(StudentPerson, StudentPerson.id == Student.person_id)
         .order_by(Absence.day.desc(), Absence.id)
         .limit(LIMIT)
     )
@@ -34,11 +45,12 @@ def list_absences(
         query = query.where(Absence.state == state)
     return [
         {"id": a.id, "school": school_name, "student_id": external_id,
+         "student_name": _student_name(name, external_id, protected),
          "date": a.day.isoformat(), "slot": a.slot, "kind": a.kind,
          "lesson_start": a.lesson_start.strftime("%H:%M") if a.lesson_start else None,
          "lesson_end": a.lesson_end.strftime("%H:%M") if a.lesson_end else None,
          "minutes_late": a.minutes_late, "state": a.state, "source": a.source}
-        for a, external_id, school_name in session.execute(query)
+        for a, external_id, school_name, name, protected in session.execute(query)
     ]
 
 
@@ -47,8 +59,10 @@ def list_tasks(
 ) -> list[dict[str, Any]]:
     """Staff tasks, soonest due first."""
     query = (
-        select(StaffTask, Student.external_id, Person.phone)
+        select(StaffTask, Student.external_id, Person.phone, Person.name, StudentPerson.name,
+               Student.protected)
         .outerjoin(Student, Student.id == StaffTask.student_id)
+        .outerjoin(StudentPerson, StudentPerson.id == Student.person_id)
         .join(Person, Person.id == StaffTask.assignee_id)
         .order_by(StaffTask.due_at, StaffTask.id)
         .limit(LIMIT)
@@ -59,10 +73,12 @@ def list_tasks(
         query = query.where(Student.external_id == student)
     return [
         {"id": t.id, "kind": t.kind, "status": t.status, "outcome": t.outcome,
-         "student_id": external_id, "assignee_id": t.assignee_id, "assignee_phone": phone,
+         "student_id": external_id,
+         "student_name": _student_name(student_name, external_id, protected),
+         "assignee_id": t.assignee_id, "assignee_name": assignee, "assignee_phone": phone,
          "due_at": t.due_at.isoformat(),
          "done_at": t.done_at.isoformat() if t.done_at else None}
-        for t, external_id, phone in session.execute(query)
+        for t, external_id, phone, assignee, student_name, protected in session.execute(query)
     ]
 
 
@@ -72,7 +88,7 @@ def list_outbox(
 ) -> list[dict[str, Any]]:
     """Outbound messages, oldest first."""
     query = (
-        select(OutboxMessage, Person.phone)
+        select(OutboxMessage, Person.phone, Person.name)
         .outerjoin(Person, Person.id == OutboxMessage.recipient_id)  # strangers have none
         .order_by(OutboxMessage.id)
         .limit(LIMIT)
@@ -84,12 +100,13 @@ def list_outbox(
     if to:
         query = query.where(Person.phone == to)
     return [
-        {"id": m.id, "recipient_id": m.recipient_id, "recipient_phone": phone,
+        {"id": m.id, "recipient_id": m.recipient_id, "recipient_name": name,
+         "recipient_phone": phone,
          "address": m.address, "channel": m.channel, "language": m.language, "text": m.text,
          "choices": m.choices or [], "status": m.status, "attempts": m.attempts,
          "dedupe_key": m.dedupe_key, "created_at": m.created_at.isoformat(),
          "sent_at": m.sent_at.isoformat() if m.sent_at else None,
          "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None,
          "last_error": m.last_error}
-        for m, phone in session.execute(query)
+        for m, phone, name in session.execute(query)
     ]

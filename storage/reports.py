@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, select
 
 from policy.reporting import ReportDays, new_reference, part_overlaps
+from storage.connectors import queue_report, report_changed
 from storage.db import chunks
 from storage.models import (
     Absence,
@@ -123,6 +124,7 @@ def save_report(
     )
     session.add(report)
     session.flush()
+    queue_report(session, report, now)  # to the school system it came from, if any
     for day in days.on_time_days:
         _excuse_day(session, student.id, day, days.part_start, days.part_end, now)
     session.add(AuditLog(
@@ -200,6 +202,7 @@ def cancel_report(
         action = "report.cancel"
     session.add(report)
     session.flush()
+    report_changed(session, report, now)
     others = [
         other for other in active_reports(session, report.student_id, from_day, last)
         if other.id != report.id
@@ -309,3 +312,28 @@ def recipients_by_student(session: Session,
             if person is not None:
                 found[student.id or 0].append(person)
     return found
+
+
+def add_note(session: Session, report: AbsenceReport, note: str) -> None:
+    """Keep the guardian's short note on a report they made (added after its receipt)."""
+    report.note = note
+    session.add(report)
+
+
+def undoable_reports(
+    session: Session, reporter_id: int, since: datetime
+) -> list[AbsenceReport]:
+    """The reports this person made by their latest message since `since`, not cancelled
+    (one message may report several children): what one undo takes back."""
+    latest = session.execute(
+        select(AbsenceReport.reported_at).where(
+            AbsenceReport.reporter_id == reporter_id, AbsenceReport.cancelled_at.is_(None),
+            AbsenceReport.reported_at >= since)
+        .order_by(AbsenceReport.reported_at.desc()).limit(1)
+    ).scalar()
+    if latest is None:
+        return []
+    return list(session.execute(
+        select(AbsenceReport).where(
+            AbsenceReport.reporter_id == reporter_id, AbsenceReport.cancelled_at.is_(None),
+            AbsenceReport.reported_at == latest).order_by(AbsenceReport.id)).scalars())

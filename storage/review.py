@@ -84,4 +84,4 @@ def _review(session: Session, schools: list[School], first: date, last: date, *,
     return Review(first, last, by_group, by_week, dict(sorted(steps.items())), on_time, late,
                   overdue, len(plans),
                   round(100 * len([a for a in answered if a]) / len(answered), 1)
-                  if answered else 0.0)
+                  if answered else 0.0, default_year=not calendar.terms)

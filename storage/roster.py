@@ -24,6 +24,7 @@ from storage.models import (
     Student,
 )
 from storage.schools import ensure_school
+from storage.web_sessions import end_sessions_of
 
 CHUNK = 500
 Progress = Callable[[str, int, int], None]
@@ -62,10 +63,12 @@ def staff_phones(session: Session, school: str) -> set[str]:
 
 
 def _upsert_people(
-    session: Session, wanted: dict[str, tuple[str, str]], now: datetime, counts: ImportCounts,
-    progress: Progress,
+    session: Session, wanted: dict[str, tuple[str, str | None]], defaults: dict[str, str],
+    now: datetime, counts: ImportCounts, progress: Progress, renamed: set[int],
 ) -> dict[str, int]:
-    """Insert or update people by phone; returns phone → person id."""
+    """Insert or update people by phone; returns phone → person id, and adds those whose
+    name changed (perhaps the number is someone else's now) to `renamed`. A language of
+    None keeps the person's own (a new person gets `defaults[phone]`)."""
     phones = list(wanted)
     ids: dict[str, int] = {}
     changed: list[dict[str, Any]] = []
@@ -77,8 +80,11 @@ def _upsert_people(
         )
         for person_id, phone, name, language in rows:
             ids[phone] = person_id
-            if (name, language) != wanted[phone]:
-                new_name, new_language = wanted[phone]
+            new_name, new_language = wanted[phone]
+            new_language = new_language or language
+            if (name, language) != (new_name, new_language):
+                if new_name != name:
+                    renamed.add(person_id)
                 changed.append(
                     {"id": person_id, "name": new_name, "language": new_language,
                      "updated_at": now}
@@ -88,8 +94,8 @@ def _upsert_people(
         session.execute(update(Person), changed)
     counts.bump("people changed", len(changed))
     new = [
-        {"phone": phone, "name": name, "language": language, "created_at": now,
-         "updated_at": now}
+        {"phone": phone, "name": name, "language": language or defaults[phone],
+         "created_at": now, "updated_at": now}
         for phone, (name, language) in wanted.items()
         if phone not in ids
     ]
@@ -139,6 +145,7 @@ def _sync_links(
 def apply_roster(
     session: Session, roster: Roster, *, now: datetime, default_policy: PolicyPreset,
     timezone: str, progress: Progress = _no_progress, actor: str = "cli",
+    keep_languages: bool = False,
 ) -> ImportCounts:
     """Upsert every school, class, person, student, link and staff role of `roster`.
 
@@ -146,7 +153,9 @@ def apply_roster(
     and mentors become exactly those the roster gives. At each school of the staff file,
     staff roles become exactly those it gives (a mentor who left loses their mentees).
     Anyone left with no role at all loses their chat links at once: a number that moved
-    to someone else, or a person who left, gets nothing more.
+    to someone else, or a person who left, gets nothing more. With `keep_languages`, a
+    person the roster gives no language keeps the one they have (a school system that
+    knows no languages must not undo what the school or the person set).
     """
     counts = ImportCounts()
     schools = {
@@ -173,17 +182,24 @@ def apply_roster(
             classes[key] = row.id
             counts.bump("classes new")
 
-    wanted: dict[str, tuple[str, str]] = {}
+    wanted: dict[str, tuple[str, str | None]] = {}
+    defaults: dict[str, str] = {}
+
+    def language_of(given: str | None, school: str) -> str | None:
+        return given or (None if keep_languages else schools[school].language)
+
     for member in roster.staff:
-        language = member.language or schools[member.school].language
-        wanted[member.phone] = (member.name, language)
+        wanted[member.phone] = (member.name, language_of(member.language, member.school))
+        defaults[member.phone] = schools[member.school].language
     for record in roster.students.values():
-        school_language = schools[record.school].language
         for phone, (name, guardian_language) in record.guardians.items():
-            wanted.setdefault(phone, (name, guardian_language or school_language))
+            wanted.setdefault(phone, (name, language_of(guardian_language, record.school)))
+            defaults.setdefault(phone, schools[record.school].language)
         if record.phone:
-            wanted[record.phone] = (record.name, record.language or school_language)
-    people = _upsert_people(session, wanted, now, counts, progress)
+            wanted[record.phone] = (record.name, language_of(record.language, record.school))
+            defaults[record.phone] = schools[record.school].language
+    renamed: set[int] = set()
+    people = _upsert_people(session, wanted, defaults, now, counts, progress, renamed)
     # Mentors already on file (a students file imported without the staff file).
     on_file = sorted({phone for record in roster.students.values() for phone in record.mentors}
                      - set(people))
@@ -191,7 +207,8 @@ def apply_roster(
         people.update((phone, person_id) for person_id, phone in session.execute(
             select(Person.id, Person.phone).where(Person.phone.in_(part0))))
 
-    _upsert_students(session, roster, school_ids, classes, people, schools, now, counts, progress)
+    _upsert_students(session, roster, school_ids, classes, people, schools, now, counts, progress,
+                     keep_languages=keep_languages)
     student_ids = _student_ids(session, roster, school_ids)
 
     removed = _sync_links(
@@ -209,6 +226,10 @@ def apply_roster(
     _upsert_staff(session, roster, school_ids, people, counts)
     removed |= _remove_staff(session, roster, school_ids, people, counts)
     _cut_chats(session, removed, counts)
+    # A web session is for the person and roles it was opened with: anyone who lost a role
+    # or a link, or whose number now has another name, signs in again (if still staff).
+    if ended := end_sessions_of(session, removed | renamed):
+        counts.bump("web sessions ended", ended)
     session.add(
         AuditLog(at=now, actor=actor, action="roster.import", entity="roster",
                  detail=dict(counts.counts))
@@ -239,7 +260,7 @@ def _student_ids(
 def _upsert_students(
     session: Session, roster: Roster, school_ids: dict[str, int],
     classes: dict[tuple[int, str], int], people: dict[str, int], schools: dict[str, School],
-    now: datetime, counts: ImportCounts, progress: Progress,
+    now: datetime, counts: ImportCounts, progress: Progress, *, keep_languages: bool = False,
 ) -> None:
     existing: dict[tuple[str, str], tuple[int, int, int, bool, bool, tuple[str, str]]] = {}
     names = {school_id: name for name, school_id in school_ids.items()}
@@ -273,6 +294,8 @@ def _upsert_students(
         person_id = people.get(record.phone) if record.phone else None
         if key in existing:
             row_id, old_class, old_person, old_adult, old_protected, old_details = existing[key]
+            if keep_languages and not record.language:
+                language = old_details[1]
             if person_id is None and old_details != (record.name, language):
                 student_people.append(
                     {"id": old_person, "name": record.name, "language": language,
@@ -374,6 +397,25 @@ def _remove_staff(
             MentorLink.student_id.in_(select(Student.id).where(Student.school_id == school))))
         counts.bump("mentor links removed", int(result.rowcount))
     return {person for _id, _school, person, _role in stale}
+
+
+def detach_students(
+    session: Session, student_ids: Sequence[int], *, now: datetime, actor: str,
+) -> ImportCounts:
+    """Students who left (a school system no longer lists them): they lose their guardians
+    and mentors, and anyone left with no role at all loses their chat links, as in an
+    import. The students' own rows and history stay."""
+    counts = ImportCounts()
+    if not student_ids:
+        return counts
+    wanted: dict[int, set[int]] = {student_id: set() for student_id in student_ids}
+    removed = _sync_links(session, Guardianship, "guardian_id", wanted, counts, "guardian links")
+    removed |= _sync_links(session, MentorLink, "mentor_id", wanted, counts, "mentor links")
+    _cut_chats(session, removed, counts)
+    counts.bump("students left", len(student_ids))
+    session.add(AuditLog(at=now, actor=actor, action="roster.leave", entity="roster",
+                         detail=dict(counts.counts)))
+    return counts
 
 
 def _cut_chats(session: Session, people: set[int], counts: ImportCounts) -> None:

@@ -35,7 +35,15 @@ def school_calendar(session: Session, school: School) -> SchoolCalendar:
     ).all()
     terms = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "term")
     breaks = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "break")
-    return SchoolCalendar(country=school.country, terms=terms, breaks=breaks)
+    return SchoolCalendar(country=school.country, terms=terms, breaks=breaks, default_year=True)
+
+
+def without_terms(session: Session) -> list[School]:
+    """The schools that have imported no terms (their country's default year holds)."""
+    with_terms = set(session.exec(select(CalendarPeriod.school_id).where(
+        CalendarPeriod.kind == "term")).all())
+    return [school for school in session.exec(select(School)).all()
+            if school.id not in with_terms]
 
 
 def set_period(
@@ -77,3 +85,32 @@ def notice_rules(school: School) -> NoticeRules:
     base = policy_named(school.policy).notices
     own = school.settings.get("notices") if isinstance(school.settings, dict) else None
     return rules_from(own, base) if isinstance(own, dict) else base
+
+
+#: A school setting only the demo school has: where the demo's clock stands
+#: (`{"start": ISO, "real": ISO}`: the demo's time `start` was the real time `real`).
+DEMO_CLOCK = "demo_clock"
+
+
+def demo_school(session: Session) -> School | None:
+    """The demo school, while it is the only school (a school's own roster ends the demo)."""
+    schools = session.exec(select(School).limit(2)).all()
+    if len(schools) != 1 or DEMO_CLOCK not in schools[0].settings:
+        return None
+    return schools[0]
+
+
+def demo_clock(session: Session) -> tuple[datetime, datetime] | None:
+    """The demo clock's anchor: (the demo's instant, the real instant it was), if set."""
+    school = demo_school(session)
+    anchor = school.settings.get(DEMO_CLOCK) if school is not None else None
+    if not anchor:
+        return None
+    return datetime.fromisoformat(anchor["start"]), datetime.fromisoformat(anchor["real"])
+
+
+def set_demo_clock(session: Session, school: School, *, start: datetime, real: datetime) -> None:
+    """Record that the demo's time `start` is the real time `real` (every process shares it)."""
+    school.settings = {**school.settings,
+                       DEMO_CLOCK: {"start": start.isoformat(), "real": real.isoformat()}}
+    session.add(school)

@@ -12,8 +12,9 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobEvent
 from sqlalchemy import Engine, and_, or_
 from sqlmodel import Session, col, select
 
-from bot.app import Runtime, build_context
+from bot.app import Runtime
 from bot.cli import main
+from bot.context import build_context
 from bot.settings import load_settings
 from storage.models import OutboxMessage
 from tests.fakes.telegram_api import BotMessage, FakeTelegram, FakeUser

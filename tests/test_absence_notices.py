@@ -142,9 +142,9 @@ async def test_notices_at_the_cutoff_in_each_language_and_channel(
         lena = Chat(telegram, telegram.add_user(7001, "Lena", language_code="sv"), 7001)
         await lena.link(LENA)
         # Mette reports Emil before the cutoff: no notice for him.
-        confirm = await bot.sms_in(METTE, "Emil syg i dag")
-        assert confirm.body.startswith("Tjek din fraværsmelding")
-        assert REFERENCE.search((await bot.sms_in(METTE, "ja")).body)
+        receipt = await bot.sms_in(METTE, "Emil syg i dag")
+        assert receipt.body.startswith("Registreret: Emil fraværende")
+        assert REFERENCE.search(receipt.body)
 
         on_telegram = await lena.reply()
         assert on_telegram.text.startswith("Ali är inte i skolan idag, och vi har ingen "
@@ -168,10 +168,10 @@ async def test_notices_at_the_cutoff_in_each_language_and_channel(
         assert all("Svara 1 för Nådde vårdnadshavaren, 2 för Inget svar" in p
                    for p in prompts)
 
-        # Omar answers the notice in his own words: a report for Ali today.
-        confirm = await bot.sms_in(OMAR, "Han är sjuk")
-        assert "Ali Hassan" in confirm.body and "Sjuk" in confirm.body
-        assert REFERENCE.search((await bot.sms_in(OMAR, "ja")).body)
+        # Omar answers the notice in his own words: a report for Ali today, at once.
+        receipt = await bot.sms_in(OMAR, "Han är sjuk")
+        assert receipt.body.startswith("Registrerat: Ali frånvarande mån 23 nov, sjuk.")
+        assert REFERENCE.search(receipt.body)
         # The mentor reached a guardian about the last prompt.
         assert (await bot.sms_in(MENTOR_PHONE, "1")).body.startswith("Noterat")
 
@@ -345,25 +345,27 @@ def test_siblings_absent_the_same_day_are_asked_apart(
         [question] = handle_incoming(
             session, Incoming(lena.id or 0, "webchat", "l1", "Han är sjuk"), now=now)
         assert [c["label"] for c in question.choices or []][:2] == ["Ali", "Sara"]
-        [confirm] = handle_incoming(
+        [receipt] = handle_incoming(
             session, Incoming(lena.id or 0, "webchat", "l2", "", "child:" + str(
                 session.exec(select(Student.id).where(Student.external_id == "N002")).one())),
             now=now)
-        assert "Sara Hassan" in confirm.text and "Sjuk" in confirm.text
+        assert receipt.text.startswith("Registrerat: Sara frånvarande mån 23 nov, sjuk.")
     assert len(keys(db, "absence-notice:")) == 3  # Ali: Lena and Omar; Sara: Lena
 
 
 def test_a_roll_call_on_a_day_off_tells_nobody(
     db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A Saturday is not a school day: the record is kept, no notice, no prompt."""
+    """A Saturday is not a school day: the file is refused with why, no notice, no prompt."""
     school_setting()
     monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-21T08:20:00+01:00")
-    roll_call(tmp_path, "2026-11-21,N003,absent,,,")
+    path = write(tmp_path, "roll.csv", "date,student_id,status,lesson_start,lesson_end,"
+                 "minutes_late\n2026-11-21,N003,absent,,,\n")
+    assert main(["attendance", "import", path]) == 2
     tick("2026-11-21T09:00:00+01:00")
     tick("2026-11-23T09:00:00+01:00")
     assert keys(db, "absence-notice:") == [] and keys(db, "call-home:") == []
-    assert states(db)["N003"] == ["open"]
+    assert "N003" not in states(db)
 
 
 def test_no_answer_reminds_later_and_an_unmade_call_carries_over(
@@ -446,3 +448,44 @@ def test_without_a_principal_the_mentors_confirm_a_held_burst(
         assert guard.outcome == "cancelled"
     finally:
         engine.dispose()
+
+
+def test_an_answer_to_a_notice_is_recorded_and_the_mentor_told(
+    db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"vet" answers the notice: recorded against it ("known"), the reason is asked once,
+    the mentor hears that the guardians know (the call stays); a text naming a child who
+    is not the writer's ("Elsa Berg är sjuk idag") is answered as such and never applied
+    to the notice's child, and the mentor is told to call."""
+    from handlers.inbox import handle_incoming
+    from handlers.messages import Incoming
+    from storage.db import session_scope
+
+    school_setting("mass_alert_share=1")
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-23T08:20:00+01:00")
+    roll_call(tmp_path, "2026-11-23,N001,absent,,,", "2026-11-23,N003,absent,,,")
+    tick("2026-11-23T08:46:00+01:00")
+    now = datetime.fromisoformat("2026-11-23T08:50:00+01:00")
+    with session_scope(db) as session:
+        omar = session.exec(select(Person).where(Person.phone == OMAR)).one()
+        [asked] = handle_incoming(session, Incoming(omar.id or 0, "sms", "o1", "vet"), now=now)
+        assert asked.text.startswith("Tack för ditt svar.\n\nVad är anledningen?")
+        kari = session.exec(select(Person).where(Person.phone == KARI)).one()
+        [other] = handle_incoming(
+            session, Incoming(kari.id or 0, "sms", "k1", "Ali Hassan er syk i dag"), now=now)
+        assert other.text.startswith("Det navnet er ikke et av barna dine her (Noor)")
+        mentor = session.exec(select(Person).where(Person.phone == MENTOR_PHONE)).one()
+        [shown] = handle_incoming(session, Incoming(mentor.id or 0, "sms", "m1",
+                                                    "/student Ali"), now=now)
+        assert "frånvarande, ingen anmälan · meddelandet besvarat 08:50" in shown.text
+    with Session(db) as session:
+        answered = {a.student_id: (a.answer, a.state) for a in session.exec(select(Absence))}
+        reports = session.exec(select(AbsenceReport)).all()
+        told = [m.text for m in session.exec(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.contains(":answer:")))]
+    assert sorted(answered.values()) == [("known", "unexcused"), ("replied", "unexcused")]
+    assert reports == []  # nothing applied to Noor, nothing recorded for Ali yet
+    assert any(t.startswith("Omar Hassan svarade på meddelandet om Ali Hassan (7A): hen vet")
+               for t in told)
+    assert any(t.startswith("Kari Berg svarade på meddelandet om Noor Berg (7A) men anmälde "
+                            "inte frånvaron") for t in told)

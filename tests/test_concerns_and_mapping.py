@@ -36,9 +36,8 @@ def test_a_counsellor_raises_a_concern_and_the_mentor_gets_the_task(
     task with the signals and the note and one tap to say she calls; Kim is thanked and
     cannot close the concern; the audit says who and which signals, not the note."""
     asked = answer(db, KIM, "/concern Noor", MONDAY.format("10:00:00"))
-    assert asked.text == ("Vad har du märkt hos Noor Berg (7A)? Tryck på det som stämmer "
-                          "(flera går bra), skriv gärna en kort anteckning, tryck sedan på "
-                          "Skicka.")
+    assert asked.text == ("Vad har du märkt hos Noor Berg (7A)? Välj det som stämmer "
+                          "(flera går), skriv gärna en kort anteckning, och Skicka.")
     labels = [c["label"] for c in asked.choices or []]
     assert labels[:4] == ["Trötthet", "Vantrivsel", "Beteendeproblem", "Mobbning"]
     assert labels[-2:] == ["Skicka", "Avbryt"] and len(labels) == 16

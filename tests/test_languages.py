@@ -74,8 +74,8 @@ def test_every_language_has_a_family() -> None:
 async def test_a_report_in_each_language(
     telegram: FakeTelegram, db: Engine, tmp_path: Path, language: str
 ) -> None:
-    """/start in the app's language, link, "X is sick today" in their own words, Send:
-    every answer in the guardian's language, the report stored."""
+    """/start in the app's language, link, "X is sick today" in their own words: recorded
+    at once, every answer in the guardian's language, the report stored."""
     _guardian, phone, child = FAMILIES[language]
     t = gettext_for
     async with running_bot(telegram, tmp_path) as bot:
@@ -87,17 +87,15 @@ async def test_a_report_in_each_language(
         linked = await chat.share_contact(phone)
         assert linked.text.startswith(
             t(language, "Thank you! This chat is now linked to your phone number."))
-        confirm = await chat.say(SICK_TODAY[language])
-        assert confirm.text.startswith(t(language, "Please check your report:")), confirm.text
-        assert t(language, "Sick") in confirm.text
-        receipt = await chat.tap(t(language, "Send"))
+        receipt = await chat.say(SICK_TODAY[language])
         reference = REFERENCE.search(receipt.text)
         assert reference is not None
         expected = t(
-            language, "Thank you. {name}'s absence on {days} is reported. Reference: {ref}.",
-            name=child.split()[0], days=format_day(date(2026, 11, 23), language),
-            ref=reference.group())
-        assert receipt.text == expected
+            language, "Recorded: {name} absent {days}, {reason}. Ref. {ref}.",
+            name=child.split()[0], days=format_day(date(2026, 11, 23), language).rstrip("."),
+            reason=t(language, "Sick").lower(), ref=reference.group())
+        assert receipt.text.startswith(expected), receipt.text
+        assert receipt.buttons[0] == t(language, "Undo")
         if language in RIGHT_TO_LEFT:  # the Latin reference keeps its order in the sentence
             assert f"\u2068{reference.group()}\u2069" in receipt.text
     with Session(db) as session:
@@ -152,7 +150,7 @@ def test_the_word_for_language_by_text_and_the_interpreter_hint(db: Engine) -> N
         handle_incoming(session, Incoming(lars.id or 0, "webchat", "w3", "LANGUAGE"), now=now)
         [report] = handle_incoming(
             session, Incoming(lars.id or 0, "webchat", "w4", "Maja sjuk idag"), now=now)
-        assert report.text.startswith("Please check your report:")
+        assert report.text.startswith("Recorded: Maja absent Mon, Nov 23, sick.")
     assert speaks("so", "sv") == " (somaliska: boka tolk vid behov)"
     assert speaks("nb", "sv") == ""  # Scandinavians understand each other
     assert plain(speaks("sv", "ar")).startswith(" (السويدية")

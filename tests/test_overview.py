@@ -90,13 +90,16 @@ async def test_sign_in_by_phone_then_a_mentor_sees_own_class_and_student(
         session.commit()
         sara_id = sara.id
     async with both(telegram, twilio) as bot:
+        # Students are named in addresses by an id with an HMAC of it.
+        ali_w, eva_w, sara_w = (bot.runtime.web.ids.make("student", n)
+                                for n in (ali, eva, sara_id))
         async with httpx.AsyncClient(base_url=bot.public_url,
                                      headers={"accept-language": "sv-SE,sv;q=0.9"}) as http:
             form = await http.get("/overview")
             assert form.status_code == 200 and 'name="phone"' in form.text
             assert "Skicka mig en inloggningslänk" in form.text
-            assert (await http.get(f"/overview/student/{ali}")).status_code == 303
-            assert (await http.get(f"/overview/student/{ali}/timeline.png")).status_code == 401
+            assert (await http.get(f"/overview/student/{ali_w}")).status_code == 303
+            assert (await http.get(f"/overview/student/{ali_w}/timeline.png")).status_code == 401
             for phone in (LENA, "+46709999999", "nonsense", MENTOR_PHONE):
                 page = await http.post("/overview/login", data={"phone": phone})
                 assert page.status_code == 200 and NEUTRAL in page.text
@@ -113,28 +116,28 @@ async def test_sign_in_by_phone_then_a_mentor_sees_own_class_and_student(
             page = await http.get("/overview")
             assert page.status_code == 200
             for shown in ("Närvaro: översikt", "Norrskolan", "<td>7A</td>", "<td>9C</td>",
-                          "Mina elever", f'href="/overview/student/{ali}">Ali Hassan (7A)</a>',
+                          "Mina elever", f'href="/overview/student/{ali_w}">Ali Hassan (7A)</a>',
                           "Vera Lind (8B)"):
                 assert shown in page.text
             assert "Eva Ek" not in page.text
-            assert f'href="/overview/student/{sara_id}">#N002</a>' in page.text
+            assert f'href="/overview/student/{sara_w}">#N002</a>' in page.text
             assert "Sara" not in page.text  # a protected identity: the school's id only
-            protected = await http.get(f"/overview/student/{sara_id}")
+            protected = await http.get(f"/overview/student/{sara_w}")
             assert "<h1>#N002</h1>" in protected.text and "Sara" not in protected.text
             assert 'href="?open=1">Visa namnet</a>' in protected.text
-            opened = await http.get(f"/overview/student/{sara_id}?open=1")
+            opened = await http.get(f"/overview/student/{sara_w}?open=1")
             assert "<h1>Sara Hassan (7A)</h1>" in opened.text
 
-            student = await http.get(f"/overview/student/{ali}")
+            student = await http.get(f"/overview/student/{ali_w}")
             assert student.status_code == 200 and "<h1>Ali Hassan (7A)</h1>" in student.text
             assert "Den här terminen: " in student.text
-            assert f'src="/overview/student/{ali}/timeline.png"' in student.text
-            picture = await http.get(f"/overview/student/{ali}/timeline.png")
+            assert f'src="/overview/student/{ali_w}/timeline.png"' in student.text
+            picture = await http.get(f"/overview/student/{ali_w}/timeline.png")
             assert picture.headers["content-type"] == "image/png"
             assert picture.content.startswith(b"\x89PNG\r\n\x1a\n")
             assert colours(picture.content) > 20
-            for hidden in (f"/overview/student/{eva}", f"/overview/student/{eva}/timeline.png",
-                           "/overview/student/999999"):
+            for hidden in (f"/overview/student/{eva_w}", f"/overview/student/{eva_w}/timeline.png",
+                           "/overview/student/999999", f"/overview/student/{ali}"):
                 refused = await http.get(hidden)
                 assert (refused.status_code, refused.content) == (404, b"")
 
@@ -167,7 +170,7 @@ async def test_in_a_real_browser_the_timeline_is_drawn(
             await page.goto(bot.public_url + await sign_in_link(bot))
             await page.wait_for_url(f"{bot.public_url}/overview")
             await page.get_by_role("link", name="Ali Hassan (7A)").click()
-            await page.wait_for_url(re.compile(r".*/overview/student/\d+$"))
+            await page.wait_for_url(re.compile(r".*/overview/student/\d+\.[\w-]+$"))
             await page.wait_for_function(
                 "() => { const i = document.getElementById('timeline');"
                 " return i && i.complete && i.naturalWidth > 0; }")

@@ -95,7 +95,7 @@ async def test_mentor_takes_and_corrects_roll_call_in_telegram(
         await mentor.say("/roll")
         again = await mentor.tap("7A")
         assert t("It was already taken today: the marks show what is recorded. "
-                 "Change what is wrong and tap Send.") in again.text
+                 "Change what is wrong, then choose Send.") in again.text
         assert again.buttons[:5] == ["Adam Smith", "✗ Ali Hassan", "Emil Holm", "⏱ Noor Berg",
                                      "✗ Sara Hassan"]
         await mentor.tap("✗ Sara Hassan")

@@ -70,7 +70,8 @@ def absences(session: Session) -> list[Absence]:
 async def test_link_and_report_sick_today(
     telegram: FakeTelegram, roster: Path, db: Engine, language: str
 ) -> None:
-    """/start, share the number, write "sick today": confirm, send, receipt; stored as reported."""
+    """/start, share the number, write "sick today": recorded at once, the receipt with an
+    Undo button; stored as reported."""
     name, phone = GUARDIANS[language]
     sick_today = {"sv": "Sjuk idag", "nb": "syk i dag", "da": "syg i dag", "en": "sick today"}
     t = gettext_for
@@ -85,16 +86,16 @@ async def test_link_and_report_sick_today(
         assert linked.text.startswith(
             t(language, "Thank you! This chat is now linked to your phone number."))
         assert t(language, "Report absence") in linked.buttons
-        confirm = await chat.say(sick_today[language])
-        assert confirm.text.startswith(t(language, "Please check your report:"))
-        assert t(language, "Sick") in confirm.text
-        receipt = await chat.tap(t(language, "Send"))
+        receipt = await chat.say(sick_today[language])
         reference = REFERENCE.search(receipt.text)
         assert reference is not None
         child = next(r.split(",")[3] for r in ROSTER.splitlines() if name in r).split()[0]
         assert receipt.text == t(
-            language, "Thank you. {name}'s absence on {days} is reported. Reference: {ref}.",
-            name=child, days=format_day(date(2026, 11, 23), language), ref=reference.group())
+            language, "Recorded: {name} absent {days}, {reason}. Ref. {ref}.",
+            name=child, days=format_day(date(2026, 11, 23), language).rstrip("."),
+            reason=t(language, "Sick").lower(), ref=reference.group(),
+        ) + "\n" + t(language, "Wrong? Undo by {time}.", time="16:00")
+        assert receipt.buttons[:2] == [t(language, "Undo"), t(language, "Add a note")]
     with Session(db) as session:
         guardian = session.exec(select(Person).where(Person.name == name)).one()
         assert guardian.telegram_chat_id == chat.chat_id
@@ -111,29 +112,31 @@ async def test_link_and_report_sick_today(
 async def test_second_child_with_a_range_a_note_and_part_of_a_day(
     telegram: FakeTelegram, roster: Path, db: Engine
 ) -> None:
-    """Two children: pick one, type a range, a reason and a note; then hours for the other."""
+    """Two children: pick one, type a range, tap a reason: recorded; a note added after the
+    receipt; then hours for the other, in one message."""
     async with running_bot(telegram, roster) as bot:
         chat = bot.chat(language="sv")
         await chat.link("+46701234501")
         who = await chat.tap("Rapportera frånvaro")
         assert who.text == "Vem är frånvarande?"
-        assert who.buttons == ["Ali", "Sara"]
+        assert who.buttons == ["Ali", "Sara", "Alla"]
         days = await chat.tap("Sara")
         assert "Sara" in days.text and "Idag" in days.buttons
         reason = await chat.say("24.11–26.11")
         assert reason.buttons == ["Sjuk", "Läkar- eller tandläkarbesök", "Familjeskäl",
                                   "Annan anledning"]
-        note = await chat.tap("Familjeskäl")
-        assert "Ingen anteckning" in note.buttons
-        confirm = await chat.say("Begravning i Umeå")
-        assert "Sara Hassan" in confirm.text and "Familjeskäl" in confirm.text
-        receipt = await chat.tap("Skicka")
+        receipt = await chat.tap("Familjeskäl")
+        assert receipt.text.startswith(
+            "Registrerat: Sara frånvarande tis 24 nov. – tors 26 nov, familjeskäl.")
         assert REFERENCE.search(receipt.text)
+        note = await chat.tap("Lägg till en anteckning")
+        assert note.text.startswith("Skriv anteckningen till skolan")
+        kept = await chat.say("Begravning i Umeå")
+        assert kept.text == "Tack, anteckningen sparas med anmälan."
         # and the other child, part of today, all in one message
         await chat.tap("Rapportera frånvaro")
-        confirm = await chat.say("Ali tandläkare 08:15-10:00")
-        assert "08:15–10:00" in confirm.text
-        await chat.tap("Skicka")
+        receipt = await chat.say("Ali tandläkare 08:15-10:00")
+        assert "08:15–10:00" in receipt.text and receipt.text.startswith("Registrerat: Ali")
     with Session(db) as session:
         family, dentist = reports(session)
         assert (family.first_day, family.last_day, family.reason, family.note) == (
@@ -156,11 +159,9 @@ async def test_a_late_report_is_kept_and_the_mentor_is_prompted(
         await chat.tap("Report absence")
         reason = await chat.say("16/11")
         assert reason.text == "What is the reason?"
-        await chat.tap("Sick")
-        confirm = await chat.tap("No note")
-        assert "past the three-school-day limit" in confirm.text
-        receipt = await chat.tap("Send")
-        assert "three-school-day limit" in receipt.text and "mentor has been told" in receipt.text
+        receipt = await chat.tap("Sick")
+        assert "past the three-school-day limit" in receipt.text
+        assert "mentor has been told" in receipt.text
         prompt = await mentor.reply()
         assert prompt.text.startswith("Sen frånvaroanmälan: Adam Smith (7A)")
         assert "Sjuk" not in prompt.text  # the mentor is not told the reason here
@@ -219,7 +220,6 @@ async def test_cancel_a_report_and_the_mentor_hears_of_today(
         chat = bot.chat(language="sv")
         await chat.link("+46701234502")
         await chat.say("sjuk idag")
-        await chat.tap("Skicka")
         listing = await chat.say("/reports")
         assert listing.text.startswith("Frånvaroanmälningar för de kommande dagarna:")
         [cancel_button] = [b for b in listing.buttons if b.startswith("Avboka")]
@@ -246,10 +246,8 @@ async def test_both_guardians_report_the_same_day(
         await lena.link("+46701234501")
         omar = bot.chat(language="sv")
         await omar.link("+46701234502")
-        await lena.say("Ali sjuk idag")
-        first = await lena.tap("Skicka")
-        await omar.say("sjuk idag")
-        second = await omar.tap("Skicka")
+        first = await lena.say("Ali sjuk idag")
+        second = await omar.say("sjuk idag")
         assert "redan anmäld" in second.text
         reference = REFERENCE.search(first.text)
         assert reference is not None and reference.group() in second.text
@@ -291,10 +289,8 @@ async def test_a_restart_mid_dialog_resumes_and_stores_once(
         assert "Syk" in reason.buttons
     chat.user.tap("Syk")  # while the bot is down
     async with running_bot(telegram, roster) as bot:
-        note = await chat.reply()
-        assert "Ingen merknad" in note.buttons
-        await chat.tap("Ingen merknad")
-        receipt = await chat.tap("Send")
+        receipt = await chat.reply()
+        assert receipt.text.startswith("Registrert: Noor borte tir. 24. nov, syk.")
         assert REFERENCE.search(receipt.text)
     with Session(db) as session:
         [report] = reports(session)
@@ -393,8 +389,8 @@ async def test_webhook_mode_checks_the_secret_and_handles_a_replay_once(
         linked = await chat.link("+4520123404")
         assert linked.text.startswith("Tak!")
         update = chat.user.send("syg i dag")
-        confirm = await chat.reply()
-        assert confirm.text.startswith("Tjek din fraværsmelding:")
+        receipt = await chat.reply()
+        assert receipt.text.startswith("Registreret: Emil fraværende")
         async with httpx.AsyncClient(base_url=public) as http:
             url = "/telegram/webhook"
             forged = {**update, "update_id": update["update_id"] + 1000}
@@ -404,8 +400,8 @@ async def test_webhook_mode_checks_the_secret_and_handles_a_replay_once(
             right = {"X-Telegram-Bot-Api-Secret-Token": secret}
             assert (await http.post(url, json=update, headers=right)).status_code == 200
             assert (await http.post(url, content=b"{", headers=right)).status_code == 400
-        receipt = await chat.tap("Send")  # the next message: the replay got no answer
-        assert receipt.text.startswith("Tak.") and REFERENCE.search(receipt.text)
+        thanks = await chat.say("Tak")  # the next message: the replay got no answer
+        assert thanks.text == "Selv tak!"
     with Session(db) as session:
         assert len(reports(session)) == 1
     assert telegram.calls("getUpdates") == []
@@ -422,10 +418,8 @@ async def test_an_earlier_day_is_offered_back_to_the_deadline(
         earlier = await chat.tap("An earlier day")
         assert earlier.buttons == ["Fri, Nov 20", "Thu, Nov 19", "Wed, Nov 18"]
         await chat.tap("Wed, Nov 18")
-        await chat.tap("Other reason")
-        confirm = await chat.tap("No note")
-        assert "past the three-school-day limit" not in confirm.text
-        await chat.tap("Send")
+        receipt = await chat.tap("Other reason")
+        assert "past the three-school-day limit" not in receipt.text
     with Session(db) as session:
         [report] = reports(session)
         assert (report.first_day, report.on_time, report.reason) == (
@@ -446,8 +440,8 @@ async def test_a_failure_is_owned_up_to_and_a_retry_works(
         assert sorry.text.startswith("Förlåt, något gick fel hos oss")
         with db.begin() as connection:
             connection.execute(text("ALTER TABLE broken RENAME TO conversation_state"))
-        confirm = await chat.say("sjuk idag")
-        assert confirm.text.startswith("Kontrollera din anmälan:")
+        receipt = await chat.say("sjuk idag")
+        assert receipt.text.startswith("Registrerat: Ali frånvarande")
     with Session(db) as session:
         seen = {row.ref for row in session.exec(select(InboundSeen))}
         assert seen and not any(ref.startswith(f"u{failed}:") for ref in seen)  # rolled back

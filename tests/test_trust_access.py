@@ -161,8 +161,8 @@ def test_a_staff_file_alone_removes_a_mentor_and_their_mentees(
 def test_forged_buttons_reach_nothing_of_another_family(db: Engine, tmp_path: Path) -> None:
     """A modified client can send any button data: Kari's forged buttons for Ali's notice,
     Omar's report, Anna's task and Ali's concern change nothing and say nothing of them."""
-    assert "Ali Hassan" in say(db, OMAR, "Ali sjuk idag", AT.format("07:30:00"))
-    assert "R-" in say(db, OMAR, "ja", AT.format("07:30:05"))
+    receipt = say(db, OMAR, "Ali sjuk idag", AT.format("07:30:00"))
+    assert receipt.startswith("Registrerat: Ali") and "R-" in receipt  # one text records it
     (tmp_path / "roll.csv").write_text(
         "date,student_id,status,lesson_start,lesson_end,minutes_late\n2026-11-23,N005,absent,,,\n")
     assert main(["attendance", "import", str(tmp_path / "roll.csv")]) == 0
@@ -173,7 +173,8 @@ def test_forged_buttons_reach_nothing_of_another_family(db: Engine, tmp_path: Pa
         [report] = session.exec(select(AbsenceReport)).all()
         [task] = session.exec(select(StaffTask).where(StaffTask.kind == "call_home")).all()
     forged = [f"notice:{ali.id}:2026-11-23", f"child:{ali.id}", f"report:cancel:{report.id}",
-              f"report:confirm-cancel:{report.id}", f"task:done:{task.id}",
+              f"report:confirm-cancel:{report.id}", f"undo:{report.id}",
+              f"note:add:{report.id}", f"task:done:{task.id}",
               f"task:reached:{task.id}", f"concern:close:{ali.id}", "plan:end:1"]
     for n, key in enumerate(forged):
         shown = answer(db, KARI, "", AT.format(f"09:{n:02d}:00"), key)

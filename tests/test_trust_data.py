@@ -55,9 +55,10 @@ def report_with_note(db: Engine, phone: str, child: str | None, note: str, at: s
     shown = answer(db, phone, "idag", next(steps))
     shown = answer(db, phone, "", next(steps), next(
         c["key"] for c in shown.choices or [] if c["label"] == "Sjuk"))
-    shown = answer(db, phone, note, next(steps))
-    assert "Sjuk" in shown.text
-    assert "R-" in tap(db, phone, shown, "Skicka", next(steps))
+    assert "R-" in shown.text
+    asked = tap(db, phone, shown, "Lägg till en anteckning", next(steps))
+    assert asked.startswith("Skriv anteckningen")
+    assert answer(db, phone, note, next(steps)).text.startswith("Tack, anteckningen sparas")
 
 
 def test_a_students_trail_lists_views_and_changes_without_their_content(

@@ -112,8 +112,7 @@ def test_a_protected_student_is_never_placed_and_shown_by_id(
                 select(Person.id).where(Person.phone == KARI)).one())).all()
     assert not any("Norrskolan" in text for text in texts)
     # Kari reports Noor sick tomorrow: Anna's morning summary lists her by id.
-    say(db, KARI, "Noor syk i morgen", AT.format("18:00:00"))
-    assert "R-" in say(db, KARI, "ja", AT.format("18:00:05"))
+    assert "R-" in say(db, KARI, "Noor syk i morgen", AT.format("18:00:00"))  # one text
     tick("2026-11-24T07:31:00+01:00")
     [summary] = [m for m in to(db, MENTOR_PHONE, "mentor-summary:")
                  if m.dedupe_key.endswith(":2026-11-24")]

@@ -146,7 +146,8 @@ async def test_the_web_chat_api_takes_any_text_and_names(db: Engine) -> None:
         collect()
         for n, (text, query) in enumerate(examples):
             body = json.dumps({"text": text, "ref": f"w{n}\x00"}).encode()  # ASCII escapes
-            sent = await client.post(f"/webchat/api/people/{omar_id}/messages", content=body,
+            sent = await client.post(f"/webchat/api/people/{web.ids.make('person', omar_id)}"
+                                     "/messages", content=body,
                                      headers={"content-type": "application/json"})
             assert sent.status_code in {202, 400, 413}, (sent.status_code, text[:40])
             found = await client.get("/webchat/api/people", params={

@@ -55,8 +55,10 @@ async def test_staff_sign_in_with_a_one_time_link_and_act_as_themselves(
     nobody."""
     async with both(telegram, twilio, NARVARO_WEBCHAT_EXPOSED="1") as bot:
         with Session(db) as session:
-            anna, lena = (session.exec(select(Person.id).where(Person.phone == p)).one()
-                          for p in (MENTOR_PHONE, LENA))
+            anna_row, lena_row = (session.exec(select(Person.id).where(
+                Person.phone == p)).one() for p in (MENTOR_PHONE, LENA))
+        # The ids in the web chat's addresses: the row's id with an HMAC of it.
+        anna, lena = (bot.runtime.web.ids.make("person", row) for row in (anna_row, lena_row))
         async with httpx.AsyncClient(base_url=bot.public_url) as http:
             assert (await http.get("/")).status_code == 200  # the page, to sign in from
             assert (await http.get("/webchat/api/people")).status_code == 401
@@ -92,27 +94,43 @@ async def test_staff_sign_in_with_a_one_time_link_and_act_as_themselves(
             assert (await other.post(path)).status_code == 403  # once only
             other.cookies.set("narvaro_session", f"{lena}.9999999999.forged")
             assert (await other.get("/webchat/api/people")).status_code == 401
-            tampered = http.cookies["narvaro_session"].replace(f"{anna}.", f"{lena}.", 1)
+            genuine = http.cookies["narvaro_session"]
+            tampered = genuine[:-1] + ("A" if genuine[-1] != "A" else "B")
             other.cookies.set("narvaro_session", tampered)
             assert (await other.get("/webchat/api/people")).status_code == 401
+            other.cookies.set("narvaro_session", genuine)  # the same browser's, copied
+            assert (await other.get(f"/webchat/api/people/{lena}/messages")).status_code == 403
+            # A row id alone, or another row's HMAC, names nobody.
+            for guessed in (str(lena_row), f"{lena_row}.{anna.partition('.')[2]}"):
+                assert (await other.get(f"/webchat/api/people/{guessed}/messages")
+                        ).status_code == 404
 
 
-def test_a_shared_sign_in_key_survives_a_restart_and_serves_every_worker() -> None:
-    """With NARVARO_WEBCHAT_SECRET set, a session one process signed is good in another (a
-    restart, a second worker); without it each process has its own key; a short or
-    placeholder key is refused at start."""
+def test_a_shared_sign_in_key_serves_every_worker(db: Engine) -> None:
+    """With NARVARO_WEBCHAT_SECRET set, an address id one process made is good in another
+    (a restart, a second worker); without it each process has its own key. Sessions are in
+    the database, so every process sees them; a short or placeholder key is refused."""
     from datetime import UTC, datetime
 
-    from bot.webauth import SignIn
+    from bot.webauth import SignIn, WebIds
+    from storage.db import session_scope
 
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     key = load_settings(webchat_exposed=True, public_url="https://skolan.example",
                         webchat_secret="k" * 40).webchat_secret
     assert key is not None
-    first, second = SignIn("https://skolan.example", key=key.encode()), SignIn(
-        "https://skolan.example", key=key.encode())
-    assert second.person(first.cookie(7, now=now), now=now) == 7
-    assert SignIn("https://skolan.example").person(first.cookie(7, now=now), now=now) is None
+    assert WebIds(key.encode()).read("person", WebIds(key.encode()).make("person", 7)) == 7
+    assert WebIds().read("person", WebIds(key.encode()).make("person", 7)) is None
+    first = SignIn("https://skolan.example", key=key.encode())
+    with session_scope(db) as session:
+        anna = session.exec(select(Person).where(Person.phone == MENTOR_PHONE)).one()
+        assert anna.id is not None
+        cookie = first.start_session(session, anna.id, now=now)
+    for other in (SignIn("https://skolan.example", key=key.encode()),
+                  SignIn("https://skolan.example")):
+        with session_scope(db) as session:
+            signed_in = other.signed_in(session, cookie, now=now)
+            assert signed_in is not None and signed_in.id == anna.id
     for bad in ("short", "changeme"):
         with pytest.raises(SettingsError, match="NARVARO_WEBCHAT_SECRET"):
             load_settings(webchat_secret=bad)

@@ -2,9 +2,10 @@
 students are approaching 10 % absence, 10 single lessons or repeated lateness").
 
 Norrskolan follows Lyngen's plan; its term began on Monday 2 November, so by Monday 30
-November it has 21 school days. Noor was away two whole days last week (9.5 %, rising), Ali
-missed nine single lessons over two weeks, Emil three whole days (14 %: on the step already,
-so not "near").
+November it has 21 school days, and Lyngen takes a share over at least 50 ("10 % ... ca. 10
+fraværsdager i en termin"). Noor was away four whole days (8 %, rising), Ali missed nine
+single lessons over two weeks, Emil six whole days (12 %: on the step already, so not
+"near").
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def test_near_a_step_on_monday_morning_once(
     lessons = "".join(f"2026-11-{day:02d},N001,absent,08:15,09:15,\n"
                       for day in (17, 18, 19, 20, 23, 24, 25, 26, 27))
     whole = "".join(f"2026-11-{day:02d},{student},absent,,,\n"
-                    for student, days in (("N003", (24, 25)), ("N004", (17, 18, 19)))
+                    for student, days in (("N003", (23, 24, 25, 26)),
+                                          ("N004", (16, 17, 18, 19, 20, 23)))
                     for day in days)
     monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-30T07:00:00+01:00")
     assert main(["attendance", "import", write(tmp_path, "away.csv", HEADER + lessons + whole)
@@ -51,7 +53,7 @@ def test_near_a_step_on_monday_morning_once(
     assert watch.text.splitlines() == [
         "Dina elever nära ett steg i planen den här veckan:",
         "• Ali Hassan (7A): 9 enstaka lektioner missade (planens steg vid 10), stigande",
-        "• Noor Berg (7A): frånvaro 9.5 % (planens steg vid 10 %), stigande"]
+        "• Noor Berg (7A): frånvaro 8 % (planens steg vid 10 %), stigande"]
     # The next Monday: a new week, a new list.
     tick("2026-12-07T07:46:00+01:00")
     assert len(to(db, MENTOR_PHONE, "watch:")) == 2
@@ -69,10 +71,10 @@ def test_a_roll_call_imported_weeks_late_counts_without_a_notice(
 ) -> None:
     """Absences from more than two weeks back, imported today, are unexcused at once: no
     same-day notice and no call about them, but the plan's counters see them (three
-    unexcused occasions: Ljusnarsberg's meeting, and its invitation to Kari)."""
+    unexcused occasions, days apart: Ljusnarsberg's meeting, and its invitation to Kari)."""
     monkeypatch.setenv("NARVARO_CLOCK_START", "2026-11-30T07:00:00+01:00")
     assert main(["attendance", "import", write(tmp_path, "old.csv", HEADER + "".join(
-        f"2026-11-{day:02d},N003,absent,,,\n" for day in (3, 4, 5)))]) == 0
+        f"2026-11-{day:02d},N003,absent,,,\n" for day in (3, 5, 9)))]) == 0
     tick("2026-11-30T09:00:00+01:00")
     capsys.readouterr()
     assert main(["absences", "list", "--student", "N003", "--json"]) == 0

@@ -23,6 +23,7 @@ import functools
 import json
 import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -963,6 +964,7 @@ class LocalServer:
         self._stop_requested: asyncio.Event | None = None
         self._port: int | None = None
         self._error: BaseException | None = None
+        self._state: Any = None
 
     @property
     def port(self) -> int:
@@ -980,6 +982,20 @@ class LocalServer:
     def loop(self) -> asyncio.AbstractEventLoop | None:
         """The server's event loop while it runs."""
         return self._loop
+
+    def reset_connection(self, client: tuple[str, int]) -> bool:
+        """Reset (TCP RST) the connection from `client` (host, port), from the server's loop:
+        the peer sees "connection reset" and no answer. False when it is not open."""
+        for connection in list(getattr(self._state, "connections", ())):
+            transport = getattr(connection, "transport", None)
+            if transport is None or tuple(getattr(connection, "client", ()) or ()) != client:
+                continue
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+            return True
+        return False
 
     def start(self) -> None:
         """Bind and serve; returns once the socket accepts connections."""
@@ -1029,6 +1045,7 @@ class LocalServer:
         server.lifespan = config.lifespan_class(config)
         await server.startup()
         self._port = server.servers[0].sockets[0].getsockname()[1]
+        self._state = server.server_state
         self._loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
         try:

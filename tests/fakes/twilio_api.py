@@ -1,7 +1,9 @@
 """A local fake of Twilio's Programmable Messaging REST API, for tests and benchmarks.
 
-`FakeTwilio` serves `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` and
-`GET .../Messages/{Sid}.json` on 127.0.0.1 (starlette + uvicorn in a daemon thread, via the
+`FakeTwilio` serves `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, the Messages
+list (`GET .../Messages.json` with Twilio's `To`, `From`, `DateSent`, `DateSent<`,
+`DateSent>`, `PageSize` and `Page` filters, newest first) and `GET .../Messages/{Sid}.json`
+on 127.0.0.1 (starlette + uvicorn in a daemon thread, via the
 `LocalServer` of the fake Telegram server), so the real `twilio` client talks to it once its
 HttpClient rewrites `https://api.twilio.com` to `fake.base_url`. Requests are checked like
 Twilio checks them (Basic auth, E.164 numbers, senders, body length) and answered with
@@ -27,11 +29,11 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from types import EllipsisType
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import phonenumbers
@@ -187,6 +189,27 @@ class RestRequest:
     duration: float
 
 
+class _Reset(Exception):
+    """The fake drops the connection instead of answering."""
+
+
+def _date_test(value: str, key: str) -> Callable[[datetime], bool]:
+    """Whether a send date passes the filter `key` (DateSent, DateSent<, DateSent>)."""
+    if "T" in value:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if key == "DateSent<":
+            return lambda sent: sent <= moment
+        if key == "DateSent>":
+            return lambda sent: sent >= moment
+        return lambda sent: sent.replace(microsecond=0) == moment
+    day = date.fromisoformat(value)
+    if key == "DateSent<":
+        return lambda sent: sent.astimezone(UTC).date() <= day
+    if key == "DateSent>":
+        return lambda sent: sent.astimezone(UTC).date() >= day
+    return lambda sent: sent.astimezone(UTC).date() == day
+
+
 class TwilioError(Exception):
     """An error answer: HTTP `status` and Twilio's error `code` and `message`."""
 
@@ -242,6 +265,7 @@ class FakeTwilio:
         self._failures: dict[str, deque[tuple[int, int, str | None]]] = {}
         self._outcomes: dict[str, tuple[str, int | None]] = {}
         self._stalls: dict[str, float] = {}
+        self._resets: dict[str, bool] = {}
         self._callbacks: list[CallbackDelivery] = []
         self._requests: list[RestRequest] = []
         # Server-loop side.
@@ -251,6 +275,7 @@ class FakeTwilio:
         self._server = LocalServer(
             Starlette(routes=[
                 Route(f"{base}/Messages.json", self._create, methods=["POST"]),
+                Route(f"{base}/Messages.json", self._list, methods=["GET"]),
                 Route(f"{base}/Messages/{{sid}}.json", self._fetch, methods=["GET"]),
                 Route("/{path:path}", self._not_found, methods=["GET", "POST", "DELETE", "PUT"]),
             ]),
@@ -322,6 +347,13 @@ class FakeTwilio:
         with self._lock:
             self._stalls[to] = seconds
 
+    def reset_next(self, to: str, *, created: bool) -> None:
+        """Reset the connection of the next create to `to` (TCP RST, no answer) after reading
+        the whole request: with `created` the message exists (the answer was lost), without
+        it Twilio never took it. Either way the client cannot tell which."""
+        with self._lock:
+            self._resets[to] = created
+
     def set_outcome(
         self, to: str, status: str = "delivered", error_code: int | None = None
     ) -> None:
@@ -338,7 +370,8 @@ class FakeTwilio:
         with self._lock:
             for store in (self._messages, self._callbacks, self._requests):
                 store.clear()
-            for mapping in (self._by_sid, self._consumed, self._failures, self._outcomes):
+            for mapping in (self._by_sid, self._consumed, self._failures, self._outcomes,
+                            self._resets):
                 mapping.clear()
             self._notify_locked()
 
@@ -555,6 +588,9 @@ class FakeTwilio:
     async def _fetch(self, request: Request) -> Response:
         return await self._answer(request, self._fetch_message)
 
+    async def _list(self, request: Request) -> Response:
+        return await self._answer(request, self._list_messages)
+
     async def _not_found(self, request: Request) -> Response:
         return await self._answer(request, None)
 
@@ -564,13 +600,24 @@ class FakeTwilio:
         started = time.perf_counter()
         form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
         status, code = (201 if request.method == "POST" else 200), None
+        with self._lock:
+            reset = (self._resets.pop(form.get("To", ""), None) if request.method == "POST"
+                     else None)
         try:
             if action is None:
                 raise TwilioError(404, 20404, path=request.url.path)
             self._authenticate(request)
+            if reset is False:  # the connection drops before Twilio takes the message
+                raise _Reset
             payload = action(request, form)
+            if reset:
+                raise _Reset
         except TwilioError as error:
             status, code, payload = error.status, error.code, error.payload()
+        except _Reset:
+            assert request.client is not None
+            self._server.reset_connection((request.client.host, request.client.port))
+            return Response(status_code=500)  # never written: the connection is gone
         with self._lock:
             stall = self._stalls.pop(form.get("To", ""), 0.0) if status == 201 else 0.0
         if stall:
@@ -645,6 +692,41 @@ class FakeTwilio:
             if message is None:
                 raise TwilioError(404, 20404, path=request.url.path)
             return self._resource_locked(message)
+
+    def _list_messages(self, request: Request, form: dict[str, str]) -> JSON:
+        """The Messages list: filtered as Twilio filters (`DateSent` a `YYYY-MM-DD` date or an
+        ISO instant; `DateSent<` on or before, `DateSent>` on or after; a message not sent
+        yet has no send date and matches no date filter), newest first, a page at a time."""
+        query = request.query_params
+        try:
+            size = min(int(query.get("PageSize", "50")), 1000)
+            page = int(query.get("Page", "0"))
+            tests = [_date_test(query[key], key) for key in ("DateSent", "DateSent<", "DateSent>")
+                     if key in query]
+        except ValueError as error:
+            raise TwilioError(400, 20001, f"Invalid filter: {error}") from None
+        with self._lock:
+            found = [m for m in reversed(self._messages)
+                     if query.get("To", m.to) == m.to
+                     and query.get("From", m.from_) == m.from_
+                     and all(m.sent_at is not None and test(m.sent_at) for test in tests)]
+            shown = [self._resource_locked(m) for m in found[page * size:(page + 1) * size]]
+        path = f"/{API_VERSION}/Accounts/{self._account_sid}/Messages.json"
+        filters = "".join(f"{urlencode({key: value})}&" for key, value in query.items()
+                          if key not in ("Page", "PageSize", "PageToken"))
+
+        def uri(number: int) -> str:
+            return f"{path}?{filters}PageSize={size}&Page={number}"
+
+        more = len(found) > (page + 1) * size
+        return {
+            "end": page * size + max(0, len(shown) - 1), "first_page_uri": uri(0),
+            "messages": shown,
+            "next_page_uri": uri(page + 1) + f"&PageToken=PA{uuid.uuid4().hex}" if more else None,
+            "page": page, "page_size": size,
+            "previous_page_uri": uri(page - 1) if page else None,
+            "start": page * size, "uri": uri(page),
+        }
 
     def _resource_locked(self, message: SentSms) -> JSON:
         """The Message resource as Twilio renders it (same field order)."""

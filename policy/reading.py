@@ -1,0 +1,364 @@
+"""What a guardian's message says, read as a careful person would: who, which days, why.
+
+Pure domain rules with no I/O. `read` takes one message and the names of the writer's
+children and returns what it names (children, days, reason) and what it leaves unclear,
+so that a report is recorded from the first message when it is complete, and only what
+is missing is asked. Unclear is never guessed: a time word that is not understood, a
+group that does not fit the family ("both" with three children), or a child who is not
+the writer's, leaves the field open to be asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from policy.dayparse import DaySpan, parse_days
+from policy.freetext import fold, parse_reason, typed_words, words
+
+
+def _folded(*items: str) -> frozenset[str]:
+    return frozenset(fold(item) for item in items)
+
+
+# Past-tense verbs: a weekday in a sentence about the past is the latest one before today.
+_PAST = _folded(
+    "var", "varit", "blev", "missade", "stannade", "låg", "hade",  # sv
+    "vært", "ble", "lå", "hadde",  # nb
+    "været", "havde",  # da
+    "was", "were", "wasnt", "werent", "missed", "stayed", "had", "been",  # en
+    "كان", "كانت", "غاب", "غابت",  # ar
+    "jiray", "jirtay", "ahaa", "ahayd", "buktay", "maqnaa", "maqnayd",  # so
+    "ነይሩ", "ነይራ", "ነይሮም",  # ti
+    "بود", "بودند", "نبود", "نیامد", "نیومد",  # fa
+    "був", "була", "було", "були", "хворів", "хворіла", "пропустив", "пропустила",  # uk
+    "był", "była", "było", "byli", "chorował", "chorowała", "opuścił", "opuściła",  # pl
+)
+# Words that say a child is away without saying why.
+_AWAY = _folded(
+    "hemma", "borta", "ledig", "ledigt", "frånvarande", "frånvaro", "bortrest", "stannar",
+    "hjemme", "borte", "fri", "fravær", "fraværende", "fravaer", "væk",
+    "absent", "off", "home", "away", "missing", "miss", "staying", "stay",
+    "غائب", "غائبة", "غياب", "البيت", "المنزل",
+    "maqan", "maqnaan", "guriga", "fasax",
+    "ገዛ", "ኣይክመጽእን", "ኣይመጽእን", "ኣይክኸይድን",
+    "غایب", "غیبت", "خانه", "نمیاد", "نمی‌آید", "نمیآید", "مرخصی",
+    "відсутній", "відсутня", "відсутні", "вдома",
+    "nieobecny", "nieobecna", "nieobecność", "nieobecni", "domu",
+)
+# Coming, going, being: away when negated ("kommer inte", "won't be in", "не прийде").
+_AWAY_IF_NEGATED = _folded(
+    "kommer", "går", "kommer", "kommet", "kan", "komme", "går", "gå", "kommer",
+    "coming", "come", "going", "go", "be", "make", "attend", "attending",
+    "يحضر", "يأتي", "يذهب", "imanayo", "iman", "imaan", "tagayo", "aadi",
+    "ይመጽእ", "ይኸይድ", "میاد", "میره", "میرود", "میآید",
+    "прийде", "піде", "буде", "przyjdzie", "pójdzie", "będzie",
+)
+_NEGATIONS = _folded(
+    "inte", "ej", "icke", "ikke", "ikkje", "not", "wont", "cant", "cannot", "isnt", "wouldnt",
+    "لن", "لا", "ma", "aan", "ኣይ", "نمی", "نه", "не", "nie",
+)
+# Reasons outside the reason words: a trip, a holiday, a religious feast are "other".
+_OTHER_AWAY = (
+    "semester", "bortrest", "resa", "reser", "resan", "ferie", "ferien", "reise", "rejse",
+    "holiday", "vacation", "trip", "travel", "travelling", "traveling", "eid", "عيد", "سفر",
+    "safar", "ciid", "ዓመት", "عید", "відпустк", "подорож", "wyjazd", "wakacj", "urlop", "święt",
+)
+# The day a child is back: "kommer tillbaka imorgon" is away until then, not on that day.
+_BACK = _folded("tillbaka", "åter", "tilbake", "tilbage", "back", "igen", "again",
+                "з'явиться", "wraca", "wróci", "ku soo laabanayo", "soo laabanayaa", "يعود",
+                "برمیگردد", "ይምለስ")
+# "jutro też w domu": the day named as well as the first day meant.
+_ALSO = _folded("också", "även", "også", "also", "too", "też", "także", "теж", "також",
+                "أيضا", "ايضا", "هم", "ውን")
+# Part of a day, with no hours: the hours are asked ("kommer senare", "after lunch").
+_PART_OF_DAY = _folded(
+    "senare", "sent", "förmiddag", "förmiddagen", "eftermiddag", "eftermiddagen", "lunch",
+    "lunchen", "tidigare", "senere", "formiddag", "formiddagen", "ettermiddag",
+    "ettermiddagen", "lunsj", "lunsjen", "frokost", "frokosten", "later", "late", "morning",
+    "afternoon", "early", "بعدالظهر", "الظهر", "متأخر", "متاخر", "goor dambe", "dambe",
+    "galabnimo", "ደንጉዩ", "ድሒሩ", "دیرتر", "دیر", "بعدازظهر", "ظهر", "пізніше", "запізн",
+    "później", "spóźni", "południu",
+)
+# Words about time that the day reader did not place: the days are asked, not assumed.
+_TIME_WORDS = (
+    "dag", "dagar", "dager", "dage", "days", "day", "vecka", "veckor", "uke", "uker", "uge",
+    "uger", "week", "weeks", "månad", "måned", "month", "timme", "timmar", "timer", "hour",
+    "hours", "lektion", "lektioner", "lesson", "lessons", "termin", "أيام", "يوم", "يومين",
+    "أسبوع", "maalmood", "maalin", "toddobaad", "መዓልቲ", "ሰሙን", "روز", "روزه", "هفته",
+    "день", "дні", "днів", "тиждень", "dni", "dzień", "dnia", "tydzień", "godzin",
+)
+# "the whole day": today, not a day to ask about.
+_WHOLE_DAY = (
+    ("hela", "dagen"), ("hele", "dagen"), ("all", "day"), ("whole", "day"), ("cały", "dzień"),
+    ("весь", "день"), ("كل", "اليوم"), ("maalinta", "oo", "dhan"), ("تمام", "روز"),
+)
+_THANKS = _folded(
+    "tack", "tackar", "takk", "tusen", "thanks", "thank", "thx", "ty", "cheers", "شكرا", "شكراً",
+    "mahadsanid", "mahadsanidin", "የቐንየለይ", "የቐንየልና", "የቀንየለይ", "ممنون", "مرسی", "سپاس",
+    "дякую", "спасибі", "dziękuję", "dzięki", "dziekuje",
+)
+# Danish "tak" is thanks, Polish "tak" is yes: either way not a report.
+_ACK = _folded(
+    "ok", "okej", "okay", "oki", "okei", "vet", "ved", "know", "knew", "noted", "understood",
+    "förstått", "forstått", "forstået", "tak", "ja", "yes", "haa", "hagaag", "እወ", "ሕራይ",
+    "باشه", "بله", "میدونم", "میدانم", "نعم", "طيب", "حسنا", "اعرف", "أعرف", "знаю", "добре",
+    "так", "wiem", "dobrze", "jasne", "👍",
+)
+_QUESTION_WORDS = _folded(
+    "när", "hur", "vad", "varför", "vilken", "vilka", "når", "hvordan", "hva", "hvad",
+    "hvorfor", "hvilken", "when", "how", "what", "why", "where", "which", "متى", "كيف", "ماذا",
+    "لماذا", "goorma", "sidee", "maxay", "maxaa", "ከመይ", "መዓስ", "ስለምንታይ", "کی", "چرا",
+    "چطور", "коли", "чому", "як", "що", "kiedy", "dlaczego", "jak", "co", "czy",
+)
+# Words for "both" and "all": the children of the message are all the writer's (when the
+# count fits).
+_BOTH = _folded(
+    "båda", "bägge", "begge", "both", "كلاهما", "الاثنين", "الاثنان", "labadaba", "labada",
+    "ክልቲኦም", "ክልቲአን", "هردو", "обидва", "обидві", "обоє", "oboje", "obaj", "obie",
+    "obydwoje",
+)
+_ALL = _folded(
+    "alla", "alle", "all", "everyone", "جميع", "كل", "dhammaan", "ኩሎም", "ኩለን", "همه",
+    "всі", "усі", "wszystkie", "wszyscy",
+)
+_CHILDREN = _folded(
+    "barnen", "barna", "børnene", "ungarna", "ungene", "ungerne", "kids", "children",
+    "childs", "boys", "girls", "pojkarna", "flickorna", "tjejerna", "killarna", "grabbarna",
+    "guttene", "jentene", "drengene", "pigerne", "الأطفال", "الاطفال", "اولادي", "أولادي",
+    "الأولاد", "carruurta", "caruurta", "ደቀይ", "ቆልዑ", "بچه‌ها", "بچهها", "بچه", "діти",
+    "дітей", "dzieci", "dzieciaki",
+)
+_COUNTS = {
+    **dict.fromkeys(_folded("två", "to", "two", "tvåa", "اثنين", "laba", "ክልተ", "دو", "двоє",
+                            "dwoje", "dwa", "dwie"), 2),
+    **dict.fromkeys(_folded("tre", "three", "ثلاثة", "saddex", "ሰለስተ", "سه", "троє", "troje",
+                            "trzy"), 3),
+    **dict.fromkeys(_folded("fyra", "fire", "four", "أربعة", "afar", "ኣርባዕተ", "چهار",
+                            "четверо", "czworo"), 4),
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one message says.
+
+    `children` are indexes into the writer's children (empty: none named); `other_child`
+    is set when the message names a child who is not the writer's. `span` is None when no
+    day is named; `day_unclear` when a time word was not understood (the day is asked,
+    never assumed); `part_unclear` when part of a day is meant without hours.
+    """
+
+    children: tuple[int, ...] = ()
+    children_unclear: bool = False
+    other_child: bool = False
+    span: DaySpan | None = None
+    day_unclear: bool = False
+    part_unclear: bool = False
+    past: bool = False
+    reason: str | None = None
+    away: bool = False
+    thanks: bool = False
+    acknowledgement: bool = False
+    question: bool = False
+
+    @property
+    def is_report(self) -> bool:
+        """Whether the message reports an absence (perhaps with parts missing)."""
+        if self.question and self.reason is None:
+            return False
+        if self.reason is not None or self.away:
+            return True
+        # "Ali imorgon", "24/11": a child or a day on its own asks for what is missing.
+        return self.span is not None or (bool(self.children) and not self.thanks
+                                         and not self.acknowledgement)
+
+
+def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    size = len(needle)
+    return size > 0 and any(
+        list(haystack[start:start + size]) == list(needle)
+        for start in range(len(haystack) - size + 1)
+    )
+
+
+def _name_parts(name: str) -> list[str]:
+    return [fold(word) for word in words(name)]
+
+
+def _first_parts(name: str) -> list[str]:
+    return [fold(word) for word in words(name.split()[0])] if name.split() else []
+
+
+# Ukrainian names written in Cyrillic are the roster's Latin ones ("Тарас" is Taras).
+_CYRILLIC = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ye",
+    "ж": "zh", "з": "z", "и": "y", "і": "i", "ї": "i", "й": "y", "к": "k", "л": "l",
+    "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u",
+    "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ь": "", "ю": "yu",
+    "я": "ya", "ё": "yo", "ы": "y", "э": "e", "ъ": "",
+})
+
+
+def _latin(word: str) -> str:
+    """A Cyrillic word in Latin letters, folded as names are ("андрій" → "andriy")."""
+    return fold(word.translate(_CYRILLIC)) if any("\u0400" <= c <= "\u04ff" for c in word) \
+        else word
+
+
+def named_children(text: str, names: Sequence[str]) -> tuple[int, ...]:
+    """The indexes of every child in `names` that `text` names, by full or first name.
+
+    A full name settles two children sharing a first name ("Ali Berg", "Ali Hassan"); a
+    first name shared by two children named only by it names neither. A name written in
+    Cyrillic letters matches its Latin spelling ("Тарас", Taras).
+    """
+    said = [_latin(fold(word)) for word in words(text)]
+    full = [_name_parts(name) for name in names]
+    first = [_first_parts(name) for name in names]
+    by_full = {index for index, parts in enumerate(full) if _contains(said, parts)}
+    by_first = {index for index, parts in enumerate(first) if _contains(said, parts)}
+    # "Anna-Karin" names Anna-Karin, not also her sister Anna.
+    by_first = {
+        index for index in by_first
+        if not any(len(first[other]) > len(first[index])
+                   and _contains(first[other], first[index]) for other in by_first)
+    }
+    found = set(by_full)
+    for index in by_first - by_full:
+        if any(first[index] == first[taken] for taken in by_full):
+            continue  # accounted for by a sibling's full name
+        if sum(1 for parts in first if parts == first[index]) > 1:
+            continue  # two children share it: neither is named
+        found.add(index)
+    return tuple(sorted(found))
+
+
+def _names_other_child(text: str, own: Sequence[str], others: Sequence[str]) -> bool:
+    """Whether `text` names a child in `others` (the school's other students) who is not
+    one of `own`. A first name counts when written with a capital (or in a script without
+    case) and not shared with one of the writer's children."""
+    said = [fold(word) for word in words(text)]
+    typed = typed_words(text)
+    own_first = {tuple(_first_parts(name)) for name in own}
+    own_full = {tuple(_name_parts(name)) for name in own}
+    for name in others:
+        full = tuple(_name_parts(name))
+        if full in own_full:
+            continue
+        if len(full) > 1 and _contains(said, full):
+            return True
+        first = tuple(_first_parts(name))
+        if not first or first in own_first or len(first) != 1:
+            continue
+        for position, word in enumerate(said):
+            capital = position < len(typed) and not typed[position][:1].islower()
+            if word == first[0] and capital and not _known_word(word):
+                return True
+    return False
+
+
+def _known_word(word: str) -> bool:
+    """A word this reader knows as something other than a name ("Dag" is Norwegian for a
+    day and a name)."""
+    return (word in _AWAY or word in _PAST or word in _THANKS or word in _ACK
+            or word in _TIME_WORDS_FOLDED or word in _CHILDREN or word in _BOTH
+            or word in _ALL or parse_reason(word) is not None)
+
+
+_TIME_WORDS_FOLDED = _folded(*_TIME_WORDS)
+_WHOLE_DAY_FOLDED = tuple(tuple(fold(word) for word in phrase) for phrase in _WHOLE_DAY)
+
+
+def _group(said: list[str], count: int) -> tuple[bool, bool]:
+    """(the message names all the children as a group, the group does not fit the family)."""
+    counted = next((_COUNTS[word] for word in said if word in _COUNTS), None)
+    if any(word in _BOTH for word in said):
+        return True, count != 2
+    has_all = any(word in _ALL for word in said)
+    has_children = any(word in _CHILDREN for word in said)
+    if has_all and counted is not None:
+        return True, counted != count
+    if has_children or (has_all and _followed_by_children(said)):
+        if counted is not None and counted != count:
+            return True, True
+        return True, count < 2
+    return False, False
+
+
+def _followed_by_children(said: list[str]) -> bool:
+    return any(word in _ALL and position + 1 < len(said) and said[position + 1] in _CHILDREN
+               for position, word in enumerate(said))
+
+
+def _time_unclear(said: list[str], has_digits: bool) -> bool:
+    """Whether the message speaks of time in a way the day reader did not place."""
+    rest = list(said)
+    for phrase in _WHOLE_DAY_FOLDED:
+        for start in range(len(rest) - len(phrase) + 1):
+            if tuple(rest[start:start + len(phrase)]) == phrase:
+                rest[start:start + len(phrase)] = ["_"] * len(phrase)
+    return has_digits or any(word in _TIME_WORDS_FOLDED for word in rest)
+
+
+def read(
+    text: str, names: Sequence[str], language: str, today: date, *, start: date,
+    others: Sequence[str] = (),
+) -> Reading:
+    """Read a guardian's message.
+
+    `names` are the writer's children (for whom they may report), `others` the names of
+    other students at their school (a message naming one of them is not applied to the
+    writer's child), `start` the first day meant when no day is named (today on a school
+    day before its end, else the next school day).
+    """
+    said = [fold(word) for word in words(text)]
+    past = any(word in _PAST for word in said)
+    span = parse_days(text, language, today, start=start, past=past, strict=True)
+    several = span is None and parse_days(text, language, today, start=start,
+                                          past=past) is not None
+    if span is not None and span.part_start is None and span.first == span.last \
+            and span.first > start:
+        if any(word in _BACK for word in said):
+            span = DaySpan(start, span.first - timedelta(days=1))
+        elif any(word in _ALSO for word in said):
+            span = DaySpan(start, span.first)
+    reason = parse_reason(text)
+    if reason is None and any(word.startswith(_OTHER_AWAY_FOLDED) for word in said):
+        reason = "other"
+    children = named_children(text, names)
+    children_unclear = False
+    grouped, misfit = _group(said, len(names))
+    if grouped and not children:
+        if misfit:
+            children_unclear = True
+        else:
+            children = tuple(range(len(names)))
+    digits = any(char.isdigit() for char in text)
+    day_unclear = several or (span is None and _time_unclear(said, digits))
+    part_unclear = (span is None or span.part_start is None) and any(
+        word in _PART_OF_DAY for word in said)
+    question = "?" in text or "؟" in text or bool(said and said[0] in _QUESTION_WORDS)
+    negated = any(word in _NEGATIONS for word in said)
+    away = any(word in _AWAY for word in said) or (negated and any(
+        word in _AWAY_IF_NEGATED for word in said)) or bool(
+        reason is None and span is not None and span.part_start is not None)
+    return Reading(
+        children=children,
+        children_unclear=children_unclear,
+        other_child=_names_other_child(text, names, others),
+        span=span,
+        day_unclear=day_unclear,
+        part_unclear=part_unclear,
+        past=past,
+        reason=reason,
+        away=away,
+        thanks=any(word in _THANKS for word in said),
+        acknowledgement=reason is None and not away and span is None and (
+            any(word in _ACK for word in said) or "👍" in text),
+        question=question,
+    )
+
+
+_OTHER_AWAY_FOLDED = tuple(fold(word) for word in _OTHER_AWAY)
