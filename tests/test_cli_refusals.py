@@ -80,7 +80,10 @@ DATABASES = [("sqlite:////nonexistent-folder/narvaro.db", "folder of the SQLite 
       "createuser narvaro_nobody")] if POSTGRES_URL else [])
 
 
-@pytest.mark.parametrize(("url", "advice"), DATABASES)
+# Named by backend, not by URL: each xdist worker has a database of its own, and every
+# worker must collect the same tests.
+@pytest.mark.parametrize(("url", "advice"), DATABASES,
+                         ids=["sqlite-file", "postgresql-role"][:len(DATABASES)])
 def test_a_database_that_cannot_be_opened_is_one_line(
     narvaro_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str], url: str, advice: str,
