@@ -98,18 +98,18 @@ async def test_done_when_roster_roll_call_and_reports_flow_with_the_school_syste
     env = environment(server, data, twilio, NARVARO_CLOCK_START="2026-11-23T08:34:52+01:00",
                       NARVARO_SS12000_POLL_SECONDS="0.5")
     async with running(env) as runtime:
-        await until(lambda: students(db) == len(data.students), 20)
+        await until(lambda: students(db) == len(data.students), 60)
         name = data.persons[child]["givenName"]
-        notices = [await twilio.next_message(number, timeout=30) for number in (first, second)]
+        notices = [await twilio.next_message(number, timeout=60) for number in (first, second)]
         for notice in notices:
             assert notice.body.startswith(name) and "08:15" in notice.body
         public = env["NARVARO_PUBLIC_URL"]
         answer = await twilio.asms_to_bot(f"{public}/twilio/sms", from_=first,
                                           to=SCHOOL_NUMBER, body="Hen är sjuk")
         assert answer.status_code == 200
-        receipt = await twilio.next_message(first, timeout=15)  # recorded from one text
+        receipt = await twilio.next_message(first, timeout=60)  # recorded from one text
         assert name in receipt.body and REFERENCE.search(receipt.body), receipt.body
-        await until(lambda: bool(server.absences()), 30)
+        await until(lambda: bool(server.absences()), 60)
         async with httpx.AsyncClient(base_url=public) as client:
             health = (await client.get("/healthz")).json()
         assert runtime.connector is not None
@@ -142,8 +142,8 @@ async def test_a_webhook_from_the_server_starts_a_sync_at_once(
     env = environment(server, data, NARVARO_SS12000_POLL_SECONDS="3600",
                       NARVARO_CLOCK_START="2026-11-23T10:00:00+01:00")
     async with running(env):
-        await until(lambda: students(db) == len(data.students), 20)
-        await until(lambda: bool(server.subscriptions), 10)
+        await until(lambda: students(db) == len(data.students), 60)
+        await until(lambda: bool(server.subscriptions), 60)
         [subscription] = server.subscriptions.values()
         assert {"resource": "Person"} in subscription["resourceTypes"]
         unit = data.unit_of[data.students[0]]
@@ -153,12 +153,12 @@ async def test_a_webhook_from_the_server_starts_a_sync_at_once(
             "enrolments": [{"enroledAt": {"id": unit}, "schoolType": "GR",
                             "startDate": "2026-11-23"}], "responsibles": []})
         assert await server.notify(["Person"], spelling=spelling) == [200]
-        await until(lambda: students(db) == len(data.students) + 1, 10)
+        await until(lambda: students(db) == len(data.students) + 1, 60)
         gone = data.students[0]
         assert guardian_phones(db, gone)
         server.delete("person", gone)
         assert await server.notify(deleted=True) == [200]
-        await until(lambda: guardian_phones(db, gone) == set(), 10)
+        await until(lambda: guardian_phones(db, gone) == set(), 60)
         async with httpx.AsyncClient() as client:
             wrong = subscription["target"].rsplit("/", 1)[0] + "/not-the-secret"
             assert (await client.post(wrong, json={spelling: ["Person"]})).status_code == 403
