@@ -274,7 +274,8 @@ class _SchoolSweep:
     def _static(self, position: _Position, *, weeks: bool = True) -> bool:
         """Whether only new roll call (or a concern) can change this student's step today:
         not a new period, nothing held, a step of occasions with no waiting step above it,
-        no month or recurring week turned since it was last read. Such students are not
+        no recurring week (nor, where the ladder counts late arrivals by month, a month)
+        turned since it was last read. Such students are not
         read again every day."""
         step = self.steps.get(position.step_id or "")
         if (step is None or position.period_start != self.frame.period.start
@@ -282,8 +283,9 @@ class _SchoolSweep:
                 or any(other.waits and other.level > step.level for other in self.steps.values())):
             return False
         last = position.evaluated_at.astimezone(self.zone).date()
-        if (last.year, last.month) != (self.today.year, self.today.month):
-            return False
+        if (last.year, last.month) != (self.today.year, self.today.month) and any(
+                "late_this_month" in other.counters for other in self.steps.values()):
+            return False  # a month's late arrivals start again
         entered = position.entered_at
         return not (weeks and entered is not None and any(rule.every_weeks for rule in step.tasks)
                     and int(_weeks_since(entered, self.zone, self.today))
