@@ -160,7 +160,7 @@ class Step:
     tasks: tuple[TaskRule, ...] = ()
     messages: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def counters(self) -> frozenset[str]:
         """The counters the step's condition reads."""
         return frozenset(name for group in self.when.groups for name, _, _ in group)

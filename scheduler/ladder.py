@@ -112,6 +112,13 @@ class _SchoolSweep:
         self._frame: Frame | None = None
         #: Students whose roll call or concern changed since the sweep last read them.
         self._changed: set[int] = set()
+        #: Steps that time alone can move a student off or up from: a running absence, a
+        #: share, or a waiting step above them.
+        self._moved_by_time = {step.id for step in ladder.steps if step.per_episode
+                               or step.by_share or any(other.waits and other.level > step.level
+                                                       for other in ladder.steps)}
+        #: Whether the ladder counts late arrivals by month.
+        self._monthly = any("late_this_month" in step.counters for step in ladder.steps)
 
     def run(self) -> int:
         """Read who may have moved, move them, write their positions and new tasks."""
@@ -279,12 +286,10 @@ class _SchoolSweep:
         read again every day."""
         step = self.steps.get(position.step_id or "")
         if (step is None or position.period_start != self.frame.period.start
-                or position.below_since is not None or step.per_episode or step.by_share
-                or any(other.waits and other.level > step.level for other in self.steps.values())):
+                or position.below_since is not None or step.id in self._moved_by_time):
             return False
         last = position.evaluated_at.astimezone(self.zone).date()
-        if (last.year, last.month) != (self.today.year, self.today.month) and any(
-                "late_this_month" in other.counters for other in self.steps.values()):
+        if self._monthly and (last.year, last.month) != (self.today.year, self.today.month):
             return False  # a month's late arrivals start again
         entered = position.entered_at
         return not (weeks and entered is not None and any(rule.every_weeks for rule in step.tasks)
