@@ -57,7 +57,14 @@ from storage.models import (
     Student,
 )
 from storage.outbox import enqueue
-from storage.plan_tasks import LADDER_PREFIX, ladder_named, pick_owners, task_rows, with_role
+from storage.plan_tasks import (
+    LADDER_PREFIX,
+    ladder_key,
+    ladder_named,
+    pick_owners,
+    task_rows,
+    with_role,
+)
 from storage.reports import mentors_by_student
 from storage.schools import school_calendar
 from storage.tasks import CALL_PREFIX, add_tasks, student_label
@@ -106,8 +113,8 @@ class _SchoolSweep:
         self._mentors: dict[int, list[Person]] = {}
         #: Tasks to make once the students' mentors are read: (student, step, rules, tag).
         self._pending: list[tuple[int, Step, list[int], str]] = []
-        #: "ladder:STUDENT:STEP:" of steps whose period ended in this sweep.
-        self._ended: set[str] = set()
+        #: (student, step) whose recurring tasks stop in this sweep, and why.
+        self._stopping: dict[tuple[int, str], str] = {}
         self._called: dict[int, set[date]] = {}
         self._frame: Frame | None = None
         #: Students whose roll call or concern changed since the sweep last read them.
@@ -175,7 +182,7 @@ class _SchoolSweep:
                      once_per={step.id: frame.period.start for step in self.ladder.steps
                                if not step.per_episode})
         self._make_pending()
-        self._end_periods()
+        self._close_stopped()
         return len(add_tasks(self.session, self.rows, now=self.now))
 
     @property
@@ -199,14 +206,14 @@ class _SchoolSweep:
                     StaffTask.school_id == self.school.id, col(StaffTask.student_id).in_(part),
                     StaffTask.status == "done",
                     col(StaffTask.dedupe_key).startswith(LADDER_PREFIX))).all():
-                parts = key.split(":")
+                read = ladder_key(key)
                 position = positions.get(student_id or 0)
-                if (len(parts) < 6 or not parts[3].isdecimal() or position is None
-                        or position.entered_at is None or parts[2] != position.step_id):
+                if (read is None or position is None or position.entered_at is None
+                        or read.step_id != position.step_id):
                     continue
-                if int(parts[3]) in wanted.get(parts[2], set()) and (
+                if read.index in wanted.get(read.step_id, set()) and (
                         created >= position.entered_at - _MARGIN):
-                    found.add((student_id or 0, parts[2]))
+                    found.add((student_id or 0, read.step_id))
         return found
 
     def _positions(self, *where: Any) -> dict[int, _Position]:
@@ -433,30 +440,28 @@ class _SchoolSweep:
 
     def _period_ended(self, student_id: int, step_id: str) -> None:
         """A new period: the old period's step's recurring tasks stop (nobody is told; the
-        new period's counters start from nothing). Done for all such students at once."""
-        self._ended.add(f"{LADDER_PREFIX}{student_id}:{step_id}:")
-
-    def _end_periods(self) -> None:
-        if not self._ended:
-            return
-        for task in self.session.execute(select(StaffTask).where(
-                StaffTask.school_id == self.school.id,
-                col(StaffTask.dedupe_key).startswith(LADDER_PREFIX),
-                col(StaffTask.status).in_(["open", "snoozed"]))).scalars():
-            key = task.dedupe_key
-            if key.rsplit(":", 1)[-1].startswith("r") and ":".join(
-                    key.split(":")[:3]) + ":" in self._ended:
-                task.status, task.outcome, task.done_at = "not_needed", "period_ended", self.now
-                audit_closed(self.session, task, self.now)
-        self._ended.clear()
+        new period's counters start from nothing)."""
+        self._stop_recurring(student_id, step_id, "period_ended")
 
     def _stop_recurring(self, student_id: int, step_id: str, outcome: str) -> None:
-        for task in self.session.execute(select(StaffTask).where(
-                col(StaffTask.dedupe_key).like(f"{LADDER_PREFIX}{student_id}:{step_id}:%"),
-                col(StaffTask.status).in_(["open", "snoozed"]))).scalars():
-            if task.dedupe_key.rsplit(":", 1)[-1].startswith("r"):  # a recurring occurrence
-                task.status, task.outcome, task.done_at = "not_needed", outcome, self.now
-                audit_closed(self.session, task, self.now)
+        """The step's open recurring tasks for the student stop (with the sweep's others)."""
+        self._stopping[(student_id, step_id)] = outcome
+
+    def _close_stopped(self) -> None:
+        """Close the open recurring tasks `_stop_recurring` named, for all students at once."""
+        students = sorted({student_id for student_id, _step in self._stopping})
+        for part in chunks(students):
+            for task in self.session.execute(select(StaffTask).where(
+                    StaffTask.school_id == self.school.id, col(StaffTask.student_id).in_(part),
+                    col(StaffTask.dedupe_key).startswith(LADDER_PREFIX),
+                    col(StaffTask.status).in_(["open", "snoozed"]))).scalars():
+                read = ladder_key(task.dedupe_key)
+                outcome = self._stopping.get((task.student_id or 0, read.step_id)) \
+                    if read and read.recurring else None
+                if outcome is not None:
+                    task.status, task.outcome, task.done_at = "not_needed", outcome, self.now
+                    audit_closed(self.session, task, self.now)
+        self._stopping.clear()
 
     def _recurring(self, student_id: int, step: Step, entered: datetime | None,
                    last_read: datetime | None = None) -> None:

@@ -55,20 +55,40 @@ def ladder_named(name: str) -> Ladder | None:
         return None
 
 
+@dataclass(frozen=True)
+class LadderKey:
+    """A plan task's dedupe key, read: whose, which step and rule, why (the TAG)."""
+
+    student_id: str
+    step_id: str
+    index: int
+    tag: str
+
+    @property
+    def recurring(self) -> bool:
+        """An occurrence of a recurring task (`rN@…`)."""
+        return self.tag.startswith("r")
+
+
+def ladder_key(key: str) -> LadderKey | None:
+    """`ladder:STUDENT:STEP:INDEX:OWNER:TAG` read; None for any other key."""
+    parts = key.split(":")
+    if key.startswith(LADDER_PREFIX) and len(parts) >= 6 and parts[3].isdecimal():
+        return LadderKey(parts[1], parts[2], int(parts[3]), parts[5])
+    return None
+
+
 def plan_task(session: Session, task: StaffTask) -> PlanTask | None:
     """The step and rule of the plan that made `task`; None for tasks of other origin."""
-    if not task.dedupe_key.startswith(LADDER_PREFIX):
-        return None
-    parts = task.dedupe_key.split(":")
-    school = session.get(School, task.school_id)
+    found = ladder_key(task.dedupe_key)
+    school = session.get(School, task.school_id) if found else None
     ladder = ladder_named(school.policy) if school else None
-    if ladder is None or len(parts) < 6 or not parts[3].isdecimal():
+    if found is None or ladder is None:
         return None
-    step = next((s for s in ladder.steps if s.id == parts[2]), None)
-    index = int(parts[3])
-    if step is None or index >= len(step.tasks):
+    step = next((s for s in ladder.steps if s.id == found.step_id), None)
+    if step is None or found.index >= len(step.tasks):
         return None
-    return PlanTask(ladder, step, index, parts[5])
+    return PlanTask(ladder, step, found.index, found.tag)
 
 
 def plan_words(session: Session, task: StaffTask) -> str | None:
