@@ -19,12 +19,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, select
 
-from policy.calendar import SchoolCalendar
+from policy.calendar import DateRange, SchoolCalendar
 from scheduler.ladder import advance_ladders
 from storage.db import session_scope
 from storage.models import (
@@ -85,7 +86,6 @@ def terms() -> list[tuple[date, date]]:
 
 def calendar(country: str) -> SchoolCalendar:
     """The school's calendar, as the database gives it."""
-    from policy.calendar import DateRange
     return SchoolCalendar(country, tuple(DateRange(a, b) for a, b in terms()),
                           tuple(DateRange(a, b) for a, b in BREAKS))
 
@@ -193,8 +193,7 @@ def _absences(rng: random.Random, profile: str, days: list[date], lesson_level: 
 def run(engine: Engine, preset: str, students: int, *, seed: int = 7,
         clock: Callable[[], float] | None = None) -> Year:
     """Set up the school and run the whole school year through the ladder sweep."""
-    import time as timing
-    clock = clock or timing.perf_counter
+    clock = clock or perf_counter
     profiles = setup(engine, preset, students, seed)
     rng = random.Random(seed + 1)
     with Session(engine) as session:

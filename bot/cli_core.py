@@ -48,7 +48,7 @@ from storage.outbox import settle_maybe_sent
 from storage.privacy import RETENTION_SETTING
 from storage.queries import list_absences, list_outbox, list_tasks
 from storage.roster import apply_roster, staff_phones
-from storage.schools import ensure_school, set_period, without_terms
+from storage.schools import ensure_school, school_calendar, set_period
 
 EXIT_INVALID = 2
 out = Console(highlight=False, soft_wrap=True, emoji=False)
@@ -253,7 +253,7 @@ def cmd_school_set(context: Context, args: argparse.Namespace) -> int:
         out.print(f"{school.name}: {school.country}, {school.timezone}, {school.language}, "
                   f"policy {school.policy}", markup=False)
         session.flush()
-        if school in without_terms(session):
+        if not school_calendar(session, school).terms:
             out.print(TERMS_MISSING.format(school=school.name, country=school.country),
                       markup=False)
     return 0
