@@ -282,6 +282,8 @@ def _apply(turn: Turn, reading: Reading, *, first: bool, step: str | None = None
     if span is not None and (step != TIMES or span.part_start is not None):
         _set_days(turn, span)
         understood = True
+        if reading.part_unclear and span.part_start is None and span.first == span.last:
+            turn.data["need_times"] = True  # "tandläkare kl 13 idag": the day, times asked
     elif reading.part_unclear:
         if span is not None:
             _set_days(turn, span)

@@ -101,7 +101,8 @@ _MARKERS: dict[str, tuple[str, ...]] = {
         "until", "through", "thru", "till och med", "til og med", "حتى", "لغاية",
         "ilaa", "ክሳብ", "ክሳዕ", "تا", "до", "по", "do",
     ),
-    "and": ("och", "og", "and", "و", "iyo", "і", "й", "та", "i", "oraz", "ን"),
+    # Swedish texters write "och" as "o" ("idag o imorgon").
+    "and": ("och", "o", "og", "and", "و", "iyo", "і", "й", "та", "i", "oraz", "ን"),
     "from": (
         "från", "fra", "from", "från och med", "fra og med", "fom", "من",
         "ka", "ካብ", "از", "з", "із", "зі", "від", "od",
@@ -232,6 +233,7 @@ _PUNCT_MAP = str.maketrans(
     {
         "–": "-", "—": "-", "‒": "-", "−": "-", "‐": "-", "‑": "-", "،": ",", "፣": ",",
         "፡": " ",  # the Ethiopic word space
+        "&": " and ", "+": " and ",
         "\u200c": None,  # the zero-width non-joiner inside Persian words: "سه‌شنبه"
         **{chr(0x0660 + digit): str(digit) for digit in range(10)},
         **{chr(0x06F0 + digit): str(digit) for digit in range(10)},

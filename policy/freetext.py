@@ -134,7 +134,11 @@ _SICK = _Vocabulary(
         "болить", "нудить", "ковід",  # uk: hurts, feels sick
         # pl: sick (the child, "dziecko", is neuter: "jest chore"), hurts, runny nose, cough
         "chory", "chora", "chore", "chorego", "chorej", "chorzy", "choruje", "chorują", "boli",
-        "kaszel", "kaszle", "grypa", "grypę", "grypy", "grypie",
+        "kaszel", "kaszle", "grypa", "grypę", "grypy", "grypie", "katar",
+        # sv, nb, da, en: more of how people say it
+        "krasslig", "krassligt", "hosta", "hostar", "snuva", "snorig", "hoste", "hoster",
+        "kvalm", "kvalme", "poorly", "temperature", "cough", "coughing", "diarrhoea",
+        "diarrhea", "nauseous", "puking", "tummy", "bug",
     ),
     # Inflections: sjuka, sjukt, sjukdom, sjukanmäler; syke, sykt, sykemeldt; syge, sygdom.
     starts=(
@@ -149,6 +153,9 @@ _SICK = _Vocabulary(
     ),
     parts=(
         "magsjuk", "influensa", "influenza", "magont", "halsont", "huvudvärk", "hodepine",
+        # chickenpox, throat and ear infections, diarrhoea, nausea
+        "vattkopp", "vannkopp", "skoldkop", "chickenpox", "halsfluss", "inflammation",
+        "betennelse", "betændelse", "infektion", "infeksjon", "infection", "diarr", "illamå",
         "hovedpine", "omgangssyk", "omgangssyg", "migrän", "migrene", "مريض", "مرض",
         "سردرد", "دلدرد",  # fa: headache, stomach ache (مریض folds to مريض)
         "хвор",  # uk: хворий, хвора, хворіє, хвороба, захворів

@@ -10,6 +10,7 @@ the writer's, leaves the field open to be asked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,6 +35,15 @@ _PAST = _folded(
     "بود", "بودند", "نبود", "نیامد", "نیومد",  # fa
     "був", "була", "було", "були", "хворів", "хворіла", "пропустив", "пропустила",  # uk
     "był", "była", "było", "byli", "chorował", "chorowała", "opuścił", "opuściła",  # pl
+)
+# Present perfect ("har varit sjuk", "has been vomiting") is about now: not past.
+_PARTICIPLES = _folded("varit", "vært", "været", "been")
+_HAVE = _folded("har", "has", "have", "hes", "shes")
+# A single clock time with no range: "kl 13", "kl. 9.30", "at 2pm".
+_LONE_CLOCK_RE = re.compile(
+    r"(?:\b(?:kl|klockan|klokka|klokken|at)\.?\s*[0-9]{1,2}(?:[:.][0-9]{2})?\b(?!\s*[-–]\s*[0-9])"
+    r"|\b[0-9]{1,2}(?:[:.][0-9]{2})?\s*(?:am|pm)\b)",
+    re.IGNORECASE,
 )
 # Words that say a child is away without saying why.
 _AWAY = _folded(
@@ -292,6 +302,12 @@ def _followed_by_children(said: list[str]) -> bool:
                for position, word in enumerate(said))
 
 
+def _perfect(said: list[str], position: int) -> bool:
+    """Whether the participle at `position` follows "has"/"har" ("has been vomiting"): the
+    present perfect speaks of now, not of a day before today."""
+    return said[position] in _PARTICIPLES and position > 0 and said[position - 1] in _HAVE
+
+
 def _time_unclear(said: list[str], has_digits: bool) -> bool:
     """Whether the message speaks of time in a way the day reader did not place."""
     rest = list(said)
@@ -314,7 +330,8 @@ def read(
     day before its end, else the next school day).
     """
     said = [fold(word) for word in words(text)]
-    past = any(word in _PAST for word in said)
+    past = any(word in _PAST and not _perfect(said, position)
+               for position, word in enumerate(said))
     span = parse_days(text, language, today, start=start, past=past, strict=True)
     several = span is None and parse_days(text, language, today, start=start,
                                           past=past) is not None
@@ -335,10 +352,13 @@ def read(
             children_unclear = True
         else:
             children = tuple(range(len(names)))
-    digits = any(char.isdigit() for char in text)
+    # "går hem kl 13", "at 2pm": part of a day whose other end is not said; asked, never
+    # read as the whole day.
+    lone_clock = (span is None or span.part_start is None) and bool(_LONE_CLOCK_RE.search(text))
+    digits = any(char.isdigit() for char in _LONE_CLOCK_RE.sub(" ", text))
     day_unclear = several or (span is None and _time_unclear(said, digits))
-    part_unclear = (span is None or span.part_start is None) and any(
-        word in _PART_OF_DAY for word in said)
+    part_unclear = (span is None or span.part_start is None) and (lone_clock or any(
+        word in _PART_OF_DAY for word in said))
     question = "?" in text or "؟" in text or bool(said and said[0] in _QUESTION_WORDS)
     negated = any(word in _NEGATIONS for word in said)
     away = any(word in _AWAY for word in said) or (negated and any(
