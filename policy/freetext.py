@@ -138,7 +138,9 @@ _SICK = _Vocabulary(
         # sv, nb, da, en: more of how people say it
         "krasslig", "krassligt", "hosta", "hostar", "snuva", "snorig", "hoste", "hoster",
         "kvalm", "kvalme", "poorly", "temperature", "cough", "coughing", "diarrhoea",
-        "diarrhea", "nauseous", "puking", "tummy", "bug",
+        "diarrhea", "nauseous", "puking", "tummy", "bug", "sore", "dålig", "dåligt",
+        "sløj", "sløjt", "utilpas", "angina", "anginę", "anginy",
+        "زكام", "صداع", "اسهال", "إسهال", "سعال", "كحة",  # ar: cold, headache, diarrhoea, cough
     ),
     # Inflections: sjuka, sjukt, sjukdom, sjukanmäler; syke, sykt, sykemeldt; syge, sygdom.
     starts=(
@@ -201,6 +203,24 @@ _REASON_ORDER: tuple[tuple[str, _Vocabulary], ...] = (
 )
 
 
+# Feeling unwell said in several words: "mår inte bra", "isn't feeling well".
+_SICK_PHRASES = tuple(
+    " ".join(fold(word) for word in words(phrase)) for phrase in (
+        "mår inte bra", "mår illa", "känner sig inte bra", "inte pigg",
+        "føler seg ikke bra", "føler seg ikke frisk", "ikke i form", "ikke helt frisk",
+        "har det ikke godt", "har det skidt", "føler sig ikke godt", "ikke rask",
+        "not feeling well", "isn't feeling well", "isn’t feeling well", "doesn't feel well",
+        "not very well", "not well",
+        "under the weather", "feeling rough",
+        "ليس بخير", "مش منيح", "مو زين",
+        "حالش خوب نیست", "حال ندارد", "حالش بد", "ناخوش",
+        "погано почувається", "погано себе почуває", "нездужає",
+        "źle się czuje", "źle się czuję", "nie czuje się dobrze",
+        "ma caafimaad qabo", "ኣይጥዕምን",
+    )
+)
+
+
 def parse_reason(text: str) -> str | None:
     """The reason in `REASONS` that `text` names ("Ali är sjuk" → "sick"), or None.
 
@@ -208,7 +228,11 @@ def parse_reason(text: str) -> str | None:
     "sykehus", "sygehus" are medical only; sick beats family, and family beats "other".
     """
     folded = [fold(word) for word in words(text)]
+    joined = f" {' '.join(folded)} "
+    sick_phrase = any(f" {phrase} " in joined for phrase in _SICK_PHRASES)
     for reason, vocabulary in _REASON_ORDER:
+        if vocabulary is _SICK and sick_phrase:
+            return reason
         for word in folded:
             if vocabulary is _SICK and word.startswith(_NOT_SICK_STARTS):
                 continue

@@ -124,6 +124,12 @@ _QUESTION_WORDS = _folded(
 )
 # Words for "both" and "all": the children of the message are all the writer's (when the
 # count fits).
+# A child said to be well: "Lucy is fine", "Sara är frisk", "Ola er i skolen".
+_WELL = _folded(
+    "fine", "frisk", "pigg", "rask", "healthy",
+    "سليم", "سليمة", "بخير", "caafimaad", "ጥዒና", "سالم", "здоровий", "здорова", "zdrowy",
+    "zdrowa",
+)
 _BOTH = _folded(
     "båda", "bägge", "begge", "both", "كلاهما", "الاثنين", "الاثنان", "labadaba", "labada",
     "ክልቲኦም", "ክልቲአን", "هردو", "обидва", "обидві", "обоє", "oboje", "obaj", "obie",
@@ -137,7 +143,8 @@ _CHILDREN = _folded(
     "barnen", "barna", "børnene", "ungarna", "ungene", "ungerne", "kids", "children",
     "childs", "boys", "girls", "pojkarna", "flickorna", "tjejerna", "killarna", "grabbarna",
     "guttene", "jentene", "drengene", "pigerne", "الأطفال", "الاطفال", "اولادي", "أولادي",
-    "الأولاد", "carruurta", "caruurta", "ደቀይ", "ቆልዑ", "بچه‌ها", "بچهها", "بچه", "діти",
+    "الأولاد", "carruurta", "caruurta", "carruurtu", "caruurtu", "ደቀይ", "ቆልዑ", "بچه‌ها",
+    "بچهها", "بچه", "діти",
     "дітей", "dzieci", "dzieciaki",
 )
 _COUNTS = {
@@ -217,6 +224,49 @@ def _latin(word: str) -> str:
         else word
 
 
+# Arabic-script names match the roster's Latin spelling by their consonants ("لينا", Lina;
+# "رضا", Reza): vowels, the letters that write them and the h-sounds are left out on both
+# sides, and sounds that the two scripts write differently share one class.
+_ARABIC_CONSONANTS = str.maketrans({
+    "ب": "b", "پ": "b", "ت": "t", "ط": "t", "ث": "s", "س": "s", "ص": "s", "ج": "j",
+    "چ": "S", "ش": "S", "د": "d", "ذ": "d", "ز": "d", "ض": "d", "ظ": "d", "ژ": "d", "ر": "r",
+    "ف": "f", "ق": "k", "ك": "k", "ک": "k", "خ": "k", "گ": "g", "غ": "g", "ل": "l",
+    "م": "m", "ن": "n",
+    **{letter: None for letter in "اآأإءعهةحيىوئؤی"},
+})
+_LATIN_SOUNDS = (("sh", "S"), ("ch", "S"), ("kh", "k"), ("gh", "g"), ("th", "t"),
+                 ("ph", "f"), ("q", "k"), ("c", "k"), ("z", "d"), ("v", "f"), ("p", "b"))
+
+
+def _arabic_skeleton(word: str) -> str:
+    return word.translate(_ARABIC_CONSONANTS) if all(
+        "\u0600" <= char <= "\u06ff" or char == "\u200c" for char in word) else ""
+
+
+def _latin_skeleton(name: str) -> str:
+    name = fold(name)
+    for sound, letter in _LATIN_SOUNDS:
+        name = name.replace(sound, letter)
+    return "".join(char for char in name if char.isascii() and char.isalpha()
+                   and char not in "aeiouyhw")
+
+
+def _by_consonants(text: str, first: Sequence[Sequence[str]]) -> set[int]:
+    """Children whose Latin first name an Arabic-script word of `text` spells."""
+    skeletons = [_latin_skeleton(parts[0]) if parts else "" for parts in first]
+    found = set()
+    for word in words(text):
+        if word.startswith("ال") or _known_word(fold(word)):
+            continue  # "اليوم", "مريض": words, not names
+        skeleton = _arabic_skeleton(word)
+        if len(skeleton) < 2:
+            continue
+        matches = [index for index, name in enumerate(skeletons) if name == skeleton]
+        if len(matches) == 1:
+            found.add(matches[0])
+    return found
+
+
 def named_children(text: str, names: Sequence[str]) -> tuple[int, ...]:
     """The indexes of every child in `names` that `text` names, by full or first name.
 
@@ -229,6 +279,7 @@ def named_children(text: str, names: Sequence[str]) -> tuple[int, ...]:
     first = [_first_parts(name) for name in names]
     by_full = {index for index, parts in enumerate(full) if _contains(said, parts)}
     by_first = {index for index, parts in enumerate(first) if _contains(said, parts)}
+    by_first |= _by_consonants(text, first)
     # "Anna-Karin" names Anna-Karin, not also her sister Anna.
     by_first = {
         index for index in by_first
@@ -346,6 +397,9 @@ def read(
         reason = "other"
     children = named_children(text, names)
     children_unclear = False
+    if len(children) > 1 and any(word in _WELL for word in said):
+        # "Adam is sick, Lucy is fine": who is away is asked, not read as both.
+        children, children_unclear = (), True
     grouped, misfit = _group(said, len(names))
     if grouped and not children:
         if misfit:
