@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connectors.ss12000.client import Client, Credentials, NotOffered, SS12000Error
 from connectors.ss12000.mapping import (
@@ -366,7 +366,7 @@ class SS12000Sync:
         current: dict[int, str | None] = {}
         for part in chunks(sorted(set(linked.values()))):
             current.update(session.execute(select(Person.id, Person.phone).where(
-                Person.id.in_(part))).all())
+                col(Person.id).in_(part))).all())
         wanted: dict[int, str] = {}
         for external_id, person_id in linked.items():
             number = to_e164(best_phone(persons[external_id], work=external_id in staff),
@@ -376,7 +376,7 @@ class SS12000Sync:
         taken: set[str] = set()
         for part2 in chunks(sorted(set(wanted.values()))):
             taken.update(session.execute(select(Person.phone).where(
-                Person.phone.in_(part2))).scalars())
+                col(Person.phone).in_(part2))).scalars())
         for person_id, number in wanted.items():
             if number in taken:
                 continue  # the number is someone else's here: the roster's rules decide
@@ -436,7 +436,7 @@ class SS12000Sync:
         students: dict[str, int] = {}
         for external_id, student_id in session.execute(
                 select(Student.external_id, Student.id).where(
-                    Student.school_id.in_([schools[name] for name in roster.schools]))):
+                    col(Student.school_id).in_([schools[name] for name in roster.schools]))):
             students[external_id] = student_id
         wanted = {external_id: students[external_id] for _school, external_id in roster.students}
         before = kept.links(session, NAME, "student")
@@ -458,11 +458,11 @@ class SS12000Sync:
         people: dict[str, int] = {}
         for part in chunks(sorted(numbers)):
             for person_id, phone in session.execute(select(Person.id, Person.phone).where(
-                    Person.phone.in_(part))):
+                    col(Person.phone).in_(part))):
                 people[numbers[phone]] = person_id
         for external_id, person_id in session.execute(
                 select(Student.external_id, Student.person_id).where(
-                    Student.id.in_(list(wanted.values())))):
+                    col(Student.id).in_(list(wanted.values())))):
             people[external_id] = person_id
         kept.set_links(session, NAME, "person", people)
 
