@@ -627,11 +627,7 @@ def _week(tokens: list[_Token], start: int) -> tuple[int, int] | None:
     if key in _THIS_WEEK:
         return 0, start + 1
     if key in _WEEK_WORDS:  # the week first, then which: "الأسبوع الماضي", "ሰሙን ዝሓለፈ"
-        if following is not None and following.key in _WEEK_LAST:
-            return -1, start + 2
-        if following is not None and following.key in _WEEK_NEXT:
-            return 1, start + 2
-        return None
+        return _which_week_after(following, start)
     if key not in _WHOLE_WORDS and key not in _WEEK_LAST and key not in _WEEK_NEXT:
         return None
     offset: int | None = None
@@ -652,6 +648,15 @@ def _week(tokens: list[_Token], start: int) -> tuple[int, int] | None:
         elif word not in _WEEK_GLUE:
             return None
         position += 1
+    return None
+
+
+def _which_week_after(following: _Token | None, start: int) -> tuple[int, int] | None:
+    """After a week word at tokens[start]: last (-1) or next (1) week, and the index after."""
+    if following is not None and following.key in _WEEK_LAST:
+        return -1, start + 2
+    if following is not None and following.key in _WEEK_NEXT:
+        return 1, start + 2
     return None
 
 

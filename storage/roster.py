@@ -12,7 +12,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from policy.presets import PolicyPreset
-from policy.roster import Roster
+from policy.roster import Roster, StudentRecord
 from storage.models import (
     AuditLog,
     ConversationState,
@@ -264,32 +264,11 @@ def _upsert_students(
     classes: dict[tuple[int, str], int], people: dict[str, int], schools: dict[str, School],
     now: datetime, counts: ImportCounts, progress: Progress, *, keep_languages: bool = False,
 ) -> None:
-    existing: dict[tuple[str, str], tuple[int, int, int, bool, bool, tuple[str, str]]] = {}
-    names = {school_id: name for name, school_id in school_ids.items()}
     keys = list(roster.students)
-    for part7 in _chunks(keys):
-        for (
-            school_id, external_id, row_id, class_id, person_id, adult, protected, name,
-            language,
-        ) in session.execute(
-            select_columns(
-                col(Student.school_id), col(Student.external_id), col(Student.id),
-                col(Student.class_id), col(Student.person_id), col(Student.adult),
-                col(Student.protected), col(Person.name), col(Person.language),
-            )
-            .join(Person, col(Person.id) == Student.person_id)
-            .where(
-                tuple_(Student.school_id, Student.external_id).in_(
-                    [(school_ids[school], external_id) for school, external_id in part7]
-                )
-            )
-        ):
-            existing[(names[school_id], external_id)] = (
-                row_id, class_id, person_id, adult, protected, (name, language)
-            )
+    existing = _existing_students(session, keys, school_ids)
     student_people: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
-    new_records = []
+    new_records: list[tuple[StudentRecord, int, int | None, str]] = []
     for done, (key, record) in enumerate(roster.students.items(), start=1):
         language = record.language or schools[record.school].language
         class_id = classes[(school_ids[record.school], record.class_name)]
@@ -321,7 +300,47 @@ def _upsert_students(
     for part9 in _chunks(changed):
         session.execute(update(Student), list(part9))
     counts.bump("students changed", len(changed))
-    # Students without a phone of their own still are people (a name and a language).
+    _insert_students(session, new_records, school_ids, now)
+    counts.bump("students new", len(new_records))
+    progress("students", len(keys), len(keys))
+
+
+def _existing_students(
+    session: Session, keys: list[tuple[str, str]], school_ids: dict[str, int],
+) -> dict[tuple[str, str], tuple[int, int, int, bool, bool, tuple[str, str]]]:
+    """The students of `keys` (school name, student id) already stored: row id, class,
+    person, adult, protected and (name, language) of their person."""
+    existing: dict[tuple[str, str], tuple[int, int, int, bool, bool, tuple[str, str]]] = {}
+    names = {school_id: name for name, school_id in school_ids.items()}
+    for part7 in _chunks(keys):
+        for (
+            school_id, external_id, row_id, class_id, person_id, adult, protected, name,
+            language,
+        ) in session.execute(
+            select_columns(
+                col(Student.school_id), col(Student.external_id), col(Student.id),
+                col(Student.class_id), col(Student.person_id), col(Student.adult),
+                col(Student.protected), col(Person.name), col(Person.language),
+            )
+            .join(Person, col(Person.id) == Student.person_id)
+            .where(
+                tuple_(Student.school_id, Student.external_id).in_(
+                    [(school_ids[school], external_id) for school, external_id in part7]
+                )
+            )
+        ):
+            existing[(names[school_id], external_id)] = (
+                row_id, class_id, person_id, adult, protected, (name, language)
+            )
+    return existing
+
+
+def _insert_students(
+    session: Session, new_records: list[tuple[StudentRecord, int, int | None, str]],
+    school_ids: dict[str, int], now: datetime,
+) -> None:
+    """Insert new students (record, class, person or None, language); one without a phone of
+    their own still is a person (a name and a language), made here."""
     no_phone = [index for index, item in enumerate(new_records) if item[2] is None]
     for part10 in _chunks(no_phone):
         result = session.execute(
@@ -340,8 +359,6 @@ def _upsert_students(
               "protected": record.protected}
              for record, class_id, person_id, _language in part11],
         )
-    counts.bump("students new", len(new_records))
-    progress("students", len(keys), len(keys))
 
 
 def _upsert_staff(

@@ -71,21 +71,28 @@ def spec_drift(fake_spec: JSON, real: JSON) -> list[str]:
         drift.append("method_names is not the real list of methods")
     for kind in ("methods", "types"):
         for name, entry in fake_spec[kind].items():
-            if name not in real[kind]:
+            if name in real[kind]:
+                drift.extend(_entry_drift(f"{kind} {name}", entry, real[kind][name]))
+            else:
                 drift.append(f"{kind} {name}: not in the real spec")
-                continue
-            ours, theirs = _shape(entry), _shape(real[kind][name])
-            for field in sorted(ours["fields"].keys() | theirs["fields"].keys()):
-                if field not in theirs["fields"]:
-                    drift.append(f"{kind} {name}.{field}: not in the real spec")
-                elif field not in ours["fields"]:
-                    drift.append(f"{kind} {name}.{field}: missing")
-                elif ours["fields"][field] != theirs["fields"][field]:
-                    drift.append(f"{kind} {name}.{field}: (types, required) "
-                                 f"{ours['fields'][field]}, real {theirs['fields'][field]}")
-            for part in ("subtypes", "returns"):
-                if ours[part] != theirs[part]:
-                    drift.append(f"{kind} {name} {part}: {ours[part]}, real {theirs[part]}")
+    return drift
+
+
+def _entry_drift(label: str, entry: JSON, real_entry: JSON) -> list[str]:
+    """How one method or type of the trimmed spec differs from the real one's."""
+    ours, theirs = _shape(entry), _shape(real_entry)
+    drift = []
+    for field in sorted(ours["fields"].keys() | theirs["fields"].keys()):
+        if field not in theirs["fields"]:
+            drift.append(f"{label}.{field}: not in the real spec")
+        elif field not in ours["fields"]:
+            drift.append(f"{label}.{field}: missing")
+        elif ours["fields"][field] != theirs["fields"][field]:
+            drift.append(f"{label}.{field}: (types, required) "
+                         f"{ours['fields'][field]}, real {theirs['fields'][field]}")
+    for part in ("subtypes", "returns"):
+        if ours[part] != theirs[part]:
+            drift.append(f"{label} {part}: {ours[part]}, real {theirs[part]}")
     return drift
 
 
