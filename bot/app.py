@@ -214,36 +214,12 @@ class Runtime:
 
     async def run(self) -> None:
         """Run until `stop` or a signal; then stop every part and close the database."""
-        context, settings = self.context, self.context.settings
+        settings = self.context.settings
         # Before anything is written: a second `run` on a busy port changes nothing.
         if problem := port_problem(settings.http_host, settings.http_port):
             raise StartupError(problem)
-        if settings.demo and self.connector is None:  # the school system fills it instead
-            with session_scope(context.engine) as session:
-                if load_demo_if_empty(
-                    session, policy=context.policy, timezone=settings.timezone,
-                    now=context.clock.now(),
-                ):
-                    log.info("database was empty: loaded the demo school")
-            if settings.clock_start is None:
-                with session_scope(context.engine) as session:
-                    demo_now = start_demo_clock(session, context.clock)
-                if demo_now is not None:
-                    log.info("demo clock: %s (NARVARO_CLOCK_START sets another; loading a "
-                             "school's own roster ends the demo)",
-                             demo_now.astimezone(settings.zone).strftime("%a %Y-%m-%d %H:%M"))
-        with session_scope(context.engine) as session:
-            for school in without_terms(session):
-                log.warning("school %s has no terms imported: its counts use the default %s "
-                            "school year until `narvaro calendar import` gives its own",
-                            school.id, school.country)
-        if settings.overview and not settings.overview_served:
-            log.warning("the overview is off: NARVARO_HTTP_HOST is reachable and "
-                        "NARVARO_WEBCHAT_EXPOSED is not set")
-        if (settings.webchat or settings.overview_served) and not is_loopback(
-                settings.http_host):
-            log.warning("the web chat or overview is exposed on a reachable host: staff sign "
-                        "in with one-time links (NARVARO_WEBCHAT_EXPOSED)")
+        self._start_demo()
+        self._warn_at_start()
         if released := self.dispatcher.recover():
             log.info("released %s messages this worker claimed before a crash", released)
         if self.sms is not None:
@@ -269,36 +245,79 @@ class Runtime:
                 self.started.set()
             await serve_task
         finally:
-            if not serve_task.done():  # a part failed to start: stop the web server too
-                self.server.should_exit = True
-                with contextlib.suppress(Exception):
-                    await serve_task
-            await stop_scheduler(self.scheduler)
-            if self.connector_jobs is not None:
-                await self.connector_jobs.finish()
-            self._stopping.set()
-            if leading is not None:
-                await leading
-            if self.telegram is not None:
-                with contextlib.suppress(Exception):
-                    await self.telegram.stop_receiving()  # finishes updates in hand
-            if self.sms is not None:
-                await self.sms.finish_sending()
-            await self.dispatcher.close()
-            if dispatch_task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await dispatch_task
-            if self.telegram is not None:
-                with contextlib.suppress(Exception):
-                    await self.telegram.close()
-            if self.sms is not None:
-                with contextlib.suppress(Exception):
-                    await self.sms.close()
-            if self._leader is not None:
-                with contextlib.suppress(Exception):
-                    self._leader.close()  # lets another worker take over polling
-            context.engine.dispose()
-            log.info("Närvaro stopped")
+            await self._shut_down(serve_task, leading, dispatch_task)
+
+    def _start_demo(self) -> None:
+        """In demo mode, an empty database gets the demo school and the clock a school
+        morning (unless a school system fills the database instead)."""
+        context, settings = self.context, self.context.settings
+        if not settings.demo or self.connector is not None:
+            return
+        with session_scope(context.engine) as session:
+            if load_demo_if_empty(
+                session, policy=context.policy, timezone=settings.timezone,
+                now=context.clock.now(),
+            ):
+                log.info("database was empty: loaded the demo school")
+        if settings.clock_start is None:
+            with session_scope(context.engine) as session:
+                demo_now = start_demo_clock(session, context.clock)
+            if demo_now is not None:
+                log.info("demo clock: %s (NARVARO_CLOCK_START sets another; loading a "
+                         "school's own roster ends the demo)",
+                         demo_now.astimezone(settings.zone).strftime("%a %Y-%m-%d %H:%M"))
+
+    def _warn_at_start(self) -> None:
+        """Warn about what the operator may not have meant: schools without terms, an
+        overview switched off, staff pages on a reachable host."""
+        context, settings = self.context, self.context.settings
+        with session_scope(context.engine) as session:
+            for school in without_terms(session):
+                log.warning("school %s has no terms imported: its counts use the default %s "
+                            "school year until `narvaro calendar import` gives its own",
+                            school.id, school.country)
+        if settings.overview and not settings.overview_served:
+            log.warning("the overview is off: NARVARO_HTTP_HOST is reachable and "
+                        "NARVARO_WEBCHAT_EXPOSED is not set")
+        if (settings.webchat or settings.overview_served) and not is_loopback(
+                settings.http_host):
+            log.warning("the web chat or overview is exposed on a reachable host: staff sign "
+                        "in with one-time links (NARVARO_WEBCHAT_EXPOSED)")
+
+    async def _shut_down(self, serve_task: asyncio.Task[None],
+                         leading: asyncio.Task[None] | None,
+                         dispatch_task: asyncio.Task[None] | None) -> None:
+        """Stop every part, in the order that loses nothing, and close the database."""
+        if not serve_task.done():  # a part failed to start: stop the web server too
+            self.server.should_exit = True
+            with contextlib.suppress(Exception):
+                await serve_task
+        await stop_scheduler(self.scheduler)
+        if self.connector_jobs is not None:
+            await self.connector_jobs.finish()
+        self._stopping.set()
+        if leading is not None:
+            await leading
+        if self.telegram is not None:
+            with contextlib.suppress(Exception):
+                await self.telegram.stop_receiving()  # finishes updates in hand
+        if self.sms is not None:
+            await self.sms.finish_sending()
+        await self.dispatcher.close()
+        if dispatch_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await dispatch_task
+        if self.telegram is not None:
+            with contextlib.suppress(Exception):
+                await self.telegram.close()
+        if self.sms is not None:
+            with contextlib.suppress(Exception):
+                await self.sms.close()
+        if self._leader is not None:
+            with contextlib.suppress(Exception):
+                self._leader.close()  # lets another worker take over polling
+        self.context.engine.dispose()
+        log.info("Närvaro stopped")
 
 
 async def serve(context: Context) -> None:

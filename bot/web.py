@@ -559,16 +559,7 @@ def _attendance_payload(body: bytes) -> AttendancePayload | list[str]:
         if not isinstance(record, dict):
             problems.append(f"records[{index}] must be an object")
             continue
-        row: dict[str, str] = {}
-        for name, value in record.items():
-            if value is None:
-                row[name] = ""
-            elif isinstance(value, str):
-                row[name] = clean_text(value)
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                row[name] = str(value)
-            else:
-                problems.append(f"records[{index}].{name[:40]} must be text, a number or null")
+        row = _attendance_row(record, f"records[{index}]", problems)
         if not row.get("school", "").strip():
             row["school"] = default_school
         rows.append(row)
@@ -576,6 +567,23 @@ def _attendance_payload(body: bytes) -> AttendancePayload | list[str]:
         return problems
     return AttendancePayload(rows, [clean_text(c).strip() for c in classes], default_school,
                              parsed_day)
+
+
+def _attendance_row(record: dict[str, object], where: str, problems: list[str]
+                    ) -> dict[str, str]:
+    """A record of the attendance API as field → text (null as empty, numbers as written);
+    a value of any other kind is left out, with a problem."""
+    row: dict[str, str] = {}
+    for name, value in record.items():
+        if value is None:
+            row[name] = ""
+        elif isinstance(value, str):
+            row[name] = clean_text(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            row[name] = str(value)
+        else:
+            problems.append(f"{where}.{name[:40]} must be text, a number or null")
+    return row
 
 
 def _iso_date(value: object) -> date | None:

@@ -119,33 +119,12 @@ def _validate(
     for line, row in rows:
         found: list[str] = []
         problem = found.append
-        try:
-            day = date.fromisoformat(row["date"])
-        except ValueError:
-            problem(f"date '{row['date']}' is not a date such as 2026-11-23")
-            day = today
-        if day > today:
-            problem("date is in the future; roll call records what has happened")
+        day = _day(row, today, problem)
         status = row["status"].lower()
         if status not in STATUSES:
             problem(f"status '{row['status']}' is not one of {', '.join(STATUSES)}")
-        start = _time(row["lesson_start"], "lesson_start", problem)
-        end = _time(row["lesson_end"], "lesson_end", problem)
-        if end is not None and start is None:
-            problem("lesson_end given without lesson_start")
-        if start is not None and end is not None and end <= start:
-            problem("lesson_end is not after lesson_start")
-        minutes: int | None = None
-        if row["minutes_late"]:
-            try:
-                minutes = int(row["minutes_late"])
-            except ValueError:
-                problem(f"minutes_late '{row['minutes_late']}' is not a whole number")
-            else:
-                if not 0 < minutes <= MAX_MINUTES_LATE:
-                    problem(f"minutes_late must be between 1 and {MAX_MINUTES_LATE}")
-            if status != "late":
-                problem("minutes_late is only for status late")
+        start, end = _lesson(row, problem)
+        minutes = _minutes_late(row, status, problem)
         student: int | str = "student_id is empty"
         if row["student_id"]:
             student = resolve(row["school"], row["student_id"])
@@ -165,3 +144,45 @@ def _validate(
         seen[key] = line
         records.append(record)
     return records
+
+
+def _day(row: dict[str, str], today: date, problem: Callable[[str], None]) -> date:
+    """The row's date (today when it is not one, with a problem): never in the future."""
+    try:
+        day = date.fromisoformat(row["date"])
+    except ValueError:
+        problem(f"date '{row['date']}' is not a date such as 2026-11-23")
+        day = today
+    if day > today:
+        problem("date is in the future; roll call records what has happened")
+    return day
+
+
+def _lesson(row: dict[str, str],
+            problem: Callable[[str], None]) -> tuple[time | None, time | None]:
+    """The row's lesson start and end, if given: an end only with a start, and after it."""
+    start = _time(row["lesson_start"], "lesson_start", problem)
+    end = _time(row["lesson_end"], "lesson_end", problem)
+    if end is not None and start is None:
+        problem("lesson_end given without lesson_start")
+    if start is not None and end is not None and end <= start:
+        problem("lesson_end is not after lesson_start")
+    return start, end
+
+
+def _minutes_late(row: dict[str, str], status: str,
+                  problem: Callable[[str], None]) -> int | None:
+    """The row's minutes late, if given: a whole number in range, only for status late."""
+    if not row["minutes_late"]:
+        return None
+    minutes: int | None = None
+    try:
+        minutes = int(row["minutes_late"])
+    except ValueError:
+        problem(f"minutes_late '{row['minutes_late']}' is not a whole number")
+    else:
+        if not 0 < minutes <= MAX_MINUTES_LATE:
+            problem(f"minutes_late must be between 1 and {MAX_MINUTES_LATE}")
+    if status != "late":
+        problem("minutes_late is only for status late")
+    return minutes

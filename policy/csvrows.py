@@ -13,7 +13,10 @@ import io
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 MAX_FIELD = 500
 #: Problems kept (and printed) in full; the rest are only counted.
@@ -82,6 +85,25 @@ def _decoded(lines: Iterator[bytes], source: str, problems: Problems) -> Iterato
             return
 
 
+def _header(reader: Reader, source: str, required: tuple[str, ...],
+            problems: Problems) -> list[str] | None:
+    """The header's column names (lowercase); None, with a problem, when it is missing,
+    unreadable or lacks a required column."""
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        problems.add(source, 1, "the file is empty; it needs a header row")
+        return None
+    except csv.Error as error:  # a header over csv's field limit, an open quote…
+        problems.add(source, reader.line_num or 1, f"the header is not readable as CSV ({error})")
+        return None
+    missing = [name for name in required if name not in header]
+    if missing:
+        problems.add(source, 1, f"header lacks column(s) {', '.join(missing)}")
+        return None
+    return header
+
+
 def read_rows(
     data: CsvSource, source: str, columns: tuple[str, ...], required: tuple[str, ...],
     problems: Problems,
@@ -103,17 +125,8 @@ def read_rows(
         return
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(_chain(first_line, lines), delimiter=delimiter)
-    try:
-        header = [name.strip().lower() for name in next(reader)]
-    except StopIteration:
-        problems.add(source, 1, "the file is empty; it needs a header row")
-        return
-    except csv.Error as error:  # a header over csv's field limit, an open quote…
-        problems.add(source, reader.line_num or 1, f"the header is not readable as CSV ({error})")
-        return
-    missing = [name for name in required if name not in header]
-    if missing:
-        problems.add(source, 1, f"header lacks column(s) {', '.join(missing)}")
+    header = _header(reader, source, required, problems)
+    if header is None:
         return
     index = {name: header.index(name) for name in columns if name in header}
     while True:

@@ -306,31 +306,56 @@ def _tables_for(order: tuple[str, ...]) -> _Tables:
     months: dict[str, int] = {}
     name_first: set[str] = set()  # month names that some language writes before the day
     for lang in order:
-        # Arabic abbreviations equal the full names; its short forms drop the article.
-        widths = ("wide", "abbreviated", "short") if lang == "ar" else ("wide", "abbreviated")
-        for locale in map(Locale.parse, (lang, *_VARIANTS.get(lang, ()))):
-            for context in ("format", "stand-alone"):
-                for width in widths:
-                    for name, index in _babel_names(locale.days[context][width]):
-                        weekdays.setdefault(name, index)
-                for width in ("wide", "abbreviated"):
-                    for name, index in _babel_names(locale.months[context][width]):
-                        if name not in _NOT_MONTHS:
-                            months.setdefault(name, index)
-                            if lang not in _DAY_FIRST:
-                                name_first.add(name)
-        locale = Locale.parse(lang)
-        for name, index in _EXTRA_WEEKDAYS.get(lang, {}).items():
-            weekdays.setdefault(fold(name), index)
-        for name, index in _EXTRA_MONTHS.get(lang, {}).items():
-            months.setdefault(fold(name), index)
-        if lang in ("sv", "nb", "da"):
-            for name, index in _babel_names(locale.days["format"]["wide"]):
-                weekdays.setdefault(name + "en", index)  # "måndagen", "mandagen"
-                past_weekdays.setdefault(name + "s", index)  # "i måndags", "i mandags"
-        if lang == "fa":
-            for name, index in _babel_names(locale.days["format"]["wide"]):
-                weekdays.setdefault(name + fold("ی"), index)  # "دوشنبه‌ی گذشته"
+        _add_babel_names(lang, weekdays, months, name_first)
+        _add_own_names(lang, weekdays, past_weekdays, months)
+    phrases = _phrases(order)
+    leading = frozenset(
+        [*weekdays, *months, *(phrase[0] for phrase in phrases if phrase[0] != "و")]
+    )
+    return _Tables(
+        weekdays, past_weekdays, months, phrases, max(map(len, phrases)), leading,
+        frozenset(months.keys() - name_first),
+    )
+
+
+def _add_babel_names(lang: str, weekdays: dict[str, int], months: dict[str, int],
+                     name_first: set[str]) -> None:
+    """Add the language's weekday and month names as Babel (CLDR) spells them."""
+    # Arabic abbreviations equal the full names; its short forms drop the article.
+    widths = ("wide", "abbreviated", "short") if lang == "ar" else ("wide", "abbreviated")
+    for locale in map(Locale.parse, (lang, *_VARIANTS.get(lang, ()))):
+        for context in ("format", "stand-alone"):
+            for width in widths:
+                for name, index in _babel_names(locale.days[context][width]):
+                    weekdays.setdefault(name, index)
+            for width in ("wide", "abbreviated"):
+                for name, index in _babel_names(locale.months[context][width]):
+                    if name not in _NOT_MONTHS:
+                        months.setdefault(name, index)
+                        if lang not in _DAY_FIRST:
+                            name_first.add(name)
+
+
+def _add_own_names(lang: str, weekdays: dict[str, int], past_weekdays: dict[str, int],
+                   months: dict[str, int]) -> None:
+    """Add the spellings Babel lacks: our own lists and the inflected weekdays."""
+    locale = Locale.parse(lang)
+    for name, index in _EXTRA_WEEKDAYS.get(lang, {}).items():
+        weekdays.setdefault(fold(name), index)
+    for name, index in _EXTRA_MONTHS.get(lang, {}).items():
+        months.setdefault(fold(name), index)
+    if lang in ("sv", "nb", "da"):
+        for name, index in _babel_names(locale.days["format"]["wide"]):
+            weekdays.setdefault(name + "en", index)  # "måndagen", "mandagen"
+            past_weekdays.setdefault(name + "s", index)  # "i måndags", "i mandags"
+    if lang == "fa":
+        for name, index in _babel_names(locale.days["format"]["wide"]):
+            weekdays.setdefault(name + fold("ی"), index)  # "دوشنبه‌ی گذشته"
+
+
+def _phrases(order: tuple[str, ...]) -> dict[tuple[str, ...], tuple[str, int]]:
+    """The relative days ("i morgon") and markers ("från", "till") of the languages in
+    `order`, as folded word tuples; a marker only another language uses is left out."""
     phrases: dict[tuple[str, ...], tuple[str, int]] = {}
     for lang in order:
         for phrase, offset in _RELATIVE[lang].items():
@@ -340,13 +365,7 @@ def _tables_for(order: tuple[str, ...]) -> _Tables:
         for phrase in spellings:
             if phrase not in others_only:
                 phrases.setdefault(tuple(fold(word) for word in phrase.split()), (kind, 0))
-    leading = frozenset(
-        [*weekdays, *months, *(phrase[0] for phrase in phrases if phrase[0] != "و")]
-    )
-    return _Tables(
-        weekdays, past_weekdays, months, phrases, max(map(len, phrases)), leading,
-        frozenset(months.keys() - name_first),
-    )
+    return phrases
 
 
 @dataclass(frozen=True)
@@ -488,90 +507,114 @@ def _items(tokens: list[_Token], tables: _Tables) -> list[_Item]:
     items: list[_Item] = []
     marked = False
     index = 0
-    count = len(tokens)
-    while index < count:
+    while index < len(tokens):
         token = tokens[index]
         index += 1
-        if token.kind == "chain":
+        if token.kind in ("dash", "punct"):
+            symbol = _symbol_item(token, tokens[index - 2] if index >= 2 else None)
+            if symbol is not None:
+                items.append(symbol)
+        elif token.kind == "chain":
             items.extend(_chain_items(token.text))
             marked = False
-            continue
-        if token.kind == "dash":
-            items.append(_Item("to"))
-            continue
-        if token.kind == "punct":
-            previous = tokens[index - 2] if index >= 2 else None
-            if token.text == "." and token.glued and previous and previous.kind == "word":
-                continue  # abbreviation dot: "mån.", "kl.", "d."
-            if token.text == ",":
-                items.append(_Item("comma"))
-            else:
-                items.append(_Item("and" if token.text in ("&", "+") else "other"))
-            continue
-        key = token.key
-        week = _week(tokens, index - 1)
-        if week is not None:
-            items.append(_Item("week", a=week[0]))
-            index = week[1]
-            marked = False
-            continue
-        if key == "i" and index < count and tokens[index].key in tables.past_weekdays:
-            # "i måndags" before the phrases, where a lone "i" is Polish "and".
-            past = tables.past_weekdays[tokens[index].key]
-            items.append(_Item("day", _Day(weekday=past, mode=-1)))
-            index += 1
-            marked = False
-            continue
-        # A word: the longest phrase first.
-        phrase_hit: tuple[str, int] | None = None
-        for size in range(min(tables.longest_phrase, count - index + 1), 0, -1):
-            window = tokens[index - 1 : index - 1 + size]
-            if all(part.kind == "word" for part in window):
-                phrase_hit = tables.phrases.get(tuple(part.key for part in window))
-                if phrase_hit is not None:
-                    index += size - 1
-                    break
-        if phrase_hit is not None:
-            kind, value = phrase_hit
-            if kind == "day":
-                items.append(_Item("day", _Day(offset=value)))
-            elif kind in ("past", "next"):
-                following = tokens[index] if index < count else None
-                weekday = tables.weekdays.get(following.key) if following else None
-                if weekday is None:
-                    items.append(_Item("other"))
-                else:
-                    mode = -1 if kind == "past" else 1
-                    items.append(_Item("day", _Day(weekday=weekday, mode=mode)))
-                    index += 1
-            elif kind == "mark":
-                marked = True
-                continue
-            elif kind != "filler":
-                items.append(_Item(kind))
-            if kind != "filler":
-                marked = False
-            continue
-        if key in _PAST_WEEKDAYS:
-            items.append(_Item("day", _Day(weekday=_PAST_WEEKDAYS[key], mode=-1)))
-        elif key in tables.past_weekdays and key not in tables.weekdays:
-            # "i torsdags och fredags": the second day without its "i"
-            items.append(_Item("day", _Day(weekday=tables.past_weekdays[key], mode=-1)))
-        elif key in tables.months:
-            name_first = key not in tables.day_first_months
-            index = _month(items, tokens, index, tables.months[key], name_first)
-        elif key in tables.weekdays:
-            mode = 0
-            if index < count and tokens[index].key in _ARABIC_AFTER:
-                mode = _ARABIC_AFTER[tokens[index].key]
-                index += 1
-            weak = key in _WEAK_WEEKDAYS and token.text not in _STRONG_SPELLINGS and mode == 0
-            items.append(_Item("day", _Day(weekday=tables.weekdays[key], mode=mode),
-                               weak=weak, marked=marked))
         else:
-            items.append(_Item("other"))
-        marked = False
+            index, marked = _word_items(tokens, index, tables, items, marked)
     return _drop_weekdays_before_dates(items)
+
+
+def _symbol_item(token: _Token, previous: _Token | None) -> _Item | None:
+    """A dash or a punctuation mark as an item; None for an abbreviation's dot."""
+    if token.kind == "dash":
+        return _Item("to")
+    if token.text == "." and token.glued and previous and previous.kind == "word":
+        return None  # abbreviation dot: "mån.", "kl.", "d."
+    if token.text == ",":
+        return _Item("comma")
+    return _Item("and" if token.text in ("&", "+") else "other")
+
+
+def _word_items(tokens: list[_Token], index: int, tables: _Tables, items: list[_Item],
+                marked: bool) -> tuple[int, bool]:
+    """The word at tokens[index - 1] (or a week or phrase it starts) to items: the index after
+    what was read, and whether a word that marks the next day ("på") stands before it."""
+    token = tokens[index - 1]
+    week = _week(tokens, index - 1)
+    if week is not None:
+        items.append(_Item("week", a=week[0]))
+        return week[1], False
+    following = tokens[index].key if index < len(tokens) else None
+    if token.key == "i" and following is not None and following in tables.past_weekdays:
+        # "i måndags" before the phrases, where a lone "i" is Polish "and".
+        items.append(_Item("day", _Day(weekday=tables.past_weekdays[following], mode=-1)))
+        return index + 1, False
+    found = _phrase_at(tokens, index - 1, tables)
+    if found is None:
+        return _plain_word(tokens, index, tables, items, marked), False
+    (kind, value), index = found
+    if kind == "mark":
+        return index, True
+    if kind == "filler":
+        return index, marked
+    return _phrase_item(kind, value, tokens, index, tables, items), False
+
+
+def _phrase_at(tokens: list[_Token], start: int,
+               tables: _Tables) -> tuple[tuple[str, int], int] | None:
+    """The longest phrase of words starting at tokens[start], with the index after it."""
+    for size in range(min(tables.longest_phrase, len(tokens) - start), 0, -1):
+        window = tokens[start : start + size]
+        if all(part.kind == "word" for part in window):
+            hit = tables.phrases.get(tuple(part.key for part in window))
+            if hit is not None:
+                return hit, start + size
+    return None
+
+
+def _phrase_item(kind: str, value: int, tokens: list[_Token], index: int, tables: _Tables,
+                 items: list[_Item]) -> int:
+    """A phrase read ("i morgon", "förra", "från") to items; the index after what was read
+    (a weekday after "förra"/"nästa" is read with it)."""
+    if kind == "day":
+        items.append(_Item("day", _Day(offset=value)))
+    elif kind in ("past", "next"):
+        following = tokens[index] if index < len(tokens) else None
+        weekday = tables.weekdays.get(following.key) if following else None
+        if weekday is None:
+            items.append(_Item("other"))
+        else:
+            mode = -1 if kind == "past" else 1
+            items.append(_Item("day", _Day(weekday=weekday, mode=mode)))
+            index += 1
+    else:
+        items.append(_Item(kind))
+    return index
+
+
+def _plain_word(tokens: list[_Token], index: int, tables: _Tables, items: list[_Item],
+                marked: bool) -> int:
+    """A single word at tokens[index - 1] (a weekday, a month, anything else) to items; the
+    index after what was read (a month reads its day, a weekday an Arabic "after")."""
+    token = tokens[index - 1]
+    key = token.key
+    if key in _PAST_WEEKDAYS:
+        items.append(_Item("day", _Day(weekday=_PAST_WEEKDAYS[key], mode=-1)))
+    elif key in tables.past_weekdays and key not in tables.weekdays:
+        # "i torsdags och fredags": the second day without its "i"
+        items.append(_Item("day", _Day(weekday=tables.past_weekdays[key], mode=-1)))
+    elif key in tables.months:
+        name_first = key not in tables.day_first_months
+        index = _month(items, tokens, index, tables.months[key], name_first)
+    elif key in tables.weekdays:
+        mode = 0
+        if index < len(tokens) and tokens[index].key in _ARABIC_AFTER:
+            mode = _ARABIC_AFTER[tokens[index].key]
+            index += 1
+        weak = key in _WEAK_WEEKDAYS and token.text not in _STRONG_SPELLINGS and mode == 0
+        items.append(_Item("day", _Day(weekday=tables.weekdays[key], mode=mode),
+                           weak=weak, marked=marked))
+    else:
+        items.append(_Item("other"))
+    return index
 
 
 def _week(tokens: list[_Token], start: int) -> tuple[int, int] | None:
@@ -586,11 +629,7 @@ def _week(tokens: list[_Token], start: int) -> tuple[int, int] | None:
     if key in _THIS_WEEK:
         return 0, start + 1
     if key in _WEEK_WORDS:  # the week first, then which: "الأسبوع الماضي", "ሰሙን ዝሓለፈ"
-        if following is not None and following.key in _WEEK_LAST:
-            return -1, start + 2
-        if following is not None and following.key in _WEEK_NEXT:
-            return 1, start + 2
-        return None
+        return _which_week_after(following, start)
     if key not in _WHOLE_WORDS and key not in _WEEK_LAST and key not in _WEEK_NEXT:
         return None
     offset: int | None = None
@@ -611,6 +650,15 @@ def _week(tokens: list[_Token], start: int) -> tuple[int, int] | None:
         elif word not in _WEEK_GLUE:
             return None
         position += 1
+    return None
+
+
+def _which_week_after(following: _Token | None, start: int) -> tuple[int, int] | None:
+    """After a week word at tokens[start]: last (-1) or next (1) week, and the index after."""
+    if following is not None and following.key in _WEEK_LAST:
+        return -1, start + 2
+    if following is not None and following.key in _WEEK_NEXT:
+        return 1, start + 2
     return None
 
 

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
+from typing import Any
 
 from policy.concerns import SIGNALS
 from policy.notices import NoticeRules, rules_from
@@ -86,6 +87,20 @@ def load_policy(name_or_path: str) -> PolicyPreset:
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown policy keys: {', '.join(sorted(unknown))}")
+    _read_lists(data, base)
+    for key in ("mentor_summary_time", "watchlist_time"):
+        if key in data and not isinstance(data[key], time):
+            data[key] = time.fromisoformat(str(data[key]))
+    if not 0 <= int(data.get("watchlist_weekday", 1)) <= 7:
+        raise ValueError("watchlist_weekday is 1 (Monday) to 7, or 0 for none")
+    if not 0 < float(data.get("watchlist_margin", 0.8)) < 1:
+        raise ValueError("watchlist_margin is a share between 0 and 1, such as 0.8")
+    return replace(base, **data)
+
+
+def _read_lists(data: dict[str, Any], base: PolicyPreset) -> None:
+    """Read a policy file's reasons, [notices] and concern signals in place (checked against
+    what Närvaro knows; notices over the base preset's)."""
     if "reasons" in data:
         reasons = tuple(str(reason) for reason in data["reasons"])
         if not set(reasons) <= set(REASON_CATEGORIES):
@@ -102,11 +117,3 @@ def load_policy(name_or_path: str) -> PolicyPreset:
         if not signals or not set(signals) <= set(SIGNALS):
             raise ValueError(f"concern_signals must be among {', '.join(SIGNALS)}")
         data["concern_signals"] = signals
-    for key in ("mentor_summary_time", "watchlist_time"):
-        if key in data and not isinstance(data[key], time):
-            data[key] = time.fromisoformat(str(data[key]))
-    if not 0 <= int(data.get("watchlist_weekday", 1)) <= 7:
-        raise ValueError("watchlist_weekday is 1 (Monday) to 7, or 0 for none")
-    if not 0 < float(data.get("watchlist_margin", 0.8)) < 1:
-        raise ValueError("watchlist_margin is a share between 0 and 1, such as 0.8")
-    return replace(base, **data)

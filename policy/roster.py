@@ -244,30 +244,9 @@ def _parse_students(
         def add(message: str, line: int = line) -> None:
             problems.add(source, line, message)
 
-        for column in ("school", "class", "student_name"):
-            if not row[column]:
-                add(f"{column} is empty")
-        for column in ("school", "class", "student_name", "guardian_name"):
-            if _formula(row[column]):
-                add(f"{column} starts with {row[column][0]} (a spreadsheet formula, not a name)")
-        student_id = row["student_id"]
-        if not student_id:
-            add("student_id is empty")
-        elif _NATIONAL_ID.match(student_id.replace(" ", "")):
-            add("student_id looks like a national identity number; use the school's own id")
-        elif not _STUDENT_ID.match(student_id):
-            add("student_id may only hold letters, digits and . _ / - (at most 64)")
-        adult_text = row["student_adult"].lower()
-        if adult_text not in _YES | _NO:
-            add(f"student_adult '{row['student_adult']}' is not yes or no")
-        adult = adult_text in _YES
-        flags = {}
-        for column, default in (("student_protected", "no"), ("guardian_custody", "yes"),
-                                ("guardian_no_contact", "no")):
-            value = (row[column] or default).lower()
-            if value not in _YES | _NO:
-                add(f"{column} '{row[column]}' is not yes or no")
-            flags[column] = value in _YES
+        _check_student_names(row, add)
+        flags = _yes_no_flags(row, add)
+        adult = flags["student_adult"]
         country = country_of(row["school"])
         student_language = _language(row["student_language"], "student_language", add)
         guardian_language = _language(row["guardian_language"], "guardian_language", add)
@@ -283,18 +262,8 @@ def _parse_students(
             add("mentor_phone is not a staff member of this school; add them to staff.csv")
         if problems.count > before:
             continue
-        key = (row["school"], student_id)
-        record = roster.students.get(key)
+        record = _student_record(roster, row, line, adult, student_language, student_phone, add)
         if record is None:
-            record = StudentRecord(
-                row["school"], row["class"], student_id, row["student_name"], student_language,
-                student_phone, adult, line,
-            )
-            roster.students[key] = record
-        elif (record.class_name, record.name, record.adult, record.phone) != (
-            row["class"], row["student_name"], adult, student_phone or record.phone
-        ):
-            add(f"student_id {student_id} has other class, name or details on line {record.line}")
             continue
         record.protected = record.protected or flags["student_protected"]
         if student_phone:
@@ -308,3 +277,60 @@ def _parse_students(
                 record.guardians[guardian_phone] = (row["guardian_name"], guardian_language)
         if mentor_phone:
             record.mentors.add(mentor_phone)
+
+
+def _check_student_names(row: dict[str, str], add: Callable[[str], None]) -> None:
+    """The names a student's row needs, and its student id: present and plausible."""
+    for column in ("school", "class", "student_name"):
+        if not row[column]:
+            add(f"{column} is empty")
+    for column in ("school", "class", "student_name", "guardian_name"):
+        if _formula(row[column]):
+            add(f"{column} starts with {row[column][0]} (a spreadsheet formula, not a name)")
+    student_id = row["student_id"]
+    if not student_id:
+        add("student_id is empty")
+    elif _NATIONAL_ID.match(student_id.replace(" ", "")):
+        add("student_id looks like a national identity number; use the school's own id")
+    elif not _STUDENT_ID.match(student_id):
+        add("student_id may only hold letters, digits and . _ / - (at most 64)")
+
+
+def _yes_no_flags(row: dict[str, str], add: Callable[[str], None]) -> dict[str, bool]:
+    """A student's row's yes/no columns (adult, protected, custody, no contact), each read
+    with its default when empty (adult has none)."""
+    flags: dict[str, bool] = {}
+    adult_text = row["student_adult"].lower()
+    if adult_text not in _YES | _NO:
+        add(f"student_adult '{row['student_adult']}' is not yes or no")
+    flags["student_adult"] = adult_text in _YES
+    for column, default in (("student_protected", "no"), ("guardian_custody", "yes"),
+                            ("guardian_no_contact", "no")):
+        value = (row[column] or default).lower()
+        if value not in _YES | _NO:
+            add(f"{column} '{row[column]}' is not yes or no")
+        flags[column] = value in _YES
+    return flags
+
+
+def _student_record(
+    roster: Roster, row: dict[str, str], line: int, adult: bool, language: str | None,
+    phone: str | None, add: Callable[[str], None],
+) -> StudentRecord | None:
+    """The roster's record of the row's student, made on its first line; None (a problem
+    added) when an earlier line gave the same student other details."""
+    student_id = row["student_id"]
+    key = (row["school"], student_id)
+    record = roster.students.get(key)
+    if record is None:
+        record = StudentRecord(
+            row["school"], row["class"], student_id, row["student_name"], language,
+            phone, adult, line,
+        )
+        roster.students[key] = record
+    elif (record.class_name, record.name, record.adult, record.phone) != (
+        row["class"], row["student_name"], adult, phone or record.phone
+    ):
+        add(f"student_id {student_id} has other class, name or details on line {record.line}")
+        return None
+    return record

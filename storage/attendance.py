@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from policy.attendance import AttendanceRecord
@@ -36,7 +37,7 @@ def student_resolver(session: Session) -> dict[str, dict[str, int]]:
     by_school: dict[str, dict[str, int]] = {}
     for name, external_id, row_id in session.execute(
         select(School.name, Student.external_id, Student.id).join(
-            School, School.id == Student.school_id
+            School, col(School.id) == Student.school_id
         )
     ):
         by_school.setdefault(name, {})[external_id] = row_id
@@ -129,7 +130,7 @@ def apply_attendance(
     for part in chunks(ids, 5000):  # well under SQLite's limit on bound values
         class_of.update((int(student_id), int(class_id)) for student_id, class_id in
                         session.execute(select(Student.id, Student.class_id).where(
-                            Student.id.in_(part))).all())
+                            col(Student.id).in_(part))).all())
     for class_id, day in sorted({(class_of[r.student], r.day) for r in records
                                  if r.student in class_of}):
         record_roll_call(session, class_id, day, source=source, now=now, taken_by=taken_by)
@@ -275,10 +276,10 @@ def notice_answers(
     student: when they answered and how (None, None: not answered)."""
     found: dict[date, tuple[datetime | None, str | None]] = {}
     for day, answered_at, answer in session.execute(
-            select(Absence.day, Absence.answered_at, Absence.answer).where(
+            select(col(Absence.day), col(Absence.answered_at), col(Absence.answer)).where(
                 Absence.student_id == student_id, col(Absence.notified_at).is_not(None),
                 col(Absence.day) >= first, col(Absence.day) <= last)
-            .order_by(Absence.day)).all():
+            .order_by(col(Absence.day))).all():
         if day not in found or (answered_at is not None and found[day][0] is None):
             found[day] = (answered_at, answer)
     return found
@@ -306,7 +307,7 @@ def forget_notice_about(session: Session, person_id: int, student_id: int) -> No
 def absent_days(session: Session, student_id: int, first: date, last: date) -> set[date]:
     """The days from `first` to `last` the student was away the whole day (reported or
     not)."""
-    return set(session.execute(select(Absence.day).where(
+    return set(session.execute(select(col(Absence.day)).where(
         Absence.student_id == student_id, Absence.kind == "absent",
         col(Absence.lesson_start).is_(None), col(Absence.state).in_(["reported", "unexcused"]),
         col(Absence.day) >= first, col(Absence.day) <= last)).scalars())
@@ -318,8 +319,8 @@ def ladder_records(session: Session, students: list[int], first: date,
     found: dict[int, list[Record]] = defaultdict(list)
     for part in chunks(students):
         for student_id, day, kind, state, start, end in session.execute(
-            select(Absence.student_id, Absence.day, Absence.kind, Absence.state,
-                   Absence.lesson_start, Absence.lesson_end)
+            select_columns(col(Absence.student_id), col(Absence.day), col(Absence.kind),
+                           col(Absence.state), col(Absence.lesson_start), col(Absence.lesson_end))
             .where(col(Absence.student_id).in_(part),
                    col(Absence.day) >= first, col(Absence.day) <= last)
         ).all():

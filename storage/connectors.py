@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import chunks
 from storage.models import (
@@ -45,7 +45,7 @@ def records(session: Session, connector: str, kind: str,
         return {external_id: data for external_id, data in session.execute(query)}
     found: dict[str, dict[str, Any]] = {}
     for part in chunks(sorted(set(ids))):
-        found.update(session.execute(query.where(ConnectorRecord.external_id.in_(part))).all())
+        found.update(session.execute(query.where(col(ConnectorRecord.external_id).in_(part))).all())
     return found
 
 
@@ -69,10 +69,10 @@ def drop_records(session: Session, connector: str, kind: str, ids: Iterable[str]
     """Forget entities of one kind; returns how many were stored."""
     gone = 0
     for part in chunks(sorted(set(ids))):
-        result = session.execute(delete(ConnectorRecord).where(
-            ConnectorRecord.connector == connector, ConnectorRecord.kind == kind,
-            ConnectorRecord.external_id.in_(part)))
-        gone += int(result.rowcount)
+        result = session.exec(delete(ConnectorRecord).where(
+            col(ConnectorRecord.connector) == connector, col(ConnectorRecord.kind) == kind,
+            col(ConnectorRecord.external_id).in_(part)))
+        gone += result.rowcount
     return gone
 
 
@@ -88,9 +88,9 @@ def set_links(session: Session, connector: str, kind: str, wanted: Mapping[str, 
     stale = [external_id for external_id, local_id in existing.items()
              if wanted.get(external_id) != local_id]
     for part in chunks(stale):
-        session.execute(delete(ConnectorLink).where(
-            ConnectorLink.connector == connector, ConnectorLink.kind == kind,
-            ConnectorLink.external_id.in_(part)))
+        session.exec(delete(ConnectorLink).where(
+            col(ConnectorLink.connector) == connector, col(ConnectorLink.kind) == kind,
+            col(ConnectorLink.external_id).in_(part)))
     new = [{"connector": connector, "kind": kind, "external_id": external_id,
             "local_id": local_id} for external_id, local_id in wanted.items()
            if existing.get(external_id) != local_id]
@@ -114,6 +114,7 @@ def queue_report(session: Session, report: AbsenceReport, now: datetime) -> int:
     connectors = session.execute(select(ConnectorLink.connector).where(
         ConnectorLink.kind == "student", ConnectorLink.local_id == report.student_id)
     ).scalars().all()
+    assert report.id is not None, "a report is queued once it has an id"
     for connector in sorted(set(connectors)):
         session.add(ConnectorOutbox(
             connector=connector, dedupe_key=f"{connector}:report:{report.id}",
@@ -125,9 +126,10 @@ def report_changed(session: Session, report: AbsenceReport, now: datetime) -> No
     """A report was cancelled or shortened. One not yet written is withdrawn (cancelled) or
     goes as it now is (shortened); one already written stays in the school system (SS 12000
     has no way to change or delete it) and is marked for the school to correct there."""
+    assert report.id is not None, "a report changes once it has an id"
     rows = session.execute(select(ConnectorOutbox).where(
         ConnectorOutbox.report_id == report.id,
-        ConnectorOutbox.dedupe_key.not_like("%:correct:%"))).scalars().all()
+        col(ConnectorOutbox.dedupe_key).not_like("%:correct:%"))).scalars().all()
     for row in rows:
         if row.status == WAITING and report.cancelled_at is not None:
             row.status, row.last_error = "withdrawn", "cancelled before it was written"
@@ -152,12 +154,12 @@ def claim_reports(session: Session, connector: str, now: datetime, *, lease: tim
     query = (select(ConnectorOutbox.id)
              .where(ConnectorOutbox.connector == connector, ConnectorOutbox.status == WAITING,
                     ConnectorOutbox.not_before <= now)
-             .order_by(ConnectorOutbox.id).limit(limit))
+             .order_by(col(ConnectorOutbox.id)).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(session.execute(query).scalars())
     if ids:
-        session.execute(update(ConnectorOutbox).where(ConnectorOutbox.id.in_(ids)).values(
+        session.execute(update(ConnectorOutbox).where(col(ConnectorOutbox.id).in_(ids)).values(
             not_before=now + lease, attempts=ConnectorOutbox.attempts + 1))
     return ids
 

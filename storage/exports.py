@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from policy.review import AbsenceRow
 from storage.models import Absence, Person, School, SchoolClass, Student
@@ -17,17 +18,18 @@ def absence_rows(session: Session, school: School, first: date, last: date, *,
                  class_name: str | None = None) -> list[tuple[object, ...]]:
     """(date, student id, name, class, slot, kind, state, minutes late) of the period,
     corrections left out; never a reason."""
-    query = (select(Absence.day, Student.external_id, Person.name, SchoolClass.name,
-                    Absence.slot, Absence.kind, Absence.state, Absence.minutes_late)
+    query = (select(col(Absence.day), col(Student.external_id), col(Person.name),
+                    col(SchoolClass.name), col(Absence.slot), col(Absence.kind),
+                    col(Absence.state), col(Absence.minutes_late))
              .join(Student, col(Student.id) == Absence.student_id)
              .join(Person, col(Person.id) == Student.person_id)
              .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
-             .where(Student.school_id == school.id, col(Absence.day) >= first,
-                    col(Absence.day) <= last, Absence.state != "withdrawn")
+             .where(col(Student.school_id) == school.id, col(Absence.day) >= first,
+                    col(Absence.day) <= last, col(Absence.state) != "withdrawn")
              .order_by(col(Absence.day), col(SchoolClass.name), col(Person.name),
                        col(Absence.slot)))
     if class_name:
-        query = query.where(SchoolClass.name == class_name)
+        query = query.where(col(SchoolClass.name) == class_name)
     return [tuple(row) for row in session.execute(query).all()]
 
 
@@ -37,13 +39,13 @@ def unapproved_by_student(session: Session, school: School, first: date,
     occasions, school days' worth, the dates), by class and name."""
     found: dict[tuple[str, str, str], list[AbsenceRow]] = defaultdict(list)
     for external, name, klass, day, start, end in session.execute(
-        select(Student.external_id, Person.name, SchoolClass.name, Absence.day,
-               Absence.lesson_start, Absence.lesson_end)
+        select(col(Student.external_id), col(Person.name), col(SchoolClass.name),
+               col(Absence.day), col(Absence.lesson_start), col(Absence.lesson_end))
         .join(Student, col(Student.id) == Absence.student_id)
         .join(Person, col(Person.id) == Student.person_id)
         .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
-        .where(Student.school_id == school.id, Absence.kind == "absent",
-               Absence.state == "unexcused", col(Absence.day) >= first,
+        .where(col(Student.school_id) == school.id, col(Absence.kind) == "absent",
+               col(Absence.state) == "unexcused", col(Absence.day) >= first,
                col(Absence.day) <= last)
     ).all():
         found[(klass, name, external)].append(AbsenceRow(klass, day, False, start, end))

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from storage.models import InboundSeen
 
@@ -26,12 +26,12 @@ def mark_seen(session: Session, *, channel: str, ref: str, now: datetime) -> boo
         builder(InboundSeen)
         .values(channel=channel, ref=ref[:64], at=now)
         .on_conflict_do_nothing(index_elements=["channel", "ref"])
-        .returning(InboundSeen.ref)
+        .returning(col(InboundSeen.ref))
     )
     return session.execute(statement).scalar() is not None
 
 
 def forget_seen(session: Session, *, now: datetime) -> int:
     """Forget inbound ids older than KEEP_SEEN."""
-    result = session.execute(delete(InboundSeen).where(InboundSeen.at < now - KEEP_SEEN))
-    return int(result.rowcount)
+    result = session.exec(delete(InboundSeen).where(col(InboundSeen.at) < now - KEEP_SEEN))
+    return result.rowcount

@@ -40,7 +40,7 @@ def intake_engine(engine: Engine) -> Engine:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return engine
     own = make_engine(f"sqlite:///{intake_path(database)}")
-    SQLModel.metadata.create_all(own, tables=[IntakeMessage.__table__])
+    SQLModel.metadata.create_all(own, tables=[SQLModel.metadata.tables["intake_message"]])
     return own
 
 
@@ -54,7 +54,7 @@ def store(session: Session, *, channel: str, ref: str, sender: str, body: str, w
         .values(channel=channel, ref=ref[:64], sender=sender[:64], body=body, worker=worker[:64],
                 received_at=now, attempts=0)
         .on_conflict_do_nothing(index_elements=["channel", "ref"])
-        .returning(IntakeMessage.id)
+        .returning(col(IntakeMessage.id))
     )
     return session.execute(statement).scalar() is not None
 
@@ -65,26 +65,26 @@ def waiting(session: Session, *, worker: str | None, now: datetime, limit: int =
     left for longer than TAKEOVER (with `worker` None, the only one: all of them)."""
     query = select(IntakeMessage).order_by(col(IntakeMessage.id)).limit(limit)
     if worker is not None:
-        query = query.where(or_(IntakeMessage.worker == worker,
+        query = query.where(or_(col(IntakeMessage.worker) == worker,
                                 col(IntakeMessage.received_at) < now - TAKEOVER))
     return list(session.execute(query).scalars())
 
 
 def handled(session: Session, message_id: int) -> None:
     """Delete a handled message (its text and number with it)."""
-    session.execute(delete(IntakeMessage).where(IntakeMessage.id == message_id))
+    session.exec(delete(IntakeMessage).where(col(IntakeMessage.id) == message_id))
 
 
 def attempt_failed(session: Session, message_id: int) -> int:
     """Count a failed attempt to handle a message; returns the attempts so far."""
-    session.execute(update(IntakeMessage).where(IntakeMessage.id == message_id)
-                    .values(attempts=IntakeMessage.attempts + 1))
-    found = session.execute(select(IntakeMessage.attempts).where(
-        IntakeMessage.id == message_id)).scalar()
+    session.exec(update(IntakeMessage).where(col(IntakeMessage.id) == message_id)
+                 .values(attempts=col(IntakeMessage.attempts) + 1))
+    found = session.exec(select(IntakeMessage.attempts).where(
+        col(IntakeMessage.id) == message_id)).first()
     return int(found or 0)
 
 
 def forget_sender(session: Session, sender: str) -> int:
     """Delete the texts from `sender` still waiting (the person is forgotten); how many."""
-    return int(session.execute(delete(IntakeMessage).where(
-        IntakeMessage.sender == sender)).rowcount)
+    return session.exec(delete(IntakeMessage).where(
+        col(IntakeMessage.sender) == sender)).rowcount

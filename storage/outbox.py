@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, case, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import AuditLog, OutboxMessage, Person
 
@@ -62,7 +62,7 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
     statement = (
         builder(OutboxMessage)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.dedupe_key)
+        .returning(col(OutboxMessage.dedupe_key))
     )
     return set(session.scalars(statement, rows).all())
 
@@ -97,7 +97,7 @@ def enqueue_row(
         builder(OutboxMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.id)
+        .returning(col(OutboxMessage.id))
     )
     row_id = session.execute(statement).scalar()
     return None if row_id is None else OutboxMessage(id=row_id, **values)
@@ -119,16 +119,17 @@ def claim_due(
     query = (
         select(OutboxMessage.id)
         .where(or_(
-            and_(OutboxMessage.status == "pending", OutboxMessage.not_before <= now),
-            and_(OutboxMessage.status == "sending",
-                 or_(OutboxMessage.claimed_at.is_(None),
-                     OutboxMessage.claimed_at < leased - lease)),
+            and_(col(OutboxMessage.status) == "pending", col(OutboxMessage.not_before) <= now),
+            and_(col(OutboxMessage.status) == "sending",
+                 or_(col(OutboxMessage.claimed_at).is_(None),
+                     col(OutboxMessage.claimed_at) < leased - lease)),
         ))
-        .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
+        .order_by(col(OutboxMessage.priority), col(OutboxMessage.not_before),
+                  col(OutboxMessage.id))
         .limit(limit)
     )
     if exclude:
-        query = query.where(OutboxMessage.id.not_in(list(exclude)))
+        query = query.where(col(OutboxMessage.id).not_in(list(exclude)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(session.execute(query).scalars())
@@ -136,13 +137,14 @@ def claim_due(
         return []
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
+        .where(col(OutboxMessage.id).in_(ids))
         .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=leased,
                 claimed_by=worker)
     )
     rows = session.execute(
-        select(OutboxMessage).where(OutboxMessage.id.in_(ids))
-        .order_by(OutboxMessage.priority, OutboxMessage.not_before, OutboxMessage.id)
+        select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
+        .order_by(col(OutboxMessage.priority), col(OutboxMessage.not_before),
+                  col(OutboxMessage.id))
     ).scalars()
     return list(rows)
 
@@ -151,18 +153,18 @@ def stamp_claims(session: Session, ids: Iterable[int], *, worker: str) -> None:
     """Mark answers enqueued claimed (`enqueue_row(claim=True)`) as `worker`'s."""
     ids = list(ids)
     if ids:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(
             claimed_by=worker, claimed_at=lease_now()))
 
 
 def renew_claims(session: Session, *, worker: str) -> int:
     """Renew the lease of every message `worker` has claimed and not finished."""
-    result = session.execute(
+    result = session.exec(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by == worker)
+        .where(col(OutboxMessage.status) == "sending", col(OutboxMessage.claimed_by) == worker)
         .values(claimed_at=lease_now())
     )
-    return int(result.rowcount)
+    return result.rowcount
 
 
 def mark_sent(
@@ -181,18 +183,19 @@ def mark_sent(
     if channel is not None:
         values["channel"] = channel
     values["address"] = _address_kept()
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
+                    .values(**values))
 
 
 def _address_kept() -> Any:
     # A sender not in the roster is answered at `address`; once the answer is out (or
     # given up) the number is no longer needed, so it is not kept.
-    return case((OutboxMessage.recipient_id.is_(None), None), else_=OutboxMessage.address)
+    return case((col(OutboxMessage.recipient_id).is_(None), None), else_=OutboxMessage.address)
 
 
 def withdraw(session: Session, message_id: int, *, now: datetime) -> None:
     """Do not send a claimed message after all: what it says is no longer true."""
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(
         status="withdrawn", last_error="withdrawn before sending", not_before=now))
 
 
@@ -220,7 +223,8 @@ def mark_failed(
         values["channel"] = channel
     if final:
         values["address"] = _address_kept()
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message.id)
+                    .values(**values))
 
 
 def mark_maybe_sent(session: Session, message: OutboxMessage, *, error: str,
@@ -233,13 +237,14 @@ def mark_maybe_sent(session: Session, message: OutboxMessage, *, error: str,
     values: dict[str, Any] = {"status": MAYBE_SENT, "last_error": error[:200]}
     if channel is not None:
         values["channel"] = channel
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message.id)
+                    .values(**values))
 
 
 def postpone(session: Session, ids: list[int], *, behind: int) -> None:
     """Put claimed messages back, due when message `behind` is due again (they follow it)."""
     due = select(OutboxMessage.not_before).where(OutboxMessage.id == behind).scalar_subquery()
-    session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(
         status="pending", not_before=due, attempts=OutboxMessage.attempts - 1))
 
 
@@ -247,7 +252,7 @@ def unclaim(session: Session, ids: Collection[int]) -> None:
     """Put claimed messages back as they were before the claim (pending, due as before, the
     attempt not counted): the claiming worker cannot send them, another may."""
     if ids:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(list(ids))).values(
             status="pending", claimed_by=None, claimed_at=None,
             attempts=OutboxMessage.attempts - 1))
 
@@ -255,11 +260,11 @@ def unclaim(session: Session, ids: Collection[int]) -> None:
 def release_claims(session: Session, *, worker: str | None) -> int:
     """Put the messages `worker` left `sending` back to pending: at the start of a worker of
     that name, the previous process of that name is gone (`None`: every worker's)."""
-    query = update(OutboxMessage).where(OutboxMessage.status == "sending")
+    query = update(OutboxMessage).where(col(OutboxMessage.status) == "sending")
     if worker is not None:
-        query = query.where(OutboxMessage.claimed_by == worker)
-    result = session.execute(query.values(status="pending", claimed_by=None, claimed_at=None))
-    return int(result.rowcount)
+        query = query.where(col(OutboxMessage.claimed_by) == worker)
+    result = session.exec(query.values(status="pending", claimed_by=None, claimed_at=None))
+    return result.rowcount
 
 
 def messages_for(
@@ -271,9 +276,9 @@ def messages_for(
         .where(
             OutboxMessage.recipient_id == recipient_id,
             OutboxMessage.channel == channel,
-            OutboxMessage.id > after_id,
+            col(OutboxMessage.id) > after_id,
         )
-        .order_by(OutboxMessage.id)
+        .order_by(col(OutboxMessage.id))
         .limit(limit)
     ).scalars()
     return list(rows)
@@ -295,7 +300,7 @@ def reroute(session: Session, message: OutboxMessage, *, channel: str, now: date
 def _keep_priority(session: Session, dedupe_key: str, priority: int) -> bool:
     # A rerouted answer is still an answer: it goes before the notices waiting.
     if priority != OTHER:
-        session.execute(update(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.dedupe_key) == dedupe_key)
                         .values(priority=priority))
     return True
 
@@ -333,9 +338,9 @@ def maybe_sent_on(session: Session, *, channel: str,
     (the recipient's phone, or the row's own address)."""
     rows = session.execute(
         select(OutboxMessage, Person.phone)
-        .outerjoin(Person, Person.id == OutboxMessage.recipient_id)
+        .outerjoin(Person, col(Person.id) == OutboxMessage.recipient_id)
         .where(OutboxMessage.status == MAYBE_SENT, OutboxMessage.channel == channel)
-        .order_by(OutboxMessage.id).limit(limit)).all()
+        .order_by(col(OutboxMessage.id)).limit(limit)).all()
     return [(message, phone or message.address) for message, phone in rows]
 
 
@@ -345,7 +350,7 @@ def refs_in_use(session: Session, refs: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     return set(session.execute(select(OutboxMessage.provider_ref).where(
-        OutboxMessage.provider_ref.in_(wanted))).scalars())
+        col(OutboxMessage.provider_ref).in_(wanted))).scalars())
 
 
 def settle_by_provider(session: Session, message_id: int, *, ref: str | None,
@@ -357,8 +362,9 @@ def settle_by_provider(session: Session, message_id: int, *, ref: str | None,
         {"status": "sent", "provider_ref": ref, "sent_at": now, "last_error": None}
         if ref is not None else
         {"status": "pending", "not_before": now, "claimed_at": None, "claimed_by": None})
-    result = session.execute(update(OutboxMessage).where(
-        OutboxMessage.id == message_id, OutboxMessage.status == MAYBE_SENT).values(**values))
+    result = session.exec(update(OutboxMessage).where(
+        col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == MAYBE_SENT)
+        .values(**values))
     if not result.rowcount:
         return False
     session.add(AuditLog(at=now, actor="system", action="outbox.settle",

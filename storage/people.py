@@ -44,7 +44,7 @@ class Roles:
         return list(
             self._session.execute(
                 select(School, StaffRole.role)
-                .join(StaffRole, StaffRole.school_id == School.id)
+                .join(StaffRole, col(StaffRole.school_id) == School.id)
                 .where(StaffRole.person_id == self._person_id)
             )
         )
@@ -56,8 +56,8 @@ def roles_of(session: Session, person: Person) -> Roles:
         (student, child)
         for student, child in session.execute(
             select(Student, Person)
-            .join(Guardianship, Guardianship.student_id == Student.id)
-            .join(Person, Person.id == Student.person_id)
+            .join(Guardianship, col(Guardianship.student_id) == Student.id)
+            .join(Person, col(Person.id) == Student.person_id)
             .where(Guardianship.guardian_id == person.id)
             .order_by(Person.name)
         )
@@ -71,7 +71,7 @@ def roles_of(session: Session, person: Person) -> Roles:
 def staff_member(session: Session, phone: str, school_id: int) -> Person | None:
     """The staff member of the school with this phone number, if any."""
     return session.execute(
-        select(Person).join(StaffRole, StaffRole.person_id == Person.id)
+        select(Person).join(StaffRole, col(StaffRole.person_id) == Person.id)
         .where(Person.phone == phone, StaffRole.school_id == school_id)).scalars().first()
 
 
@@ -103,7 +103,7 @@ class Listing:
 
 def _people_matching(query: str) -> Any:
     """The condition on a person's name for a search (everyone when empty)."""
-    return Person.name.ilike(f"%{query}%") if query else true()
+    return col(Person.name).ilike(f"%{query}%") if query else true()
 
 
 def search_people(session: Session, query: str = "", limit: int = 50) -> list[Listing]:
@@ -111,16 +111,16 @@ def search_people(session: Session, query: str = "", limit: int = 50) -> list[Li
     first, then guardians by their child's class, then students by class, then anyone else."""
     child_class = (
         select(func.min(SchoolClass.name)).select_from(Guardianship)
-        .join(Student, Student.id == Guardianship.student_id)
-        .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .join(Student, col(Student.id) == Guardianship.student_id)
+        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
         .where(Guardianship.guardian_id == Person.id).correlate(Person).scalar_subquery()
     )
     own_class = (
         select(SchoolClass.name).select_from(Student)
-        .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
         .where(Student.person_id == Person.id).correlate(Person).scalar_subquery()
     )
-    is_staff = exists().where(StaffRole.person_id == Person.id)
+    is_staff = exists().where(col(StaffRole.person_id) == Person.id)
     group = case((is_staff, 0), (child_class.is_not(None), 1), (own_class.is_not(None), 2),
                  else_=3)
     statement = (select(Person).where(_people_matching(query))
@@ -134,7 +134,7 @@ def search_people(session: Session, query: str = "", limit: int = 50) -> list[Li
             school_class = session.get(SchoolClass, roles.student.class_id)
             student_class = school_class.name if school_class else ""
         classes = {c.id: c.name for c in session.execute(select(SchoolClass).where(
-            SchoolClass.id.in_([student.class_id for student, _child in roles.children])
+            col(SchoolClass.id).in_([student.class_id for student, _child in roles.children])
         )).scalars()}
         assert person.id is not None
         listings.append(
@@ -197,5 +197,5 @@ def student_names_at(session: Session, school_ids: list[int]) -> list[str]:
     if not school_ids:
         return []
     return list(session.execute(
-        select(Person.name).join(Student, Student.person_id == Person.id)
+        select(Person.name).join(Student, col(Student.person_id) == Person.id)
         .where(col(Student.school_id).in_(school_ids))).scalars())

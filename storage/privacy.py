@@ -61,11 +61,11 @@ def forget_school_system_person(session: Session, person: Person) -> int:
     """Delete the school systems' records of the person, and the links to them."""
     gone = 0
     for connector, external_id in school_system_ids(session, person):
-        gone += int(session.execute(delete(ConnectorRecord).where(
-            ConnectorRecord.connector == connector, ConnectorRecord.kind == "person",
-            ConnectorRecord.external_id == external_id)).rowcount)
-    session.execute(delete(ConnectorLink).where(
-        ConnectorLink.kind == "person", ConnectorLink.local_id == person.id))
+        gone += int(session.exec(delete(ConnectorRecord).where(
+            col(ConnectorRecord.connector) == connector, col(ConnectorRecord.kind) == "person",
+            col(ConnectorRecord.external_id) == external_id)).rowcount)
+    session.exec(delete(ConnectorLink).where(
+        col(ConnectorLink.kind) == "person", col(ConnectorLink.local_id) == person.id))
     return gone
 
 
@@ -207,25 +207,25 @@ def forget_person(session: Session, person: Person, *, now: datetime) -> dict[st
     def count(name: str, rowcount: int) -> None:
         counts[name] = int(rowcount)
 
-    count("guardian links", session.execute(delete(Guardianship).where(
-        Guardianship.guardian_id == person.id)).rowcount)
+    count("guardian links", session.exec(delete(Guardianship).where(
+        col(Guardianship.guardian_id) == person.id)).rowcount)
     count("school system records", forget_school_system_person(session, person))
-    count("mentor links", session.execute(delete(MentorLink).where(
-        MentorLink.mentor_id == person.id)).rowcount)
-    count("staff roles", session.execute(delete(StaffRole).where(
-        StaffRole.person_id == person.id)).rowcount)
-    count("dialogs", session.execute(delete(ConversationState).where(
-        ConversationState.person_id == person.id)).rowcount)
+    count("mentor links", session.exec(delete(MentorLink).where(
+        col(MentorLink.mentor_id) == person.id)).rowcount)
+    count("staff roles", session.exec(delete(StaffRole).where(
+        col(StaffRole.person_id) == person.id)).rowcount)
+    count("dialogs", session.exec(delete(ConversationState).where(
+        col(ConversationState.person_id) == person.id)).rowcount)
     count("web sessions", end_sessions_of(session, [person.id]))
-    addressed = [OutboxMessage.recipient_id == person.id]
+    addressed = [col(OutboxMessage.recipient_id) == person.id]
     if person.phone:
-        addressed.append(OutboxMessage.address == person.phone)
-    count("messages", session.execute(delete(OutboxMessage).where(or_(*addressed))).rowcount)
+        addressed.append(col(OutboxMessage.address) == person.phone)
+    count("messages", session.exec(delete(OutboxMessage).where(or_(*addressed))).rowcount)
     notes = [note for note in session.execute(select(AbsenceReport.note).where(
         AbsenceReport.reporter_id == person.id, col(AbsenceReport.note).is_not(None)))
         .scalars() if note]
-    count("notes", session.execute(update(AbsenceReport).where(
-        AbsenceReport.reporter_id == person.id, col(AbsenceReport.note).is_not(None))
+    count("notes", session.exec(update(AbsenceReport).where(
+        col(AbsenceReport.reporter_id) == person.id, col(AbsenceReport.note).is_not(None))
         .values(note=None)).rowcount)
     # A guardian's own words about a worry, and the mentors' messages that carried them.
     # (A staff member's note about a student is the school's case record: it stays.)
@@ -246,18 +246,18 @@ def forget_person(session: Session, person: Person, *, now: datetime) -> dict[st
     mappings = session.execute(select(CauseMapping.id).where(
         CauseMapping.respondent_id == person.id)).scalars().all()
     for mapping_id in mappings:
-        session.execute(delete(OutboxMessage).where(
+        session.exec(delete(OutboxMessage).where(
             col(OutboxMessage.dedupe_key).startswith(f"mapping:{mapping_id}:")))
-    count("cause mappings", session.execute(delete(CauseMapping).where(
-        CauseMapping.respondent_id == person.id)).rowcount)
+    count("cause mappings", session.exec(delete(CauseMapping).where(
+        col(CauseMapping.respondent_id) == person.id)).rowcount)
     if person.telegram_chat_id is not None:
         chat = str(person.telegram_chat_id)
         # handled updates' ids (u<update>:<chat>:<message>), and what went to the chat
         # before it was linked (a stranger's address) or was sent to it (<chat>:<message>)
-        count("inbound ids", session.execute(delete(InboundSeen).where(
+        count("inbound ids", session.exec(delete(InboundSeen).where(
             col(InboundSeen.ref).like(f"u%:{chat}:%"))).rowcount)
-        counts["messages"] += int(session.execute(delete(OutboxMessage).where(or_(
-            OutboxMessage.address == chat,
+        counts["messages"] += int(session.exec(delete(OutboxMessage).where(or_(
+            col(OutboxMessage.address) == chat,
             col(OutboxMessage.provider_ref).startswith(f"{chat}:"),
             col(OutboxMessage.dedupe_key).contains(f":{chat}:")))).rowcount)
     counts["quoted"] = _cut_quotes(session, [person.phone, person.name, *notes])
@@ -289,18 +289,17 @@ def _cut_quotes(session: Session, needles: list[str | None]) -> int:
 
     for needle in wanted:
         # a client's own id for a message it sent (the web chat's) may hold anything
-        cut += int(session.execute(delete(InboundSeen).where(
+        cut += int(session.exec(delete(InboundSeen).where(
             col(InboundSeen.ref).contains(needle))).rowcount)
         for message in session.execute(select(OutboxMessage).where(
                 col(OutboxMessage.text).contains(needle))).scalars():
             message.text = without(message.text)
             session.add(message)
             cut += 1
-        for model, column in ((Measure, Measure.what), (ReturnPlan, ReturnPlan.goal),
-                              (PlanEncouragement, PlanEncouragement.text)):
+        for model, name in ((Measure, "what"), (ReturnPlan, "goal"),
+                            (PlanEncouragement, "text")):
             for row in session.execute(select(model).where(
-                    col(column).contains(needle))).scalars():
-                name = column.key
+                    col(getattr(model, name)).contains(needle))).scalars():
                 setattr(row, name, without(getattr(row, name)))
                 session.add(row)
                 cut += 1
@@ -319,7 +318,7 @@ def purge_notes(session: Session, now: datetime) -> int:
     """Clear report notes past their school's retention (the end of the school year the
     absence fell in, plus `note_retention_days`, default 30). Returns how many."""
     rows = session.execute(
-        select(AbsenceReport.id, AbsenceReport.last_day, Student.school_id)
+        select(col(AbsenceReport.id), col(AbsenceReport.last_day), col(Student.school_id))
         .join(Student, col(Student.id) == AbsenceReport.student_id)
         # a note about today or later is never due, whatever the school's settings
         .where(col(AbsenceReport.note).is_not(None),
@@ -342,7 +341,7 @@ def purge_notes(session: Session, now: datetime) -> int:
         if today > note_kept_until(last_day, terms.get(school_id, []), grace):
             expired.append(report_id)
     if expired:
-        session.execute(update(AbsenceReport).where(col(AbsenceReport.id).in_(expired))
+        session.exec(update(AbsenceReport).where(col(AbsenceReport.id).in_(expired))
                         .values(note=None))
         audit(session, at=now, actor="system", action="report.notes_purged",
               entity="absence_report", count=len(expired))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select as select_columns
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import Absence, OutboxMessage, Person, School, StaffTask, Student
 
@@ -28,21 +29,22 @@ def list_absences(
 ) -> list[dict[str, Any]]:
     """Absences and late arrivals, newest day first, by the school's own student ids."""
     query = (
-        select(Absence, Student.external_id, School.name, StudentPerson.name, Student.protected)
-        .join(Student, Student.id == Absence.student_id)
-        .join(School, School.id == Student.school_id)
-        .join(StudentPerson, StudentPerson.id == Student.person_id)
-        .order_by(Absence.day.desc(), Absence.id)
+        select_columns(Absence, col(Student.external_id), col(School.name),
+                       col(StudentPerson.name), col(Student.protected))
+        .join(Student, col(Student.id) == Absence.student_id)
+        .join(School, col(School.id) == Student.school_id)
+        .join(StudentPerson, col(StudentPerson.id) == Student.person_id)
+        .order_by(col(Absence.day).desc(), col(Absence.id))
         .limit(LIMIT)
     )
     if student:
-        query = query.where(Student.external_id == student)
+        query = query.where(col(Student.external_id) == student)
     if school:
-        query = query.where(School.name == school)
+        query = query.where(col(School.name) == school)
     if day:
-        query = query.where(Absence.day == day)
+        query = query.where(col(Absence.day) == day)
     if state:
-        query = query.where(Absence.state == state)
+        query = query.where(col(Absence.state) == state)
     return [
         {"id": a.id, "school": school_name, "student_id": external_id,
          "student_name": _student_name(name, external_id, protected),
@@ -59,18 +61,18 @@ def list_tasks(
 ) -> list[dict[str, Any]]:
     """Staff tasks, soonest due first."""
     query = (
-        select(StaffTask, Student.external_id, Person.phone, Person.name, StudentPerson.name,
-               Student.protected)
-        .outerjoin(Student, Student.id == StaffTask.student_id)
-        .outerjoin(StudentPerson, StudentPerson.id == Student.person_id)
-        .join(Person, Person.id == StaffTask.assignee_id)
-        .order_by(StaffTask.due_at, StaffTask.id)
+        select_columns(StaffTask, col(Student.external_id), col(Person.phone), col(Person.name),
+                       col(StudentPerson.name), col(Student.protected))
+        .outerjoin(Student, col(Student.id) == StaffTask.student_id)
+        .outerjoin(StudentPerson, col(StudentPerson.id) == Student.person_id)
+        .join(Person, col(Person.id) == StaffTask.assignee_id)
+        .order_by(col(StaffTask.due_at), col(StaffTask.id))
         .limit(LIMIT)
     )
     if status:
-        query = query.where(StaffTask.status == status)
+        query = query.where(col(StaffTask.status) == status)
     if student:
-        query = query.where(Student.external_id == student)
+        query = query.where(col(Student.external_id) == student)
     return [
         {"id": t.id, "kind": t.kind, "status": t.status, "outcome": t.outcome,
          "student_id": external_id,
@@ -89,8 +91,8 @@ def list_outbox(
     """Outbound messages, oldest first."""
     query = (
         select(OutboxMessage, Person.phone, Person.name)
-        .outerjoin(Person, Person.id == OutboxMessage.recipient_id)  # strangers have none
-        .order_by(OutboxMessage.id)
+        .outerjoin(Person, col(Person.id) == OutboxMessage.recipient_id)  # strangers have none
+        .order_by(col(OutboxMessage.id))
         .limit(LIMIT)
     )
     if status:

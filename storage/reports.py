@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from policy.reporting import ReportDays, new_reference, part_overlaps
 from storage.connectors import queue_report, report_changed
@@ -47,11 +47,11 @@ def active_reports(
             select(AbsenceReport)
             .where(
                 AbsenceReport.student_id == student_id,
-                AbsenceReport.cancelled_at.is_(None),
+                col(AbsenceReport.cancelled_at).is_(None),
                 AbsenceReport.first_day <= last,
                 AbsenceReport.last_day >= first,
             )
-            .order_by(AbsenceReport.id)
+            .order_by(col(AbsenceReport.id))
         ).scalars()
     )
 
@@ -65,10 +65,10 @@ def reports_for_day(
     for part in chunks(ids):
         for report in session.execute(
             select(AbsenceReport).where(
-                AbsenceReport.student_id.in_(part),
-                AbsenceReport.cancelled_at.is_(None),
+                col(AbsenceReport.student_id).in_(part),
+                col(AbsenceReport.cancelled_at).is_(None),
                 AbsenceReport.first_day <= day, AbsenceReport.last_day >= day,
-            ).order_by(AbsenceReport.id)
+            ).order_by(col(AbsenceReport.id))
         ).scalars():
             found.setdefault(report.student_id, []).append(report)
     return found
@@ -177,7 +177,7 @@ def _excuse_day(
 def _absences(session: Session, student_id: int, days: Sequence[date]) -> list[Absence]:
     return list(
         session.execute(
-            select(Absence).where(Absence.student_id == student_id, Absence.day.in_(days))
+            select(Absence).where(Absence.student_id == student_id, col(Absence.day).in_(days))
         ).scalars()
     )
 
@@ -257,11 +257,11 @@ def upcoming_reports(
         session.execute(
             select(AbsenceReport)
             .where(
-                AbsenceReport.student_id.in_(ids),
-                AbsenceReport.cancelled_at.is_(None),
+                col(AbsenceReport.student_id).in_(ids),
+                col(AbsenceReport.cancelled_at).is_(None),
                 AbsenceReport.last_day >= today,
             )
-            .order_by(AbsenceReport.first_day, AbsenceReport.id)
+            .order_by(col(AbsenceReport.first_day), col(AbsenceReport.id))
             .limit(limit)
         ).scalars()
     )
@@ -272,9 +272,9 @@ def mentors_of(session: Session, student_id: int) -> list[Person]:
     return list(
         session.execute(
             select(Person)
-            .join(MentorLink, MentorLink.mentor_id == Person.id)
+            .join(MentorLink, col(MentorLink.mentor_id) == Person.id)
             .where(MentorLink.student_id == student_id)
-            .order_by(Person.id)
+            .order_by(col(Person.id))
         ).scalars()
     )
 
@@ -285,9 +285,9 @@ def mentors_by_student(session: Session, student_ids: Sequence[int]) -> dict[int
     for part in chunks(list(student_ids)):
         for student_id, mentor in session.execute(
             select(MentorLink.student_id, Person)
-            .join(Person, Person.id == MentorLink.mentor_id)
-            .where(MentorLink.student_id.in_(part))
-            .order_by(MentorLink.student_id, Person.id)
+            .join(Person, col(Person.id) == MentorLink.mentor_id)
+            .where(col(MentorLink.student_id).in_(part))
+            .order_by(col(MentorLink.student_id), col(Person.id))
         ).all():
             found[student_id].append(mentor)
     return found
@@ -301,9 +301,9 @@ def recipients_by_student(session: Session,
     for part in chunks(minors):
         for student_id, person in session.execute(
             select(Guardianship.student_id, Person)
-            .join(Person, Person.id == Guardianship.guardian_id)
-            .where(Guardianship.student_id.in_(part))
-            .order_by(Guardianship.student_id, Person.id)
+            .join(Person, col(Person.id) == Guardianship.guardian_id)
+            .where(col(Guardianship.student_id).in_(part))
+            .order_by(col(Guardianship.student_id), col(Person.id))
         ).all():
             found[student_id].append(person)
     for student in students:
@@ -327,13 +327,13 @@ def undoable_reports(
     (one message may report several children): what one undo takes back."""
     latest = session.execute(
         select(AbsenceReport.reported_at).where(
-            AbsenceReport.reporter_id == reporter_id, AbsenceReport.cancelled_at.is_(None),
+            AbsenceReport.reporter_id == reporter_id, col(AbsenceReport.cancelled_at).is_(None),
             AbsenceReport.reported_at >= since)
-        .order_by(AbsenceReport.reported_at.desc()).limit(1)
+        .order_by(col(AbsenceReport.reported_at).desc()).limit(1)
     ).scalar()
     if latest is None:
         return []
     return list(session.execute(
         select(AbsenceReport).where(
-            AbsenceReport.reporter_id == reporter_id, AbsenceReport.cancelled_at.is_(None),
-            AbsenceReport.reported_at == latest).order_by(AbsenceReport.id)).scalars())
+            AbsenceReport.reporter_id == reporter_id, col(AbsenceReport.cancelled_at).is_(None),
+            AbsenceReport.reported_at == latest).order_by(col(AbsenceReport.id))).scalars())

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from policy.return_plan import PlanDays
 from storage.db import chunks
@@ -29,9 +29,9 @@ def list_plans(session: Session, *, student: str | None = None,
                ended: bool = False) -> list[tuple[ReturnPlan, Student, School]]:
     """Return plans (active ones unless `ended`), of one student (school id) if given."""
     query = (select(ReturnPlan, Student, School)
-             .join(Student, Student.id == ReturnPlan.student_id)
-             .join(School, School.id == Student.school_id)
-             .order_by(ReturnPlan.id))
+             .join(Student, col(Student.id) == ReturnPlan.student_id)
+             .join(School, col(School.id) == Student.school_id)
+             .order_by(col(ReturnPlan.id)))
     if student:
         query = query.where(Student.external_id == student)
     if not ended:
@@ -111,8 +111,8 @@ def own_encouragements(session: Session, plan_ids: list[int]) -> dict[int, list[
     for part in chunks(plan_ids):
         for plan_id, text in session.execute(
             select(PlanEncouragement.plan_id, PlanEncouragement.text)
-            .where(PlanEncouragement.plan_id.in_(part))
-            .order_by(PlanEncouragement.plan_id, PlanEncouragement.id)
+            .where(col(PlanEncouragement.plan_id).in_(part))
+            .order_by(col(PlanEncouragement.plan_id), col(PlanEncouragement.id))
         ).all():
             found.setdefault(plan_id, []).append(text)
     return found
@@ -157,7 +157,7 @@ def open_check_ins(session: Session, wanted: list[tuple[int, date, int]],
     builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (builder(PlanCheckIn)
                  .on_conflict_do_nothing(index_elements=["plan_id", "day"])
-                 .returning(PlanCheckIn.plan_id, PlanCheckIn.day, PlanCheckIn.id))
+                 .returning(col(PlanCheckIn.plan_id), col(PlanCheckIn.day), col(PlanCheckIn.id)))
     rows = [{"plan_id": plan_id, "day": day, "message": message, "sent_at": now}
             for plan_id, day, message in wanted]
     return {(plan_id, day): int(ident)

@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from policy.review import AbsenceRow, Review, absence_shares, task_timeliness
@@ -44,7 +45,7 @@ def _review(session: Session, schools: list[School], first: date, last: date, *,
     calendar = school_calendar(session, schools[0])
     days = calendar.school_days(first, last)
     ids = [school.id or 0 for school in schools]
-    group = School.name if by_school else SchoolClass.name
+    group = col(School.name) if by_school else col(SchoolClass.name)
     sizes = dict(session.execute(
         select(group, func.count(col(Student.id)))
         .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
@@ -52,12 +53,12 @@ def _review(session: Session, schools: list[School], first: date, last: date, *,
         .where(col(Student.school_id).in_(ids)).group_by(group)).all())
     rows = [AbsenceRow(name, day, state == "reported", start, end)
             for name, day, state, start, end in session.execute(
-                select(group, Absence.day, Absence.state, Absence.lesson_start,
-                       Absence.lesson_end)
+                select_columns(group, col(Absence.day), col(Absence.state),
+                               col(Absence.lesson_start), col(Absence.lesson_end))
                 .join(Student, col(Student.id) == Absence.student_id)
                 .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
                 .join(School, col(School.id) == Student.school_id)
-                .where(col(Student.school_id).in_(ids), Absence.kind == "absent",
+                .where(col(Student.school_id).in_(ids), col(Absence.kind) == "absent",
                        col(Absence.state).in_(["reported", "unexcused"]),
                        col(Absence.day) >= first, col(Absence.day) <= last)).all()]
     by_group, by_week = absence_shares(rows, {str(k): int(v) for k, v in sizes.items()}, days)

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, tuple_, update
-from sqlmodel import Session, select
+from sqlalchemy import select as select_columns
+from sqlmodel import Session, col, select
 
 from policy.presets import PolicyPreset
-from policy.roster import Roster
+from policy.roster import Roster, StudentRecord
 from storage.models import (
     AuditLog,
     ConversationState,
@@ -55,8 +56,8 @@ def staff_phones(session: Session, school: str) -> set[str]:
     """Phones of everyone with a staff role at `school` (for validating mentors)."""
     rows = session.exec(
         select(Person.phone)
-        .join(StaffRole, StaffRole.person_id == Person.id)
-        .join(School, School.id == StaffRole.school_id)
+        .join(StaffRole, col(StaffRole.person_id) == Person.id)
+        .join(School, col(School.id) == StaffRole.school_id)
         .where(School.name == school)
     )
     return {phone for phone in rows if phone}
@@ -75,7 +76,7 @@ def _upsert_people(
     for number, part1 in enumerate(_chunks(phones)):
         rows = session.execute(
             select(Person.id, Person.phone, Person.name, Person.language).where(
-                Person.phone.in_(part1)
+                col(Person.phone).in_(part1)
             )
         )
         for person_id, phone, name, language in rows:
@@ -101,7 +102,8 @@ def _upsert_people(
     ]
     for part2 in _chunks(new):
         result = session.execute(
-            insert(Person).returning(Person.id, Person.phone, sort_by_parameter_order=True),
+            insert(Person).returning(col(Person.id), col(Person.phone),
+                                     sort_by_parameter_order=True),
             list(part2),
         )
         ids.update({phone: person_id for person_id, phone in result})
@@ -122,7 +124,7 @@ def _sync_links(
         existing.update(
             session.execute(
                 select(table.student_id, other).where(
-                    table.student_id.in_(part3)
+                    col(table.student_id).in_(part3)
                 )
             )
         )
@@ -168,7 +170,7 @@ def apply_roster(
         (school_id, name): class_id
         for class_id, school_id, name in session.execute(
             select(SchoolClass.id, SchoolClass.school_id, SchoolClass.name).where(
-                SchoolClass.school_id.in_(school_ids.values())
+                col(SchoolClass.school_id).in_(school_ids.values())
             )
         )
     }
@@ -205,7 +207,7 @@ def apply_roster(
                      - set(people))
     for part0 in _chunks(on_file):
         people.update((phone, person_id) for person_id, phone in session.execute(
-            select(Person.id, Person.phone).where(Person.phone.in_(part0))))
+            select(Person.id, Person.phone).where(col(Person.phone).in_(part0))))
 
     _upsert_students(session, roster, school_ids, classes, people, schools, now, counts, progress,
                      keep_languages=keep_languages)
@@ -250,7 +252,7 @@ def _student_ids(
             for row_id, external_id in session.execute(
                 select(Student.id, Student.external_id).where(
                     Student.school_id == school_id,
-                    Student.external_id.in_(part6),
+                    col(Student.external_id).in_(part6),
                 )
             ):
                 found[(names[school_id], external_id)] = row_id
@@ -262,32 +264,11 @@ def _upsert_students(
     classes: dict[tuple[int, str], int], people: dict[str, int], schools: dict[str, School],
     now: datetime, counts: ImportCounts, progress: Progress, *, keep_languages: bool = False,
 ) -> None:
-    existing: dict[tuple[str, str], tuple[int, int, int, bool, bool, tuple[str, str]]] = {}
-    names = {school_id: name for name, school_id in school_ids.items()}
     keys = list(roster.students)
-    for part7 in _chunks(keys):
-        for (
-            school_id, external_id, row_id, class_id, person_id, adult, protected, name,
-            language,
-        ) in session.execute(
-            select(
-                Student.school_id, Student.external_id, Student.id, Student.class_id,
-                Student.person_id, Student.adult, Student.protected, Person.name,
-                Person.language,
-            )
-            .join(Person, Person.id == Student.person_id)
-            .where(
-                tuple_(Student.school_id, Student.external_id).in_(
-                    [(school_ids[school], external_id) for school, external_id in part7]
-                )
-            )
-        ):
-            existing[(names[school_id], external_id)] = (
-                row_id, class_id, person_id, adult, protected, (name, language)
-            )
+    existing = _existing_students(session, keys, school_ids)
     student_people: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
-    new_records = []
+    new_records: list[tuple[StudentRecord, int, int | None, str]] = []
     for done, (key, record) in enumerate(roster.students.items(), start=1):
         language = record.language or schools[record.school].language
         class_id = classes[(school_ids[record.school], record.class_name)]
@@ -319,11 +300,51 @@ def _upsert_students(
     for part9 in _chunks(changed):
         session.execute(update(Student), list(part9))
     counts.bump("students changed", len(changed))
-    # Students without a phone of their own still are people (a name and a language).
+    _insert_students(session, new_records, school_ids, now)
+    counts.bump("students new", len(new_records))
+    progress("students", len(keys), len(keys))
+
+
+def _existing_students(
+    session: Session, keys: list[tuple[str, str]], school_ids: dict[str, int],
+) -> dict[tuple[str, str], tuple[int, int, int, bool, bool, tuple[str, str]]]:
+    """The students of `keys` (school name, student id) already stored: row id, class,
+    person, adult, protected and (name, language) of their person."""
+    existing: dict[tuple[str, str], tuple[int, int, int, bool, bool, tuple[str, str]]] = {}
+    names = {school_id: name for name, school_id in school_ids.items()}
+    for part7 in _chunks(keys):
+        for (
+            school_id, external_id, row_id, class_id, person_id, adult, protected, name,
+            language,
+        ) in session.execute(
+            select_columns(
+                col(Student.school_id), col(Student.external_id), col(Student.id),
+                col(Student.class_id), col(Student.person_id), col(Student.adult),
+                col(Student.protected), col(Person.name), col(Person.language),
+            )
+            .join(Person, col(Person.id) == Student.person_id)
+            .where(
+                tuple_(Student.school_id, Student.external_id).in_(
+                    [(school_ids[school], external_id) for school, external_id in part7]
+                )
+            )
+        ):
+            existing[(names[school_id], external_id)] = (
+                row_id, class_id, person_id, adult, protected, (name, language)
+            )
+    return existing
+
+
+def _insert_students(
+    session: Session, new_records: list[tuple[StudentRecord, int, int | None, str]],
+    school_ids: dict[str, int], now: datetime,
+) -> None:
+    """Insert new students (record, class, person or None, language); one without a phone of
+    their own still is a person (a name and a language), made here."""
     no_phone = [index for index, item in enumerate(new_records) if item[2] is None]
     for part10 in _chunks(no_phone):
         result = session.execute(
-            insert(Person).returning(Person.id, sort_by_parameter_order=True),
+            insert(Person).returning(col(Person.id), sort_by_parameter_order=True),
             [{"name": new_records[i][0].name, "language": new_records[i][3], "created_at": now,
               "updated_at": now} for i in part10],
         )
@@ -338,8 +359,6 @@ def _upsert_students(
               "protected": record.protected}
              for record, class_id, person_id, _language in part11],
         )
-    counts.bump("students new", len(new_records))
-    progress("students", len(keys), len(keys))
 
 
 def _upsert_staff(
@@ -354,7 +373,7 @@ def _upsert_staff(
     existing = set(
         session.execute(
             select(StaffRole.school_id, StaffRole.person_id, StaffRole.role).where(
-                StaffRole.school_id.in_({school for school, _p, _r in wanted})
+                col(StaffRole.school_id).in_({school for school, _p, _r in wanted})
             )
         )
     )
@@ -384,18 +403,18 @@ def _remove_staff(
     stale = [
         (role_id, school, person, role) for role_id, school, person, role in session.execute(
             select(StaffRole.id, StaffRole.school_id, StaffRole.person_id, StaffRole.role)
-            .where(StaffRole.school_id.in_(schools)))
+            .where(col(StaffRole.school_id).in_(schools)))
         if (school, person, role) not in wanted
     ]
     for part13 in _chunks([row[0] for row in stale]):
-        session.execute(delete(StaffRole).where(StaffRole.id.in_(part13)))
+        session.execute(delete(StaffRole).where(col(StaffRole.id).in_(part13)))
     counts.bump("staff roles removed", len(stale))
     gone_mentors = {(school, person) for _id, school, person, role in stale if role == "mentor"}
     for school, person in sorted(gone_mentors):
-        result = session.execute(delete(MentorLink).where(
-            MentorLink.mentor_id == person,
-            MentorLink.student_id.in_(select(Student.id).where(Student.school_id == school))))
-        counts.bump("mentor links removed", int(result.rowcount))
+        result = session.exec(delete(MentorLink).where(
+            col(MentorLink.mentor_id) == person,
+            col(MentorLink.student_id).in_(select(Student.id).where(Student.school_id == school))))
+        counts.bump("mentor links removed", result.rowcount)
     return {person for _id, _school, person, _role in stale}
 
 
@@ -423,16 +442,17 @@ def _cut_chats(session: Session, people: set[int], counts: ImportCounts) -> None
     if not people:
         return
     still = set(session.execute(select(Guardianship.guardian_id).where(
-        Guardianship.guardian_id.in_(people))).scalars())
+        col(Guardianship.guardian_id).in_(people))).scalars())
     still |= set(session.execute(select(StaffRole.person_id).where(
-        StaffRole.person_id.in_(people))).scalars())
+        col(StaffRole.person_id).in_(people))).scalars())
     still |= set(session.execute(select(Student.person_id).where(
-        Student.person_id.in_(people))).scalars())
+        col(Student.person_id).in_(people))).scalars())
     orphans = sorted(people - still)
     for part14 in _chunks(orphans):
-        result = session.execute(
-            update(Person).where(Person.id.in_(part14), Person.telegram_chat_id.is_not(None))
+        result = session.exec(
+            update(Person)
+            .where(col(Person.id).in_(part14), col(Person.telegram_chat_id).is_not(None))
             .values(telegram_chat_id=None, telegram_user_id=None))
-        counts.bump("chats unlinked", int(result.rowcount))
+        counts.bump("chats unlinked", result.rowcount)
         session.execute(delete(ConversationState).where(
-            ConversationState.person_id.in_(part14)))
+            col(ConversationState.person_id).in_(part14)))

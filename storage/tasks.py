@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import AuditLog, Person, SchoolClass, StaffTask, Student
 
@@ -36,7 +36,7 @@ def add_task(
 ) -> tuple[int, bool]:
     """Create the task once per `dedupe_key`; returns its id and whether it is new."""
     builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(
+    result = session.exec(
         builder(StaffTask)
         .values(dedupe_key=dedupe_key, school_id=school_id, student_id=student_id,
                 assignee_id=assignee.id, kind=kind, status="open", due_at=due_at or now,
@@ -72,7 +72,7 @@ def add_tasks(session: Session, tasks: list[dict[str, Any]], *, now: datetime) -
     statement = (
         builder(StaffTask)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(StaffTask.dedupe_key, StaffTask.id)
+        .returning(col(StaffTask.dedupe_key), col(StaffTask.id))
     )
     created = {key: int(task_id) for key, task_id in session.execute(statement, rows).all()}
     by_key = {row["dedupe_key"]: row for row in rows}

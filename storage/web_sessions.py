@@ -50,7 +50,7 @@ def end_session(session: Session, token: str | None) -> bool:
     """End the session a cookie's token names (sign-out); False when there was none."""
     if not token:
         return False
-    result = session.execute(delete(WebSession).where(WebSession.token_hash == _hash(token)))
+    result = session.exec(delete(WebSession).where(col(WebSession.token_hash) == _hash(token)))
     return bool(result.rowcount)
 
 
@@ -58,7 +58,6 @@ def end_sessions_of(session: Session, people: Iterable[int]) -> int:
     """End every session of `people` (roles taken away, forgotten); returns how many."""
     ended = 0
     for part in chunks(sorted(set(people))):
-        result = session.execute(delete(WebSession).where(
-            col(WebSession.person_id).in_(part)))
-        ended += int(result.rowcount)
+        result = session.exec(delete(WebSession).where(col(WebSession.person_id).in_(part)))
+        ended += result.rowcount
     return ended

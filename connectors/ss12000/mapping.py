@@ -155,36 +155,8 @@ def roster_rows(units: Mapping[str, Entity], persons: Mapping[str, Entity],
     mentors, and the units' staff, as rows of the roster files."""
     rows = RosterRows([], [], {}, {})
     unit_name = {unit_id: unit["name"] for unit_id, unit in units.items()}
-    mentors_of_group: dict[str, list[str]] = {}
-    for duty in duties.values():
-        if duty["unit"] not in units or not active(duty, today):
-            continue
-        phone = best_phone(persons.get(duty["person"]), work=True)
-        person = persons.get(duty["person"]) or {}
-        if not phone or not person.get("name"):
-            continue
-        roles = [DUTY_ROLES[duty["role"]]] if duty.get("role") in DUTY_ROLES else []
-        mentored = [a["group"] for a in duty["mentor_of"] if active(a, today)]
-        if mentored:
-            roles.append("mentor")
-        for group_id in mentored:
-            mentors_of_group.setdefault(group_id, []).append(phone)
-        for role in roles:
-            line = len(rows.staff) + 1
-            rows.staff.append((line, {"school": unit_name[duty["unit"]], "name": person["name"],
-                                      "phone": phone, "role": role, "language": ""}))
-            rows.staff_of[line] = duty["person"]
-    klass: dict[str, tuple[str, str]] = {}  # student → (unit, class name)
-    student_groups: dict[str, list[str]] = {}
-    for group_id, group in sorted(groups.items(), key=lambda item: item[1]["name"]):
-        if group["unit"] not in units or not active(group, today):
-            continue
-        for member in group["members"]:
-            if not active(member, today):
-                continue
-            student_groups.setdefault(member["id"], []).append(group_id)
-            if group["type"] == "Klass":
-                klass.setdefault(member["id"], (group["unit"], group["name"]))
+    mentors_of_group = _staff_rows(rows, unit_name, persons, duties, today)
+    klass, student_groups = _groups_of_students(units, groups, today)
     for student_id, person in persons.items():
         unit = student_unit(person, units, today)
         if unit is None:
@@ -193,18 +165,7 @@ def roster_rows(units: Mapping[str, Entity], persons: Mapping[str, Entity],
         if not class_name:
             year = next((e.get("year") for e in person["enrolments"] if e["unit"] == unit), None)
             class_name = f"Åk {year}" if year is not None else "Ingen klass"
-        guardians: list[tuple[str, str]] = []
-        protected = person.get("marking") in PROTECTED
-        for responsible in person["responsibles"]:
-            if responsible.get("relation") not in GUARDIAN_RELATIONS:
-                continue
-            guardian = persons.get(responsible["id"]) or {}
-            if (responsible.get("marking") in PROTECTED
-                    or guardian.get("marking") in PROTECTED):
-                protected = True  # the child's school would lead to the guardian's home
-            phone = best_phone(guardian)
-            if phone and guardian.get("name") and phone not in dict(guardians):
-                guardians.append((phone, guardian["name"]))
+        guardians, protected = _guardians(person, persons)
         mentors = sorted({phone for group_id in student_groups.get(student_id, [])
                           for phone in mentors_of_group.get(group_id, [])})
         own = best_phone(person)
@@ -225,6 +186,70 @@ def roster_rows(units: Mapping[str, Entity], persons: Mapping[str, Entity],
                 "guardian_custody": "yes", "guardian_no_contact": "no"}))
             rows.student_of[line] = student_id
     return rows
+
+
+def _staff_rows(rows: RosterRows, unit_name: Mapping[str, str], persons: Mapping[str, Entity],
+                duties: Mapping[str, Entity], today: date) -> dict[str, list[str]]:
+    """Add a staff row per active duty's role at a followed unit; returns the mentors'
+    phones by the group they mentor."""
+    mentors_of_group: dict[str, list[str]] = {}
+    for duty in duties.values():
+        if duty["unit"] not in unit_name or not active(duty, today):
+            continue
+        phone = best_phone(persons.get(duty["person"]), work=True)
+        person = persons.get(duty["person"]) or {}
+        if not phone or not person.get("name"):
+            continue
+        roles = [DUTY_ROLES[duty["role"]]] if duty.get("role") in DUTY_ROLES else []
+        mentored = [a["group"] for a in duty["mentor_of"] if active(a, today)]
+        if mentored:
+            roles.append("mentor")
+        for group_id in mentored:
+            mentors_of_group.setdefault(group_id, []).append(phone)
+        for role in roles:
+            line = len(rows.staff) + 1
+            rows.staff.append((line, {"school": unit_name[duty["unit"]], "name": person["name"],
+                                      "phone": phone, "role": role, "language": ""}))
+            rows.staff_of[line] = duty["person"]
+    return mentors_of_group
+
+
+def _groups_of_students(
+    units: Mapping[str, Entity], groups: Mapping[str, Entity], today: date,
+) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
+    """Per student today: their class (unit, class name; the first by name), and every
+    group they are in, at the followed units."""
+    klass: dict[str, tuple[str, str]] = {}
+    student_groups: dict[str, list[str]] = {}
+    for group_id, group in sorted(groups.items(), key=lambda item: item[1]["name"]):
+        if group["unit"] not in units or not active(group, today):
+            continue
+        for member in group["members"]:
+            if not active(member, today):
+                continue
+            student_groups.setdefault(member["id"], []).append(group_id)
+            if group["type"] == "Klass":
+                klass.setdefault(member["id"], (group["unit"], group["name"]))
+    return klass, student_groups
+
+
+def _guardians(person: Entity,
+               persons: Mapping[str, Entity]) -> tuple[list[tuple[str, str]], bool]:
+    """The student's guardians who can be reached (phone, name), and whether the student's
+    identity is protected (their own marking, or a guardian's)."""
+    guardians: list[tuple[str, str]] = []
+    protected = person.get("marking") in PROTECTED
+    for responsible in person["responsibles"]:
+        if responsible.get("relation") not in GUARDIAN_RELATIONS:
+            continue
+        guardian = persons.get(responsible["id"]) or {}
+        if (responsible.get("marking") in PROTECTED
+                or guardian.get("marking") in PROTECTED):
+            protected = True  # the child's school would lead to the guardian's home
+        phone = best_phone(guardian)
+        if phone and guardian.get("name") and phone not in dict(guardians):
+            guardians.append((phone, guardian["name"]))
+    return guardians, protected
 
 
 # -- roll call ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connectors.ss12000.client import Client, Credentials, NotOffered, SS12000Error
 from connectors.ss12000.mapping import (
@@ -183,27 +183,9 @@ class SS12000Sync:
                                                  "groupType": list(CLASS_GROUP_TYPES), **changed}):
                 if group.get("groupType") in CLASS_GROUP_TYPES:
                     fetched.groups[group["id"]] = trim_group(group)
-            try:
-                for duty in client.pages("duties", {"organisation": unit, "expand": "person",
-                                                    **changed}):
-                    fetched.duties[duty["id"]] = trim_duty(duty)
-                    embedded = (duty.get("_embedded") or {}).get("person")
-                    if isinstance(embedded, Mapping) and embedded.get("id"):
-                        fetched.persons[embedded["id"]] = trim_person(embedded)
-            except SS12000Error as error:  # staff may be closed to us: the rest still counts
-                fetched.warnings.append(f"staff not read: {error}")
-                if since is None:
-                    fetched.warnings.append("staff roles left as they were")
-                fetched.duties = {}
+            _read_duties(client, unit, changed, fetched)
         if not fetched.full:
-            # Changes come for the whole municipality: keep only people we follow.
-            keep = set(known)
-            for person_id, person in fetched.persons.items():
-                if student_unit(person, units, self.today()):
-                    keep.add(person_id)
-                    keep.update(r["id"] for r in person["responsibles"])
-            keep.update(duty["person"] for duty in fetched.duties.values())
-            fetched.persons = {k: v for k, v in fetched.persons.items() if k in keep}
+            self._keep_followed(fetched, known)
             try:
                 fetched.deleted = self._deleted(client, after or "")
             except NotOffered as error:  # leavers are still seen by their enrolment's end
@@ -216,6 +198,17 @@ class SS12000Sync:
             fetched.persons[person["id"]] = trim_person(person)
         self._roll_call(client, fetched, after, known_events)
         return fetched
+
+    def _keep_followed(self, fetched: Fetched, known: set[str]) -> None:
+        """Changes come for the whole municipality: keep only the people we follow (known
+        already, enrolled at a followed unit, their guardians, the units' staff)."""
+        keep = set(known)
+        for person_id, person in fetched.persons.items():
+            if student_unit(person, fetched.units, self.today()):
+                keep.add(person_id)
+                keep.update(r["id"] for r in person["responsibles"])
+        keep.update(duty["person"] for duty in fetched.duties.values())
+        fetched.persons = {k: v for k, v in fetched.persons.items() if k in keep}
 
     def _units(self, client: Client) -> dict[str, Entity]:
         found: dict[str, Entity] = {}
@@ -366,7 +359,7 @@ class SS12000Sync:
         current: dict[int, str | None] = {}
         for part in chunks(sorted(set(linked.values()))):
             current.update(session.execute(select(Person.id, Person.phone).where(
-                Person.id.in_(part))).all())
+                col(Person.id).in_(part))).all())
         wanted: dict[int, str] = {}
         for external_id, person_id in linked.items():
             number = to_e164(best_phone(persons[external_id], work=external_id in staff),
@@ -376,7 +369,7 @@ class SS12000Sync:
         taken: set[str] = set()
         for part2 in chunks(sorted(set(wanted.values()))):
             taken.update(session.execute(select(Person.phone).where(
-                Person.phone.in_(part2))).scalars())
+                col(Person.phone).in_(part2))).scalars())
         for person_id, number in wanted.items():
             if number in taken:
                 continue  # the number is someone else's here: the roster's rules decide
@@ -436,7 +429,7 @@ class SS12000Sync:
         students: dict[str, int] = {}
         for external_id, student_id in session.execute(
                 select(Student.external_id, Student.id).where(
-                    Student.school_id.in_([schools[name] for name in roster.schools]))):
+                    col(Student.school_id).in_([schools[name] for name in roster.schools]))):
             students[external_id] = student_id
         wanted = {external_id: students[external_id] for _school, external_id in roster.students}
         before = kept.links(session, NAME, "student")
@@ -458,11 +451,11 @@ class SS12000Sync:
         people: dict[str, int] = {}
         for part in chunks(sorted(numbers)):
             for person_id, phone in session.execute(select(Person.id, Person.phone).where(
-                    Person.phone.in_(part))):
+                    col(Person.phone).in_(part))):
                 people[numbers[phone]] = person_id
         for external_id, person_id in session.execute(
                 select(Student.external_id, Student.person_id).where(
-                    Student.id.in_(list(wanted.values())))):
+                    col(Student.id).in_(list(wanted.values())))):
             people[external_id] = person_id
         kept.set_links(session, NAME, "person", people)
 
@@ -513,6 +506,23 @@ class SS12000Sync:
         kept.drop_records(session, NAME, "attendance", drop)
         if keep:
             kept.put_records(session, NAME, "attendance", keep)
+
+
+def _read_duties(client: Client, unit: str, changed: dict[str, str], fetched: Fetched) -> None:
+    """Read the unit's duties (staff roles), with the people they embed, into `fetched`; staff
+    may be closed to us, which leaves every duty as it was and the rest still counts."""
+    try:
+        for duty in client.pages("duties", {"organisation": unit, "expand": "person",
+                                            **changed}):
+            fetched.duties[duty["id"]] = trim_duty(duty)
+            embedded = (duty.get("_embedded") or {}).get("person")
+            if isinstance(embedded, Mapping) and embedded.get("id"):
+                fetched.persons[embedded["id"]] = trim_person(embedded)
+    except SS12000Error as error:
+        fetched.warnings.append(f"staff not read: {error}")
+        if fetched.full:
+            fetched.warnings.append("staff roles left as they were")
+        fetched.duties = {}
 
 
 def _event_id(attendance: Mapping[str, Any]) -> str:
