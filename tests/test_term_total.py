@@ -12,26 +12,32 @@ new term starts over; Lyngen's plan tells at 10 school days by itself.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import random
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, select
 
+from benchmarks.school_year import AUTUMN, COUNTRY, SPRING, _absences, calendar, setup
 from bot.cli import main
 from policy.ladder import Record, days_missed
 from policy.notices import NoticeRules
 from policy.sms import segments
 from policy.term_total import counted_through, threshold_to_tell
-from scheduler.term_total import PREFIX, total_text
-from storage.models import OutboxMessage, Person
+from scheduler.term_total import PREFIX, tell_term_totals, total_text
+from storage.db import make_engine, session_scope
+from storage.models import Absence, Guardianship, OutboxMessage, Person, School
+from storage.schools import notice_rules
+from tests.conftest import fresh_database_url
 from tests.rosters import write
 from tests.test_ladder_term import db as db  # the transcript roster
 
 HEADER = "date,student_id,status,lesson_start,lesson_end,minutes_late\n"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+NOW = datetime(2026, 8, 1, tzinfo=UTC)
 TERMS = ("school,kind,name,start,end\n"
          "Norrskolan,term,HT26,2026-08-17,2026-12-18\n"
          "Norrskolan,term,VT27,2027-01-11,2027-06-11\n")
@@ -197,3 +203,75 @@ def test_the_message_fits_one_sms_with_a_long_name_and_a_number(language: str) -
     for adult in (False, True):
         text = total_text(language, "Maximilianusson", 120, "0590-123 45 67", adult=adult)
         assert segments(text) == 1, text
+
+
+# -- a generated school year, day by day through the sweep ------------------------------------
+
+
+@pytest.mark.parametrize(("preset", "own"), [("lyngen", None), ("ljusnarsberg", None),
+                                             ("ljusnarsberg", "5,15")])
+def test_a_generated_school_year_tells_each_threshold_once_a_term(
+    tmp_path: Path, preset: str, own: str | None
+) -> None:
+    """The year generator's school (benchmarks/school_year.py: illnesses, some recorded lesson
+    by lesson, growing and chronic truancy, single lessons) with its two terms, the sweep at
+    17:00 each school day: each guardian hears each threshold once a term, on the day the
+    total reaches it (counted here on its own: whole days, or lessons of 270 minutes or more
+    in a day), with that number; Ljusnarsberg's plan alone tells nobody."""
+    engine = make_engine(fresh_database_url("sqlite", tmp_path))
+    profiles = setup(engine, preset, 60)
+    with session_scope(engine) as session:
+        school = session.execute(select(School)).scalar_one()
+        if own is not None:
+            school.settings = {**school.settings, "notices": {"term_total_days": own}}
+        thresholds = notice_rules(school).term_total_days
+        guardians = dict(session.execute(select(Guardianship.guardian_id,
+                                                Guardianship.student_id)).all())
+    days = calendar(COUNTRY[preset]).school_days(AUTUMN[0], SPRING[1])
+    rng = random.Random(11)
+    plan = {ident: _absences(rng, profile, days, ident % 3 == 0)
+            for ident, profile in profiles.items()}
+    with session_scope(engine) as session:
+        session.execute(insert(Absence), [
+            {"student_id": ident, "day": day, "slot": f"{start:%H:%M}" if start else "day",
+             "kind": kind, "lesson_start": start, "lesson_end": end, "source": "import",
+             "recorded_at": NOW, "updated_at": NOW, "state": state}
+            for ident, by_day in plan.items() for day, rows in by_day.items()
+            for kind, start, end, state in rows])
+    for day in days:
+        with session_scope(engine) as session:
+            tell_term_totals(session, datetime.combine(day, time(17, 0), STOCKHOLM))
+    expected: set[tuple[int, date, int]] = set()
+    for ident, by_day in plan.items():
+        for first, last in (AUTUMN, SPRING):
+            count = 0
+            for day in (d for d in days if first <= d <= last):
+                missed = _whole(by_day.get(day, []))
+                count += missed
+                if missed and count in thresholds:
+                    expected.add((ident, day, count))
+    with Session(engine) as session:
+        told = [(guardians[m.recipient_id or 0], _utc(m.created_at).astimezone(STOCKHOLM).date(),
+                 int(m.text.split(" har missat ")[1].split()[0]))
+                for m in session.exec(select(OutboxMessage).where(
+                    col(OutboxMessage.dedupe_key).startswith(PREFIX)))]
+    engine.dispose()
+    assert len(told) == len(set(told))
+    assert set(told) == expected
+    if preset == "lyngen" or own:
+        assert {ident for ident, _day, _n in expected} >= {
+            ident for ident, profile in profiles.items() if profile == "chronic"}
+        assert {day <= AUTUMN[1] for _ident, day, _n in expected} == {True, False}
+    else:
+        assert told == []
+
+
+def _whole(rows: list[tuple[str, time | None, time | None, str]]) -> int:
+    """1 when a day's records make a whole day missed: absent all day, or lessons of 270
+    minutes (three quarters of six hours) or more."""
+    absent = [(start, end) for kind, start, end, _state in rows if kind == "absent"]
+    if any(start is None for start, _end in absent):
+        return 1
+    minutes = sum((end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+                  for start, end in absent if start is not None and end is not None)
+    return 1 if minutes >= 270 else 0
