@@ -130,7 +130,9 @@ def build_parser() -> Parser:
     school_set.add_argument(
         "--notice", action="append", metavar="KEY=VALUE",
         help="a same-day notice setting for this school, e.g. first_lesson=08:30, "
-             "day_cutoff_minutes=30, quiet_start=21:00, mass_alert_share=0.4 (repeatable)")
+             "day_cutoff_minutes=30, quiet_start=21:00, mass_alert_share=0.4, or "
+             "term_total_days=5,10,15 (guardians told the school days missed this term; "
+             "off for none) (repeatable)")
     school_set.add_argument(
         "--note-retention-days", type=int, metavar="DAYS",
         help="days a report's note is kept after the end of the school year (default 30)")

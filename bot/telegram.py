@@ -43,6 +43,7 @@ from telegram.ext import (
     ContextTypes,
     TypeHandler,
 )
+from telegram.request import BaseRequest
 
 from bot.channels.base import (
     ChannelError,
@@ -51,6 +52,7 @@ from bot.channels.base import (
     text_with_link,
 )
 from bot.settings import Settings
+from bot.telegram_request import WriteProgress, not_sent, telegram_request, tracking
 from handlers.linking import (
     SHARE_CONTACT,
     ChatMessage,
@@ -125,8 +127,10 @@ class TelegramBot:
         on_handled: Callable[[], None] = lambda: None,
         deliver: Callable[[list[tuple[OutboxMessage, Person | None]]], Awaitable[int]]
         | None = None,
+        request: BaseRequest | None = None,
     ) -> None:
-        """Build the python-telegram-bot application against `NARVARO_TELEGRAM_API_URL`."""
+        """Build the python-telegram-bot application against `NARVARO_TELEGRAM_API_URL`
+        (sending through `request`: by default `telegram_request(settings)`)."""
         assert settings.telegram_token
         # PTB 22 warns on every RetryAfter (it is built reading `retry_after`) unless time
         # periods are timedeltas already, which is what `send` expects anyway.
@@ -146,8 +150,9 @@ class TelegramBot:
         )
         if self.webhook:
             builder = builder.updater(None)
-        builder = builder.concurrent_updates(CONCURRENT_UPDATES).read_timeout(
-            settings.telegram_timeout_seconds).write_timeout(settings.telegram_timeout_seconds)
+        # Our request (PTB's own, with a trace of how far each send got) carries the timeouts.
+        builder = builder.concurrent_updates(CONCURRENT_UPDATES).request(
+            request or telegram_request(settings))
         # Telegram's ceiling is kept by the dispatcher's lane for this channel (30 a second
         # overall, one a second to a chat, answers first), not by PTB's AIORateLimiter,
         # which knows neither the per-chat limit nor priorities.
@@ -380,18 +385,20 @@ class TelegramBot:
         full = text_with_link(message, self.settings.web_url)
         text = full if len(full) <= MAX_MESSAGE else full[:MAX_MESSAGE - 1] + "…"
         chart = (message.attachment or {}).get("chart")
+        progress = WriteProgress()
         try:
-            if chart and len(text) <= MAX_CAPTION:
-                from bot.charts import render_png  # matplotlib: loaded the first time only
+            with tracking(progress):
+                if chart and len(text) <= MAX_CAPTION:
+                    from bot.charts import render_png  # matplotlib: loaded the first time only
 
-                picture = await asyncio.to_thread(render_png, chart)
-                sent = await self.app.bot.send_photo(
-                    chat_id=chat_id, photo=picture, caption=text,
-                    reply_markup=keyboard(message.choices))
-            else:
-                sent = await self.app.bot.send_message(
-                    chat_id=chat_id, text=text, reply_markup=keyboard(message.choices)
-                )
+                    picture = await asyncio.to_thread(render_png, chart)
+                    sent = await self.app.bot.send_photo(
+                        chat_id=chat_id, photo=picture, caption=text,
+                        reply_markup=keyboard(message.choices))
+                else:
+                    sent = await self.app.bot.send_message(
+                        chat_id=chat_id, text=text, reply_markup=keyboard(message.choices)
+                    )
         except Forbidden as error:
             raise ChannelUnreachable("blocked by the user") from error
         except RetryAfter as error:
@@ -403,10 +410,11 @@ class TelegramBot:
                 raise ChannelUnreachable("chat not found") from error
             raise ChannelError(f"Telegram refused the message: {error.message}") from error
         except NetworkError as error:
-            if _not_sent(error):
-                raise ChannelError(f"Telegram unreachable: {type(error).__name__}") from error
+            if _not_sent(error, progress):
+                raise ChannelError(
+                    f"Telegram unreachable: {_failure(error)} before sending") from error
             # The request may have reached Telegram: sending again could double the message.
-            raise ChannelMaybeSent(f"Telegram: {type(error).__name__} after sending") from error
+            raise ChannelMaybeSent(f"Telegram: {_failure(error)} after sending") from error
         except TelegramError as error:
             raise ChannelError(f"Telegram: {type(error).__name__}") from error
         await self._close_buttons(chat_id, message)
@@ -455,16 +463,28 @@ def parse_update(data: dict[str, Any], bot: Any) -> Update | None:
     return update if all(checks) else None
 
 
-def _not_sent(error: NetworkError) -> bool:
+def _not_sent(error: NetworkError, progress: WriteProgress) -> bool:
     """Whether a network error certainly happened before the request reached Telegram.
 
-    PTB wraps httpx's exception: no connection, or none free in the pool, means the
-    request never left; a timeout or a broken connection after that, it may have.
+    PTB wraps httpx's exception. What httpcore traced decides (`bot.telegram_request`): a
+    request not written in full (no connection, none free in the pool, broken or timed out
+    while writing) cannot have been taken; one written may have been. Untraced: no
+    connection, or none free in the pool, means the request never left; a timeout or a
+    broken connection after that, it may have.
     """
     cause = error.__cause__
+    traced = not_sent(cause, progress)
+    if traced is not None:
+        return traced
     if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return True
     if isinstance(error, TimedOut):
         return False
     # A 5xx from the Bot API arrives as a NetworkError without an httpx cause: not sent.
     return not isinstance(cause, httpx.TransportError)
+
+
+def _failure(error: NetworkError) -> str:
+    """The error's kind and httpx's beneath it ("NetworkError (ReadError)"): no content."""
+    cause = error.__cause__
+    return type(error).__name__ + (f" ({type(cause).__name__})" if cause is not None else "")

@@ -576,6 +576,14 @@ def episodes(records: Iterable[Record], days: Sequence[date],
     return found
 
 
+def days_missed(records: Iterable[Record], days: Iterable[date]) -> int:
+    """How many of the school `days` the records show absent whole, or for three quarters of
+    the day or more (any absence, reported or not; a withdrawn one is no absence)."""
+    wanted = set(days)
+    return len(_full_days([r for r in records if r.kind == "absent"
+                           and r.state != "withdrawn" and r.day in wanted]))
+
+
 def _full_days(absent: list[Record]) -> dict[date, str]:
     """The days absent whole (or three quarters or more), with the day's state: reported
     when all of it was reported, unexcused when any of it was unexcused, else open."""

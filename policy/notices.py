@@ -36,6 +36,9 @@ class NoticeRules:
     day_ends: time = time(16, 0)
     #: "No answer – remind me" re-prompts after this many minutes.
     call_retry_minutes: int = 120
+    #: School days missed this term at which the guardians are told the total, once each
+    #: (`policy.term_total`); empty: never.
+    term_total_days: tuple[int, ...] = ()
 
 
 def cutoff(day: date, lesson_start: time | None, rules: NoticeRules) -> datetime:
@@ -77,6 +80,8 @@ def rules_from(values: dict[str, object], base: NoticeRules) -> NoticeRules:
         try:
             if isinstance(default, bool):
                 changes[name] = _yes_no(value)
+            elif isinstance(default, tuple):
+                changes[name] = day_counts(value)
             elif isinstance(default, time):
                 changes[name] = time.fromisoformat(str(value))
             elif isinstance(default, float):
@@ -102,6 +107,19 @@ def _yes_no(value: object) -> bool:
     raise ValueError(f"{value!r} is neither on nor off")
 
 
+def day_counts(value: object) -> tuple[int, ...]:
+    """Whole numbers of days from "5,10,15", a list [5, 10] or "off" (none), ascending."""
+    if isinstance(value, list | tuple):
+        parts = [str(part) for part in value]
+    else:
+        word = str(value).strip().lower()
+        parts = [] if word in _NO or not word else word.replace(";", ",").split(",")
+    numbers = {int(part.strip()) for part in parts}
+    if any(number < 1 for number in numbers):
+        raise ValueError(f"{value!r}: days are 1 or more")
+    return tuple(sorted(numbers))
+
+
 def setting_problem(key: str, value: str) -> str | None:
     """What is wrong with a school's notice setting `key=value`, or None if it is usable."""
     defaults = NoticeRules().__dict__
@@ -110,6 +128,12 @@ def setting_problem(key: str, value: str) -> str | None:
     default = defaults[key]
     if isinstance(default, bool):
         return None if value.strip().lower() in _YES | _NO else "must be on or off"
+    if isinstance(default, tuple):
+        try:
+            day_counts(value)
+        except ValueError:
+            return "must be school days such as 5,10,15 (or off)"
+        return None
     try:
         if isinstance(default, time):
             time.fromisoformat(value)

@@ -23,3 +23,14 @@ def to_e164(raw: str, country: str) -> str | None:
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
+
+def as_dialled(e164: str, country: str) -> str:
+    """An E.164 number as people in `country` dial it ("+4659012345" in SE → "0590-123 45");
+    a number of another country, or one that cannot be read, stays as it is."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) != country.upper():
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

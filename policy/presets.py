@@ -64,8 +64,13 @@ PRESETS: dict[str, PolicyPreset] = {
                      notices=NoticeRules(same_day_notice=False)),
         PolicyPreset("denmark", "Dansk vejledning: ressourceteam (DK)", "DK", "da",
                      notices=NoticeRules(same_day_notice=False)),
+        # Telling guardians the term's total is asked by Lyngen's plan only: "Kontaktlærer
+        # gjør elev og foresatte oppmerksom på at fraværet er oversteget 10 %", "10 % fravær
+        # tilsier ca. 10 fraværsdager i en termin", and "Når eleven og familien er godt
+        # informert om 10 % bekymringsgrensen ..." (seed 004). So at 10 school days a term;
+        # off elsewhere (`narvaro school set --notice term_total_days=5,10,15` turns it on).
         PolicyPreset("lyngen", "Lyngen kommune (NO)", "NO", "nb",
-                     notices=NoticeRules(same_day_notice=False)),
+                     notices=NoticeRules(same_day_notice=False, term_total_days=(10,))),
     )
 }
 

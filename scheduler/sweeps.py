@@ -30,6 +30,7 @@ from scheduler.notices import (
 from scheduler.review import send_monthly_reviews
 from scheduler.summaries import send_mentor_summaries
 from scheduler.task_nudges import nudge_due_tasks
+from scheduler.term_total import tell_term_totals
 from scheduler.watchlist import send_watchlists
 from storage.db import session_scope
 from storage.inbound import forget_seen
@@ -62,6 +63,7 @@ SWEEPS: dict[str, Sweep] = {
     "send_absence_notices": send_absence_notices,
     "send_notice_corrections": send_notice_corrections,
     "advance_ladders": advance_ladders,
+    "tell_term_totals": tell_term_totals,
     "send_morning_messages": send_morning_messages,
     "alert_silent_check_ins": alert_silent_check_ins,
     "evaluate_return_plans": evaluate_return_plans,
