@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from handlers.messages import Choice, Context, Reply
 from handlers.student_view import named_student, visible_student
@@ -168,7 +168,7 @@ def owners_of(session: Session, student: Student) -> list[tuple[Person, str]]:
     roles: dict[int, set[str]] = {}
     staff: dict[int, Person] = {}
     for member, role in session.execute(
-        select(Person, StaffRole.role).join(StaffRole, StaffRole.person_id == Person.id)
+        select(Person, StaffRole.role).join(StaffRole, col(StaffRole.person_id) == Person.id)
         .where(StaffRole.school_id == student.school_id)
     ).all():
         staff[member.id or 0] = member

@@ -97,7 +97,7 @@ def notify_guardian_unreachable(session: Session, *, guardian: Person, now: date
     """
     sent = 0
     children = session.execute(
-        select(Student).join(Guardianship, Guardianship.student_id == Student.id)
+        select(Student).join(Guardianship, col(Guardianship.student_id) == Student.id)
         .where(Guardianship.guardian_id == guardian.id)
     ).scalars()
     day = now.date().isoformat()

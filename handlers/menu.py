@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from handlers.messages import Choice, Context, Reply
 from handlers.router import with_text
@@ -196,9 +196,9 @@ def _tasks_text(session: Session, person: Person, now: datetime) -> str:
             select(StaffTask)
             .where(
                 StaffTask.assignee_id == person.id,
-                StaffTask.status.in_(("open", "snoozed")),
+                col(StaffTask.status).in_(("open", "snoozed")),
             )
-            .order_by(StaffTask.due_at)
+            .order_by(col(StaffTask.due_at))
         ).scalars()
     )
     header = ngettext_for(

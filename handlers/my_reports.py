@@ -35,7 +35,7 @@ def list_reports(context: Context) -> Reply:
                                       context.now)
     clear_state(session, person.id or 0)
     language = person.language
-    names = {r.student.id: first_name(r.name) for r in students}
+    names = {r.student.id or 0: first_name(r.name) for r in students}
     school = session.get(School, students[0].student.school_id) if students else None
     reports = upcoming_reports(session, names, local_today(school, now), limit=MAX_LISTED)
     if not reports:

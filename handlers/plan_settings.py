@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from handlers.messages import Choice, Context, Reply
 from handlers.student_view import visible_student
@@ -260,9 +260,9 @@ def adult_candidates(session: Session, plan: ReturnPlan) -> list[Person]:
     found = {p.id: p for p in mentors_of(session, student.id or 0)}
     for role in ADULT_ROLES:
         for staff in session.execute(
-            select(Person).join(StaffRole, StaffRole.person_id == Person.id)
+            select(Person).join(StaffRole, col(StaffRole.person_id) == Person.id)
             .where(StaffRole.school_id == student.school_id, StaffRole.role == role)
-            .order_by(Person.name)
+            .order_by(col(Person.name))
         ).scalars():
             found.setdefault(staff.id, staff)
     return list(found.values())[:MAX_ADULTS]

@@ -83,7 +83,7 @@ class Turn:
         """Whether the conversation is by text message (no buttons there)."""
         return self.data.get("channel") == "sms"
 
-    def t(self, message: str, **values: object) -> str:
+    def t(self, message: str, **values: Any) -> str:
         """`message` in the writer's language."""
         return gettext_for(self.language, message, **values)
 

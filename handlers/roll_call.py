@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from handlers.messages import Choice, Context, Reply
 from handlers.schooltime import calendar_for, local_today
@@ -64,7 +64,7 @@ class _Roll:
     person: Person
     now: datetime
 
-    def t(self, message: str, **values: object) -> str:
+    def t(self, message: str, **values: Any) -> str:
         """`message` in the writer's language."""
         return gettext_for(self.person.language, message, **values)
 
@@ -134,11 +134,11 @@ def _classes(session: Session, person: Person, schools: dict[int | None, School]
              ) -> list[SchoolClass]:
     """The classes of the person's schools, their mentees' classes first."""
     mentored = set(session.execute(
-        select(Student.class_id).join(MentorLink, MentorLink.student_id == Student.id)
+        select(Student.class_id).join(MentorLink, col(MentorLink.student_id) == Student.id)
         .where(MentorLink.mentor_id == person.id)
     ).scalars())
     classes = session.execute(
-        select(SchoolClass).where(SchoolClass.school_id.in_(list(schools)))
+        select(SchoolClass).where(col(SchoolClass.school_id).in_(list(schools)))
     ).scalars()
     return sorted(classes, key=lambda c: (c.id not in mentored, _natural(c.name)))
 
@@ -171,7 +171,7 @@ def _students(session: Session, class_id: int) -> list[tuple[Student, str]]:
     return [
         (student, f"#{student.external_id}" if student.protected else name)
         for student, name in session.execute(
-            select(Student, Person.name).join(Person, Person.id == Student.person_id)
+            select(Student, Person.name).join(Person, col(Person.id) == Student.person_id)
             .where(Student.class_id == class_id).order_by(Person.name, Student.external_id)
         ).all()
     ]
@@ -181,8 +181,8 @@ def _recorded(session: Session, student_ids: list[int], day: date) -> dict[int, 
     """The whole-day absences and late arrivals recorded for these students on `day`."""
     rows = session.execute(
         select(Absence).where(
-            Absence.student_id.in_(student_ids), Absence.day == day, Absence.slot == "day",
-            Absence.state.in_(RECORDED_STATES),
+            col(Absence.student_id).in_(student_ids), Absence.day == day,
+            Absence.slot == "day", col(Absence.state).in_(RECORDED_STATES),
         )
     ).scalars()
     return {row.student_id: row for row in rows}

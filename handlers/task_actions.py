@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from handlers.task_buttons import task_choices
 from locales import gettext_for
 from locales.formats import format_day
 from policy.choices import (
+    ChoiceKey,
     GuardCancel,
     GuardSend,
     TaskBook,
@@ -56,29 +58,22 @@ def act(context: Context) -> Reply:
     session, person, now, key = context.session, context.person, context.now, context.choice
     language = person.language
     task = own_task(session, person, key.task) if isinstance(key, KINDS) else None
-    if task is None:
+    if task is None or key is None:
         return Reply(gettext_for(language, "That task is not on your list."))
     if task.status in ("done", "not_needed"):
         return Reply(gettext_for(language, "That is already done. Thank you!"))
     if isinstance(key, GUARD_KINDS) != (task.kind == GUARD_KIND) or (
             isinstance(key, PLAN_KINDS) and plan_task(session, task) is None):
         return Reply(gettext_for(language, "That task is not on your list."))
+    answer = _ANSWERS.get(type(key))
+    if answer is not None:
+        return answer(session, person, task, now)
     if isinstance(key, GUARD_KINDS):
         return _guard(session, person, task, send=isinstance(key, GuardSend), now=now)
-    if isinstance(key, TaskTomorrow):
-        return _tomorrow(session, person, task, now)
-    if isinstance(key, TaskHandover):
-        return _ask_whom(session, person, task)
     if isinstance(key, TaskHandTo):
         return _hand_to(session, person, task, key.person, now)
-    if isinstance(key, TaskHeld):
-        return meeting_booking.held(session, person, task, now)
-    if isinstance(key, TaskBook):
-        return meeting_booking.ask_day(session, person, task, now)
     if isinstance(key, TaskBookOn):
         return meeting_booking.book(session, person, task, key.day, now)
-    if isinstance(key, TaskRetry):
-        return _retry(session, person, task, now)
     outcome = "reached" if isinstance(key, TaskReached) else "not_needed"
     close_task(task, status="done" if outcome == "reached" else "not_needed", outcome=outcome,
                now=now)
@@ -122,7 +117,7 @@ def _colleagues(session: Session, person: Person, task: StaffTask) -> list[Perso
         .order_by(col(Person.name))).scalars().unique()][:MAX_COLLEAGUES]
 
 
-def _ask_whom(session: Session, person: Person, task: StaffTask) -> Reply:
+def _ask_whom(session: Session, person: Person, task: StaffTask, now: datetime) -> Reply:
     """The colleagues at the task's school, as buttons."""
     return Reply(
         gettext_for(person.language, "Hand this task to whom?"),
@@ -166,7 +161,7 @@ def _guard(session: Session, person: Person, task: StaffTask, *, send: bool,
     scope_day = task.dedupe_key.rsplit(":", 1)[0]
     outcome = "confirmed" if send else "cancelled"
     for sibling in session.execute(
-        select(StaffTask).where(StaffTask.dedupe_key.like(f"{scope_day}:%"),
+        select(StaffTask).where(col(StaffTask.dedupe_key).like(f"{scope_day}:%"),
                                 StaffTask.status == "open")
     ).scalars():
         close_task(sibling, status="done", outcome=outcome, now=now)
@@ -195,3 +190,10 @@ def _retry_minutes(session: Session, task: StaffTask) -> int:
 
 def _minutes(n: int) -> timedelta:
     return timedelta(minutes=n)
+
+
+#: The buttons whose answer needs only the task.
+_ANSWERS: dict[type[ChoiceKey], Callable[[Session, Person, StaffTask, datetime], Reply]] = {
+    TaskTomorrow: _tomorrow, TaskHandover: _ask_whom, TaskRetry: _retry,
+    TaskHeld: meeting_booking.held, TaskBook: meeting_booking.ask_day,
+}
