@@ -6,7 +6,8 @@ Matches combine with `|` and `&`:
 - `command("/plan")`: the message starts with that command;
 - `choice(Kind, VALUE)`: a tapped choice of that kind (`policy.choices`) or that value;
 - `TAP`: anything tapped, known or not; `TEXT`: nothing tapped; `PLAIN`: words that are
-  no command;
+  no command; `LINKED`: the chat was just linked; `STAFF_MEMBER`: the writer is staff (a
+  match, not a role: others are not refused, the message goes on);
 - `dialog(name, within=…)`: the person's open dialog is `name` (updated within the time);
 - `said(test)`: the words pass `test`; `when(test)`: the Context passes it.
 
@@ -81,6 +82,7 @@ TAP = Match(lambda c: c.tapped)
 TEXT = Match(lambda c: not c.tapped)
 PLAIN = Match(lambda c: not c.tapped and not c.command)
 ANYTHING = Match(lambda c: True)
+LINKED = Match(lambda c: c.linked)
 STAFF_MEMBER = Match(lambda c: bool(c.roles.staff))
 
 

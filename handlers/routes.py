@@ -53,6 +53,7 @@ from handlers import (
 )
 from handlers.router import (
     ANYTHING,
+    LINKED,
     PLAIN,
     STAFF_MEMBER,
     TAP,
@@ -71,7 +72,7 @@ from policy.freetext import is_cancel, is_undo
 STAFF, REPORTER = Role.STAFF, Role.REPORTER
 
 ROUTES = (
-    Route(when(lambda m: m.linked), conversation.welcome),
+    Route(LINKED, conversation.welcome),
     Route(choice(c.Cancel) | TEXT & said(is_cancel), conversation.cancel),
     Route(choice(c.TaskDone), mentor_notices.done),
     Route(choice(*task_actions.KINDS), task_actions.act),
