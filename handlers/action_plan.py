@@ -10,22 +10,21 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from handlers.messages import Choice, Reply
-from handlers.report_dialog import CANCEL
+from handlers.messages import Choice, Context, Reply
 from handlers.student_view import named_student, visible_student
 from locales import N_, gettext_for, ngettext_for
 from locales.formats import format_day
 from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT, level_of, split_line
+from policy.choices import ActionPlanNotWorking, ActionPlanSave, ActionPlanWorking, Cancel
 from policy.dayparse import parse_days
 from policy.freetext import match_child
 from policy.text import one_line
 from storage.action_plans import NewMeasure, judge_plan, record_plan
 from storage.concerns import close_concern
-from storage.conversations import clear_state, get_state, in_dialog, set_state
+from storage.conversations import clear_state, get_state, set_state
 from storage.models import ActionPlan, Person, School, StaffRole, Student
-from storage.people import Roles
 from storage.plan_tasks import due_at
 from storage.reports import recipients_by_student
 from storage.schools import school_calendar
@@ -33,48 +32,43 @@ from storage.tasks import student_label
 
 COMMAND = "/actionplan"
 DIALOG = "action_plan"
-#: Choice keys: save the plan written; the evaluation's answers (the plan's id follows).
-SAVE, WORKING, NOT_WORKING = "aplan:save", "aplan:working:", "aplan:not:"
+MEASURES = "measures"
+#: The plan's buttons: save the plan written; the evaluation's answers.
+KINDS = (ActionPlanSave, ActionPlanWorking, ActionPlanNotWorking)
+#: The evaluation's button data, for `scheduler.action_plans` until it packs typed keys.
+WORKING, NOT_WORKING = ActionPlanWorking.stem(), ActionPlanNotWorking.stem()
 LEVEL_LABELS = {"student": N_("student"), "home": N_("home"), "school": N_("school"),
                 "health": N_("health")}
 #: How far ahead a measure can be due.
 MAX_AHEAD = timedelta(days=120)
 
 
-def owns(choice: str | None) -> bool:
-    """Whether a tapped choice belongs to an action plan."""
-    return choice is not None and choice.startswith("aplan:")
-
-
-def claims(session: Session, person_id: int, choice: str | None, command: str) -> bool:
-    """Whether the person is writing the measures of a plan."""
-    return not choice and not command and in_dialog(session, person_id, DIALOG)
-
-
-def handle(session: Session, person: Person, roles: Roles, text: str, *,
-           now: datetime) -> Reply:
+def start(context: Context) -> Reply:
     """`/actionplan <name>`: start writing the plan for one of the person's own students."""
+    session, person, roles, text, now = (context.session, context.person, context.roles,
+                                         context.text, context.now)
+    clear_state(session, person.id or 0)
     language = person.language
     student = named_student(session, person, roles, text, gettext_for(
         language, "Write /actionplan and a name, for example /actionplan Ali."))
     if isinstance(student, Reply):
         return student
-    set_state(session, person.id or 0, dialog=DIALOG, step="measures",
+    set_state(session, person.id or 0, dialog=DIALOG, step=MEASURES,
               data={"student": student.id, "measures": []}, now=now)
     return Reply(gettext_for(
         language,
         # Translators: to the mentor; keep the example's shape "who: what, by when".
         "Write the measures for {student}, one per line: who, what, by when. For example:\n"
         "Eva: follows her to the bus, 7/12\nAnna: talks with her every Monday, 14/12",
-        student=student_label(session, student)), (Choice(CANCEL, gettext_for(language,
-                                                                              "Cancel")),))
+        student=student_label(session, student)), (Choice(Cancel(), gettext_for(language,
+                                                                                "Cancel")),))
 
 
-def write(session: Session, person: Person, roles: Roles, text: str, *,
-          now: datetime) -> Reply:
+def write(context: Context) -> Reply:
     """Lines of measures written: each understood one is added; the others are named."""
+    session, person, text, now = context.session, context.person, context.text, context.now
     language = person.language
-    state = get_state(session, person.id or 0)
+    state = context.state
     data = dict(state.data) if state else {}
     student = session.get(Student, int(data.get("student", 0)))
     school = session.get(School, student.school_id) if student else None
@@ -104,28 +98,28 @@ def write(session: Session, person: Person, roles: Roles, text: str, *,
             measures.append({"owner": owner.id, "level": level, "what": parts.what,
                              "due": span.last.isoformat()})
     data["measures"] = measures
-    set_state(session, person.id or 0, dialog=DIALOG, step="measures", data=data, now=now)
+    set_state(session, person.id or 0, dialog=DIALOG, step=MEASURES, data=data, now=now)
     lines = [_line(session, m, language) for m in measures] + problems
-    choices = [Choice(CANCEL, gettext_for(language, "Cancel"))]
+    choices = [Choice(Cancel(), gettext_for(language, "Cancel"))]
     if measures:
-        choices.insert(0, Choice(SAVE, gettext_for(language, "Save the plan")))
+        choices.insert(0, Choice(ActionPlanSave(), gettext_for(language, "Save the plan")))
         lines.append(gettext_for(language, "Write more lines, or save the plan."))
     return Reply("\n".join(lines), tuple(choices))
 
 
-def act(session: Session, person: Person, roles: Roles, choice: str, *,
-        now: datetime) -> Reply:
+def act(context: Context) -> Reply:
     """Save the plan written, or the evaluation's answer."""
+    session, person, roles, now, key = (context.session, context.person, context.roles,
+                                        context.now, context.choice)
     language = person.language
-    if choice == SAVE:
+    if not isinstance(key, ActionPlanWorking | ActionPlanNotWorking):
         return _save(session, person, now)
-    ident = choice.removeprefix(WORKING).removeprefix(NOT_WORKING)
-    plan = session.get(ActionPlan, int(ident)) if ident.isdecimal() else None
+    plan = session.get(ActionPlan, key.plan)
     if plan is None or visible_student(session, person, roles, plan.student_id) is None:
         return Reply(gettext_for(language, "This is for school staff."))
     student = session.get(Student, plan.student_id)
     label = student_label(session, student) if student else "-"
-    working = choice.startswith(WORKING)
+    working = isinstance(key, ActionPlanWorking)
     judge_plan(session, plan, working, by=person.id, now=now)
     if working:
         close_concern(session, plan.student_id, by=person.id, now=now)
@@ -174,7 +168,7 @@ def owners_of(session: Session, student: Student) -> list[tuple[Person, str]]:
     roles: dict[int, set[str]] = {}
     staff: dict[int, Person] = {}
     for member, role in session.execute(
-        select(Person, StaffRole.role).join(StaffRole, StaffRole.person_id == Person.id)
+        select(Person, StaffRole.role).join(StaffRole, col(StaffRole.person_id) == Person.id)
         .where(StaffRole.school_id == student.school_id)
     ).all():
         staff[member.id or 0] = member

@@ -9,27 +9,23 @@ The answers are health-sensitive: they go to the student's mentors only, and no 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlmodel import Session
 
-from handlers.messages import Choice, Reply
+from handlers.messages import Choice, Context, Reply
 from handlers.return_plan import may_message
 from handlers.student_view import named_student
 from locales import N_, gettext_for
 from locales.formats import first_name
+from policy.choices import MappingAnswer
 from policy.concerns import AREAS, SCALE, heaviest, next_area, scale_percent
 from policy.routing import AUTO
 from storage.cause_mapping import record_area, start_mapping
 from storage.models import CauseMapping, Person, Student
 from storage.outbox import enqueue
-from storage.people import Roles
 from storage.reports import mentors_of, recipients_by_student
 from storage.tasks import student_label
 
 COMMAND = "/mapping"
-#: An area's answer: `KEY{mapping}:{area}:{0-4}` (an SMS scale: numbered from 0).
-KEY = "map:"
 AREA_LABELS = {
     "school_hard": N_("Something at school feels hard"),
     "behind": N_("Far behind in schoolwork"),
@@ -41,14 +37,10 @@ AREA_LABELS = {
 }
 
 
-def owns(choice: str | None) -> bool:
-    """Whether a tapped choice answers a cause mapping."""
-    return choice is not None and choice.startswith(KEY)
-
-
-def handle(session: Session, person: Person, roles: Roles, text: str, *,
-           now: datetime) -> Reply:
+def handle(context: Context) -> Reply:
     """`/mapping <name>`: send the mapping about one of the person's own students."""
+    session, person, roles, text, now = (context.session, context.person, context.roles,
+                                         context.text, context.now)
     language = person.language
     student = named_student(session, person, roles, text, gettext_for(
         language, "Write /mapping and a name, for example /mapping Ali."))
@@ -82,20 +74,20 @@ def handle(session: Session, person: Person, roles: Roles, text: str, *,
                                        "answers when all seven are in.", names=names))
 
 
-def answer(session: Session, person: Person, choice: str, *, now: datetime) -> Reply:
+def answer(context: Context) -> Reply:
     """One area answered; the next area, or thanks and the summary to the mentors."""
+    session, person, now = context.session, context.person, context.now
+    key = context.key(MappingAnswer)
     language = person.language
-    ident, _, rest = choice.removeprefix(KEY).partition(":")
-    area, _, value = rest.partition(":")
-    mapping = session.get(CauseMapping, int(ident)) if ident.isdecimal() else None
+    area, value = key.area, key.value
+    mapping = session.get(CauseMapping, key.mapping)
     if (mapping is None or mapping.respondent_id != person.id or mapping.finished_at
-            is not None or area not in AREAS or not value.isdecimal()
-            or not 0 <= int(value) < len(SCALE)):
+            is not None or area not in AREAS or not 0 <= value < len(SCALE)):
         return Reply(gettext_for(language, "That question is no longer open."))
     student = session.get(Student, mapping.student_id)
     if student is None:
         return Reply(gettext_for(language, "That question is no longer open."))
-    if not record_area(session, mapping, area, int(value), now):
+    if not record_area(session, mapping, area, value, now):
         return _question(mapping, language)
     mentors = mentors_of(session, student.id or 0)
     for mentor in mentors:
@@ -154,5 +146,5 @@ def _question(mapping: CauseMapping, language: str) -> Reply:
     number = AREAS.index(area) + 1
     return Reply(
         f"{number}/{len(AREAS)} {gettext_for(language, AREA_LABELS[area])}",
-        tuple(Choice(f"{KEY}{mapping.id}:{area}:{index}", f"{percent} %")
+        tuple(Choice(MappingAnswer(mapping.id or 0, area, index), f"{percent} %")
               for index, percent in enumerate(SCALE)))

@@ -14,46 +14,42 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from handlers.messages import Choice, Reply
-from handlers.report_dialog import CANCEL
+from handlers.messages import Choice, Context, Reply
 from handlers.student_view import own_student, visible_student
 from locales import gettext_for
 from locales.formats import SIGNAL_LABELS, signal_names
+from policy.choices import (
+    Cancel,
+    ConcernAdd,
+    ConcernClose,
+    ConcernSend,
+    ConcernSignal,
+    TaskDone,
+)
 from policy.concerns import MAX_NOTE, SIGNALS
 from policy.freetext import match_child
 from policy.routing import AUTO
 from policy.text import one_line
 from storage.concerns import add_concern_note, close_concern, open_concern
-from storage.conversations import clear_state, get_state, in_dialog, set_state
+from storage.conversations import clear_state, set_state
 from storage.models import Person, School, Student
 from storage.outbox import enqueue
 from storage.people import Roles
 from storage.reports import mentors_of
 from storage.schools import policy_of
-from storage.tasks import TASK_DONE, add_task, student_label
+from storage.tasks import add_task, student_label
 
 COMMAND = "/concern"
 DIALOG = "concern"
-#: Choice keys: close a concern, add to an open one (both followed by the student's id),
-#: toggle a signal (followed by its key), send what was chosen.
-CLOSE_KEY, ADD_KEY = "concern:close:", "concern:add:"
-SIGNAL_KEY, SEND_KEY = "concern:signal:", "concern:send"
-PREFIXES = (CLOSE_KEY, ADD_KEY, SIGNAL_KEY, SEND_KEY)
+SIGNALS_STEP = "signals"
+#: The concern's buttons: close it, add to an open one, toggle a signal, send.
+KINDS = (ConcernClose, ConcernAdd, ConcernSignal, ConcernSend)
 
 
-def owns(choice: str | None) -> bool:
-    """Whether a tapped choice belongs to a concern."""
-    return choice is not None and choice.startswith(PREFIXES)
-
-
-def claims(session: Session, person_id: int, choice: str | None, command: str) -> bool:
-    """Whether the person is telling what they noticed and wrote a note."""
-    return not choice and not command and in_dialog(session, person_id, DIALOG)
-
-
-def handle(session: Session, person: Person, roles: Roles, text: str, *,
-           now: datetime) -> Reply:
+def handle(context: Context) -> Reply:
     """Start telling what worries the person about the student named after the command."""
+    session, person, roles, text, now = (context.session, context.person, context.roles,
+                                         context.text, context.now)
     language = person.language
     name = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
     if not name:
@@ -67,31 +63,32 @@ def handle(session: Session, person: Person, roles: Roles, text: str, *,
         label = student_label(session, student)
         return Reply(gettext_for(language, "There is already a concern for {student}.",
                                  student=label), (
-            Choice(f"{ADD_KEY}{student.id}", gettext_for(language, "Add what you noticed")),
-            Choice(f"{CLOSE_KEY}{student.id}", gettext_for(language, "Close the concern"))))
+            Choice(ConcernAdd(student.id or 0), gettext_for(language, "Add what you noticed")),
+            Choice(ConcernClose(student.id or 0), gettext_for(language, "Close the concern"))))
     return _ask(session, person, student, [], None, now)
 
 
-def act(session: Session, person: Person, roles: Roles, choice: str, *,
-        now: datetime) -> Reply:
+def act(context: Context) -> Reply:
     """A concern's button: a signal toggled, what was chosen sent, adding to or closing."""
-    if choice.startswith(CLOSE_KEY):
-        return close(session, person, roles, choice, now=now)
+    session, person, roles, now, key = (context.session, context.person, context.roles,
+                                        context.now, context.choice)
+    if isinstance(key, ConcernClose):
+        return close(session, person, roles, key.student, now=now)
     language = person.language
-    if choice.startswith(ADD_KEY):
-        student = visible_student(session, person, roles, choice.removeprefix(ADD_KEY))
+    if isinstance(key, ConcernAdd):
+        student = visible_student(session, person, roles, key.student)
         if student is None:
             return Reply(gettext_for(language, "This is for school staff."))
         return _ask(session, person, student, [], None, now)
-    state = get_state(session, person.id or 0)
+    state = context.state
     data = state.data if state is not None and state.dialog == DIALOG else None
     pupil = session.get(Student, int(data["student"])) if data else None
     if data is None or pupil is None:
         return Reply(gettext_for(language, "That question is no longer open."))
     signals = [str(s) for s in data.get("signals", [])]
     note = data.get("note")
-    if choice.startswith(SIGNAL_KEY):
-        signal = choice.removeprefix(SIGNAL_KEY)
+    if isinstance(key, ConcernSignal):
+        signal = key.signal
         if signal in SIGNALS:
             signals = ([s for s in signals if s != signal] if signal in signals
                        else [*signals, signal])
@@ -99,11 +96,10 @@ def act(session: Session, person: Person, roles: Roles, choice: str, *,
     return _send(session, person, roles, pupil, signals, note, now)
 
 
-def write(session: Session, person: Person, roles: Roles, text: str, *,
-          now: datetime) -> Reply:
+def write(context: Context) -> Reply:
     """A note written while telling what worries the person (it replaces an earlier one)."""
-    state = get_state(session, person.id or 0)
-    data = state.data if state else {}
+    session, person, text, now = context.session, context.person, context.text, context.now
+    data = context.state.data if context.state else {}
     student = session.get(Student, int(data.get("student", 0)))
     if student is None:
         clear_state(session, person.id or 0)
@@ -117,11 +113,11 @@ def write(session: Session, person: Person, roles: Roles, text: str, *,
                 note or None, now)
 
 
-def close(session: Session, person: Person, roles: Roles, choice: str, *,
+def close(session: Session, person: Person, roles: Roles, student_id: int, *,
           now: datetime) -> Reply:
     """Close the concern about one of the person's own students."""
     language = person.language
-    student = visible_student(session, person, roles, choice.removeprefix(CLOSE_KEY))
+    student = visible_student(session, person, roles, student_id)
     if student is None:
         return Reply(gettext_for(language, "This is for school staff."))
     label = student_label(session, student)
@@ -134,7 +130,7 @@ def close(session: Session, person: Person, roles: Roles, choice: str, *,
 def _ask(session: Session, person: Person, student: Student, signals: list[str],
          note: str | None, now: datetime) -> Reply:
     language = person.language
-    set_state(session, person.id or 0, dialog=DIALOG, step="signals",
+    set_state(session, person.id or 0, dialog=DIALOG, step=SIGNALS_STEP,
               data={"student": student.id, "signals": signals, "note": note}, now=now)
     lines = [gettext_for(language, "What have you noticed about {student}? Choose what fits "
                                    "(several can), write a short note if you like, then "
@@ -142,11 +138,11 @@ def _ask(session: Session, person: Person, student: Student, signals: list[str],
     if note:
         lines.append(gettext_for(language, "Note: {note}", note=note))
     offered = _offered(session, student)
-    choices = [Choice(f"{SIGNAL_KEY}{s}",
+    choices = [Choice(ConcernSignal(s),
                       ("✓ " if s in signals else "") + gettext_for(language, SIGNAL_LABELS[s]))
                for s in offered]
-    choices += [Choice(SEND_KEY, gettext_for(language, "Send")),
-                Choice(CANCEL, gettext_for(language, "Cancel"))]
+    choices += [Choice(ConcernSend(), gettext_for(language, "Send")),
+                Choice(Cancel(), gettext_for(language, "Cancel"))]
     return Reply("\n".join(lines), tuple(choices))
 
 
@@ -171,7 +167,7 @@ def _send(session: Session, person: Person, roles: Roles, student: Student,
             "and the guardians.", raiser=person.name, student=label,
             signals=signal_names(signals, mentor.language) or "-"), note)
     if _sees(session, person, roles, student):
-        close_button = (Choice(f"{CLOSE_KEY}{student.id}",
+        close_button = (Choice(ConcernClose(student.id or 0),
                                gettext_for(language, "Close the concern")),)
         if new:
             return Reply(gettext_for(
@@ -195,8 +191,8 @@ def tell_mentor(session: Session, mentor: Person, student: Student, note_id: int
         text += "\n" + gettext_for(mentor.language, "Note: {note}", note=note)
     return enqueue(session, dedupe_key=f"concern:{note_id}:{mentor.id}",
                    recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
-                   text=text, choices=[{"key": f"{TASK_DONE}{task_id}",
-                                        "label": gettext_for(mentor.language, "I'll call")}])
+                   text=text, choices=[Choice(TaskDone(task_id), gettext_for(
+                       mentor.language, "I'll call")).as_dict()])
 
 
 def _offered(session: Session, student: Student) -> tuple[str, ...]:

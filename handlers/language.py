@@ -2,26 +2,25 @@
 
 "/language", the menu, or by SMS the word for "language" in any shipped
 language ("SPRÅK", "SPROG", "LANGUAGE", "لغة", …) lists the languages, each
-in its own name; a tap, a number (SMS) or the language's name picks one.
+in its own name; a tap, a number (SMS) or the language's name picks one. While the
+list is open only a language's name answers it; anything else (a report, a command,
+a button) closes it and is handled as usual. See `language.mmd`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from babel import Locale
-from sqlmodel import Session
 
-from handlers.messages import Choice, Reply
+from handlers.messages import Choice, Context, Reply
 from locales import LANGUAGES, gettext_for
+from policy.choices import LanguagePick
 from policy.freetext import fold
-from storage.conversations import clear_state, get_state, set_state
-from storage.models import AuditLog, Person
+from storage.conversations import clear_state, set_state
+from storage.models import AuditLog
 
 COMMAND = "/language"
-MENU_KEY = "menu:language"  # the menu's button (handlers.menu.LANGUAGE)
-PICK_KEY = "lang:"
 DIALOG = "language"
+PICK = "pick"
 #: The word for "language" in each shipped language (what an SMS user would write).
 WORDS = frozenset(fold(word) for word in (
     "language", "språk", "sprog", "لغة", "اللغة", "luqad", "luuqad", "ቋንቋ", "زبان",
@@ -35,31 +34,28 @@ def autonym(language: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def claims(session: Session, person_id: int, command: str, choice: str | None,
-           text: str) -> bool:
-    """Whether this message is about the language (asks for the list, or answers it).
-
-    While the list is open only a language's name answers it; anything else (a report,
-    a command, a button) ends the question and is handled as usual.
-    """
-    if command == COMMAND or choice == MENU_KEY or (choice or "").startswith(PICK_KEY):
-        return True
-    if not choice and fold(text.strip().strip("!?.")) in WORDS:
-        return True
-    state = get_state(session, person_id)
-    if state is None or state.dialog != DIALOG:
-        return False
-    if not choice and not command and _by_name(text) is not None:
-        return True
-    clear_state(session, person_id)
-    return False
+def asks_for_list(text: str) -> bool:
+    """Whether the words ask for the list: the word for "language" in any language."""
+    return fold(text.strip().strip("!?.")) in WORDS
 
 
-def handle(session: Session, person: Person, choice: str | None, text: str, *,
-           now: datetime) -> Reply:
+def names_one(text: str) -> bool:
+    """Whether the words name a language (answering the list)."""
+    return _by_name(text) is not None
+
+
+def leave(context: Context) -> None:
+    """The list was open and the message does not answer it: the list closes and the
+    message goes on to the other routes."""
+    clear_state(context.session, context.person_id)
+    context.state = None
+
+
+def handle(context: Context) -> Reply:
     """List the languages, or switch to the one picked and confirm in it."""
-    wanted = choice.removeprefix(PICK_KEY) if choice and choice.startswith(PICK_KEY) else None
-    if wanted is None and not choice and text:
+    session, person, text, now = context.session, context.person, context.text, context.now
+    wanted = context.choice.code if isinstance(context.choice, LanguagePick) else None
+    if wanted is None and not context.tapped and text:
         wanted = _by_name(text)
     if wanted in LANGUAGES:
         clear_state(session, person.id or 0)
@@ -71,10 +67,10 @@ def handle(session: Session, person: Person, choice: str | None, text: str, *,
             session.add(person)
         return Reply(gettext_for(wanted, "From now on I will write to you in {language_name}.",
                                  language_name=autonym(wanted)))
-    set_state(session, person.id or 0, dialog=DIALOG, step="pick", data={}, now=now)
+    set_state(session, person.id or 0, dialog=DIALOG, step=PICK, data={}, now=now)
     return Reply(
         gettext_for(person.language, "Which language should I write to you in?"),
-        tuple(Choice(f"{PICK_KEY}{code}", autonym(code)) for code in LANGUAGES),
+        tuple(Choice(LanguagePick(code), autonym(code)) for code in LANGUAGES),
     )
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from handlers.inbox import respond
 from handlers.messages import Choice, Incoming, Reply
 from locales import gettext_for, normalize_language
+from policy.choices import ShareContact
 from policy.phones import to_e164
 from policy.text import clean_text
 from storage.inbound import mark_seen
@@ -25,8 +26,9 @@ from storage.models import AuditLog, OutboxMessage, Person
 from storage.outbox import enqueue_row
 
 log = logging.getLogger(__name__)
-#: A choice with this key is the channel's "share my phone number" button.
-SHARE_CONTACT = "@contact"
+#: A choice with this data is the channel's "share my phone number" button (bot.telegram
+#: draws it as Telegram's contact button).
+SHARE_CONTACT = ShareContact().pack()
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def _welcome(language: str) -> Reply:
             "Welcome to Närvaro, the school's absence service. To begin, share your phone "
             "number with the button below so we can find you in the school's list.",
         ),
-        (Choice(SHARE_CONTACT, gettext_for(language, "Share my phone number")),),
+        (Choice(ShareContact(), gettext_for(language, "Share my phone number")),),
     )
 
 
@@ -94,7 +96,7 @@ def _link(
     if message.contact_user_id != message.user_id:
         refusal = Reply(
             gettext_for(hint, "Please share your own phone number with the button below."),
-            (Choice(SHARE_CONTACT, gettext_for(hint, "Share my phone number")),),
+            (Choice(ShareContact(), gettext_for(hint, "Share my phone number")),),
         )
         return _to_chat(session, message, hint, [refusal], now, claim)
     raw = (message.contact_phone or "").strip()

@@ -8,16 +8,17 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from handlers.messages import Choice, Reply
+from handlers.messages import Choice, Context, Reply
 from locales import gettext_for
 from locales.formats import format_day
+from policy.choices import TaskBookOn
 from policy.dayparse import parse_days
 from policy.ladder import AFTER_MEETING
-from storage.conversations import clear_state, get_state, set_state
+from storage.conversations import clear_state, set_state
 from storage.models import Person, School, StaffTask, Student
 from storage.plan_tasks import LADDER_PREFIX, create_plan_tasks, due_at, plan_task
 from storage.schools import school_calendar
-from storage.tasks import TASK_BOOKON, add_tasks, audit_task, close_task, own_task
+from storage.tasks import add_tasks, audit_task, close_task, own_task
 
 DIALOG = "book_meeting"
 #: School days offered as buttons when booking.
@@ -26,13 +27,6 @@ OFFERED_DAYS = 5
 MAX_AHEAD = timedelta(days=120)
 #: How long a written day still answers the question (later, text is read afresh).
 ANSWER_WINDOW = timedelta(minutes=30)
-
-
-def claims(session: Session, person_id: int, choice: str | None, now: datetime) -> bool:
-    """Whether the person was asked for a meeting's day lately and wrote something."""
-    state = get_state(session, person_id)
-    return (not choice and state is not None and state.dialog == DIALOG
-            and now - state.updated_at < ANSWER_WINDOW)
 
 
 def ask_day(session: Session, person: Person, task: StaffTask, now: datetime) -> Reply:
@@ -47,14 +41,15 @@ def ask_day(session: Session, person: Person, task: StaffTask, now: datetime) ->
               now=now)
     return Reply(
         gettext_for(person.language, "Which day is the meeting? Choose a day or write a date."),
-        tuple(Choice(f"{TASK_BOOKON}{task.id}:{day.isoformat()}",
-                     format_day(day, person.language)) for day in days),
+        tuple(Choice(TaskBookOn(task.id or 0, day), format_day(day, person.language))
+              for day in days),
     )
 
 
-def answer(session: Session, person: Person, text: str, now: datetime) -> Reply:
+def answer(context: Context) -> Reply:
     """A day written out for the meeting asked about."""
-    state = get_state(session, person.id or 0)
+    session, person, text, now = context.session, context.person, context.text, context.now
+    state = context.state
     task = own_task(session, person, int((state.data if state else {}).get("task", 0)))
     if task is None or task.status != "open":
         clear_state(session, person.id or 0)
@@ -65,20 +60,16 @@ def answer(session: Session, person: Person, text: str, now: datetime) -> Reply:
     if span is None:
         return Reply(gettext_for(person.language, "I could not read a date. Choose a day or "
                                                   "write one, for example 14/12."))
-    return book(session, person, task, span.first.isoformat(), now)
+    return book(session, person, task, span.first, now)
 
 
-def book(session: Session, person: Person, task: StaffTask, day_text: str,
+def book(session: Session, person: Person, task: StaffTask, day: date,
          now: datetime) -> Reply:
     """Book the meeting for the day: the task moves there; the owner hears the day before."""
     language = person.language
     origin = plan_task(session, task)
     school = session.get(School, task.school_id)
-    try:
-        day = date.fromisoformat(day_text)
-    except ValueError:
-        day = None
-    if origin is None or school is None or day is None:
+    if origin is None or school is None:
         return Reply(gettext_for(language, "That task is not on your list."))
     zone = ZoneInfo(school.timezone)
     today = now.astimezone(zone).date()

@@ -6,16 +6,16 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from handlers.messages import Choice
+from handlers.messages import Choice, Context, Reply
 from locales import gettext_for
 from locales.formats import format_days, speaks
+from policy.choices import TaskDone
 from policy.routing import AUTO
 from storage.models import Absence, AbsenceReport, Guardianship, Person, StaffTask, Student
 from storage.outbox import enqueue
 from storage.reports import mentors_of
 from storage.tasks import (
     CALL_PREFIX,
-    TASK_DONE,
     add_task,
     close_task,
     own_task,
@@ -45,7 +45,7 @@ def notify_late_report(
             " so it does not count as reported absence. Please follow up with the guardian.",
             student=label, days=format_days(late_days, language),
         )
-        done = Choice(f"{TASK_DONE}{task_id}", gettext_for(language, "Done"))
+        done = Choice(TaskDone(task_id), gettext_for(language, "Done"))
         sent += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
                         language=language, text=text, now=now, choices=[done.as_dict()])
     return sent
@@ -71,6 +71,14 @@ def notify_cancelled_today(
     return sent
 
 
+def done(context: Context) -> Reply:
+    """A task's Done button: marked done if it is the person's own."""
+    task = context.key(TaskDone).task
+    if mark_task_done(context.session, context.person, task, now=context.now):
+        return Reply(gettext_for(context.language, "Marked as done. Thank you!"))
+    return Reply(gettext_for(context.language, "That task is not on your list."))
+
+
 def mark_task_done(session: Session, person: Person, task_id: int, *, now: datetime) -> bool:
     """Mark the person's own task done; False if it is not theirs (reveals nothing)."""
     task = own_task(session, person, task_id)
@@ -89,7 +97,7 @@ def notify_guardian_unreachable(session: Session, *, guardian: Person, now: date
     """
     sent = 0
     children = session.execute(
-        select(Student).join(Guardianship, Guardianship.student_id == Student.id)
+        select(Student).join(Guardianship, col(Guardianship.student_id) == Student.id)
         .where(Guardianship.guardian_id == guardian.id)
     ).scalars()
     day = now.date().isoformat()
@@ -107,7 +115,7 @@ def notify_guardian_unreachable(session: Session, *, guardian: Person, now: date
                 "Please call: {phone}.",
                 guardian=guardian.name, student=label, phone=guardian.phone or "-",
             ) + speaks(guardian.language, language)
-            done = Choice(f"{TASK_DONE}{task_id}", gettext_for(language, "Done"))
+            done = Choice(TaskDone(task_id), gettext_for(language, "Done"))
             sent += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
                             language=language, text=text, now=now, choices=[done.as_dict()])
     return sent

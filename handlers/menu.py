@@ -5,21 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from handlers.messages import Choice, Incoming, Reply
+from handlers.messages import Choice, Context, Reply
+from handlers.router import with_text
 from locales import N_, gettext_for, ngettext_for
 from locales.formats import task_kind
+from policy.choices import (
+    MENU_HELP,
+    MENU_LANGUAGE,
+    MENU_REPORT,
+    MENU_REPORTS,
+    MENU_ROLL,
+    MENU_STATUS,
+    MENU_TASKS,
+    MENU_WORRY,
+)
 from storage.models import Absence, Person, School, StaffTask, Student
-from storage.people import Roles, roles_of, school_of
+from storage.people import Roles, school_of
 from storage.plan_tasks import plan_words
 from storage.tasks import student_label
 
-STATUS, TASKS, HELP = "menu:status", "menu:tasks", "menu:help"
-REPORT, REPORTS = "menu:report", "menu:reports"
-ROLL = "menu:roll"
-LANGUAGE = "menu:language"  # handled by handlers.language
-WORRY = "menu:worry"  # handled by handlers.worry
+TASKS_COMMAND = "/tasks"
 HELP_WORDS = {
     "help", "/help", "hjälp", "hjelp", "hjælp", "?", "مساعدة", "caawin", "caawimaad", "caawimo",
     "ሓገዝ", "کمک", "راهنما", "допомога", "pomoc",
@@ -37,17 +44,17 @@ def menu_choices(language: str, roles: Roles) -> tuple[Choice, ...]:
     """The buttons this person gets: what they can do depends on their roles."""
     choices = []
     if can_report(roles):
-        choices.append(Choice(REPORT, gettext_for(language, "Report absence")))
-        choices.append(Choice(REPORTS, gettext_for(language, "My reports")))
+        choices.append(Choice(MENU_REPORT, gettext_for(language, "Report absence")))
+        choices.append(Choice(MENU_REPORTS, gettext_for(language, "My reports")))
     if roles.children or roles.student is not None:
-        choices.append(Choice(STATUS, gettext_for(language, "Today's absence")))
+        choices.append(Choice(MENU_STATUS, gettext_for(language, "Today's absence")))
     if can_report(roles):
-        choices.append(Choice(WORRY, gettext_for(language, "Something worries me")))
+        choices.append(Choice(MENU_WORRY, gettext_for(language, "Something worries me")))
     if roles.staff:
-        choices.append(Choice(TASKS, gettext_for(language, "My tasks")))
-        choices.append(Choice(ROLL, gettext_for(language, "Roll call")))
-    choices.append(Choice(HELP, gettext_for(language, "Help")))
-    choices.append(Choice(LANGUAGE, gettext_for(language, "Language")))
+        choices.append(Choice(MENU_TASKS, gettext_for(language, "My tasks")))
+        choices.append(Choice(MENU_ROLL, gettext_for(language, "Roll call")))
+    choices.append(Choice(MENU_HELP, gettext_for(language, "Help")))
+    choices.append(Choice(MENU_LANGUAGE, gettext_for(language, "Language")))
     return tuple(choices)
 
 
@@ -58,21 +65,46 @@ def can_report(roles: Roles) -> bool:
     )
 
 
-def handle_menu(session: Session, person: Person, incoming: Incoming, now: datetime) -> Reply:
+def answer(context: Context) -> Reply:
     """Answer a menu choice or any other message with the greeting and the menu."""
+    session, person, roles = context.session, context.person, context.roles
     language = person.language
-    roles = roles_of(session, person)
     choices = menu_choices(language, roles)
-    text = incoming.text.strip().lower()
-    if incoming.choice == HELP or text in HELP_WORDS:
+    if context.choice == MENU_HELP or is_help(context.text):
         if roles.staff:
             return Reply(staff_help(language), choices)
         return Reply(help_text(session, person), choices)
-    if incoming.choice == STATUS:
-        return Reply(_status_text(session, person, roles, now), choices)
-    if incoming.choice == TASKS:
-        return Reply(_tasks_text(session, person, now), choices)
+    if context.choice == MENU_STATUS:
+        return Reply(_status_text(session, person, roles, context.now), choices)
+    if context.choice == MENU_TASKS:
+        return Reply(_tasks_text(session, person, context.now), choices)
     return Reply(greeting(person, roles), choices)
+
+
+def greet(context: Context) -> Reply:
+    """The greeting and the menu, whatever the message said."""
+    return Reply(greeting(context.person, context.roles),
+                 menu_choices(context.language, context.roles))
+
+
+def show_help(context: Context) -> Reply:
+    """Help: whom to ask, or a staff member's commands."""
+    return answer(with_text(context, "help"))
+
+
+def show_tasks(context: Context) -> Reply:
+    """`/tasks`: a staff member's open tasks."""
+    return answer(with_text(context, "", MENU_TASKS.pack()))
+
+
+def is_help(text: str) -> bool:
+    """Whether the words ask for help ("hjälp", "?")."""
+    return text.strip().lower() in HELP_WORDS
+
+
+def is_greeting(text: str) -> bool:
+    """Whether the words are a greeting ("hej", "menu")."""
+    return text.lower().strip("!.") in GREETING_WORDS
 
 
 def greeting(person: Person, roles: Roles) -> str:
@@ -164,9 +196,9 @@ def _tasks_text(session: Session, person: Person, now: datetime) -> str:
             select(StaffTask)
             .where(
                 StaffTask.assignee_id == person.id,
-                StaffTask.status.in_(("open", "snoozed")),
+                col(StaffTask.status).in_(("open", "snoozed")),
             )
-            .order_by(StaffTask.due_at)
+            .order_by(col(StaffTask.due_at))
         ).scalars()
     )
     header = ngettext_for(

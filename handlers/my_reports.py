@@ -1,4 +1,5 @@
-"""A guardian's reports for the coming days, and cancelling one ("she felt better")."""
+"""A guardian's reports for the coming days, and cancelling one ("she felt better"): a
+button, then yes or no (tapped or written). See `my_reports.mmd`."""
 
 from __future__ import annotations
 
@@ -7,31 +8,34 @@ from datetime import datetime
 from sqlmodel import Session
 
 from handlers.mentor_notices import notify_cancelled_today
-from handlers.messages import Choice, Reply
-from handlers.report_dialog import Reportable
+from handlers.messages import Choice, Context, Reply, Reportable
 from handlers.schooltime import calendar_for, local_today
 from locales import gettext_for
 from locales.formats import first_name, format_span, reason_label
+from policy.choices import ReportCancel, ReportConfirmCancel, ReportKeep
+from policy.freetext import parse_yes_no
 from storage.conversations import clear_state, set_state
 from storage.models import AbsenceReport, Person, School, Student
 from storage.reports import cancel_report, upcoming_reports
 from storage.schools import policy_of
 
-DIALOG = "cancel"
-CANCEL_KEY, KEEP_KEY, CONFIRM_KEY = "report:cancel:", "report:keep", "report:confirm-cancel:"
+COMMAND = "/reports"
+DIALOG, CONFIRM = "cancel", "confirm"
 MAX_LISTED = 8
 
 
-def list_reports(
-    session: Session, person: Person, students: list[Reportable], *, now: datetime
-) -> Reply:
-    """The open reports for the person's children from today on, each with a cancel button.
+def list_reports(context: Context) -> Reply:
+    """The open reports for the person's children from today on, each with a cancel button
+    (any dialog open is closed).
 
     Reports by the other guardian are listed too (a child's absence is one
     thing), but their notes are never shown.
     """
+    session, person, students, now = (context.session, context.person, context.students,
+                                      context.now)
+    clear_state(session, person.id or 0)
     language = person.language
-    names = {r.student.id: first_name(r.name) for r in students}
+    names = {r.student.id or 0: first_name(r.name) for r in students}
     school = session.get(School, students[0].student.school_id) if students else None
     reports = upcoming_reports(session, names, local_today(school, now), limit=MAX_LISTED)
     if not reports:
@@ -43,19 +47,16 @@ def list_reports(
                            report.part_end, language)
         lines.append(f"• {report.reference} · {names[report.student_id]} · {span} · "
                      f"{reason_label(report.reason, language)}")
-        choices.append(Choice(f"{CANCEL_KEY}{report.id}",
+        choices.append(Choice(ReportCancel(report.id or 0),
                               gettext_for(language, "Cancel {ref}", ref=report.reference)))
     return Reply("\n".join(lines), tuple(choices))
 
 
 def _own_report(
-    session: Session, students: list[Reportable], report_id: str, now: datetime
+    session: Session, students: list[Reportable], report_id: int, now: datetime
 ) -> AbsenceReport | None:
     """The report, if it is for one of the person's children and still has days to come."""
-    try:
-        report = session.get(AbsenceReport, int(report_id))
-    except ValueError:
-        return None
+    report = session.get(AbsenceReport, report_id)
     allowed = {r.student.id for r in students}
     if report is None or report.student_id not in allowed or report.cancelled_at is not None:
         return None
@@ -68,17 +69,16 @@ def report_student(students: list[Reportable], report: AbsenceReport) -> Student
     return next(r.student for r in students if r.student.id == report.student_id)
 
 
-def ask_cancel(
-    session: Session, person: Person, students: list[Reportable], report_id: str, *,
-    now: datetime,
-) -> Reply:
+def ask_cancel(context: Context) -> Reply:
     """Ask to confirm cancelling one report."""
+    session, person, students, now = (context.session, context.person, context.students,
+                                      context.now)
     language = person.language
-    report = _own_report(session, students, report_id, now)
+    report = _own_report(session, students, context.key(ReportCancel).report, now)
     if report is None:
         return Reply(gettext_for(language, "That report cannot be cancelled any more."))
     name = next(first_name(r.name) for r in students if r.student.id == report.student_id)
-    set_state(session, person.id or 0, dialog=DIALOG, step="confirm",
+    set_state(session, person.id or 0, dialog=DIALOG, step=CONFIRM,
               data={"report": report.id}, now=now)
     school = session.get(School, report_student(students, report).school_id)
     first = max(report.first_day, local_today(school, now))  # past days stay reported
@@ -86,13 +86,35 @@ def ask_cancel(
     return Reply(
         gettext_for(language, "Cancel the absence report for {name}, {days}?", name=name,
                     days=span),
-        (Choice(f"{CONFIRM_KEY}{report.id}", gettext_for(language, "Yes, cancel it")),
-         Choice(KEEP_KEY, gettext_for(language, "No, keep it"))),
+        (Choice(ReportConfirmCancel(report.id or 0), gettext_for(language, "Yes, cancel it")),
+         Choice(ReportKeep(), gettext_for(language, "No, keep it"))),
     )
 
 
-def confirm_cancel(
-    session: Session, person: Person, students: list[Reportable], report_id: str, *,
+def confirm_cancel(context: Context) -> Reply:
+    """Yes, cancel it (the button)."""
+    report_id = context.key(ReportConfirmCancel).report
+    return _cancel(context.session, context.person, context.students, report_id,
+                   now=context.now)
+
+
+def yes_or_no(context: Context) -> Reply | None:
+    """Yes or no written to the question; anything else closes it and goes on."""
+    said = parse_yes_no(context.text, context.language)
+    state = context.state
+    report = state.data.get("report") if state is not None else None
+    if said is True:
+        return _cancel(context.session, context.person, context.students,
+                       report if isinstance(report, int) else 0, now=context.now)
+    if said is False:
+        return keep(context)
+    clear_state(context.session, context.person_id)
+    context.state = None
+    return None
+
+
+def _cancel(
+    session: Session, person: Person, students: list[Reportable], report_id: int, *,
     now: datetime,
 ) -> Reply:
     """Cancel the report; a cancelled report for today reaches the mentor."""
@@ -118,7 +140,7 @@ def confirm_cancel(
     return Reply(gettext_for(language, "Report {ref} is cancelled.", ref=report.reference))
 
 
-def keep(person: Person, session: Session) -> Reply:
+def keep(context: Context) -> Reply:
     """The guardian changed their mind: nothing is cancelled."""
-    clear_state(session, person.id or 0)
-    return Reply(gettext_for(person.language, "OK, the report is kept."))
+    clear_state(context.session, context.person_id)
+    return Reply(gettext_for(context.language, "OK, the report is kept."))

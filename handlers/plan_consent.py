@@ -11,9 +11,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from handlers.messages import Choice, Reply
+from handlers.messages import Choice, Context, Reply
 from locales import gettext_for
 from locales.formats import first_name, format_day
+from policy.choices import PlanOff, PlanOn
 from policy.routing import AUTO
 from storage.models import Person, ReturnPlan, Student
 from storage.outbox import enqueue
@@ -21,15 +22,6 @@ from storage.people import Roles
 from storage.reports import mentors_of, recipients_by_student
 from storage.return_plans import active_plan, set_messages_off
 from storage.tasks import student_label
-
-#: Choice keys, each followed by the student's id.
-OFF, ON = "plan:off:", "plan:on:"
-PREFIXES = (OFF, ON)
-
-
-def owns(choice: str | None) -> bool:
-    """Whether a tapped choice is a guardian's word on the messages to their child."""
-    return choice is not None and choice.startswith(PREFIXES)
 
 
 def announce(session: Session, plan: ReturnPlan, now: datetime) -> int:
@@ -57,18 +49,18 @@ def announce(session: Session, plan: ReturnPlan, now: datetime) -> int:
                 time=f"{plan.morning_time:%H:%M}",
                 first=format_day(plan.starts_on, language).rstrip("."),
                 adult=adult.name if adult else "-"),
-            choices=[{"key": f"{OFF}{student.id}",
-                      "label": gettext_for(language, "No messages to {child}", child=name)}])
+            choices=[Choice(PlanOff(student.id or 0), gettext_for(
+                language, "No messages to {child}", child=name)).as_dict()])
     return queued
 
 
-def act(session: Session, person: Person, roles: Roles, choice: str, *,
-        now: datetime) -> Reply:
+def act(context: Context) -> Reply:
     """A guardian asks the school not to message their child, or allows it again."""
-    off = choice.startswith(OFF)
-    ident = choice.removeprefix(OFF).removeprefix(ON)
-    found = next(((student, child) for student, child in roles.children
-                  if str(student.id) == ident and not student.adult), None)
+    session, person, now, key = context.session, context.person, context.now, context.choice
+    off = isinstance(key, PlanOff)
+    wanted = key.student if isinstance(key, PlanOff | PlanOn) else None
+    found = next(((student, child) for student, child in context.roles.children
+                  if student.id == wanted and not student.adult), None)
     if found is None:
         return Reply(gettext_for(person.language, "That question is no longer open."))
     student, child = found
@@ -93,11 +85,11 @@ def _state(person: Person, student: Student, child: Person) -> Reply:
     language, name = person.language, first_name(child.name)
     if student.messages_off:
         return Reply(gettext_for(language, "The school does not message {child}.", child=name),
-                     (Choice(f"{ON}{student.id}", gettext_for(
+                     (Choice(PlanOn(student.id or 0), gettext_for(
                          language, "Allow messages to {child}", child=name)),))
     return Reply(gettext_for(language, "{child} gets the return plan's morning messages.",
                              child=name),
-                 (Choice(f"{OFF}{student.id}", gettext_for(
+                 (Choice(PlanOff(student.id or 0), gettext_for(
                      language, "No messages to {child}", child=name)),))
 
 

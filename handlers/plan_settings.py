@@ -3,23 +3,34 @@ it with buttons to change the morning time, the answer deadline, the day's goal,
 adult, the guardians' daily note, to add the mentor's own morning text, to go on or to end.
 
 A setting that needs words (a time, a goal, a text) is asked for and read from the next
-message (dialog state `plan_edit`); a tap on another button or "cancel" leaves it.
+message (dialog state `plan_edit`, its step the setting); a tap on another button or
+"cancel" leaves it. See `plan_settings.mmd`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from handlers.messages import Choice, Reply
+from handlers.messages import Choice, Context, Reply
 from handlers.student_view import visible_student
 from locales import gettext_for
 from locales.formats import format_day, format_weekdays
+from policy.choices import (
+    PlanAdult,
+    PlanAsk,
+    PlanEnd,
+    PlanExtend,
+    PlanMenu,
+    PlanNoGoal,
+    PlanNote,
+    PlanSet,
+)
 from policy.return_plan import MAX_OWN_TEXT, clock_time, valid_deadline
 from policy.routing import AUTO
 from policy.text import one_line
-from storage.conversations import clear_state, get_state, set_state
+from storage.conversations import clear_state, set_state
 from storage.models import Person, ReturnPlan, School, StaffRole, Student
 from storage.outbox import enqueue
 from storage.people import Roles
@@ -33,14 +44,12 @@ from storage.return_plans import (
 from storage.tasks import student_label
 
 DIALOG = "plan_edit"
-#: Choice keys, each followed by the plan's id: the plan shown, a setting asked for, a value
-#: tapped (`SET{id}:{setting}:{value}`), the goal removed, the trusted adult (picked as
-#: `ADULT{id}:{person}`), the guardians' note switched.
-MENU, ASK, SET, NO_GOAL = "plan:menu:", "plan:ask:", "plan:set:", "plan:nogoal:"
-ADULT, NOTE = "plan:adult:", "plan:note:"
-PREFIXES = (MENU, ASK, SET, NO_GOAL, ADULT, NOTE)
-#: Ending the plan, or going on after its evaluation (handled in handlers.return_plan).
-END, EXTEND = "plan:end:", "plan:extend:"
+#: The buttons that change a running plan: shown, a setting asked for, a value tapped, the
+#: goal removed, the trusted adult, the guardians' note switched.
+KINDS = (PlanMenu, PlanAsk, PlanSet, PlanNoGoal, PlanAdult, PlanNote)
+#: Ending the plan, or going on (handlers.return_plan): their data for `scheduler.morning`
+#: until it packs typed keys.
+END, EXTEND = PlanEnd.stem(), PlanExtend.stem()
 #: Settings asked for in words.
 TIME, ANSWER_BY, GOAL, OWN_TEXT = "time", "answer", "goal", "own"
 #: How long a written answer still answers the question asked.
@@ -48,19 +57,6 @@ ANSWER_WINDOW = timedelta(hours=1)
 #: Roles that can be a student's trusted adult besides their mentors.
 ADULT_ROLES = ("counsellor", "nurse", "coordinator", "principal")
 MAX_ADULTS = 8
-
-
-def owns(choice: str | None) -> bool:
-    """Whether a tapped choice changes a running plan."""
-    return choice is not None and choice.startswith(PREFIXES)
-
-
-def claims(session: Session, person_id: int, choice: str | None, command: str,
-           now: datetime) -> bool:
-    """Whether the person was just asked for a plan setting and wrote something."""
-    state = get_state(session, person_id)
-    return (not choice and not command and state is not None and state.dialog == DIALOG
-            and now - state.updated_at < ANSWER_WINDOW)
 
 
 def show(session: Session, person: Person, plan: ReturnPlan, *, said: str = "") -> Reply:
@@ -93,68 +89,69 @@ def show(session: Session, person: Person, plan: ReturnPlan, *, said: str = "") 
     if student.messages_off and not student.adult:
         lines.append(gettext_for(language, "A guardian has asked the school not to message "
                                            "the student: no morning messages are sent."))
-    ident = plan.id
+    ident = plan.id or 0
     note = (gettext_for(language, "Stop the guardians' note") if plan.guardian_note
             else gettext_for(language, "Daily note to the guardians"))
     return Reply("\n".join(lines), (
-        Choice(f"{ASK}{ident}:{TIME}", gettext_for(language, "Change the time")),
-        Choice(f"{ASK}{ident}:{ANSWER_BY}", gettext_for(language, "Answer deadline")),
-        Choice(f"{ASK}{ident}:{GOAL}", gettext_for(language, "Set the goal")),
-        Choice(f"{ASK}{ident}:{OWN_TEXT}", gettext_for(language, "Add my own morning text")),
-        Choice(f"{ADULT}{ident}", gettext_for(language, "Change the trusted adult")),
-        Choice(f"{NOTE}{ident}", note),
-        Choice(f"{EXTEND}{ident}", gettext_for(language, "Go on for 2 more weeks")),
-        Choice(f"{END}{ident}", gettext_for(language, "End the plan")),
+        Choice(PlanAsk(ident, TIME), gettext_for(language, "Change the time")),
+        Choice(PlanAsk(ident, ANSWER_BY), gettext_for(language, "Answer deadline")),
+        Choice(PlanAsk(ident, GOAL), gettext_for(language, "Set the goal")),
+        Choice(PlanAsk(ident, OWN_TEXT), gettext_for(language, "Add my own morning text")),
+        Choice(PlanAdult(ident), gettext_for(language, "Change the trusted adult")),
+        Choice(PlanNote(ident), note),
+        Choice(PlanExtend(ident), gettext_for(language, "Go on for 2 more weeks")),
+        Choice(PlanEnd(ident), gettext_for(language, "End the plan")),
     ))
 
 
-def act(session: Session, person: Person, roles: Roles, choice: str, *,
-        now: datetime) -> Reply:
+def act(context: Context) -> Reply:
     """A tap on one of the plan's buttons."""
+    session, person, now, key = context.session, context.person, context.now, context.choice
     language = person.language
-    prefix = next(p for p in PREFIXES if choice.startswith(p))
-    ident, _, rest = choice.removeprefix(prefix).partition(":")
-    plan = own_plan(session, person, roles, ident)
+    if not isinstance(key, KINDS):
+        return Reply(gettext_for(language, "That question is no longer open."))
+    plan = own_plan(session, person, context.roles, key.plan)
     if isinstance(plan, Reply):
         return plan
     person_id = person.id or 0
-    if prefix == MENU:
+    if isinstance(key, PlanMenu):
         clear_state(session, person_id)
         return show(session, person, plan)
-    if prefix == ASK:
-        return _ask(session, person, plan, rest, now)
-    if prefix == SET:
-        setting, _, value = rest.partition(":")
-        return _apply(session, person, plan, setting, value, now)
+    if isinstance(key, PlanAsk):
+        return _ask(session, person, plan, key.setting, now)
+    if isinstance(key, PlanSet):
+        return _apply(session, person, plan, key.setting, key.value, now)
     clear_state(session, person_id)
-    if prefix == NO_GOAL:
+    if isinstance(key, PlanNoGoal):
         change_plan(session, plan, by=person.id, now=now, goal=None)
         return show(session, person, plan, said=gettext_for(language, "The goal is removed."))
-    if prefix == NOTE:
+    if isinstance(key, PlanNote):
         change_plan(session, plan, by=person.id, now=now, guardian_note=not plan.guardian_note)
         said = (gettext_for(language, "The guardians will hear each day how the check-in "
                                       "went.") if plan.guardian_note else
                 gettext_for(language, "The guardians' daily note is off."))
         return show(session, person, plan, said=said)
-    return _adult(session, person, plan, rest, now)
+    return _adult(session, person, plan, key.person if isinstance(key, PlanAdult) else None,
+                  now)
 
 
-def write(session: Session, person: Person, roles: Roles, text: str, *,
-          now: datetime) -> Reply:
+def write(context: Context) -> Reply:
     """The words asked for (a time, a goal, a morning text) for the plan being changed."""
-    state = get_state(session, person.id or 0)
-    data = state.data if state else {}
-    plan = own_plan(session, person, roles, str(data.get("plan", "")))
+    session, person = context.session, context.person
+    data = context.state.data if context.state else {}
+    ident = data.get("plan")
+    plan = own_plan(session, person, context.roles, ident if isinstance(ident, int) else 0)
     if isinstance(plan, Reply):
         clear_state(session, person.id or 0)
         return plan
-    return _apply(session, person, plan, str(data.get("setting", "")), text, now)
+    return _apply(session, person, plan, str(data.get("setting", "")), context.text,
+                  context.now)
 
 
-def own_plan(session: Session, person: Person, roles: Roles, ident: str) -> ReturnPlan | Reply:
+def own_plan(session: Session, person: Person, roles: Roles, ident: int) -> ReturnPlan | Reply:
     """The active plan `ident` if it is of one of the person's own students; otherwise the
     answer that says so (and nothing about whose it is)."""
-    plan = session.get(ReturnPlan, int(ident)) if ident.isdecimal() else None
+    plan = session.get(ReturnPlan, ident) if ident else None
     if plan is None or visible_student(session, person, roles, plan.student_id) is None:
         return Reply(gettext_for(person.language, "This is for school staff."))
     if plan.status != "active":
@@ -167,7 +164,7 @@ def own_plan(session: Session, person: Person, roles: Roles, ident: str) -> Retu
 def _ask(session: Session, person: Person, plan: ReturnPlan, setting: str,
          now: datetime) -> Reply:
     language = person.language
-    back = Choice(f"{MENU}{plan.id}", gettext_for(language, "Back to the plan"))
+    back = Choice(PlanMenu(plan.id or 0), gettext_for(language, "Back to the plan"))
     if setting not in (TIME, ANSWER_BY, GOAL, OWN_TEXT):
         return show(session, person, plan)
     set_state(session, person.id or 0, dialog=DIALOG, step=setting,
@@ -176,14 +173,14 @@ def _ask(session: Session, person: Person, plan: ReturnPlan, setting: str,
         offered = [time(7, 0), time(7, 15), time(7, 30), time(7, 45)]
         return Reply(gettext_for(language, "When should the morning message go? Choose a time "
                                            "or write one, for example 07:30."),
-                     (*(Choice(f"{SET}{plan.id}:{TIME}:{at:%H:%M}", f"{at:%H:%M}")
+                     (*(Choice(PlanSet(plan.id or 0, TIME, f"{at:%H:%M}"), f"{at:%H:%M}")
                         for at in offered if at != plan.morning_time), back))
     if setting == ANSWER_BY:
         return Reply(gettext_for(language, "By when should the student have answered? Write "
                                            "a time, for example 07:50. After that you hear "
                                            "of it."), (back,))
     if setting == GOAL:
-        choices = (Choice(f"{NO_GOAL}{plan.id}", gettext_for(language, "No goal")), back) if (
+        choices = (Choice(PlanNoGoal(plan.id or 0), gettext_for(language, "No goal")), back) if (
             plan.goal) else (back,)
         return Reply(gettext_for(language, "Write the goal the morning message should say, "
                                            "for example: only the first two lessons."),
@@ -235,17 +232,17 @@ def _apply(session: Session, person: Person, plan: ReturnPlan, setting: str, val
     return show(session, person, plan, said=said)
 
 
-def _adult(session: Session, person: Person, plan: ReturnPlan, picked: str,
+def _adult(session: Session, person: Person, plan: ReturnPlan, picked: int | None,
            now: datetime) -> Reply:
     language = person.language
     candidates = adult_candidates(session, plan)
-    if not picked:
+    if picked is None:
         return Reply(gettext_for(language, "Who should hear at once when the student needs "
                                            "help or does not answer?"),
-                     (*(Choice(f"{ADULT}{plan.id}:{adult.id}", adult.name)
+                     (*(Choice(PlanAdult(plan.id or 0, adult.id), adult.name)
                         for adult in candidates),
-                      Choice(f"{MENU}{plan.id}", gettext_for(language, "Back to the plan"))))
-    adult = next((a for a in candidates if str(a.id) == picked), None)
+                      Choice(PlanMenu(plan.id or 0), gettext_for(language, "Back to the plan"))))
+    adult = next((a for a in candidates if a.id == picked), None)
     if adult is None:
         return show(session, person, plan)
     if change_plan(session, plan, by=person.id, now=now, trusted_adult_id=adult.id):
@@ -263,9 +260,9 @@ def adult_candidates(session: Session, plan: ReturnPlan) -> list[Person]:
     found = {p.id: p for p in mentors_of(session, student.id or 0)}
     for role in ADULT_ROLES:
         for staff in session.execute(
-            select(Person).join(StaffRole, StaffRole.person_id == Person.id)
+            select(Person).join(StaffRole, col(StaffRole.person_id) == Person.id)
             .where(StaffRole.school_id == student.school_id, StaffRole.role == role)
-            .order_by(Person.name)
+            .order_by(col(Person.name))
         ).scalars():
             found.setdefault(staff.id, staff)
     return list(found.values())[:MAX_ADULTS]

@@ -20,11 +20,22 @@ from babel.lists import format_list
 from sqlmodel import Session
 
 from handlers.mentor_notices import notify_cancelled_today, notify_late_report
-from handlers.messages import Choice, Reply
+from handlers.messages import Choice, Context, Reply, Reportable
 from handlers.schooltime import calendar_for, local_now
 from locales import gettext_for
 from locales.formats import first_name, format_day, format_days, format_span, reason_label
 from policy.calendar import SchoolCalendar
+from policy.choices import (
+    AddNote,
+    AllChildren,
+    ChildPick,
+    ChoiceKey,
+    DayPick,
+    EarlierDay,
+    PartOfDay,
+    ReasonPick,
+    Undo,
+)
 from policy.dayparse import DaySpan
 from policy.freetext import fold, match_child
 from policy.notices import NoticeRules
@@ -32,33 +43,21 @@ from policy.presets import PolicyPreset
 from policy.reading import Reading, read
 from policy.reporting import ReportDays, check_report_days, first_day_meant, undo_until
 from storage.conversations import clear_state, set_state
-from storage.models import AbsenceReport, ConversationState, Person, School, Student
+from storage.models import AbsenceReport, Person, School
 from storage.people import student_names_at
 from storage.reports import add_note, cancel_report, save_report, undoable_reports
 from storage.schools import notice_rules, policy_of
 
+COMMAND = "/report"
 DIALOG = "report"
 CHILD, DAYS, EARLIER, TIMES, REASON, NOTE = (
     "child", "days", "earlier", "times", "reason", "note",
 )
-CHILD_KEY, DAY_KEY, REASON_KEY = "child:", "day:", "reason:"
-ALL_CHILDREN = "child:all"
-EARLIER_KEY, TIMES_KEY = "days:earlier", "days:times"
-UNDO_KEY, NOTE_KEY = "undo:", "note:add:"
-CANCEL = "dlg:cancel"
 MAX_NOTE = 200
 MAX_EARLIER_BUTTONS = 5
 #: How far back an undo looks for the report it takes back (a Friday evening's report can
 #: be undone until Monday's school day ends).
 UNDO_LOOKBACK = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Reportable:
-    """A student this person may report for, with the name to show."""
-
-    student: Student
-    name: str
 
 
 @dataclass
@@ -84,7 +83,7 @@ class Turn:
         """Whether the conversation is by text message (no buttons there)."""
         return self.data.get("channel") == "sms"
 
-    def t(self, message: str, **values: object) -> str:
+    def t(self, message: str, **values: Any) -> str:
         """`message` in the writer's language."""
         return gettext_for(self.language, message, **values)
 
@@ -117,15 +116,22 @@ class Turn:
         return first_day_meant(calendar, today, moment, rules.day_ends)
 
 
-def begin(
-    session: Session, person: Person, students: list[Reportable], *, channel: str,
-    now: datetime,
-) -> Reply:
-    """/report or the menu's Report absence: ask which child (skipped with one child)."""
-    turn = Turn(session, person, students, {"channel": channel}, now)
+def begin(context: Context) -> Reply:
+    """/report or the menu's Report absence: ask which child (skipped with one child); any
+    dialog open is closed."""
+    session, person, students = context.session, context.person, context.students
+    clear_state(session, person.id or 0)
+    turn = Turn(session, person, students, {"channel": context.incoming.channel}, context.now)
     if len(students) == 1:
         turn.data["students"] = [students[0].student.id]
     return _next(turn)
+
+
+def start_from(context: Context) -> Reply | None:
+    """Words that may report an absence: recorded when complete, else what is missing is
+    asked; None when they report nothing."""
+    return start(context.session, context.person, context.students, context.text,
+                 channel=context.incoming.channel, now=context.now)
 
 
 def start(
@@ -184,14 +190,16 @@ def answer_notice(
     return Reply(turn.t("Thank you for your answer. The school will contact you.")), "replied"
 
 
-def advance(
-    session: Session, person: Person, students: list[Reportable], state: ConversationState,
-    text: str, choice: str | None, *, now: datetime,
-) -> Reply:
+def advance(context: Context) -> Reply:
     """Take the answer to the current question and ask the next one (or record)."""
-    turn = Turn(session, person, students, dict(state.data), now)
-    if choice:
-        return on_choice(turn, state.step, choice)
+    session, person, students, text = (context.session, context.person, context.students,
+                                       context.text)
+    state = context.state
+    if state is None:
+        raise LookupError("no report dialog open")
+    turn = Turn(session, person, students, dict(state.data), context.now)
+    if context.tapped:
+        return on_choice(turn, context.choice)
     if state.step == NOTE:
         return _note(turn, text)
     if state.step == CHILD:
@@ -208,54 +216,42 @@ def advance(
     return _next(turn)
 
 
-def on_choice(turn: Turn, step: str, choice: str) -> Reply:
-    """A tapped button (or a numbered SMS answer) of this dialog."""
-    if choice.startswith(UNDO_KEY):
-        return _undo_chosen(turn, choice.removeprefix(UNDO_KEY))
-    if choice.startswith(NOTE_KEY):
-        turn.data = {"channel": turn.data.get("channel"), "reports": _ids(
-            choice.removeprefix(NOTE_KEY))}
+def on_choice(turn: Turn, key: ChoiceKey | None) -> Reply:
+    """A tapped button (or a numbered SMS answer) of this dialog; an unknown one asks the
+    open question again."""
+    if isinstance(key, Undo):
+        return _undo_chosen(turn, list(key.reports))
+    if isinstance(key, AddNote):
+        turn.data = {"channel": turn.data.get("channel"), "reports": list(key.reports)}
         return _ask(turn, NOTE)
-    if choice == EARLIER_KEY:
+    if isinstance(key, EarlierDay):
         return _ask(turn, EARLIER)
-    if choice == TIMES_KEY:
+    if isinstance(key, PartOfDay):
         return _ask(turn, TIMES)
-    if choice == ALL_CHILDREN:
+    if isinstance(key, AllChildren):
         turn.data["students"] = [r.student.id for r in turn.students]
-    elif choice.startswith(CHILD_KEY):
-        wanted = choice.removeprefix(CHILD_KEY)
-        match = next((r for r in turn.students if str(r.student.id) == wanted), None)
+    elif isinstance(key, ChildPick):
+        match = next((r for r in turn.students if r.student.id == key.student), None)
         if match is not None:  # a button can only name one of the writer's own children
             turn.data["students"] = [match.student.id]
-    elif choice.startswith(DAY_KEY):
-        try:
-            day = date.fromisoformat(choice.removeprefix(DAY_KEY))
-        except ValueError:
-            return _next(turn)
-        _set_days(turn, DaySpan(day, day))
-    elif choice.startswith(REASON_KEY):
-        reason = choice.removeprefix(REASON_KEY)
-        if reason in turn.context()[1].reasons:
-            turn.data["reason"] = reason
+    elif isinstance(key, DayPick):
+        _set_days(turn, DaySpan(key.day, key.day))
+    elif isinstance(key, ReasonPick) and key.reason in turn.context()[1].reasons:
+        turn.data["reason"] = key.reason
     return _next(turn)
 
 
-def act(
-    session: Session, person: Person, students: list[Reportable], choice: str, *,
-    channel: str, now: datetime,
-) -> Reply:
+def act(context: Context) -> Reply:
     """A receipt's button (undo, add a note), whenever it is tapped."""
-    turn = Turn(session, person, students, {"channel": channel}, now)
-    return on_choice(turn, "", choice)
+    turn = Turn(context.session, context.person, context.students,
+                {"channel": context.incoming.channel}, context.now)
+    return on_choice(turn, context.choice)
 
 
-def owns(choice: str | None) -> bool:
-    """Whether a choice belongs to a receipt (undo, add a note)."""
-    return bool(choice) and (choice or "").startswith((UNDO_KEY, NOTE_KEY))
-
-
-def _ids(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.isdecimal()]
+def undo_word(context: Context) -> Reply:
+    """"ÅNGRA" / "undo" written: the latest report taken back while its undo is open."""
+    return undo(context.session, context.person, context.students, now=context.now) or Reply(
+        gettext_for(context.language, "There is nothing to undo."))
 
 
 def _read(turn: Turn, text: str, *, step: str | None = None,
@@ -380,7 +376,7 @@ def _question(turn: Turn, step: str) -> tuple[str, tuple[Choice, ...]]:
     if step == DAYS:
         choices = []
         if calendar.is_school_day(today):
-            choices.append(Choice(f"{DAY_KEY}{today.isoformat()}", turn.t("Today")))
+            choices.append(Choice(DayPick(today), turn.t("Today")))
         try:
             upcoming = calendar.add_school_days(today, 1)
         except ValueError:
@@ -388,10 +384,10 @@ def _question(turn: Turn, step: str) -> tuple[str, tuple[Choice, ...]]:
         if upcoming is not None and upcoming <= today + timedelta(days=policy.report_horizon_days):
             label = (turn.t("Tomorrow") if upcoming == today + timedelta(days=1)
                      else format_day(upcoming, turn.language))
-            choices.append(Choice(f"{DAY_KEY}{upcoming.isoformat()}", label))
+            choices.append(Choice(DayPick(upcoming), label))
         if _earlier_days(calendar, policy, today):
-            choices.append(Choice(EARLIER_KEY, turn.t("An earlier day")))
-        choices.append(Choice(TIMES_KEY, turn.t("Part of a day")))
+            choices.append(Choice(EarlierDay(), turn.t("An earlier day")))
+        choices.append(Choice(PartOfDay(), turn.t("Part of a day")))
         return turn.t(
             "Which day is {name} absent? A day (Monday), a date (24/11), a range "
             "(24/11–26/11) or hours (08:15–10:00).", name=name,
@@ -402,7 +398,7 @@ def _question(turn: Turn, step: str) -> tuple[str, tuple[Choice, ...]]:
             "Which day? These days can still be reported on time. For an older day, write "
             "its date."
         ), tuple(
-            Choice(f"{DAY_KEY}{d.isoformat()}", format_day(d, turn.language)) for d in earlier
+            Choice(DayPick(d), format_day(d, turn.language)) for d in earlier
         )
     if step == TIMES:
         return turn.t(
@@ -411,7 +407,7 @@ def _question(turn: Turn, step: str) -> tuple[str, tuple[Choice, ...]]:
         ), ()
     if step == REASON:
         return turn.t("What is the reason?"), tuple(
-            Choice(f"{REASON_KEY}{reason}", reason_label(reason, turn.language))
+            Choice(ReasonPick(reason), reason_label(reason, turn.language))
             for reason in policy.reasons
         )
     return turn.t("Write the note for the school (at most {n} characters).", n=MAX_NOTE), ()
@@ -420,12 +416,12 @@ def _question(turn: Turn, step: str) -> tuple[str, tuple[Choice, ...]]:
 def _child_choices(turn: Turn) -> tuple[Choice, ...]:
     firsts = [first_name(r.name) for r in turn.students]
     choices = [
-        Choice(f"{CHILD_KEY}{r.student.id}",
+        Choice(ChildPick(r.student.id or 0),
                first_name(r.name) if firsts.count(first_name(r.name)) == 1 else r.name)
         for r in turn.students
     ]
     if len(choices) > 1:
-        choices.append(Choice(ALL_CHILDREN, turn.t("All of them")))
+        choices.append(Choice(AllChildren(), turn.t("All of them")))
     return tuple(choices)
 
 
@@ -512,10 +508,10 @@ def _record(turn: Turn, days: ReportDays) -> Reply:
     moment = local_now(turn.school(), turn.now).time().replace(tzinfo=None)
     until = undo_until(calendar, today, moment, rules.day_ends)
     lines.append(_undo_line(turn, until))
-    ids = ",".join(str(report.id) for report in new)
-    choices = [Choice(f"{UNDO_KEY}{ids}", turn.t("Undo"))]
+    ids = tuple(report.id or 0 for report in new)
+    choices: list[Choice] = [Choice(Undo(ids), turn.t("Undo"))]
     if turn.context()[1].keep_note and not turn.sms:
-        choices.append(Choice(f"{NOTE_KEY}{ids}", turn.t("Add a note")))
+        choices.append(Choice(AddNote(ids), turn.t("Add a note")))
     return Reply("\n".join(lines), tuple(choices))
 
 
@@ -552,8 +548,7 @@ def undo(session: Session, person: Person, students: list[Reportable], *,
     return _undo(session, person, students, reports, now=now)
 
 
-def _undo_chosen(turn: Turn, ids: str) -> Reply:
-    wanted = _ids(ids)
+def _undo_chosen(turn: Turn, wanted: list[int]) -> Reply:
     reports = [report for report in (turn.session.get(AbsenceReport, i) for i in wanted)
                if report is not None and report.reporter_id == turn.person.id
                and report.cancelled_at is None]

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from handlers import plan_consent, plan_settings
-from handlers.messages import Choice, Reply
-from handlers.plan_settings import END, EXTEND, MENU
+from handlers.messages import Choice, Context, Reply
 from handlers.student_view import own_student
 from locales import gettext_for
 from locales.formats import format_day
+from policy.choices import CheckIn, PlanEnd, PlanExtend, PlanMenu, TaskDone
 from policy.return_plan import (
     ALARMING,
     ANSWERS,
@@ -30,9 +30,9 @@ from policy.return_plan import (
 )
 from policy.routing import AUTO
 from storage.audit import audit
+from storage.conversations import clear_state
 from storage.models import Person, PlanCheckIn, ReturnPlan, School, Student
 from storage.outbox import enqueue
-from storage.people import Roles
 from storage.reports import recipients_by_student
 from storage.return_plans import (
     active_plan,
@@ -43,17 +43,10 @@ from storage.return_plans import (
     start_plan,
 )
 from storage.schools import school_calendar
-from storage.tasks import TASK_DONE, add_task, student_label
+from storage.tasks import add_task, student_label
 
 COMMAND = "/plan"
-#: Choice keys: a check-in answer (`CHECK_IN{id}:{answer}`); every plan key starts "plan:".
-CHECK_IN = "plan:checkin:"
 MORNING_TIME = time(7, 15)
-
-
-def claims(choice: str | None) -> bool:
-    """Whether a tapped choice belongs to a return plan."""
-    return choice is not None and choice.startswith("plan:")
 
 
 def reachable(person: Person) -> bool:
@@ -67,10 +60,13 @@ def may_message(student: Student, pupil: Person) -> bool:
     return reachable(pupil) and (student.adult or not student.messages_off)
 
 
-def handle(session: Session, person: Person, roles: Roles, text: str, *,
-           now: datetime) -> Reply:
+def handle(context: Context) -> Reply:
     """`/plan <name> [HH:MM]`: start a return plan for one of the person's own students, or
-    show (and with a time, move) the one running. A guardian sees their children's."""
+    show (and with a time, move) the one running. A guardian sees their children's. Any
+    dialog open is closed."""
+    session, person, roles, text, now = (context.session, context.person, context.roles,
+                                         context.text, context.now)
+    clear_state(session, person.id or 0)
     language = person.language
     if not roles.staff:
         if roles.children:
@@ -117,8 +113,8 @@ def _start(session: Session, person: Person, student: Student, morning: time,
                             evaluate_on=evaluation_day(first, calendar), morning_time=morning,
                             adult_id=person.id, goal=None, now=now)
     plan_consent.announce(session, plan, now)
-    buttons = (Choice(f"{MENU}{plan.id}", gettext_for(language, "Change the plan")),
-               Choice(f"{END}{plan.id}", gettext_for(language, "End the plan")))
+    buttons = (Choice(PlanMenu(plan.id or 0), gettext_for(language, "Change the plan")),
+               Choice(PlanEnd(plan.id or 0), gettext_for(language, "End the plan")))
     evaluate = format_day(plan.followup_on or first, language).rstrip(".")
     return Reply(gettext_for(
         language,
@@ -144,26 +140,19 @@ def unreachable_because(student: Student, pupil: Person, language: str,
     return None
 
 
-def act(session: Session, person: Person, roles: Roles, choice: str, *,
-        now: datetime) -> Reply:
-    """A plan's button: a check-in answer from the student, a guardian's word on messages,
-    or staff changing, ending or extending the plan."""
-    if choice.startswith(CHECK_IN):
-        return _answer(session, person, choice.removeprefix(CHECK_IN), now)
-    if plan_consent.owns(choice):
-        return plan_consent.act(session, person, roles, choice, now=now)
-    if plan_settings.owns(choice):
-        return plan_settings.act(session, person, roles, choice, now=now)
+def act(context: Context) -> Reply:
+    """A plan's End or Go on button (staff)."""
+    session, person, roles, now, key = (context.session, context.person, context.roles,
+                                        context.now, context.choice)
     language = person.language
-    if not choice.startswith((END, EXTEND)):
+    if not isinstance(key, PlanEnd | PlanExtend):
         return Reply(gettext_for(language, "That question is no longer open."))
-    plan = plan_settings.own_plan(session, person, roles,
-                                  choice.removeprefix(END).removeprefix(EXTEND))
+    plan = plan_settings.own_plan(session, person, roles, key.plan)
     if isinstance(plan, Reply):
         return plan
     student = session.get(Student, plan.student_id)
     label = student_label(session, student) if student else "-"
-    if choice.startswith(END):
+    if isinstance(key, PlanEnd):
         end_plan(session, plan, by=person.id, now=now)
         return Reply(gettext_for(language, "The return plan for {student} has ended.",
                                  student=label))
@@ -178,9 +167,13 @@ def act(session: Session, person: Person, roles: Roles, choice: str, *,
                              day=format_day(next_day, language).rstrip(".")))
 
 
-def _answer(session: Session, person: Person, rest: str, now: datetime) -> Reply:
-    ident, _, answer = rest.partition(":")
-    check_in = session.get(PlanCheckIn, int(ident)) if ident.isdecimal() else None
+def answer(context: Context) -> Reply:
+    """The student's answer to the morning check-in; an answer that needs a grown-up
+    reaches the trusted adult at once."""
+    session, person, now = context.session, context.person, context.now
+    key = context.key(CheckIn)
+    answer = key.answer
+    check_in = session.get(PlanCheckIn, key.check_in)
     plan = session.get(ReturnPlan, check_in.plan_id) if check_in else None
     student = session.get(Student, plan.student_id) if plan else None
     language = person.language
@@ -216,8 +209,7 @@ def note_guardians(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, an
     for guardian in recipients_by_student(session, [student]).get(student.id or 0, []):
         language = guardian.language
         if answer in ANSWERS:
-            label = {choice["key"].rsplit(":", 1)[-1]: choice["label"]
-                     for choice in check_in_choices(language, check_in.id or 0)}[answer]
+            label = _check_in_labels(language)[answer]
             # Translators: to a guardian of a student on a return plan; {child}: first name;
             # {answer}: the button the student tapped ("I'm coming").
             text = gettext_for(language, "{child} answered this morning's check-in: {answer}.",
@@ -233,12 +225,16 @@ def note_guardians(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, an
 
 def check_in_choices(language: str, check_in_id: int) -> list[dict[str, str]]:
     """The morning check-in's four answers."""
-    labels = {COMING: gettext_for(language, "I'm coming"),
-              LATER: gettext_for(language, "I'm coming later"),
-              HELP: gettext_for(language, "I need help"),
-              NOT_TODAY: gettext_for(language, "Not today")}
-    return [{"key": f"{CHECK_IN}{check_in_id}:{answer}", "label": labels[answer]}
+    labels = _check_in_labels(language)
+    return [Choice(CheckIn(check_in_id, answer), labels[answer]).as_dict()
             for answer in ANSWERS]
+
+
+def _check_in_labels(language: str) -> dict[str, str]:
+    return {COMING: gettext_for(language, "I'm coming"),
+            LATER: gettext_for(language, "I'm coming later"),
+            HELP: gettext_for(language, "I need help"),
+            NOT_TODAY: gettext_for(language, "Not today")}
 
 
 def alert(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, why: str,
@@ -265,5 +261,5 @@ def alert(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, why: str,
                                      "(return plan). Please make contact.", student=label)
     return enqueue(session, dedupe_key=f"plan-alert:{check_in.id}", recipient_id=adult.id,
                    channel=AUTO, language=language, now=now, text=text,
-                   choices=[{"key": f"{TASK_DONE}{task_id}",
-                             "label": gettext_for(language, "I'll call")}])
+                   choices=[Choice(TaskDone(task_id), gettext_for(language, "I'll call"))
+                            .as_dict()])

@@ -22,18 +22,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from handlers.menu import ROLL
-from handlers.messages import Choice, Incoming, Reply
-from handlers.report_dialog import CANCEL
+from handlers.messages import Choice, Context, Reply
 from handlers.schooltime import calendar_for, local_today
 from locales import gettext_for, ngettext_for
 from locales.formats import format_day
 from policy.attendance import AttendanceRecord
+from policy.choices import MENU_ROLL, Cancel, RollClass, RollMark, RollSend
 from policy.freetext import fold, parse_yes_no, words
 from storage.attendance import apply_attendance, record_roll_call
-from storage.conversations import clear_state, get_state, set_state
+from storage.conversations import clear_state, set_state
 from storage.models import (
     Absence,
     MentorLink,
@@ -43,14 +42,11 @@ from storage.models import (
     SchoolClass,
     Student,
 )
-from storage.people import Roles
 from storage.schools import policy_of
 
 log = logging.getLogger(__name__)
 DIALOG, COMMAND = "roll", "/roll"
 CLASS, MARKS = "class", "marks"
-KEY_PREFIX = "roll:"
-CLASS_KEY, MARK_KEY, SEND = "roll:class:", "roll:mark:", "roll:send"
 PRESENT, ABSENT, LATE = "present", "absent", "late"
 NEXT_MARK = {PRESENT: ABSENT, ABSENT: LATE, LATE: PRESENT}
 SIGNS = {ABSENT: "✗", LATE: "⏱"}
@@ -68,56 +64,38 @@ class _Roll:
     person: Person
     now: datetime
 
-    def t(self, message: str, **values: object) -> str:
+    def t(self, message: str, **values: Any) -> str:
         """`message` in the writer's language."""
         return gettext_for(self.person.language, message, **values)
 
 
-def claims(session: Session, person_id: int, command: str, choice: str | None) -> bool:
-    """Whether a message is for roll call: /roll, its buttons, or text while it is open."""
-    if command == COMMAND or choice == ROLL or (choice or "").startswith(KEY_PREFIX):
-        return True
-    if choice or command:
-        return False
-    state = get_state(session, person_id)
-    return state is not None and state.dialog == DIALOG
-
-
-def handle(session: Session, person: Person, roles: Roles, incoming: Incoming, *,
-           now: datetime) -> Reply:
-    """Answer a roll-call message: start, pick a class, mark students, send."""
-    roll = _Roll(session, person, now)
-    state = get_state(session, person.id or 0)
-    state = state if state is not None and state.dialog == DIALOG else None
-    if not roles.staff:
-        if state is not None:
-            clear_state(session, person.id or 0)
-        return Reply(roll.t("This is for school staff."))
-    schools = {school.id: school for school, _role in roles.staff}
-    choice = incoming.choice or ""
-    if choice == ROLL or (not choice and incoming.text.startswith("/")):
+def handle(context: Context) -> Reply:
+    """Answer a roll-call message (staff): start, pick a class, mark students, send."""
+    session, key = context.session, context.choice
+    roll = _Roll(session, context.person, context.now)
+    state = context.state if context.state is not None and context.state.dialog == DIALOG \
+        else None
+    schools = {school.id: school for school, _role in context.roles.staff}
+    if key == MENU_ROLL or (not context.tapped and context.command):
         return _start(roll, schools)
-    if choice.startswith(CLASS_KEY):
-        chosen = _own_class(session, schools, choice.removeprefix(CLASS_KEY))
+    if isinstance(key, RollClass):
+        chosen = _own_class(session, schools, key.school_class)
         return _open(roll, chosen) if chosen is not None else _start(roll, schools)
     if state is None:
         return Reply(roll.t("That roll call is finished. Write /roll to take a new one."))
     data = dict(state.data)
     if state.step == CLASS:
-        if choice:  # a student's button from an earlier list: the class comes first
+        if key is not None:  # a student's button from an earlier list: the class comes first
             return _start(roll, schools)
-        return _class_from_text(roll, schools, data, incoming.text)
-    if choice == SEND:
+        return _class_from_text(roll, schools, data, context.text)
+    if isinstance(key, RollSend):
         return _save(roll, data)
     students = _students(session, int(data["class"]))
-    if choice.startswith(MARK_KEY):
-        wanted = choice.removeprefix(MARK_KEY)
-        if any(str(student.id) == wanted for student, _name in students):
-            _toggle(data, wanted)
+    if isinstance(key, RollMark):
+        if any(student.id == key.student for student, _name in students):
+            _toggle(data, str(key.student))
         return _show(roll, data, students)
-    if choice:  # a roll-call button this dialog does not know (an old message)
-        return _show(roll, data, students)
-    return _marks_from_text(roll, data, students, incoming.text)
+    return _marks_from_text(roll, data, students, context.text)
 
 
 def _start(roll: _Roll, schools: dict[int | None, School]) -> Reply:
@@ -136,8 +114,8 @@ def _ask_class(roll: _Roll, classes: list[SchoolClass], schools: dict[int | None
     set_state(roll.session, roll.person.id or 0, dialog=DIALOG, step=CLASS,
               data={"classes": [c.id for c in classes]}, now=roll.now)
     question = roll.t("Roll call: which class?")
-    choices = [Choice(f"{CLASS_KEY}{c.id}", _class_label(c, schools)) for c in classes]
-    choices.append(Choice(CANCEL, roll.t("Cancel")))
+    choices = [Choice(RollClass(c.id or 0), _class_label(c, schools)) for c in classes]
+    choices.append(Choice(Cancel(), roll.t("Cancel")))
     return Reply(f"{lead}\n\n{question}" if lead else question, tuple(choices))
 
 
@@ -156,19 +134,19 @@ def _classes(session: Session, person: Person, schools: dict[int | None, School]
              ) -> list[SchoolClass]:
     """The classes of the person's schools, their mentees' classes first."""
     mentored = set(session.execute(
-        select(Student.class_id).join(MentorLink, MentorLink.student_id == Student.id)
+        select(Student.class_id).join(MentorLink, col(MentorLink.student_id) == Student.id)
         .where(MentorLink.mentor_id == person.id)
     ).scalars())
     classes = session.execute(
-        select(SchoolClass).where(SchoolClass.school_id.in_(list(schools)))
+        select(SchoolClass).where(col(SchoolClass.school_id).in_(list(schools)))
     ).scalars()
     return sorted(classes, key=lambda c: (c.id not in mentored, _natural(c.name)))
 
 
-def _own_class(session: Session, schools: dict[int | None, School], wanted: str
+def _own_class(session: Session, schools: dict[int | None, School], wanted: int
                ) -> SchoolClass | None:
     """The class a button names, if it is at one of the person's schools."""
-    school_class = session.get(SchoolClass, int(wanted)) if wanted.isdecimal() else None
+    school_class = session.get(SchoolClass, wanted)
     return school_class if school_class is not None and school_class.school_id in schools else None
 
 
@@ -193,7 +171,7 @@ def _students(session: Session, class_id: int) -> list[tuple[Student, str]]:
     return [
         (student, f"#{student.external_id}" if student.protected else name)
         for student, name in session.execute(
-            select(Student, Person.name).join(Person, Person.id == Student.person_id)
+            select(Student, Person.name).join(Person, col(Person.id) == Student.person_id)
             .where(Student.class_id == class_id).order_by(Person.name, Student.external_id)
         ).all()
     ]
@@ -203,8 +181,8 @@ def _recorded(session: Session, student_ids: list[int], day: date) -> dict[int, 
     """The whole-day absences and late arrivals recorded for these students on `day`."""
     rows = session.execute(
         select(Absence).where(
-            Absence.student_id.in_(student_ids), Absence.day == day, Absence.slot == "day",
-            Absence.state.in_(RECORDED_STATES),
+            col(Absence.student_id).in_(student_ids), Absence.day == day,
+            Absence.slot == "day", col(Absence.state).in_(RECORDED_STATES),
         )
     ).scalars()
     return {row.student_id: row for row in rows}
@@ -278,8 +256,8 @@ def _show(roll: _Roll, data: dict[str, Any], students: list[tuple[Student, str]]
     for student, name in students:
         label = name if names.count(name) == 1 else f"{name} ({student.external_id})"
         sign = SIGNS.get(marks.get(str(student.id), PRESENT))
-        choices.append(Choice(f"{MARK_KEY}{student.id}", f"{sign} {label}" if sign else label))
-    choices += [Choice(SEND, roll.t("Send")), Choice(CANCEL, roll.t("Cancel"))]
+        choices.append(Choice(RollMark(student.id or 0), f"{sign} {label}" if sign else label))
+    choices += [Choice(RollSend(), roll.t("Send")), Choice(Cancel(), roll.t("Cancel"))]
     return Reply(text, tuple(choices))
 
 

@@ -1,8 +1,9 @@
 """Text messages in: the sender is known by phone number alone, and may answer by number.
 
 STOP / START / HELP keywords (every supported language) come first; a bare
-number answers the numbered question last sent to the person; everything else
-goes to the same conversation as any other channel (`handlers.inbox.respond`).
+number answers the numbered question last sent to the person (the typed choices
+stored on that text, `policy.choices`); everything else goes to the same
+conversation as any other channel (`handlers.inbox.respond`).
 A number not in the roster gets one short neutral answer a day and nothing else.
 """
 
@@ -14,15 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from handlers.inbox import MAX_TEXT, respond
-from handlers.linking import SHARE_CONTACT
 from handlers.menu import help_text
 from handlers.messages import Incoming
-from handlers.report_dialog import NOTE_KEY, UNDO_KEY
 from handlers.schooltime import local_today
 from locales import gettext_for
+from policy.choices import unpack
 from policy.freetext import fold
 from policy.routing import AUTO
 from policy.sms import HELP, START, STOP, keyword
@@ -34,17 +34,14 @@ from storage.people import mark_reachable, set_sms_opt_out
 
 log = logging.getLogger(__name__)
 CHANNEL = "sms"
-#: Answers to STOP / START / HELP: they do not replace the numbered question before them.
+#: The dedupe key of an answer to STOP / START / HELP.
 KEYWORD_PREFIX = f"keyword:{CHANNEL}:"
-#: Answers in a conversation (see `handlers.inbox.respond`).
-REPLY_PREFIX = "reply:"
 #: Outbox states of a text that is being sent or was (one person's go out in order).
 OUT = ("sending", "sent", "delivered")
 #: How many recent texts to a person are looked through for the question a number answers.
 RECENT = 10
-#: Questions whose answers may be written out as well as numbered, and how long such an
-#: answer can be.
-WORDED_ANSWERS, MAX_WORDED = "plan-morning:", 40
+#: How long an answer written out (not numbered) can be.
+MAX_WORDED = 40
 
 
 @dataclass(frozen=True)
@@ -56,26 +53,23 @@ class SmsMessage:
     body: str
 
 
-#: Choices an SMS does not number: what they do is written out (the undo word).
-BY_WORD = (UNDO_KEY, NOTE_KEY)
-#: Questions on a scale, numbered from 0 by SMS (the cause mapping's 0–4).
-SCALE_PREFIX = "map:"
-
-
 def first_number(choices: list[dict[str, str]] | None) -> int:
-    """The number an SMS gives the first choice: 0 on a scale, else 1."""
-    shown = numbered_choices(choices)
-    return 0 if shown and all(c["key"].startswith(SCALE_PREFIX) for c in shown) else 1
+    """The number an SMS gives the first choice: 0 on a scale (the cause mapping's 0–4),
+    else 1."""
+    shown = [unpack(choice["key"]) for choice in numbered_choices(choices)]
+    return 0 if shown and all(key is not None and key.scale for key in shown) else 1
 
 
 def numbered_choices(choices: list[dict[str, str]] | None) -> list[dict[str, str]]:
-    """The choices an SMS lists as "reply 1 for …" (menu buttons, the contact button and a
-    receipt's undo and note are left out: by SMS one just writes, and the receipt says the
-    undo word)."""
-    return [
-        choice for choice in choices or []
-        if not choice["key"].startswith(("menu:", *BY_WORD)) and choice["key"] != SHARE_CONTACT
-    ]
+    """The choices an SMS lists as "reply 1 for …": those whose kind is numbered (menu
+    buttons, the contact button and a receipt's undo and note are left out: by SMS one
+    just writes, and the receipt says the undo word)."""
+    numbered = []
+    for choice in choices or []:
+        key = unpack(choice["key"])
+        if key is None or key.numbered:
+            numbered.append(choice)
+    return numbered
 
 
 def handle_sms(
@@ -110,42 +104,46 @@ def find_sender(session: Session, phone: str) -> Person | None:
 
 
 def _numbered_answer(session: Session, person: Person, text: str) -> str | None:
-    """The key of the choice a bare number picks in the question last texted, if any (for
-    the morning check-in, the answer written out counts too).
+    """The packed choice a bare number picks in the question last texted, if any (where
+    the question's kind allows it, the answer written out counts too: the morning
+    check-in's "jag kommer senare").
 
-    Only texts on their way or out count (not those still waiting in the queue:
-    the person cannot answer what they have not got). Answers to STOP / START /
-    HELP and news without a question (a summary, a correction) are skipped; an
-    answer in the conversation without a question means the question is no
-    longer open.
+    The question is the latest text with choices stored (a conversation's answer
+    stores its choices even when there are none: the question before is no longer
+    open). Only texts on their way or out count (not those still waiting in the
+    queue: the person cannot answer what they have not got). Texts that store no
+    choices (answers to STOP / START / HELP, news: a summary, a correction) leave
+    the question before them open.
     """
     worded = not text.isdecimal()
     if len(text) > (MAX_WORDED if worded else 2):
         return None
     recent = session.execute(
-        select(OutboxMessage.dedupe_key, OutboxMessage.choices)
-        .where(OutboxMessage.recipient_id == person.id, OutboxMessage.status.in_(OUT),
+        select(OutboxMessage.choices)
+        .where(OutboxMessage.recipient_id == person.id, col(OutboxMessage.status).in_(OUT),
                # A message routed at send time says "auto" until the dispatcher records
                # that it went by SMS, a moment after the phone has it.
                or_(OutboxMessage.channel == CHANNEL,
-                   (OutboxMessage.channel == AUTO) & (OutboxMessage.status == "sending")))
-        .order_by(OutboxMessage.id.desc())
+                   (col(OutboxMessage.channel) == AUTO) & (OutboxMessage.status == "sending")))
+        .order_by(col(OutboxMessage.id).desc())
         .limit(RECENT)
-    ).all()
-    for dedupe_key, choices in recent:
-        if dedupe_key.startswith(KEYWORD_PREFIX) or (
-                not choices and not dedupe_key.startswith(REPLY_PREFIX)):
-            continue
-        shown = numbered_choices(choices)
-        if worded:
-            # The morning check-in's answers can be written out ("jag kommer senare").
-            if not dedupe_key.startswith(WORDED_ANSWERS):
-                return None
-            said = fold(text.strip(" .!"))
-            return next((c["key"] for c in shown if fold(c["label"]) == said), None)
-        number = int(text) - first_number(choices)
-        return shown[number]["key"] if 0 <= number < len(shown) else None
-    return None
+    ).scalars()
+    choices = next((choices for choices in recent if choices is not None), None)
+    if choices is None:
+        return None
+    shown = numbered_choices(choices)
+    if worded:
+        said = fold(text.strip(" .!"))
+        return next((c["key"] for c in shown if _worded(c["key"]) and fold(c["label"]) == said),
+                    None)
+    number = int(text) - first_number(choices)
+    return shown[number]["key"] if 0 <= number < len(shown) else None
+
+
+def _worded(data: str) -> bool:
+    """Whether a choice may be answered by its label written out."""
+    key = unpack(data)
+    return key is not None and key.worded
 
 
 def _keyword(

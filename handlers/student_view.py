@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.messages import Reply
+from handlers.messages import Context, Reply
 from locales import N_, gettext_for, ngettext_for
 from locales.formats import format_day, format_percent, signal_names
 from policy.freetext import match_child
@@ -48,8 +48,10 @@ STATES = {
 }
 
 
-def show(session: Session, person: Person, roles: Roles, text: str, *, now: datetime) -> Reply:
+def show(context: Context) -> Reply:
     """The student named after the command, if they are one of the person's own."""
+    session, person, roles, text, now = (context.session, context.person, context.roles,
+                                         context.text, context.now)
     language = person.language
     student = named_student(session, person, roles, text, gettext_for(
         language, "Write /student and a name, for example /student Ali."))

@@ -3,34 +3,38 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from handlers import meeting_booking
-from handlers.messages import Choice, Reply
+from handlers.messages import Choice, Context, Reply
 from handlers.task_buttons import task_choices
 from locales import gettext_for
 from locales.formats import format_day
+from policy.choices import (
+    ChoiceKey,
+    GuardCancel,
+    GuardSend,
+    TaskBook,
+    TaskBookOn,
+    TaskDone,
+    TaskHandover,
+    TaskHandTo,
+    TaskHeld,
+    TaskNotNeeded,
+    TaskReached,
+    TaskRetry,
+    TaskTomorrow,
+)
 from policy.routing import AUTO
 from storage.models import Person, School, StaffRole, StaffTask, Student
 from storage.outbox import enqueue
 from storage.plan_tasks import plan_task
 from storage.schools import notice_rules, school_calendar
 from storage.tasks import (
-    GUARD_CANCEL,
-    GUARD_SEND,
-    TASK_BOOK,
-    TASK_BOOKON,
-    TASK_DONE,
-    TASK_HANDOVER,
-    TASK_HANDTO,
-    TASK_HELD,
-    TASK_NOT_NEEDED,
-    TASK_REACHED,
-    TASK_RETRY,
-    TASK_TOMORROW,
     audit_task,
     close_task,
     own_task,
@@ -40,62 +44,53 @@ from storage.tasks import (
 
 log = logging.getLogger(__name__)
 GUARD_KIND = "confirm_notices"
-PREFIXES = (TASK_REACHED, TASK_RETRY, TASK_NOT_NEEDED, TASK_TOMORROW, TASK_HANDOVER,
-            TASK_HANDTO, TASK_HELD, TASK_BOOK, TASK_BOOKON, GUARD_SEND, GUARD_CANCEL)
+#: The choices that act on a task (Done is `handlers.mentor_notices.done`).
+KINDS = (TaskReached, TaskRetry, TaskNotNeeded, TaskTomorrow, TaskHandover, TaskHandTo,
+         TaskHeld, TaskBook, TaskBookOn, GuardSend, GuardCancel)
+GUARD_KINDS = (GuardSend, GuardCancel)
+PLAN_KINDS = (TaskHeld, TaskBook, TaskBookOn)
 #: How many colleagues a hand-over offers.
 MAX_COLLEAGUES = 12
 
 
-def is_task_action(choice: str | None) -> bool:
-    """Whether a tapped choice acts on a task."""
-    return choice is not None and choice.startswith(PREFIXES)
-
-
-def act(session: Session, person: Person, choice: str, *, now: datetime) -> Reply:
+def act(context: Context) -> Reply:
     """Record the outcome the person chose for their own task (nobody else's)."""
-    prefix = next(p for p in PREFIXES if choice.startswith(p))
+    session, person, now, key = context.session, context.person, context.now, context.choice
     language = person.language
-    ident, _, target = choice.removeprefix(prefix).partition(":")
-    try:
-        task = own_task(session, person, int(ident))
-    except ValueError:
-        task = None
-    if task is None:
+    task = own_task(session, person, key.task) if isinstance(key, KINDS) else None
+    if task is None or key is None:
         return Reply(gettext_for(language, "That task is not on your list."))
     if task.status in ("done", "not_needed"):
         return Reply(gettext_for(language, "That is already done. Thank you!"))
-    if (prefix in (GUARD_SEND, GUARD_CANCEL)) != (task.kind == GUARD_KIND):
+    if isinstance(key, GUARD_KINDS) != (task.kind == GUARD_KIND) or (
+            isinstance(key, PLAN_KINDS) and plan_task(session, task) is None):
         return Reply(gettext_for(language, "That task is not on your list."))
-    if prefix in (GUARD_SEND, GUARD_CANCEL):
-        return _guard(session, person, task, send=prefix == GUARD_SEND, now=now)
-    if prefix == TASK_TOMORROW:
-        return _tomorrow(session, person, task, now)
-    if prefix == TASK_HANDOVER:
-        return _ask_whom(session, person, task)
-    if prefix == TASK_HANDTO:
-        return _hand_to(session, person, task, target, now)
-    if prefix in (TASK_HELD, TASK_BOOK, TASK_BOOKON) and plan_task(session, task) is None:
-        return Reply(gettext_for(language, "That task is not on your list."))
-    if prefix == TASK_HELD:
-        return meeting_booking.held(session, person, task, now)
-    if prefix == TASK_BOOK:
-        return meeting_booking.ask_day(session, person, task, now)
-    if prefix == TASK_BOOKON:
-        return meeting_booking.book(session, person, task, target, now)
-    if prefix == TASK_RETRY:
-        minutes = _retry_minutes(session, task)
-        snooze_task(task, minutes=minutes, now=now)
-        session.add(task)
-        audit_task(session, person, task, "no_answer", now)
-        remind = (now + _minutes(minutes)).astimezone(_zone(session, task))
-        return Reply(gettext_for(language, "I will remind you at {time}.",
-                                 time=f"{remind:%H:%M}"))
-    outcome = "reached" if prefix == TASK_REACHED else "not_needed"
+    answer = _ANSWERS.get(type(key))
+    if answer is not None:
+        return answer(session, person, task, now)
+    if isinstance(key, GUARD_KINDS):
+        return _guard(session, person, task, send=isinstance(key, GuardSend), now=now)
+    if isinstance(key, TaskHandTo):
+        return _hand_to(session, person, task, key.person, now)
+    if isinstance(key, TaskBookOn):
+        return meeting_booking.book(session, person, task, key.day, now)
+    outcome = "reached" if isinstance(key, TaskReached) else "not_needed"
     close_task(task, status="done" if outcome == "reached" else "not_needed", outcome=outcome,
                now=now)
     session.add(task)
     audit_task(session, person, task, outcome, now)
     return Reply(gettext_for(language, "Noted. Thank you!"))
+
+
+def _retry(session: Session, person: Person, task: StaffTask, now: datetime) -> Reply:
+    """No answer: the call comes back after the school's retry time."""
+    minutes = _retry_minutes(session, task)
+    snooze_task(task, minutes=minutes, now=now)
+    session.add(task)
+    audit_task(session, person, task, "no_answer", now)
+    remind = (now + _minutes(minutes)).astimezone(_zone(session, task))
+    return Reply(gettext_for(person.language, "I will remind you at {time}.",
+                             time=f"{remind:%H:%M}"))
 
 
 def _tomorrow(session: Session, person: Person, task: StaffTask, now: datetime) -> Reply:
@@ -122,20 +117,19 @@ def _colleagues(session: Session, person: Person, task: StaffTask) -> list[Perso
         .order_by(col(Person.name))).scalars().unique()][:MAX_COLLEAGUES]
 
 
-def _ask_whom(session: Session, person: Person, task: StaffTask) -> Reply:
+def _ask_whom(session: Session, person: Person, task: StaffTask, now: datetime) -> Reply:
     """The colleagues at the task's school, as buttons."""
     return Reply(
         gettext_for(person.language, "Hand this task to whom?"),
-        tuple(Choice(f"{TASK_HANDTO}{task.id}:{colleague.id}", colleague.name)
+        tuple(Choice(TaskHandTo(task.id or 0, colleague.id or 0), colleague.name)
               for colleague in _colleagues(session, person, task)),
     )
 
 
-def _hand_to(session: Session, person: Person, task: StaffTask, target: str,
+def _hand_to(session: Session, person: Person, task: StaffTask, target: int,
              now: datetime) -> Reply:
     """Give the task to a colleague at the same school, who is told at once."""
-    colleague = next((c for c in _colleagues(session, person, task) if str(c.id) == target),
-                     None)
+    colleague = next((c for c in _colleagues(session, person, task) if c.id == target), None)
     if colleague is None:
         return Reply(gettext_for(person.language, "That task is not on your list."))
     task.assignee_id, task.status, task.remind_at = colleague.id or 0, "open", None
@@ -155,8 +149,8 @@ def _hand_to(session: Session, person: Person, task: StaffTask, target: str,
             "{name} handed you a task: {what}: {student}.", name=person.name, what=what,
             student=student_label(session, student) if student else "-"),
         choices=task_choices(origin, task.id or 0, language) if origin else [
-            {"key": f"{TASK_DONE}{task.id}", "label": gettext_for(language, "Done")},
-            {"key": f"{TASK_NOT_NEEDED}{task.id}", "label": gettext_for(language, "Not needed")}],
+            Choice(TaskDone(task.id or 0), gettext_for(language, "Done")).as_dict(),
+            Choice(TaskNotNeeded(task.id or 0), gettext_for(language, "Not needed")).as_dict()],
     )
     return Reply(gettext_for(person.language, "Handed to {name}.", name=colleague.name))
 
@@ -167,7 +161,7 @@ def _guard(session: Session, person: Person, task: StaffTask, *, send: bool,
     scope_day = task.dedupe_key.rsplit(":", 1)[0]
     outcome = "confirmed" if send else "cancelled"
     for sibling in session.execute(
-        select(StaffTask).where(StaffTask.dedupe_key.like(f"{scope_day}:%"),
+        select(StaffTask).where(col(StaffTask.dedupe_key).like(f"{scope_day}:%"),
                                 StaffTask.status == "open")
     ).scalars():
         close_task(sibling, status="done", outcome=outcome, now=now)
@@ -196,3 +190,10 @@ def _retry_minutes(session: Session, task: StaffTask) -> int:
 
 def _minutes(n: int) -> timedelta:
     return timedelta(minutes=n)
+
+
+#: The buttons whose answer needs only the task.
+_ANSWERS: dict[type[ChoiceKey], Callable[[Session, Person, StaffTask, datetime], Reply]] = {
+    TaskTomorrow: _tomorrow, TaskHandover: _ask_whom, TaskRetry: _retry,
+    TaskHeld: meeting_booking.held, TaskBook: meeting_booking.ask_day,
+}

@@ -2,7 +2,7 @@
 refuses to go to school" written in plain words, or told after the menu's *Something
 worries me*. It reaches the child's mentor as a task to call, with the guardian's own words,
 and opens a concern (the Danish guidance: "the concern can come from … parents"); it is
-never taken as an absence report.
+never taken as an absence report. See `worry.mmd`.
 """
 
 from __future__ import annotations
@@ -12,49 +12,45 @@ from datetime import datetime
 from sqlmodel import Session
 
 from handlers.concern import tell_mentor
-from handlers.messages import Choice, Reply
-from handlers.report_dialog import Reportable
+from handlers.messages import Choice, Context, Reply, Reportable
 from locales import gettext_for
 from locales.formats import first_name
+from policy.choices import WorryChild
 from policy.concerns import MAX_NOTE, says_refusal
 from policy.freetext import match_child
 from policy.text import one_line
 from storage.attendance import NOTICE_DIALOG
 from storage.concerns import add_concern_note
-from storage.conversations import clear_state, get_state, set_state
-from storage.models import ConversationState, Person
+from storage.conversations import clear_state, set_state
+from storage.models import Person
 from storage.reports import mentors_of
 from storage.tasks import student_label
 
 DIALOG = "worry"
-#: The menu's entry, and the child picked (followed by the student's id).
-MENU_KEY, CHILD_KEY = "menu:worry", "worry:child:"
+WORDS, CHILD = "words", "child"
 
 
-def owns(choice: str | None) -> bool:
-    """Whether a tapped choice belongs to a guardian's worry."""
-    return choice is not None and (choice == MENU_KEY or choice.startswith(CHILD_KEY))
-
-
-def claims_text(state: ConversationState | None, text: str) -> bool:
+def is_worry(context: Context) -> bool:
     """Whether a guardian's message is a worry: asked for, or said in plain words outside
     any other dialog (an absence notice's question aside)."""
+    state = context.state
     if state is not None and state.dialog == DIALOG:
         return True
-    return (state is None or state.dialog == NOTICE_DIALOG) and says_refusal(text)
+    return (state is None or state.dialog == NOTICE_DIALOG) and says_refusal(context.text)
 
 
-def act(session: Session, person: Person, children: list[Reportable], choice: str, *,
-        now: datetime) -> Reply:
+def act(context: Context) -> Reply:
     """*Something worries me* (which child, when several), or the child tapped."""
+    session, person, children, now = (context.session, context.person, context.students,
+                                      context.now)
+    key = context.choice
     language = person.language
     if not children:
         return Reply(gettext_for(language, "That question is no longer open."))
-    state = get_state(session, person.id or 0)
+    state = context.state
     words = str(state.data.get("words", "")) if state and state.dialog == DIALOG else ""
-    if choice.startswith(CHILD_KEY):
-        child = next((c for c in children if str(c.student.id) == choice.removeprefix(
-            CHILD_KEY)), None)
+    if isinstance(key, WorryChild):
+        child = next((c for c in children if c.student.id == key.student), None)
         if child is None:
             return Reply(gettext_for(language, "That question is no longer open."))
         if words:
@@ -66,11 +62,12 @@ def act(session: Session, person: Person, children: list[Reportable], choice: st
     return _ask_child(session, person, children, "", now)
 
 
-def write(session: Session, person: Person, children: list[Reportable], text: str, *,
-          now: datetime) -> Reply:
+def write(context: Context) -> Reply:
     """The guardian's words: passed on for the child they are about."""
+    session, person, children, text, now = (context.session, context.person,
+                                            context.students, context.text, context.now)
     language = person.language
-    state = get_state(session, person.id or 0)
+    state = context.state
     words = one_line(text)[:MAX_NOTE]
     asked = state.data.get("student") if state and state.dialog == DIALOG else None
     child = next((c for c in children if c.student.id == asked), None)
@@ -88,7 +85,7 @@ def write(session: Session, person: Person, children: list[Reportable], text: st
 
 
 def _ask_words(session: Session, person: Person, child: Reportable, now: datetime) -> Reply:
-    set_state(session, person.id or 0, dialog=DIALOG, step="words",
+    set_state(session, person.id or 0, dialog=DIALOG, step=WORDS,
               data={"student": child.student.id}, now=now)
     mentors = mentors_of(session, child.student.id or 0)
     return Reply(gettext_for(
@@ -101,10 +98,10 @@ def _ask_words(session: Session, person: Person, child: Reportable, now: datetim
 
 def _ask_child(session: Session, person: Person, children: list[Reportable], words: str,
                now: datetime) -> Reply:
-    set_state(session, person.id or 0, dialog=DIALOG, step="child", data={"words": words},
+    set_state(session, person.id or 0, dialog=DIALOG, step=CHILD, data={"words": words},
               now=now)
     return Reply(gettext_for(person.language, "Which child is it about?"),
-                 tuple(Choice(f"{CHILD_KEY}{c.student.id}", first_name(c.name))
+                 tuple(Choice(WorryChild(c.student.id or 0), first_name(c.name))
                        for c in children))
 
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from policy.attendance import AttendanceRecord
 from policy.calendar import SchoolCalendar
+from policy.choices import NoticeAnswer
 from policy.ladder import Record
 from policy.notices import is_quiet
 from storage.audit import audit_unexcused
@@ -196,9 +197,11 @@ def _bump(changed: dict[int, dict[str, int]], student_id: int, status: str) -> N
 
 #: The outbox key of a same-day absence notice: `absence-notice:STUDENT:DAY:RECIPIENT`.
 NOTICE_PREFIX = "absence-notice:"
-#: The dialog a notice opens (the guardian's next words answer it), and its button's key
-#: (`notice:STUDENT:DAY`: give the reason for that absence).
-NOTICE_DIALOG, NOTICE_KEY = "notice", "notice:"
+#: The dialog a notice opens (the guardian's next words answer it: handlers.notice_answer).
+NOTICE_DIALOG = "notice"
+#: The data that begins a notice's button (`policy.choices.NoticeAnswer`), for
+#: `scheduler.notices` until it packs the typed key.
+NOTICE_KEY = NoticeAnswer.stem()
 
 
 def _student_day(dedupe_key: str) -> tuple[int, date] | None:

@@ -306,7 +306,9 @@ def _cut_quotes(session: Session, needles: list[str | None]) -> int:
     if wanted:  # buttons are JSON: read them all (there are few with choices)
         for message in session.execute(select(OutboxMessage).where(
                 col(OutboxMessage.choices).is_not(None))).scalars():
-            choices = [{**c, "label": without(c.get("label", ""))} for c in message.choices or []]
+            if message.choices is None:  # JSON null is no SQL NULL: it matched; none to cut
+                continue
+            choices = [{**c, "label": without(c.get("label", ""))} for c in message.choices]
             if choices != message.choices:
                 message.choices = choices
                 session.add(message)

@@ -10,24 +10,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from policy.choices import GuardCancel, GuardSend, TaskDone, TaskNotNeeded, TaskReached, TaskRetry
 from storage.models import AuditLog, Person, SchoolClass, StaffTask, Student
 
-#: Choice keys a task's message carries; the task id follows.
-TASK_DONE = "task:done:"
-TASK_REACHED = "task:reached:"
-TASK_RETRY = "task:retry:"
-TASK_NOT_NEEDED = "task:notneeded:"
-#: A plan's task put off to the next school day.
-TASK_TOMORROW = "task:tomorrow:"
-#: A plan's meeting: held (its follow-up is created), or booked for a day the owner picks
-#: (`TASK_BOOK{id}` asks which, `TASK_BOOKON{id}:YYYY-MM-DD` books it).
-TASK_HELD, TASK_BOOK, TASK_BOOKON = "task:held:", "task:book:", "task:bookon:"
-#: Hand a task to a colleague: asks whom (`TASK_HANDOVER{id}`), then `TASK_HANDTO{id}:{person}`.
-TASK_HANDOVER, TASK_HANDTO = "task:handover:", "task:handto:"
 #: The dedupe key of a mentor's call home: `call-home:STUDENT:DAY:MENTOR`.
 CALL_PREFIX = "call-home:"
-#: A held burst of notices: send them, or not (coordinator / principal).
-GUARD_SEND, GUARD_CANCEL = "massguard:send:", "massguard:cancel:"
+#: The data that begins a task's buttons (the task id follows), for `scheduler/` until it
+#: packs the typed keys of `policy.choices` (which are the only definition).
+TASK_DONE, TASK_NOT_NEEDED = TaskDone.stem(), TaskNotNeeded.stem()
+TASK_REACHED, TASK_RETRY = TaskReached.stem(), TaskRetry.stem()
+GUARD_SEND, GUARD_CANCEL = GuardSend.stem(), GuardCancel.stem()
 
 
 def add_task(

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.cli import main
-from handlers.plan_consent import OFF
+from policy.choices import PlanOff
 from storage.db import make_engine
 from storage.models import AuditLog, PlanCheckIn, ReturnPlan, Student
 from tests.fakes.telegram_api import FakeTelegram
@@ -160,7 +160,7 @@ def test_a_guardian_says_no_to_the_messages_and_yes_again(db: Engine) -> None:
         "följer upp. Du kan säga nej till de här meddelandena.")
     with Session(db) as session:
         elin = session.exec(select(Student).where(Student.external_id == "N007")).one()
-    assert say(db, LENA, "", FRIDAY.format(1), f"{OFF}{elin.id}") == (
+    assert say(db, LENA, "", FRIDAY.format(1), PlanOff(elin.id or 0).pack()) == (
         "Den frågan är inte längre öppen.")
     off = answer(db, EVA, "", FRIDAY.format(2), (note.choices or [])[0]["key"])
     assert off.text == "Skolan skickar inga meddelanden till Elin."

@@ -85,9 +85,10 @@ def test_the_absence_notice_is_under_320_characters(language: str, lesson: time 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_language_menu_fits_three_segments_with_its_question(language: str) -> None:
     """/language by SMS: the question and all ten languages, numbered, in three segments."""
-    from handlers.language import PICK_KEY, autonym
+    from handlers.language import autonym
+    from policy.choices import LanguagePick
 
-    choices = [{"key": f"{PICK_KEY}{code}", "label": autonym(code)} for code in LANGUAGES]
+    choices = [{"key": LanguagePick(code).pack(), "label": autonym(code)} for code in LANGUAGES]
     question = gettext_for(language, "Which language should I write to you in?")
     body = render(question, choices, language)
     assert segments(body) <= MAX_SEGMENTS and body.startswith(to_sms(question)), body
