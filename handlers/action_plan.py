@@ -10,33 +10,31 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from handlers.messages import Choice, Reply
 from handlers.report_dialog import CANCEL
 from handlers.student_view import named_student, visible_student
-from locales import N_, gettext_for, ngettext_for
+from locales import gettext_for, ngettext_for
 from locales.formats import format_day
-from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT, level_of, split_line
+from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT, split_line
 from policy.dayparse import parse_days
 from policy.freetext import match_child
 from policy.text import one_line
+from services.action_plans import LEVEL_LABELS, NOT_WORKING, WORKING, owners_of
 from storage.action_plans import NewMeasure, judge_plan, record_plan
 from storage.concerns import close_concern
 from storage.conversations import clear_state, get_state, in_dialog, set_state
-from storage.models import ActionPlan, Person, School, StaffRole, Student
+from storage.models import ActionPlan, Person, School, Student
 from storage.people import Roles
 from storage.plan_tasks import due_at
-from storage.reports import recipients_by_student
 from storage.schools import school_calendar
 from storage.tasks import student_label
 
 COMMAND = "/actionplan"
 DIALOG = "action_plan"
-#: Choice keys: save the plan written; the evaluation's answers (the plan's id follows).
-SAVE, WORKING, NOT_WORKING = "aplan:save", "aplan:working:", "aplan:not:"
-LEVEL_LABELS = {"student": N_("student"), "home": N_("home"), "school": N_("school"),
-                "health": N_("health")}
+#: Choice key: save the plan written (the evaluation's answers: services.action_plans).
+SAVE = "aplan:save"
 #: How far ahead a measure can be due.
 MAX_AHEAD = timedelta(days=120)
 
@@ -160,29 +158,6 @@ def _save(session: Session, person: Person, now: datetime) -> Reply:
         "The action plan for {student} is saved: {count} measures, evaluation {day}. Each "
         "owner is reminded on the day.", len(new), student=student_label(session, student),
         count=len(new), day=format_day(evaluate, language).rstrip(".")))
-
-
-def owners_of(session: Session, student: Student) -> list[tuple[Person, str]]:
-    """Who can own a measure, with its level: the student, the guardians, school staff."""
-    found: list[tuple[Person, str]] = []
-    pupil = session.get(Person, student.person_id)
-    if pupil is not None:
-        found.append((pupil, level_of(is_student=True, is_guardian=False, roles=frozenset())))
-    for guardian in recipients_by_student(session, [student]).get(student.id or 0, []):
-        if guardian.id != student.person_id:
-            found.append((guardian, "home"))
-    roles: dict[int, set[str]] = {}
-    staff: dict[int, Person] = {}
-    for member, role in session.execute(
-        select(Person, StaffRole.role).join(StaffRole, StaffRole.person_id == Person.id)
-        .where(StaffRole.school_id == student.school_id)
-    ).all():
-        staff[member.id or 0] = member
-        roles.setdefault(member.id or 0, set()).add(role)
-    for ident, member in staff.items():
-        found.append((member, level_of(is_student=False, is_guardian=False,
-                                       roles=frozenset(roles[ident]))))
-    return found
 
 
 def _line(session: Session, measure: dict[str, object], language: str) -> str:

@@ -14,12 +14,13 @@ from datetime import datetime
 from sqlmodel import Session
 
 from handlers.messages import Choice, Reply
-from handlers.return_plan import may_message
 from handlers.student_view import named_student
-from locales import N_, gettext_for
+from locales import gettext_for
 from locales.formats import first_name
 from policy.concerns import AREAS, SCALE, heaviest, next_area, scale_percent
 from policy.routing import AUTO
+from services.cause_mapping import AREA_LABELS
+from services.return_plans import may_message
 from storage.cause_mapping import record_area, start_mapping
 from storage.models import CauseMapping, Person, Student
 from storage.outbox import enqueue
@@ -30,15 +31,6 @@ from storage.tasks import student_label
 COMMAND = "/mapping"
 #: An area's answer: `KEY{mapping}:{area}:{0-4}` (an SMS scale: numbered from 0).
 KEY = "map:"
-AREA_LABELS = {
-    "school_hard": N_("Something at school feels hard"),
-    "behind": N_("Far behind in schoolwork"),
-    "other_activity": N_("Chooses other activities"),
-    "belonging": N_("Difficulties with belonging and friends"),
-    "mental": N_("Mental difficulties"),
-    "physical": N_("Physical difficulty or illness"),
-    "home": N_("Problems at home"),
-}
 
 
 def owns(choice: str | None) -> bool:

@@ -17,11 +17,10 @@ from handlers.student_view import visible_student
 from locales import gettext_for
 from locales.formats import format_day, format_weekdays
 from policy.return_plan import MAX_OWN_TEXT, clock_time, valid_deadline
-from policy.routing import AUTO
 from policy.text import one_line
+from services.return_plans import END, EXTEND, tell_trusted_adult
 from storage.conversations import clear_state, get_state, set_state
 from storage.models import Person, ReturnPlan, School, StaffRole, Student
-from storage.outbox import enqueue
 from storage.people import Roles
 from storage.reports import mentors_of
 from storage.return_plans import (
@@ -39,8 +38,6 @@ DIALOG = "plan_edit"
 MENU, ASK, SET, NO_GOAL = "plan:menu:", "plan:ask:", "plan:set:", "plan:nogoal:"
 ADULT, NOTE = "plan:adult:", "plan:note:"
 PREFIXES = (MENU, ASK, SET, NO_GOAL, ADULT, NOTE)
-#: Ending the plan, or going on after its evaluation (handled in handlers.return_plan).
-END, EXTEND = "plan:end:", "plan:extend:"
 #: Settings asked for in words.
 TIME, ANSWER_BY, GOAL, OWN_TEXT = "time", "answer", "goal", "own"
 #: How long a written answer still answers the question asked.
@@ -271,17 +268,3 @@ def adult_candidates(session: Session, plan: ReturnPlan) -> list[Person]:
     return list(found.values())[:MAX_ADULTS]
 
 
-def tell_trusted_adult(session: Session, plan: ReturnPlan, adult: Person,
-                       now: datetime) -> int:
-    """Tell the newly named trusted adult what that means."""
-    student = session.get(Student, plan.student_id)
-    if student is None:
-        return 0
-    return enqueue(session, dedupe_key=f"plan-adult:{plan.id}:{adult.id}:{now.isoformat()}",
-                   recipient_id=adult.id, channel=AUTO, language=adult.language, now=now,
-                   text=gettext_for(
-                       adult.language,
-                       # Translators: to a staff member named in a student's return plan.
-                       "You are now the trusted adult in the return plan for {student}: you "
-                       "hear at once when the student needs help, stays home or does not "
-                       "answer the morning check-in.", student=student_label(session, student)))

@@ -10,10 +10,10 @@ from sqlmodel import Session, col, select
 
 from handlers import meeting_booking
 from handlers.messages import Choice, Reply
-from handlers.task_buttons import task_choices
 from locales import gettext_for
 from locales.formats import format_day
 from policy.routing import AUTO
+from services.task_buttons import task_choices
 from storage.models import Person, School, StaffRole, StaffTask, Student
 from storage.outbox import enqueue
 from storage.plan_tasks import plan_task

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.action_plan import NOT_WORKING, WORKING
 from locales import gettext_for
 from policy.action_plans import share_absent
 from policy.routing import AUTO
+from services.action_plans import NOT_WORKING, WORKING
 from storage.attendance import absent_days
 from storage.models import ActionPlan, Measure, Person, School, StaffTask, Student
 from storage.outbox import enqueue

@@ -15,13 +15,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.plan_settings import END, EXTEND
-from handlers.return_plan import alert, check_in_choices, may_message, note_guardians
 from locales import N_, gettext_for
 from locales.formats import format_day
 from policy.calendar import SchoolCalendar
 from policy.return_plan import encouragement
 from policy.routing import AUTO
+from services.return_plans import END, EXTEND, alert, check_in_choices, may_message, note_guardians
 from storage.attendance import absent_days
 from storage.db import chunks
 from storage.models import Absence, Person, PlanCheckIn, ReturnPlan, School, Student

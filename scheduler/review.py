@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.review import review_chart, review_text
 from policy.routing import AUTO
+from services.review import review_chart, review_text
 from storage.models import Person, School, StaffRole
 from storage.outbox import enqueue
 from storage.review import monthly_review

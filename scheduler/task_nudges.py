@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.task_buttons import task_choices
 from locales import gettext_for
 from locales.formats import format_day
 from policy.routing import AUTO
+from services.task_buttons import task_choices
 from storage.models import Person, School, StaffTask, Student
 from storage.outbox import enqueue_many
 from storage.plan_tasks import LADDER_PREFIX, plan_task

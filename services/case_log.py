@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.action_plan import LEVEL_LABELS
-from handlers.cause_mapping import AREA_LABELS
 from locales import gettext_for
 from locales.formats import format_day, signal_names, task_kind
 from policy.concerns import heaviest, scale_percent
+from services.action_plans import LEVEL_LABELS
+from services.cause_mapping import AREA_LABELS
 from storage.action_plans import measures_of
 from storage.cause_mapping import mappings_of
 from storage.concerns import concern_notes
