@@ -23,7 +23,7 @@ from services.cause_mapping import AREA_LABELS
 from services.return_plans import may_message
 from storage.cause_mapping import record_area, start_mapping
 from storage.models import CauseMapping, Person, Student
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.people import Roles
 from storage.reports import mentors_of, recipients_by_student
 from storage.tasks import student_label
@@ -64,9 +64,11 @@ def handle(session: Session, person: Person, roles: Roles, text: str, *,
         # The introduction goes alone: with the first question and its numbered answers it
         # would not fit three SMS segments in every language.
         enqueue(session, dedupe_key=f"mapping:{mapping.id}:intro", recipient_id=respondent.id,
+                kind=MessageKind.MAPPING, student_id=student.id,
                 channel=AUTO, language=respondent.language, now=now,
                 text=_introduction(respondent.language, about))
         enqueue(session, dedupe_key=f"mapping:{mapping.id}:start", recipient_id=respondent.id,
+                kind=MessageKind.MAPPING, student_id=student.id,
                 channel=AUTO, language=respondent.language, now=now, text=question.text,
                 choices=[c.as_dict() for c in question.choices])
     names = ", ".join(r.name for r in respondents)
@@ -92,6 +94,7 @@ def answer(session: Session, person: Person, choice: str, *, now: datetime) -> R
     mentors = mentors_of(session, student.id or 0)
     for mentor in mentors:
         enqueue(session, dedupe_key=f"mapping:{mapping.id}:summary:{mentor.id}",
+                kind=MessageKind.MAPPING, student_id=student.id,
                 recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
                 text=summary(session, mapping, student, person, mentor.language),
                 attachment={"chart": chart(mapping, student_label(session, student),

@@ -48,7 +48,7 @@ from storage.attendance import NOTICE_DIALOG, NOTICE_KEY, record_notice_answer
 from storage.conversations import clear_state, get_state
 from storage.inbound import mark_seen
 from storage.models import ConversationState, OutboxMessage, Person
-from storage.outbox import enqueue_row
+from storage.outbox import MessageKind, enqueue_row
 from storage.people import Roles, roles_of
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ def respond(
     for number, answer in enumerate([reply]):
         row = enqueue_row(
             session, dedupe_key=f"reply:{incoming.channel}:{incoming.ref}:{number}",
+            kind=MessageKind.REPLY,
             recipient_id=person.id, channel=incoming.channel,
             language=person.language, text=answer.text, now=now,
             choices=[choice.as_dict() for choice in answer.choices] or None, claim=claim,

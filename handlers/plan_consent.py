@@ -17,7 +17,7 @@ from locales.formats import first_name
 from policy.routing import AUTO
 from services.return_plans import OFF, ON
 from storage.models import Person, Student
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.people import Roles
 from storage.reports import mentors_of
 from storage.return_plans import active_plan, set_messages_off
@@ -92,5 +92,6 @@ def _tell_staff(session: Session, student: Student, guardian: Person, off: bool,
                             guardian=guardian.name, student=label))
         queued += enqueue(
             session, dedupe_key=f"plan-consent:{student.id}:{member.id}:{now.isoformat()}",
+            kind=MessageKind.PLAN, student_id=student.id,
             recipient_id=member.id, channel=AUTO, language=language, now=now, text=text)
     return queued

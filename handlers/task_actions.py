@@ -15,7 +15,7 @@ from locales.formats import format_day
 from policy.routing import AUTO
 from services.task_buttons import task_choices
 from storage.models import Person, School, StaffRole, StaffTask, Student
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.plan_tasks import plan_task
 from storage.schools import notice_rules, school_calendar
 from storage.tasks import (
@@ -147,6 +147,7 @@ def _hand_to(session: Session, person: Person, task: StaffTask, target: str,
     language = colleague.language
     enqueue(
         session, dedupe_key=f"handover:{task.id}:{colleague.id}:{now.isoformat()}"[:200],
+        kind=MessageKind.HANDOVER, task_id=task.id, student_id=task.student_id,
         recipient_id=colleague.id, channel=AUTO, language=language, now=now,
         text=gettext_for(
             language,

@@ -16,7 +16,7 @@ from policy.routing import AUTO
 from services.action_plans import NOT_WORKING, WORKING
 from storage.attendance import absent_days
 from storage.models import ActionPlan, Measure, Person, School, StaffTask, Student
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.reports import mentors_of
 from storage.schools import school_calendar
 from storage.tasks import TASK_DONE, add_task, student_label
@@ -56,6 +56,8 @@ def remind_measures(session: Session, now: datetime) -> int:
                                          "you agreed on: {what}", what=measure.what)
             choices = None
         queued += enqueue(session, dedupe_key=f"measure:{measure.id}", recipient_id=owner.id,
+                          kind=MessageKind.MEASURE, student_id=student.id,
+                          task_id=task.id if task is not None else None,
                           channel=AUTO, language=language, now=now, text=text,
                           choices=choices)
     return queued
@@ -84,7 +86,7 @@ def evaluate_action_plans(session: Session, now: datetime) -> int:
         away_during = len([d for d in during if d in away])
         away_before = len([d for d in before if d in away])
         for mentor in mentors_of(session, student.id or 0):
-            _task, new = add_task(session, dedupe_key=f"aplan-eval:{plan.id}:{mentor.id}",
+            task_id, new = add_task(session, dedupe_key=f"aplan-eval:{plan.id}:{mentor.id}",
                                   school_id=school.id or 0, student_id=student.id,
                                   assignee=mentor, kind="evaluate_plan", now=now)
             if not new:
@@ -92,6 +94,7 @@ def evaluate_action_plans(session: Session, now: datetime) -> int:
             language = mentor.language
             queued += enqueue(
                 session, dedupe_key=f"aplan-eval:{plan.id}:{mentor.id}",
+                kind=MessageKind.ACTION_PLAN, student_id=plan.student_id, task_id=task_id,
                 recipient_id=mentor.id, channel=AUTO, language=language, now=now,
                 text=gettext_for(
                     language,

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, or_, select
 from locales import ngettext_for
 from policy.routing import AUTO
 from storage.models import OutboxMessage, Person, School, StaffRole
-from storage.outbox import MAYBE_SENT, enqueue
+from storage.outbox import MAYBE_SENT, MessageKind, enqueue
 from storage.people import roles_of
 
 TELL_AT = time(8, 0)
@@ -80,6 +80,7 @@ def tell_unsettled_deliveries(session: Session, now: datetime) -> int:
                 "(narvaro outbox list --status maybe_sent).", count)
             told += enqueue(
                 session, dedupe_key=f"unsettled:{school_id}:{principal.id}:{local.date()}",
+                kind=MessageKind.UNSETTLED,
                 recipient_id=principal.id, channel=AUTO, language=principal.language,
                 text=text, now=now)
     return told

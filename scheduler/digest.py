@@ -26,7 +26,7 @@ from storage.models import (
     StaffTask,
     Student,
 )
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.plan_tasks import plan_words
 from storage.schools import school_calendar
 from storage.tasks import student_label
@@ -109,6 +109,7 @@ def send_staff_digests(session: Session, now: datetime) -> int:
                 lines += [_line(session, t, language) for t in late]
             queued += enqueue(
                 session, dedupe_key=f"digest:{owner_id}:{local.date().isoformat()}",
+                kind=MessageKind.DIGEST,
                 recipient_id=owner_id, channel=AUTO, language=language, now=now,
                 text="\n".join(lines))
     return queued
@@ -147,6 +148,7 @@ def escalate_overdue_tasks(session: Session, now: datetime) -> int:
                 student = session.get(Student, task.student_id) if task.student_id else None
                 queued += enqueue(
                     session, dedupe_key=f"overdue:{task.id}:{principal.id}",
+                    kind=MessageKind.OVERDUE, task_id=task.id, student_id=task.student_id,
                     recipient_id=principal.id, channel=AUTO, language=language, now=now,
                     text=gettext_for(
                         language,

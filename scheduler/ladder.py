@@ -19,7 +19,6 @@ day's calls), so one day's roll call for thousands of students stays well under 
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
@@ -56,7 +55,8 @@ from storage.models import (
     StaffTask,
     Student,
 )
-from storage.outbox import enqueue
+from storage.notices import calls_of
+from storage.outbox import MessageKind, enqueue
 from storage.plan_tasks import (
     LADDER_PREFIX,
     ladder_key,
@@ -67,7 +67,7 @@ from storage.plan_tasks import (
 )
 from storage.reports import mentors_by_student
 from storage.schools import school_calendar
-from storage.tasks import CALL_PREFIX, add_tasks, student_label
+from storage.tasks import add_tasks, student_label
 
 log = logging.getLogger(__name__)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -318,19 +318,13 @@ class _SchoolSweep:
         that came in late."""
         start = datetime.combine(self.today, time(0, 0), self.zone)
         found: dict[int, set[date]] = {}
-        for part in chunks(students):
-            for student_id, key, created in self.session.execute(
-                select(StaffTask.student_id, StaffTask.dedupe_key, StaffTask.created_at).where(
-                    StaffTask.school_id == self.school.id,
-                    col(StaffTask.student_id).in_(part),
-                    col(StaffTask.dedupe_key).startswith(CALL_PREFIX),
-                    col(StaffTask.due_at) >= datetime.combine(
-                        self.frame.first, time(0, 0), self.zone))).all():
-                days = found.setdefault(student_id or 0, set())
-                with suppress(IndexError, ValueError):  # call-home:STUDENT:DAY:MENTOR
-                    days.add(date.fromisoformat(key.split(":")[2]))
-                if created >= start:
-                    days.add(self.today)
+        for student_id, day, created in calls_of(
+                self.session, self.school.id or 0, students,
+                datetime.combine(self.frame.first, time(0, 0), self.zone)):
+            days = found.setdefault(student_id, set())
+            days.add(day)
+            if created >= start:
+                days.add(self.today)
         return found
 
     def _staff_with(self, roles: tuple[str, ...]) -> list[Person]:
@@ -430,6 +424,7 @@ class _SchoolSweep:
         for mentor in self._mentors.get(student_id, []):
             enqueue(self.session, dedupe_key=f"ladder-left:{student_id}:{on.id}:"
                     f"{self.today.isoformat()}:{mentor.id}", recipient_id=mentor.id,
+                    kind=MessageKind.LADDER, student_id=student_id, day=self.today,
                     channel=AUTO, language=mentor.language, now=self.now, text=gettext_for(
                         mentor.language,
                         # Translators: to a mentor; {student}: "Name (class)"; {step}: the

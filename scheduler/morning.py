@@ -24,7 +24,7 @@ from services.return_plans import END, EXTEND, alert, check_in_choices, may_mess
 from storage.attendance import absent_days
 from storage.db import chunks
 from storage.models import Absence, Person, PlanCheckIn, ReturnPlan, School, Student
-from storage.outbox import enqueue, enqueue_many
+from storage.outbox import MessageKind, about, enqueue, enqueue_many
 from storage.reports import reports_for_day
 from storage.return_plans import open_check_ins, own_encouragements, plan_days
 from storage.schools import school_calendar
@@ -100,7 +100,8 @@ def send_morning_messages(session: Session, now: datetime) -> int:
         if plan.goal:
             lines.append(gettext_for(language, "Today's goal: {goal}", goal=plan.goal))
         lines.append(gettext_for(language, "How does today look?"))
-        messages.append({"dedupe_key": f"plan-morning:{plan.id}:{day.isoformat()}",
+        messages.append({**about(MessageKind.MORNING, student_id=plan.student_id, day=day),
+                         "dedupe_key": f"plan-morning:{plan.id}:{day.isoformat()}",
                          "recipient_id": pupil.id, "channel": AUTO, "language": language,
                          "text": "\n".join(lines),
                          "choices": check_in_choices(language, check_in)})
@@ -166,7 +167,7 @@ def evaluate_return_plans(session: Session, now: datetime) -> int:
         mentor = session.get(Person, plan.mentor_id or plan.trusted_adult_id or 0)
         if mentor is None:
             continue
-        _task, new = add_task(session, dedupe_key=f"plan-eval:{plan.id}:{day.isoformat()}",
+        task_id, new = add_task(session, dedupe_key=f"plan-eval:{plan.id}:{day.isoformat()}",
                                 school_id=school.id or 0, student_id=student.id,
                                 assignee=mentor, kind="evaluate_plan", now=now)
         if not new:
@@ -178,6 +179,7 @@ def evaluate_return_plans(session: Session, now: datetime) -> int:
         language = mentor.language
         queued += enqueue(
             session, dedupe_key=f"plan-eval:{plan.id}:{day.isoformat()}",
+            kind=MessageKind.PLAN, student_id=plan.student_id, day=day, task_id=task_id,
             recipient_id=mentor.id, channel=AUTO, language=language, now=now,
             text=gettext_for(
                 language,

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from policy.routing import AUTO
 from services.review import review_chart, review_text
 from storage.models import Person, School, StaffRole
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.review import monthly_review
 from storage.schools import school_calendar
 
@@ -46,6 +46,7 @@ def send_monthly_reviews(session: Session, now: datetime) -> int:
         for reader in readers:
             queued += enqueue(
                 session, dedupe_key=f"review:{school.id}:{first:%Y-%m}:{reader.id}",
+                kind=MessageKind.REVIEW,
                 recipient_id=reader.id, channel=AUTO, language=reader.language, now=now,
                 text=review_text(review, school.name, reader.language),
                 attachment={"chart": review_chart(review, school.name, reader.language),

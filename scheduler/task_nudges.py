@@ -16,7 +16,7 @@ from locales.formats import format_day
 from policy.routing import AUTO
 from services.task_buttons import task_choices
 from storage.models import Person, School, StaffTask, Student
-from storage.outbox import enqueue_many
+from storage.outbox import MessageKind, about, enqueue_many
 from storage.plan_tasks import LADDER_PREFIX, plan_task
 from storage.schools import school_calendar
 from storage.tasks import student_label
@@ -101,5 +101,6 @@ def _nudge(session: Session, task: StaffTask, key: str, *,
             # the plan's own words; {student}: "Name (class)"; {day}: its due date.
             "{what}: {student}, due {day}.", what=origin.rule.what, student=label,
             day=format_day(due, language).rstrip("."))
-    return {"dedupe_key": key, "recipient_id": owner.id, "channel": AUTO, "language": language,
+    return {**about(MessageKind.TASK_NUDGE, student_id=student.id, task_id=task.id),
+            "dedupe_key": key, "recipient_id": owner.id, "channel": AUTO, "language": language,
             "text": text, "choices": task_choices(origin, task.id or 0, language)}

@@ -19,7 +19,7 @@ from policy.watchlist import nearest, trend
 from storage.attendance import ladder_records
 from storage.concerns import concerned
 from storage.models import MentorLink, Person, School, Student
-from storage.outbox import enqueue_many
+from storage.outbox import MessageKind, about, enqueue_many
 from storage.plan_tasks import ladder_named
 from storage.schools import policy_of, school_calendar
 from storage.tasks import student_label
@@ -85,7 +85,8 @@ def send_watchlists(session: Session, now: datetime) -> int:
                                    value=_number(near.value), limit=_number(near.limit))
                 lines.append(f"• {student_label(session, student)}: {said}, "
                              f"{gettext_for(language, TRENDS[direction])}")
-            messages.append({"dedupe_key": f"watch:{mentor_id}:{week.year}-{week.week}",
+            messages.append({**about(MessageKind.WATCHLIST),
+                             "dedupe_key": f"watch:{mentor_id}:{week.year}-{week.week}",
                              "recipient_id": mentor_id, "channel": AUTO,
                              "language": language, "text": "\n".join(lines)})
     return len(enqueue_many(session, messages, now=now))

@@ -14,7 +14,7 @@ from locales.formats import first_name, format_day
 from policy.return_plan import ANSWERS, COMING, HELP, LATER, NOT_TODAY
 from policy.routing import AUTO
 from storage.models import Person, PlanCheckIn, ReturnPlan, Student
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.reports import recipients_by_student
 from storage.tasks import TASK_DONE, add_task, student_label
 
@@ -65,6 +65,7 @@ def announce(session: Session, plan: ReturnPlan, now: datetime) -> int:
         language = guardian.language
         queued += enqueue(
             session, dedupe_key=f"plan-start:{plan.id}:{guardian.id}", recipient_id=guardian.id,
+            kind=MessageKind.PLAN, student_id=student.id,
             channel=AUTO, language=language, now=now,
             text=gettext_for(
                 language,
@@ -104,6 +105,7 @@ def note_guardians(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, an
             text = gettext_for(language, "{child} has not answered this morning's check-in. "
                                          "The school has been told.", child=first_name)
         queued += enqueue(session, dedupe_key=f"plan-note:{check_in.id}:{guardian.id}:{answer}",
+                          kind=MessageKind.PLAN, student_id=student.id, day=check_in.day,
                           recipient_id=guardian.id, channel=AUTO, language=language, now=now,
                           text=text)
     return queued
@@ -142,6 +144,8 @@ def alert(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, why: str,
         text = gettext_for(language, "{student} has not answered this morning's check-in "
                                      "(return plan). Please make contact.", student=label)
     return enqueue(session, dedupe_key=f"plan-alert:{check_in.id}", recipient_id=adult.id,
+                   kind=MessageKind.PLAN_ALERT, student_id=student.id, day=check_in.day,
+                   task_id=task_id,
                    channel=AUTO, language=language, now=now, text=text,
                    choices=[{"key": f"{TASK_DONE}{task_id}",
                              "label": gettext_for(language, "I'll call")}])
@@ -154,6 +158,7 @@ def tell_trusted_adult(session: Session, plan: ReturnPlan, adult: Person,
     if student is None:
         return 0
     return enqueue(session, dedupe_key=f"plan-adult:{plan.id}:{adult.id}:{now.isoformat()}",
+                   kind=MessageKind.PLAN, student_id=student.id,
                    recipient_id=adult.id, channel=AUTO, language=adult.language, now=now,
                    text=gettext_for(
                        adult.language,
