@@ -17,7 +17,7 @@ from services.task_buttons import task_choices
 from storage.models import Person, School, StaffRole, StaffTask, Student
 from storage.outbox import MessageKind, enqueue
 from storage.plan_tasks import plan_task
-from storage.schools import notice_rules, school_calendar
+from storage.schools import notice_rules, school_calendar, school_zone
 from storage.tasks import (
     GUARD_CANCEL,
     GUARD_SEND,
@@ -186,8 +186,7 @@ def _school(session: Session, task: StaffTask) -> School | None:
 
 
 def _zone(session: Session, task: StaffTask) -> ZoneInfo:
-    school = _school(session, task)
-    return ZoneInfo(school.timezone if school else "Europe/Stockholm")
+    return school_zone(session, task.school_id)
 
 
 def _retry_minutes(session: Session, task: StaffTask) -> int:

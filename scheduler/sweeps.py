@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete
-from sqlmodel import Session
+from sqlalchemy import CursorResult, Engine, delete
+from sqlmodel import Session, col
 
 from scheduler.action_plans import evaluate_action_plans, remind_measures
 from scheduler.calls import remind_snoozed_calls
@@ -44,10 +44,10 @@ def forget_stale_conversations(session: Session, now: datetime) -> int:
     """Delete dialog state untouched for CONVERSATION_TTL (data minimisation)."""
     result = session.execute(
         delete(ConversationState).where(
-            ConversationState.updated_at < now - CONVERSATION_TTL
+            col(ConversationState.updated_at) < now - CONVERSATION_TTL
         )
     )
-    return int(result.rowcount)
+    return result.rowcount if isinstance(result, CursorResult) else 0
 
 
 def forget_old_inbound_ids(session: Session, now: datetime) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -29,6 +30,15 @@ def ensure_school(
         session.add(school)
         session.flush()
     return school
+
+
+def school_zone(session: Session, school_id: int) -> ZoneInfo:
+    """The time zone of the school `school_id` (every school has one; `school set` and the
+    settings check it); LookupError for a school that does not exist."""
+    school = session.get(School, school_id)
+    if school is None:
+        raise LookupError(f"no school {school_id}")
+    return ZoneInfo(school.timezone)
 
 
 def school_calendar(session: Session, school: School) -> SchoolCalendar:
