@@ -25,6 +25,7 @@ CHECK_IN = "plan:checkin:"
 END, EXTEND = "plan:end:", "plan:extend:"
 OFF, ON = "plan:off:", "plan:on:"
 
+
 def reachable(person: Person) -> bool:
     """Whether the student can get the morning message: their own phone or Telegram."""
     return bool(person.phone or person.telegram_user_id)
