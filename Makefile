@@ -49,7 +49,7 @@ coverage: $(STAMP) $(CHROMIUM)
 # Translations: extract the catalog template, merge it into every language, compile.
 i18n-extract: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -k gettext_for:2 -k ngettext_for:2,3 --add-comments=Translators: \
-	  --no-location --sort-output -o locales/messages.pot bot handlers scheduler locales
+	  --no-location --sort-output -o locales/messages.pot bot handlers services scheduler locales
 
 i18n-update: i18n-extract
 	for lang in sv nb da en ar so ti fa uk pl; do \

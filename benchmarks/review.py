@@ -28,8 +28,8 @@ from sqlalchemy import insert
 from sqlmodel import col, select
 
 from bot.charts import render_png
-from handlers.review import review_chart
 from policy.calendar import SchoolCalendar
+from services.review import review_chart
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import (
     Absence,

@@ -28,7 +28,7 @@ from bot.webguard import BrowserRules
 from scheduler.runner import build_scheduler, stop_scheduler
 from storage.db import session_scope
 from storage.locks import try_session_lock
-from storage.schools import without_terms
+from storage.schools import unreadable_policies, without_terms
 
 log = logging.getLogger(__name__)
 POLLING_LOCK = "telegram:polling"
@@ -272,6 +272,8 @@ class Runtime:
         overview switched off, staff pages on a reachable host."""
         context, settings = self.context, self.context.settings
         with session_scope(context.engine) as session:
+            for unreadable in unreadable_policies(session):
+                log.error("%s: skipped by the sweeps until it can", unreadable)
             for school in without_terms(session):
                 log.warning("school %s has no terms imported: its counts use the default %s "
                             "school year until `narvaro calendar import` gives its own",

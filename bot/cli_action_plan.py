@@ -15,9 +15,9 @@ from sqlmodel import col, select
 
 from bot.cli_common import fail, student_with_id
 from bot.context import Context
-from handlers.action_plan import owners_of
 from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT
 from policy.text import one_line
+from services.action_plans import owners_of
 from storage.action_plans import NewMeasure, measures_of, record_plan
 from storage.db import session_scope
 from storage.models import ActionPlan, School

@@ -8,8 +8,8 @@ import sys
 
 from bot.cli_common import fail, student_with_id
 from bot.context import Context
-from handlers.case_log import case_log_html
 from locales import normalize_language
+from services.case_log import case_log_html
 from storage.db import session_scope
 from storage.models import School
 from storage.schools import policy_of

@@ -48,7 +48,7 @@ from storage.outbox import settle_maybe_sent
 from storage.privacy import RETENTION_SETTING
 from storage.queries import list_absences, list_outbox, list_tasks
 from storage.roster import apply_roster, staff_phones
-from storage.schools import ensure_school, school_calendar, set_period
+from storage.schools import ensure_school, school_calendar, set_period, unreadable_policies
 
 EXIT_INVALID = 2
 out = Console(highlight=False, soft_wrap=True, emoji=False)
@@ -271,6 +271,9 @@ def cmd_tick(context: Context, args: argparse.Namespace) -> int:
             instant = instant.replace(tzinfo=context.settings.zone)
         context.clock.set(instant)
     done = run_sweeps(context.engine, context.clock.now())
+    with session_scope(context.engine) as session:
+        for problem in unreadable_policies(session):
+            sys.stderr.write(f"{problem}: skipped by the sweeps\n")
 
     async def send() -> tuple[int, int]:
         async with sending_channels(context) as channels:

@@ -13,9 +13,6 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from bot.context import Context
-from handlers.plan_consent import announce
-from handlers.plan_settings import tell_trusted_adult
-from handlers.return_plan import unreachable_because
 from policy.return_plan import (
     MAX_OWN_TEXT,
     evaluation_day,
@@ -23,6 +20,7 @@ from policy.return_plan import (
     weekdays_from,
 )
 from policy.text import one_line
+from services.return_plans import announce, tell_trusted_adult, unreachable_because
 from storage.db import session_scope
 from storage.models import Person, ReturnPlan, School, Student
 from storage.people import staff_member

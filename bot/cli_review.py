@@ -11,8 +11,8 @@ from pathlib import Path
 
 from bot.cli_common import fail, month_span, school_named
 from bot.context import Context
-from handlers.review import review_chart, review_text
 from locales import normalize_language
+from services.review import review_chart, review_text
 from storage.db import session_scope
 from storage.review import monthly_review
 from storage.schools import policy_of

@@ -41,6 +41,7 @@ from storage.overview import (
 )
 from storage.people import roles_of
 from storage.plan_tasks import plan_words
+from storage.schools import school_zone
 from storage.tasks import student_label
 
 OVERVIEW = "/overview"
@@ -178,8 +179,7 @@ class OverviewPages:
                 + "</p><ul>")
             for task in tasks:
                 student = session.get(Student, task.student_id) if task.student_id else None
-                own = session.get(School, task.school_id)
-                zone = ZoneInfo(own.timezone if own else "Europe/Stockholm")
+                zone = school_zone(session, task.school_id)
                 parts.append("<li>" + html.escape(gettext_for(
                     language, "{task}: {student}, due {day}",
                     task=plan_words(session, task) or task_kind(task.kind, language),

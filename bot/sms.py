@@ -50,6 +50,7 @@ from storage.models import IntakeMessage, OutboxMessage, Person
 from storage.outbox import (
     NOT_TAKEN_AFTER,
     SEND_WINDOW,
+    MessageKind,
     enqueue_row,
     lease_now,
     maybe_sent_on,
@@ -275,6 +276,7 @@ class TwilioSms:
                 "Please try again in a moment.",
             )
             row = enqueue_row(session, dedupe_key=f"apology:sms:{message.sid}", channel="sms",
+                              kind=MessageKind.APOLOGY,
                               now=self.clock.now(), claim=self.deliver is not None,
                               recipient_id=person.id, language=person.language, text=text)
             if row is not None and self.deliver is not None:

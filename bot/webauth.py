@@ -26,7 +26,7 @@ from policy.phones import to_e164
 from policy.routing import AUTO
 from storage.inbound import mark_seen
 from storage.models import Person, StaffRole
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.web_sessions import end_session, open_session, session_person
 
 LINK_VALID = timedelta(minutes=10)
@@ -80,6 +80,7 @@ class SignIn:
         if to in TARGETS and to:
             link += f"?to={to}"
         enqueue(session, dedupe_key=f"sign-in:{person.id}:{now:%Y%m%d%H%M}",
+                kind=MessageKind.SIGN_IN,
                 recipient_id=person.id, channel=AUTO, language=person.language, now=now,
                 text=gettext_for(person.language, wording, link=link))
 

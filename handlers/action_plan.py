@@ -10,23 +10,23 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from handlers.messages import Choice, Context, Reply
 from handlers.student_view import named_student, visible_student
-from locales import N_, gettext_for, ngettext_for
+from locales import gettext_for, ngettext_for
 from locales.formats import format_day
-from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT, level_of, split_line
+from policy.action_plans import EVALUATE_AFTER_SCHOOL_DAYS, MAX_WHAT, split_line
 from policy.choices import ActionPlanNotWorking, ActionPlanSave, ActionPlanWorking, Cancel
 from policy.dayparse import parse_days
 from policy.freetext import match_child
 from policy.text import one_line
+from services.action_plans import LEVEL_LABELS, owners_of
 from storage.action_plans import NewMeasure, judge_plan, record_plan
 from storage.concerns import close_concern
 from storage.conversations import clear_state, get_state, set_state
-from storage.models import ActionPlan, Person, School, StaffRole, Student
+from storage.models import ActionPlan, Person, School, Student
 from storage.plan_tasks import due_at
-from storage.reports import recipients_by_student
 from storage.schools import school_calendar
 from storage.tasks import student_label
 
@@ -35,10 +35,6 @@ DIALOG = "action_plan"
 MEASURES = "measures"
 #: The plan's buttons: save the plan written; the evaluation's answers.
 KINDS = (ActionPlanSave, ActionPlanWorking, ActionPlanNotWorking)
-#: The evaluation's button data, for `scheduler.action_plans` until it packs typed keys.
-WORKING, NOT_WORKING = ActionPlanWorking.stem(), ActionPlanNotWorking.stem()
-LEVEL_LABELS = {"student": N_("student"), "home": N_("home"), "school": N_("school"),
-                "health": N_("health")}
 #: How far ahead a measure can be due.
 MAX_AHEAD = timedelta(days=120)
 
@@ -154,29 +150,6 @@ def _save(session: Session, person: Person, now: datetime) -> Reply:
         "The action plan for {student} is saved: {count} measures, evaluation {day}. Each "
         "owner is reminded on the day.", len(new), student=student_label(session, student),
         count=len(new), day=format_day(evaluate, language).rstrip(".")))
-
-
-def owners_of(session: Session, student: Student) -> list[tuple[Person, str]]:
-    """Who can own a measure, with its level: the student, the guardians, school staff."""
-    found: list[tuple[Person, str]] = []
-    pupil = session.get(Person, student.person_id)
-    if pupil is not None:
-        found.append((pupil, level_of(is_student=True, is_guardian=False, roles=frozenset())))
-    for guardian in recipients_by_student(session, [student]).get(student.id or 0, []):
-        if guardian.id != student.person_id:
-            found.append((guardian, "home"))
-    roles: dict[int, set[str]] = {}
-    staff: dict[int, Person] = {}
-    for member, role in session.execute(
-        select(Person, StaffRole.role).join(StaffRole, col(StaffRole.person_id) == Person.id)
-        .where(StaffRole.school_id == student.school_id)
-    ).all():
-        staff[member.id or 0] = member
-        roles.setdefault(member.id or 0, set()).add(role)
-    for ident, member in staff.items():
-        found.append((member, level_of(is_student=False, is_guardian=False,
-                                       roles=frozenset(roles[ident]))))
-    return found
 
 
 def _line(session: Session, measure: dict[str, object], language: str) -> str:

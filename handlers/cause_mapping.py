@@ -12,29 +12,21 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from handlers.messages import Choice, Context, Reply
-from handlers.return_plan import may_message
 from handlers.student_view import named_student
-from locales import N_, gettext_for
+from locales import gettext_for
 from locales.formats import first_name
 from policy.choices import MappingAnswer
 from policy.concerns import AREAS, SCALE, heaviest, next_area, scale_percent
 from policy.routing import AUTO
+from services.cause_mapping import AREA_LABELS
+from services.return_plans import may_message
 from storage.cause_mapping import record_area, start_mapping
 from storage.models import CauseMapping, Person, Student
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.reports import mentors_of, recipients_by_student
 from storage.tasks import student_label
 
 COMMAND = "/mapping"
-AREA_LABELS = {
-    "school_hard": N_("Something at school feels hard"),
-    "behind": N_("Far behind in schoolwork"),
-    "other_activity": N_("Chooses other activities"),
-    "belonging": N_("Difficulties with belonging and friends"),
-    "mental": N_("Mental difficulties"),
-    "physical": N_("Physical difficulty or illness"),
-    "home": N_("Problems at home"),
-}
 
 
 def handle(context: Context) -> Reply:
@@ -64,9 +56,11 @@ def handle(context: Context) -> Reply:
         # The introduction goes alone: with the first question and its numbered answers it
         # would not fit three SMS segments in every language.
         enqueue(session, dedupe_key=f"mapping:{mapping.id}:intro", recipient_id=respondent.id,
+                kind=MessageKind.MAPPING, student_id=student.id,
                 channel=AUTO, language=respondent.language, now=now,
                 text=_introduction(respondent.language, about))
         enqueue(session, dedupe_key=f"mapping:{mapping.id}:start", recipient_id=respondent.id,
+                kind=MessageKind.MAPPING, student_id=student.id,
                 channel=AUTO, language=respondent.language, now=now, text=question.text,
                 choices=[c.as_dict() for c in question.choices])
     names = ", ".join(r.name for r in respondents)
@@ -92,6 +86,7 @@ def answer(context: Context) -> Reply:
     mentors = mentors_of(session, student.id or 0)
     for mentor in mentors:
         enqueue(session, dedupe_key=f"mapping:{mapping.id}:summary:{mentor.id}",
+                kind=MessageKind.MAPPING, student_id=student.id,
                 recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
                 text=summary(session, mapping, student, person, mentor.language),
                 attachment={"chart": chart(mapping, student_label(session, student),

@@ -33,7 +33,7 @@ from policy.text import one_line
 from storage.concerns import add_concern_note, close_concern, open_concern
 from storage.conversations import clear_state, set_state
 from storage.models import Person, School, Student
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.people import Roles
 from storage.reports import mentors_of
 from storage.schools import policy_of
@@ -190,6 +190,7 @@ def tell_mentor(session: Session, mentor: Person, student: Student, note_id: int
     if note:
         text += "\n" + gettext_for(mentor.language, "Note: {note}", note=note)
     return enqueue(session, dedupe_key=f"concern:{note_id}:{mentor.id}",
+                   kind=MessageKind.CONCERN, student_id=student.id, task_id=task_id,
                    recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
                    text=text, choices=[Choice(TaskDone(task_id), gettext_for(
                        mentor.language, "I'll call")).as_dict()])

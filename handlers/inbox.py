@@ -22,7 +22,7 @@ from policy.text import clean_text
 from storage.conversations import get_state
 from storage.inbound import mark_seen
 from storage.models import OutboxMessage, Person
-from storage.outbox import enqueue_row
+from storage.outbox import MessageKind, enqueue_row
 from storage.people import Roles, roles_of
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def respond(
     for number, answer in enumerate([reply]):
         row = enqueue_row(
             session, dedupe_key=f"reply:{incoming.channel}:{incoming.ref}:{number}",
-            recipient_id=person.id, channel=incoming.channel,
+            kind=MessageKind.REPLY, recipient_id=person.id, channel=incoming.channel,
             language=person.language, text=answer.text, now=now,
             # Stored even when empty: a number texted next answers this, not an older question
             # (handlers.sms_inbox).

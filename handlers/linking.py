@@ -23,7 +23,7 @@ from policy.phones import to_e164
 from policy.text import clean_text
 from storage.inbound import mark_seen
 from storage.models import AuditLog, OutboxMessage, Person
-from storage.outbox import enqueue_row
+from storage.outbox import MessageKind, enqueue_row
 
 log = logging.getLogger(__name__)
 #: A choice with this data is the channel's "share my phone number" button (bot.telegram
@@ -136,6 +136,7 @@ def _to_chat(
     for number, reply in enumerate(replies):
         row = enqueue_row(
             session, dedupe_key=f"{key or f'reply:{message.channel}:{message.ref}'}:{number}",
+            kind=MessageKind.REPLY,
             recipient_id=None, address=str(message.chat_id), channel=message.channel,
             language=language, text=reply.text, now=now,
             choices=[choice.as_dict() for choice in reply.choices] or None, claim=claim,

@@ -12,7 +12,7 @@ from locales.formats import format_days, speaks
 from policy.choices import TaskDone
 from policy.routing import AUTO
 from storage.models import Absence, AbsenceReport, Guardianship, Person, StaffTask, Student
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.reports import mentors_of
 from storage.tasks import (
     CALL_PREFIX,
@@ -47,6 +47,7 @@ def notify_late_report(
         )
         done = Choice(TaskDone(task_id), gettext_for(language, "Done"))
         sent += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
+                        kind=MessageKind.LATE_REPORT, student_id=student.id, task_id=task_id,
                         language=language, text=text, now=now, choices=[done.as_dict()])
     return sent
 
@@ -60,6 +61,7 @@ def notify_cancelled_today(
     for mentor in mentors_of(session, student.id or 0):
         sent += enqueue(
             session, dedupe_key=f"report-cancelled:{report.id}:{mentor.id}",
+            kind=MessageKind.REPORT_NEWS, student_id=student.id,
             recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
             text=gettext_for(
                 mentor.language,
@@ -117,7 +119,9 @@ def notify_guardian_unreachable(session: Session, *, guardian: Person, now: date
             ) + speaks(guardian.language, language)
             done = Choice(TaskDone(task_id), gettext_for(language, "Done"))
             sent += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
-                            language=language, text=text, now=now, choices=[done.as_dict()])
+                            kind=MessageKind.UNREACHABLE, student_id=student.id,
+                            task_id=task_id, language=language, text=text, now=now,
+                            choices=[done.as_dict()])
     return sent
 
 
@@ -155,6 +159,8 @@ def notify_notice_answered(
                                              "but did not report the absence: please call.",
                                    guardian=guardian.name, student=label)
             sent += enqueue(session, dedupe_key=f"{call}:answer:{answer}",
+                            kind=MessageKind.NOTICE_ANSWER, student_id=student_id, day=day,
+                            task_id=task.id,
                             recipient_id=mentor.id, channel=AUTO, language=language,
                             text=text, now=now)
     return sent

@@ -13,45 +13,15 @@ from sqlmodel import Session
 
 from handlers.messages import Choice, Context, Reply
 from locales import gettext_for
-from locales.formats import first_name, format_day
+from locales.formats import first_name
 from policy.choices import PlanOff, PlanOn
 from policy.routing import AUTO
-from storage.models import Person, ReturnPlan, Student
-from storage.outbox import enqueue
+from storage.models import Person, Student
+from storage.outbox import MessageKind, enqueue
 from storage.people import Roles
-from storage.reports import mentors_of, recipients_by_student
+from storage.reports import mentors_of
 from storage.return_plans import active_plan, set_messages_off
 from storage.tasks import student_label
-
-
-def announce(session: Session, plan: ReturnPlan, now: datetime) -> int:
-    """Tell the guardians of a student under 18 that a plan has started, what their child
-    will get, and how to say no."""
-    student = session.get(Student, plan.student_id)
-    child = session.get(Person, student.person_id) if student else None
-    adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
-    if student is None or child is None or student.adult:
-        return 0
-    name = first_name(child.name)
-    queued = 0
-    for guardian in recipients_by_student(session, [student]).get(student.id or 0, []):
-        language = guardian.language
-        queued += enqueue(
-            session, dedupe_key=f"plan-start:{plan.id}:{guardian.id}", recipient_id=guardian.id,
-            channel=AUTO, language=language, now=now,
-            text=gettext_for(
-                language,
-                # Translators: to a guardian. {child}: first name; {first}: a date; {time}:
-                # 07:15; {adult}: the staff member who follows up (often the mentor).
-                "The school has started a return plan for {child}. On school days from "
-                "{first}, {child} gets a short, kind message at {time} asking how the day "
-                "looks. {adult} follows up. You can say no to these messages.", child=name,
-                time=f"{plan.morning_time:%H:%M}",
-                first=format_day(plan.starts_on, language).rstrip("."),
-                adult=adult.name if adult else "-"),
-            choices=[Choice(PlanOff(student.id or 0), gettext_for(
-                language, "No messages to {child}", child=name)).as_dict()])
-    return queued
 
 
 def act(context: Context) -> Reply:
@@ -115,5 +85,6 @@ def _tell_staff(session: Session, student: Student, guardian: Person, off: bool,
                             guardian=guardian.name, student=label))
         queued += enqueue(
             session, dedupe_key=f"plan-consent:{student.id}:{member.id}:{now.isoformat()}",
+            kind=MessageKind.PLAN, student_id=student.id,
             recipient_id=member.id, channel=AUTO, language=language, now=now, text=text)
     return queued

@@ -28,11 +28,10 @@ from policy.choices import (
     PlanSet,
 )
 from policy.return_plan import MAX_OWN_TEXT, clock_time, valid_deadline
-from policy.routing import AUTO
 from policy.text import one_line
+from services.return_plans import tell_trusted_adult
 from storage.conversations import clear_state, set_state
 from storage.models import Person, ReturnPlan, School, StaffRole, Student
-from storage.outbox import enqueue
 from storage.people import Roles
 from storage.reports import mentors_of
 from storage.return_plans import (
@@ -47,9 +46,6 @@ DIALOG = "plan_edit"
 #: The buttons that change a running plan: shown, a setting asked for, a value tapped, the
 #: goal removed, the trusted adult, the guardians' note switched.
 KINDS = (PlanMenu, PlanAsk, PlanSet, PlanNoGoal, PlanAdult, PlanNote)
-#: Ending the plan, or going on (handlers.return_plan): their data for `scheduler.morning`
-#: until it packs typed keys.
-END, EXTEND = PlanEnd.stem(), PlanExtend.stem()
 #: Settings asked for in words.
 TIME, ANSWER_BY, GOAL, OWN_TEXT = "time", "answer", "goal", "own"
 #: How long a written answer still answers the question asked.
@@ -266,19 +262,3 @@ def adult_candidates(session: Session, plan: ReturnPlan) -> list[Person]:
         ).scalars():
             found.setdefault(staff.id, staff)
     return list(found.values())[:MAX_ADULTS]
-
-
-def tell_trusted_adult(session: Session, plan: ReturnPlan, adult: Person,
-                       now: datetime) -> int:
-    """Tell the newly named trusted adult what that means."""
-    student = session.get(Student, plan.student_id)
-    if student is None:
-        return 0
-    return enqueue(session, dedupe_key=f"plan-adult:{plan.id}:{adult.id}:{now.isoformat()}",
-                   recipient_id=adult.id, channel=AUTO, language=adult.language, now=now,
-                   text=gettext_for(
-                       adult.language,
-                       # Translators: to a staff member named in a student's return plan.
-                       "You are now the trusted adult in the return plan for {student}: you "
-                       "hear at once when the student needs help, stays home or does not "
-                       "answer the morning check-in.", student=student_label(session, student)))

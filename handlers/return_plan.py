@@ -17,23 +17,19 @@ from handlers.messages import Choice, Context, Reply
 from handlers.student_view import own_student
 from locales import gettext_for
 from locales.formats import format_day
-from policy.choices import CheckIn, PlanEnd, PlanExtend, PlanMenu, TaskDone
+from policy.choices import CheckIn, PlanEnd, PlanExtend, PlanMenu
 from policy.return_plan import (
     ALARMING,
     ANSWERS,
     COMING,
-    HELP,
     LATER,
-    NOT_TODAY,
     clock_time,
     evaluation_day,
 )
-from policy.routing import AUTO
+from services.return_plans import alert, announce, note_guardians, unreachable_because
 from storage.audit import audit
 from storage.conversations import clear_state
 from storage.models import Person, PlanCheckIn, ReturnPlan, School, Student
-from storage.outbox import enqueue
-from storage.reports import recipients_by_student
 from storage.return_plans import (
     active_plan,
     change_plan,
@@ -43,21 +39,10 @@ from storage.return_plans import (
     start_plan,
 )
 from storage.schools import school_calendar
-from storage.tasks import add_task, student_label
+from storage.tasks import student_label
 
 COMMAND = "/plan"
 MORNING_TIME = time(7, 15)
-
-
-def reachable(person: Person) -> bool:
-    """Whether the student can get the morning message: their own phone or Telegram."""
-    return bool(person.phone or person.telegram_user_id)
-
-
-def may_message(student: Student, pupil: Person) -> bool:
-    """Whether the school may message the student directly: they can be reached, and no
-    guardian said no (an adult student decides for themselves)."""
-    return reachable(pupil) and (student.adult or not student.messages_off)
 
 
 def handle(context: Context) -> Reply:
@@ -112,7 +97,7 @@ def _start(session: Session, person: Person, student: Student, morning: time,
     plan, _new = start_plan(session, student.id or 0, by=person.id, starts_on=first,
                             evaluate_on=evaluation_day(first, calendar), morning_time=morning,
                             adult_id=person.id, goal=None, now=now)
-    plan_consent.announce(session, plan, now)
+    announce(session, plan, now)
     buttons = (Choice(PlanMenu(plan.id or 0), gettext_for(language, "Change the plan")),
                Choice(PlanEnd(plan.id or 0), gettext_for(language, "End the plan")))
     evaluate = format_day(plan.followup_on or first, language).rstrip(".")
@@ -124,20 +109,6 @@ def _start(session: Session, person: Person, student: Student, morning: time,
         "answer.", student=label, time=f"{morning:%H:%M}",
         first=format_day(first, language).rstrip("."), day=evaluate), buttons)
 
-
-def unreachable_because(student: Student, pupil: Person, language: str,
-                        label: str) -> str | None:
-    """Why the morning messages cannot go to the student, if they cannot: no phone or
-    Telegram of their own, or a guardian said no (for a student under 18)."""
-    if not reachable(pupil):
-        return gettext_for(
-            language, "{student} has no phone or Telegram of their own in the roster, so the "
-                      "morning messages cannot reach them.", student=label)
-    if student.messages_off and not student.adult:
-        return gettext_for(
-            language, "A guardian of {student} has asked the school not to message them, so "
-                      "there can be no morning messages.", student=label)
-    return None
 
 
 def act(context: Context) -> Reply:
@@ -196,70 +167,5 @@ def answer(context: Context) -> Reply:
                                        "soon.", name=name))
 
 
-def note_guardians(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, answer: str,
-                   now: datetime) -> int:
-    """With the plan's guardian note, the guardians of a student under 18 hear how the
-    morning check-in went (the answer, or that none came and the school was told)."""
-    student = session.get(Student, plan.student_id)
-    if not plan.guardian_note or student is None or student.adult:
-        return 0
-    child = session.get(Person, student.person_id)
-    first_name = child.name.split()[0] if child and child.name else ""
-    queued = 0
-    for guardian in recipients_by_student(session, [student]).get(student.id or 0, []):
-        language = guardian.language
-        if answer in ANSWERS:
-            label = _check_in_labels(language)[answer]
-            # Translators: to a guardian of a student on a return plan; {child}: first name;
-            # {answer}: the button the student tapped ("I'm coming").
-            text = gettext_for(language, "{child} answered this morning's check-in: {answer}.",
-                               child=first_name, answer=label)
-        else:
-            text = gettext_for(language, "{child} has not answered this morning's check-in. "
-                                         "The school has been told.", child=first_name)
-        queued += enqueue(session, dedupe_key=f"plan-note:{check_in.id}:{guardian.id}:{answer}",
-                          recipient_id=guardian.id, channel=AUTO, language=language, now=now,
-                          text=text)
-    return queued
 
 
-def check_in_choices(language: str, check_in_id: int) -> list[dict[str, str]]:
-    """The morning check-in's four answers."""
-    labels = _check_in_labels(language)
-    return [Choice(CheckIn(check_in_id, answer), labels[answer]).as_dict()
-            for answer in ANSWERS]
-
-
-def _check_in_labels(language: str) -> dict[str, str]:
-    return {COMING: gettext_for(language, "I'm coming"),
-            LATER: gettext_for(language, "I'm coming later"),
-            HELP: gettext_for(language, "I need help"),
-            NOT_TODAY: gettext_for(language, "Not today")}
-
-
-def alert(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, why: str,
-          now: datetime) -> int:
-    """Tell the trusted adult at once: the student needs help, stays home, or is silent."""
-    adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
-    student = session.get(Student, plan.student_id)
-    check_in.alerted_at = now
-    session.add(check_in)
-    if adult is None or student is None:
-        return 0
-    language, label = adult.language, student_label(session, student)
-    task_id, _new = add_task(session, dedupe_key=f"plan-alert:{check_in.id}",
-                             school_id=student.school_id, student_id=student.id,
-                             assignee=adult, kind="plan_alert", now=now)
-    if why == HELP:
-        text = gettext_for(language, "{student} needs help this morning (return plan). "
-                                     "Please make contact.", student=label)
-    elif why == NOT_TODAY:
-        text = gettext_for(language, "{student} says they are not coming today (return "
-                                     "plan). Please make contact.", student=label)
-    else:
-        text = gettext_for(language, "{student} has not answered this morning's check-in "
-                                     "(return plan). Please make contact.", student=label)
-    return enqueue(session, dedupe_key=f"plan-alert:{check_in.id}", recipient_id=adult.id,
-                   channel=AUTO, language=language, now=now, text=text,
-                   choices=[Choice(TaskDone(task_id), gettext_for(language, "I'll call"))
-                            .as_dict()])

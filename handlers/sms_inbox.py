@@ -29,7 +29,7 @@ from policy.sms import HELP, START, STOP, keyword
 from policy.text import clean_text
 from storage.inbound import mark_seen
 from storage.models import OutboxMessage, Person
-from storage.outbox import enqueue_row
+from storage.outbox import MessageKind, enqueue_row
 from storage.people import mark_reachable, set_sms_opt_out
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def _keyword(
         assert said == HELP
         text = help_text(session, person)
     return _queue(session, dedupe_key=f"{KEYWORD_PREFIX}{message.sid}", now=now, claim=claim,
-                  recipient_id=person.id, language=language, text=text)
+                  kind=MessageKind.KEYWORD, recipient_id=person.id, language=language, text=text)
 
 
 def _answer_stranger(
@@ -179,8 +179,8 @@ def _answer_stranger(
                                  "Please contact the school.")
     log.info("sms from a number not in the roster")
     return _queue(session, dedupe_key=f"stranger:{CHANNEL}:{digest}:{today.isoformat()}",
-                  now=now, claim=claim, recipient_id=None, address=message.sender,
-                  language=language, text=text)
+                  now=now, claim=claim, kind=MessageKind.REPLY, recipient_id=None,
+                  address=message.sender, language=language, text=text)
 
 
 def _queue(session: Session, *, dedupe_key: str, now: datetime, claim: bool,

@@ -33,7 +33,7 @@ from storage.models import (
 )
 from storage.people import Roles
 from storage.plan_tasks import ladder_named, plan_words
-from storage.schools import school_calendar
+from storage.schools import school_calendar, school_zone
 from storage.tasks import student_label
 
 COMMAND = "/student"
@@ -139,7 +139,7 @@ def term_counts(found: Mapping[str, float], language: str) -> str:
 
 def _profile(session: Session, student: Student, language: str, now: datetime) -> str:
     school = session.get(School, student.school_id)
-    zone = ZoneInfo(school.timezone if school else "Europe/Stockholm")
+    zone = school_zone(session, student.school_id)
     today = now.astimezone(zone).date()
     calendar = school_calendar(session, school) if school else None
     absences = session.execute(select(Absence).where(Absence.student_id == student.id)

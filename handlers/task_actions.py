@@ -31,9 +31,9 @@ from policy.choices import (
 )
 from policy.routing import AUTO
 from storage.models import Person, School, StaffRole, StaffTask, Student
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.plan_tasks import plan_task
-from storage.schools import notice_rules, school_calendar
+from storage.schools import notice_rules, school_calendar, school_zone
 from storage.tasks import (
     audit_task,
     close_task,
@@ -141,6 +141,7 @@ def _hand_to(session: Session, person: Person, task: StaffTask, target: int,
     language = colleague.language
     enqueue(
         session, dedupe_key=f"handover:{task.id}:{colleague.id}:{now.isoformat()}"[:200],
+        kind=MessageKind.HANDOVER, task_id=task.id, student_id=task.student_id,
         recipient_id=colleague.id, channel=AUTO, language=language, now=now,
         text=gettext_for(
             language,
@@ -179,8 +180,7 @@ def _school(session: Session, task: StaffTask) -> School | None:
 
 
 def _zone(session: Session, task: StaffTask) -> ZoneInfo:
-    school = _school(session, task)
-    return ZoneInfo(school.timezone if school else "Europe/Stockholm")
+    return school_zone(session, task.school_id)
 
 
 def _retry_minutes(session: Session, task: StaffTask) -> int:

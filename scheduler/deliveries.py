@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, or_, select
 
 from locales import ngettext_for
 from policy.routing import AUTO
-from storage.models import OutboxMessage, Person, School, StaffRole
-from storage.outbox import MAYBE_SENT, enqueue
+from scheduler.schools import each_school
+from storage.models import OutboxMessage, Person, StaffRole
+from storage.outbox import MAYBE_SENT, MessageKind, enqueue
 from storage.people import roles_of
 
 TELL_AT = time(8, 0)
@@ -59,12 +59,10 @@ def tell_unsettled_deliveries(session: Session, now: datetime) -> int:
     people may not have arrived and wait for a check; once a day. Returns how many were
     told."""
     told = 0
-    for school_id, count in sorted(waiting_for_a_person(session, now).items()):
-        school = session.get(School, school_id)
-        if school is None:
-            continue
-        local = now.astimezone(ZoneInfo(school.timezone))
-        if local.time() < TELL_AT:
+    waiting = waiting_for_a_person(session, now)
+    for school in each_school(session, now, only=waiting):
+        school_id, count, local = school.id, waiting[school.id], school.local
+        if school.clock < TELL_AT:
             continue
         principals = session.execute(
             select(Person).join(StaffRole, col(StaffRole.person_id) == Person.id)
@@ -80,6 +78,7 @@ def tell_unsettled_deliveries(session: Session, now: datetime) -> int:
                 "(narvaro outbox list --status maybe_sent).", count)
             told += enqueue(
                 session, dedupe_key=f"unsettled:{school_id}:{principal.id}:{local.date()}",
+                kind=MessageKind.UNSETTLED,
                 recipient_id=principal.id, channel=AUTO, language=principal.language,
                 text=text, now=now)
     return told

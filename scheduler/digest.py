@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -17,6 +16,7 @@ from locales import gettext_for
 from locales.formats import format_day, task_kind
 from policy.return_plan import COMING, LATER
 from policy.routing import AUTO
+from scheduler.schools import each_school
 from storage.models import (
     Person,
     PlanCheckIn,
@@ -26,9 +26,8 @@ from storage.models import (
     StaffTask,
     Student,
 )
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from storage.plan_tasks import plan_words
-from storage.schools import school_calendar
 from storage.tasks import student_label
 
 DIGEST_AT, DIGEST_UNTIL = time(8, 0), time(12, 0)
@@ -67,16 +66,15 @@ def _on_the_way(session: Session, school: School, day: date,
 def send_staff_digests(session: Session, now: datetime) -> int:
     """One morning list per staff member with tasks due today or overdue, once a day."""
     queued = 0
-    for school in session.execute(select(School)).scalars():
-        zone = ZoneInfo(school.timezone)
-        local = now.astimezone(zone)
-        if not DIGEST_AT <= local.time().replace(tzinfo=None) < DIGEST_UNTIL:
+    for found in each_school(session, now):
+        school, zone, local = found.school, found.zone, found.local
+        if not DIGEST_AT <= found.clock < DIGEST_UNTIL:
             continue
-        if not school_calendar(session, school).is_school_day(local.date()):
+        if not found.calendar.is_school_day(found.today):
             continue
-        end_of_day = datetime.combine(local.date(), time(23, 59), zone)
+        end_of_day = found.at(found.today, time(23, 59))
         # What was on the list when the day began: a task made later came with its own prompt.
-        day_began = datetime.combine(local.date(), DIGEST_AT, zone)
+        day_began = found.at(found.today, DIGEST_AT)
         by_owner: dict[int, list[StaffTask]] = defaultdict(list)
         for task in session.execute(
             select(StaffTask).where(StaffTask.school_id == school.id,
@@ -109,6 +107,7 @@ def send_staff_digests(session: Session, now: datetime) -> int:
                 lines += [_line(session, t, language) for t in late]
             queued += enqueue(
                 session, dedupe_key=f"digest:{owner_id}:{local.date().isoformat()}",
+                kind=MessageKind.DIGEST,
                 recipient_id=owner_id, channel=AUTO, language=language, now=now,
                 text="\n".join(lines))
     return queued
@@ -117,10 +116,8 @@ def send_staff_digests(session: Session, now: datetime) -> int:
 def escalate_overdue_tasks(session: Session, now: datetime) -> int:
     """A task open two school days past its due date goes to the principal too, once."""
     queued = 0
-    for school in session.execute(select(School)).scalars():
-        zone = ZoneInfo(school.timezone)
-        local = now.astimezone(zone)
-        calendar = school_calendar(session, school)
+    for found in each_school(session, now):
+        school, zone, local = found.school, found.zone, found.local
         principals = session.execute(
             select(Person).join(StaffRole, col(StaffRole.person_id) == Person.id)
             .where(StaffRole.school_id == school.id, StaffRole.role == "principal")
@@ -134,7 +131,7 @@ def escalate_overdue_tasks(session: Session, now: datetime) -> int:
         ).scalars():
             due = task.due_at.astimezone(zone).date()
             try:
-                late = calendar.add_school_days(due, OVERDUE_SCHOOL_DAYS) <= local.date()
+                late = found.calendar.add_school_days(due, OVERDUE_SCHOOL_DAYS) <= local.date()
             except ValueError:
                 late = False
             owner = session.get(Person, task.assignee_id)
@@ -147,6 +144,7 @@ def escalate_overdue_tasks(session: Session, now: datetime) -> int:
                 student = session.get(Student, task.student_id) if task.student_id else None
                 queued += enqueue(
                     session, dedupe_key=f"overdue:{task.id}:{principal.id}",
+                    kind=MessageKind.OVERDUE, task_id=task.id, student_id=task.student_id,
                     recipient_id=principal.id, channel=AUTO, language=language, now=now,
                     text=gettext_for(
                         language,

@@ -19,7 +19,6 @@ day's calls), so one day's roll call for thousands of students stays well under 
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
@@ -27,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from locales import gettext_for
@@ -44,6 +44,7 @@ from policy.ladder import (
 )
 from policy.routing import AUTO
 from scheduler.letters import send_letters
+from scheduler.schools import SchoolNow, each_school
 from storage.attendance import ladder_records
 from storage.audit import audit_closed
 from storage.concerns import concern_changes, concerned
@@ -52,11 +53,11 @@ from storage.models import (
     Absence,
     LadderPosition,
     Person,
-    School,
     StaffTask,
     Student,
 )
-from storage.outbox import enqueue
+from storage.notices import calls_of
+from storage.outbox import MessageKind, enqueue
 from storage.plan_tasks import (
     LADDER_PREFIX,
     ladder_key,
@@ -66,8 +67,7 @@ from storage.plan_tasks import (
     with_role,
 )
 from storage.reports import mentors_by_student
-from storage.schools import school_calendar
-from storage.tasks import CALL_PREFIX, add_tasks, student_label
+from storage.tasks import add_tasks, student_label
 
 log = logging.getLogger(__name__)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -78,11 +78,11 @@ _MARGIN = timedelta(minutes=10)
 def advance_ladders(session: Session, now: datetime) -> int:
     """Move every student whose roll call changed; returns how many tasks were created."""
     created = 0
-    for school in session.execute(select(School)).scalars():
-        ladder = ladder_named(school.policy)
+    for found in each_school(session, now):
+        ladder = ladder_named(found.school.policy)
         if ladder is not None:
             with session.no_autoflush:
-                created += _SchoolSweep(session, school, ladder, now).run()
+                created += _SchoolSweep(session, found, ladder, now).run()
     return created
 
 
@@ -101,11 +101,11 @@ class _Position:
 class _SchoolSweep:
     """One school's sweep; what it reads once is shared by all its students."""
 
-    def __init__(self, session: Session, school: School, ladder: Ladder, now: datetime) -> None:
-        self.session, self.school, self.ladder, self.now = session, school, ladder, now
-        self.zone = ZoneInfo(school.timezone)
-        self.today = now.astimezone(self.zone).date()
-        self.calendar: SchoolCalendar = school_calendar(session, school)
+    def __init__(self, session: Session, found: SchoolNow, ladder: Ladder,
+                 now: datetime) -> None:
+        self.session, self.school, self.ladder, self.now = session, found.school, ladder, now
+        self.zone, self.today = found.zone, found.today
+        self.calendar: SchoolCalendar = found.calendar
         self.steps = {step.id: step for step in ladder.steps}
         self.rows: list[dict[str, object]] = []
         self.entered: list[tuple[int, Step]] = []
@@ -220,12 +220,14 @@ class _SchoolSweep:
         return {student_id: _Position(step_id, level, entered, evaluated, period, below)
                 for student_id, step_id, level, entered, evaluated, period, below
                 in self.session.execute(
-                    select(LadderPosition.student_id, LadderPosition.step_id,
-                           LadderPosition.level, LadderPosition.entered_at,
-                           LadderPosition.evaluated_at, LadderPosition.period_start,
-                           LadderPosition.below_since)
+                    # SQLAlchemy's select: SQLModel's is typed for four columns at most
+                    sa_select(col(LadderPosition.student_id), col(LadderPosition.step_id),
+                              col(LadderPosition.level), col(LadderPosition.entered_at),
+                              col(LadderPosition.evaluated_at),
+                              col(LadderPosition.period_start),
+                              col(LadderPosition.below_since))
                     .join(Student, col(Student.id) == LadderPosition.student_id)
-                    .where(Student.school_id == self.school.id, *where)).all()}
+                    .where(col(Student.school_id) == self.school.id, *where)).all()}
 
     def _due(self) -> tuple[list[int], dict[int, _Position]]:
         """Whose counters may have changed since the sweep last read them, and where those
@@ -318,19 +320,13 @@ class _SchoolSweep:
         that came in late."""
         start = datetime.combine(self.today, time(0, 0), self.zone)
         found: dict[int, set[date]] = {}
-        for part in chunks(students):
-            for student_id, key, created in self.session.execute(
-                select(StaffTask.student_id, StaffTask.dedupe_key, StaffTask.created_at).where(
-                    StaffTask.school_id == self.school.id,
-                    col(StaffTask.student_id).in_(part),
-                    col(StaffTask.dedupe_key).startswith(CALL_PREFIX),
-                    col(StaffTask.due_at) >= datetime.combine(
-                        self.frame.first, time(0, 0), self.zone))).all():
-                days = found.setdefault(student_id or 0, set())
-                with suppress(IndexError, ValueError):  # call-home:STUDENT:DAY:MENTOR
-                    days.add(date.fromisoformat(key.split(":")[2]))
-                if created >= start:
-                    days.add(self.today)
+        for student_id, day, created in calls_of(
+                self.session, self.school.id or 0, students,
+                datetime.combine(self.frame.first, time(0, 0), self.zone)):
+            days = found.setdefault(student_id, set())
+            days.add(day)
+            if created >= start:
+                days.add(self.today)
         return found
 
     def _staff_with(self, roles: tuple[str, ...]) -> list[Person]:
@@ -430,6 +426,7 @@ class _SchoolSweep:
         for mentor in self._mentors.get(student_id, []):
             enqueue(self.session, dedupe_key=f"ladder-left:{student_id}:{on.id}:"
                     f"{self.today.isoformat()}:{mentor.id}", recipient_id=mentor.id,
+                    kind=MessageKind.LADDER, student_id=student_id, day=self.today,
                     channel=AUTO, language=mentor.language, now=self.now, text=gettext_for(
                         mentor.language,
                         # Translators: to a mentor; {student}: "Name (class)"; {step}: the

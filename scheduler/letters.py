@@ -18,7 +18,7 @@ from policy.notices import is_quiet
 from policy.routing import AUTO
 from storage.db import chunks
 from storage.models import Person, School, Student
-from storage.outbox import enqueue_many
+from storage.outbox import MessageKind, about, enqueue_many
 from storage.reports import recipients_by_student
 from storage.schools import notice_rules
 
@@ -56,6 +56,7 @@ def send_letters(
         for kind in letters_of(step):
             for reader in readers.get(student_id, []):
                 messages.append({
+                    **about(MessageKind.LETTER, student_id=student_id),
                     "dedupe_key": f"letter:{student_id}:{step.id}:{kind}:{reader.id}:"
                                   f"{once_per.get(step.id, today).isoformat()}",
                     "recipient_id": reader.id, "channel": AUTO, "language": reader.language,

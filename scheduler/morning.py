@@ -11,24 +11,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.plan_settings import END, EXTEND
-from handlers.return_plan import alert, check_in_choices, may_message, note_guardians
 from locales import N_, gettext_for
 from locales.formats import format_day
-from policy.calendar import SchoolCalendar
 from policy.return_plan import encouragement
 from policy.routing import AUTO
+from scheduler.schools import SchoolsNow
+from services.return_plans import END, EXTEND, alert, check_in_choices, may_message, note_guardians
 from storage.attendance import absent_days
 from storage.db import chunks
 from storage.models import Absence, Person, PlanCheckIn, ReturnPlan, School, Student
-from storage.outbox import enqueue, enqueue_many
+from storage.outbox import MessageKind, about, enqueue, enqueue_many
 from storage.reports import reports_for_day
 from storage.return_plans import open_check_ins, own_encouragements, plan_days
-from storage.schools import school_calendar
 from storage.tasks import add_task, student_label
 
 #: The evaluation task reaches the mentor at the start of the school day.
@@ -50,7 +47,7 @@ ENCOURAGEMENTS = (
 def send_morning_messages(session: Session, now: datetime) -> int:
     """Each plan's morning message, once per school day, from its time until the first
     lesson. Reads and writes in bulk: thousands of plans share 07:15."""
-    calendars: dict[int, SchoolCalendar] = {}
+    schools = SchoolsNow(session, now)
     due: list[tuple[ReturnPlan, Person, date]] = []
     for plan, student, pupil, school in session.execute(
         select(ReturnPlan, Student, Person, School)
@@ -59,12 +56,10 @@ def send_morning_messages(session: Session, now: datetime) -> int:
         .join(School, col(School.id) == Student.school_id)
         .where(ReturnPlan.status == "active").order_by(col(ReturnPlan.id))
     ).all():
-        local = now.astimezone(ZoneInfo(school.timezone))
-        if school.id not in calendars:
-            calendars[school.id or 0] = school_calendar(session, school)
-        if (plan_days(plan, school).morning_due(local, calendars[school.id or 0])
+        at = schools.get(school)
+        if (at is not None and plan_days(plan, school).morning_due(at.local, at.calendar)
                 and may_message(student, pupil)):
-            due.append((plan, pupil, local.date()))
+            due.append((plan, pupil, at.today))
     if not due:
         return 0
     days = {day for _plan, _pupil, day in due}
@@ -101,7 +96,8 @@ def send_morning_messages(session: Session, now: datetime) -> int:
         if plan.goal:
             lines.append(gettext_for(language, "Today's goal: {goal}", goal=plan.goal))
         lines.append(gettext_for(language, "How does today look?"))
-        messages.append({"dedupe_key": f"plan-morning:{plan.id}:{day.isoformat()}",
+        messages.append({**about(MessageKind.MORNING, student_id=plan.student_id, day=day),
+                         "dedupe_key": f"plan-morning:{plan.id}:{day.isoformat()}",
                          "recipient_id": pupil.id, "channel": AUTO, "language": language,
                          "text": "\n".join(lines),
                          "choices": check_in_choices(language, check_in)})
@@ -123,7 +119,7 @@ def _earlier_check_ins(session: Session, plan_ids: list[int],
     found: dict[int, list[tuple[date, int]]] = defaultdict(list)
     for part in chunks(plan_ids):
         for plan_id, day, message in session.execute(
-            select(PlanCheckIn.plan_id, PlanCheckIn.day, PlanCheckIn.message)
+            select(col(PlanCheckIn.plan_id), col(PlanCheckIn.day), col(PlanCheckIn.message))
             .where(col(PlanCheckIn.plan_id).in_(part), col(PlanCheckIn.day) <= today)
             .order_by(col(PlanCheckIn.plan_id), col(PlanCheckIn.day))
         ).all():
@@ -134,6 +130,7 @@ def _earlier_check_ins(session: Session, plan_ids: list[int],
 def alert_silent_check_ins(session: Session, now: datetime) -> int:
     """No answer by the set time (30 minutes before the first lesson): the adult is told."""
     told = 0
+    schools = SchoolsNow(session, now)
     for check_in, plan, school in session.execute(
         select(PlanCheckIn, ReturnPlan, School)
         .join(ReturnPlan, col(ReturnPlan.id) == PlanCheckIn.plan_id)
@@ -142,8 +139,9 @@ def alert_silent_check_ins(session: Session, now: datetime) -> int:
         .where(col(PlanCheckIn.answer).is_(None), col(PlanCheckIn.alerted_at).is_(None),
                ReturnPlan.status == "active")
     ).all():
-        local = now.astimezone(ZoneInfo(school.timezone))
-        if check_in.day == local.date() and plan_days(plan, school).silent_since(local):
+        at = schools.get(school)
+        if at is not None and check_in.day == at.today and plan_days(
+                plan, school).silent_since(at.local):
             told += alert(session, plan, check_in, "silent", now)
             note_guardians(session, plan, check_in, "silent", now)
     return told
@@ -153,32 +151,33 @@ def evaluate_return_plans(session: Session, now: datetime) -> int:
     """On the evaluation day the mentor gets the evaluation task, with the plan period's
     attendance, and can extend or end the plan."""
     queued = 0
+    schools = SchoolsNow(session, now)
     for plan, student, school in session.execute(
         select(ReturnPlan, Student, School)
         .join(Student, col(Student.id) == ReturnPlan.student_id)
         .join(School, col(School.id) == Student.school_id)
         .where(ReturnPlan.status == "active", col(ReturnPlan.followup_on).is_not(None))
     ).all():
-        local = now.astimezone(ZoneInfo(school.timezone))
+        at = schools.get(school)
         day = plan.followup_on
-        if day is None or local.date() < day or (
-                local.date() == day and local.time().replace(tzinfo=None) < EVALUATE_AT):
+        if at is None or day is None or at.today < day or (
+                at.today == day and at.clock < EVALUATE_AT):
             continue
         mentor = session.get(Person, plan.mentor_id or plan.trusted_adult_id or 0)
         if mentor is None:
             continue
-        _task, new = add_task(session, dedupe_key=f"plan-eval:{plan.id}:{day.isoformat()}",
+        task_id, new = add_task(session, dedupe_key=f"plan-eval:{plan.id}:{day.isoformat()}",
                                 school_id=school.id or 0, student_id=student.id,
                                 assignee=mentor, kind="evaluate_plan", now=now)
         if not new:
             continue
-        calendar = school_calendar(session, school)
-        school_days = calendar.school_days(plan.starts_on, min(day, local.date()))
+        school_days = at.calendar.school_days(plan.starts_on, min(day, at.today))
         absent = absent_days(session, student.id or 0, plan.starts_on, day)
         at_school = len([d for d in school_days if d not in absent])
         language = mentor.language
         queued += enqueue(
             session, dedupe_key=f"plan-eval:{plan.id}:{day.isoformat()}",
+            kind=MessageKind.PLAN, student_id=plan.student_id, day=day, task_id=task_id,
             recipient_id=mentor.id, channel=AUTO, language=language, now=now,
             text=gettext_for(
                 language,

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.review import review_chart, review_text
 from policy.routing import AUTO
-from storage.models import Person, School, StaffRole
-from storage.outbox import enqueue
+from scheduler.schools import each_school
+from services.review import review_chart, review_text
+from storage.models import Person, StaffRole
+from storage.outbox import MessageKind, enqueue
 from storage.review import monthly_review
-from storage.schools import school_calendar
 
 SEND_AT = time(8, 0)
 READERS = ("principal", "coordinator")
@@ -23,14 +22,12 @@ READERS = ("principal", "coordinator")
 def send_monthly_reviews(session: Session, now: datetime) -> int:
     """Each school's review of last month, on this month's first school day."""
     queued = 0
-    for school in session.execute(select(School)).scalars():
-        local = now.astimezone(ZoneInfo(school.timezone))
-        today = local.date()
-        calendar_ = school_calendar(session, school)
+    for found in each_school(session, now):
+        school, today = found.school, found.today
         month_start = today.replace(day=1)
-        first_day = next((day for day in calendar_.school_days(
+        first_day = next((day for day in found.calendar.school_days(
             month_start, month_start + timedelta(days=27))), None)
-        if first_day != today or local.time().replace(tzinfo=None) < SEND_AT:
+        if first_day != today or found.clock < SEND_AT:
             continue
         last = month_start - timedelta(days=1)
         first = last.replace(day=1)
@@ -46,6 +43,7 @@ def send_monthly_reviews(session: Session, now: datetime) -> int:
         for reader in readers:
             queued += enqueue(
                 session, dedupe_key=f"review:{school.id}:{first:%Y-%m}:{reader.id}",
+                kind=MessageKind.REVIEW,
                 recipient_id=reader.id, channel=AUTO, language=reader.language, now=now,
                 text=review_text(review, school.name, reader.language),
                 attachment={"chart": review_chart(review, school.name, reader.language),

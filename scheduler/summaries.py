@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from locales import gettext_for
 from locales.formats import format_days, reason_label
 from policy.routing import AUTO
-from storage.models import Absence, MentorLink, Person, School, SchoolClass, StaffTask, Student
-from storage.outbox import enqueue
+from scheduler.schools import each_school
+from storage.models import Absence, MentorLink, Person, School, SchoolClass, Student
+from storage.notices import open_calls
+from storage.outbox import MessageKind, enqueue
 from storage.reports import active_reports
-from storage.schools import policy_named, school_calendar
-from storage.tasks import CALL_PREFIX, student_label
+from storage.tasks import student_label
 
 #: After this (local time) the morning summary is not worth sending any more; roll call
 #: has happened and the day's reports show there.
@@ -30,29 +30,26 @@ SUMMARY_UNTIL = time(12, 0)
 def send_mentor_summaries(session: Session, now: datetime) -> int:
     """Queue today's summary for every mentor with reported absences, once per day."""
     queued = 0
-    for school in session.execute(select(School)).scalars():
-        local = now.astimezone(ZoneInfo(school.timezone))
-        policy = policy_named(school.policy)
-        if not policy.mentor_summary_time <= local.time() < SUMMARY_UNTIL:
+    for school in each_school(session, now):
+        if not school.policy.mentor_summary_time <= school.clock < SUMMARY_UNTIL:
             continue
-        today = local.date()
-        if not school_calendar(session, school).is_school_day(today):
+        if not school.calendar.is_school_day(school.today):
             continue
-        queued += _summaries_for(session, school, today, now)
+        queued += _summaries_for(session, school.school, school.today, now)
     return queued
 
 
 def _summaries_for(session: Session, school: School, today: date, now: datetime) -> int:
     rows = session.execute(
         select(MentorLink.mentor_id, Student, Person.name, SchoolClass.name)
-        .join(Absence, Absence.student_id == MentorLink.student_id)
-        .join(Student, Student.id == MentorLink.student_id)
-        .join(Person, Person.id == Student.person_id)
-        .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .join(Absence, col(Absence.student_id) == MentorLink.student_id)
+        .join(Student, col(Student.id) == MentorLink.student_id)
+        .join(Person, col(Person.id) == Student.person_id)
+        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
         .where(Student.school_id == school.id, Absence.day == today,
                Absence.state == "reported")
         .distinct()
-        .order_by(SchoolClass.name, Person.name)
+        .order_by(col(SchoolClass.name), col(Person.name))
     ).all()
     by_mentor: dict[int, list[tuple[Student, str, str]]] = defaultdict(list)
     for mentor_id, student, name, class_name in rows:
@@ -83,6 +80,7 @@ def _summaries_for(session: Session, school: School, today: date, now: datetime)
                       for label, day in carried[mentor_id]]
         queued += enqueue(
             session, dedupe_key=f"mentor-summary:{school.id}:{mentor_id}:{today.isoformat()}",
+            kind=MessageKind.SUMMARY, day=today,
             recipient_id=mentor_id, channel=AUTO, language=language, text="\n".join(lines),
             now=now,
         )
@@ -94,14 +92,8 @@ def _calls_carried(
 ) -> dict[int, list[tuple[str, date]]]:
     """Per mentor, the calls home from earlier days still not made (the school day ended)."""
     carried: dict[int, list[tuple[str, date]]] = defaultdict(list)
-    for task in session.execute(
-        # the roll call's calls (a plan's calls come in the staff digest)
-        select(StaffTask).where(StaffTask.school_id == school.id, StaffTask.kind == "call_home",
-                                StaffTask.dedupe_key.startswith(CALL_PREFIX),
-                                StaffTask.status.in_(["open", "snoozed"]))
-        .order_by(StaffTask.id)
-    ).scalars():
-        day = date.fromisoformat(task.dedupe_key.split(":")[2])
+    # the roll call's calls (a plan's calls come in the staff digest)
+    for task, day in open_calls(session, school_id=school.id or 0):
         student = session.get(Student, task.student_id) if task.student_id else None
         if day < today and student is not None:
             carried[task.assignee_id].append((student_label(session, student), day))

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete
-from sqlmodel import Session
+from sqlalchemy import CursorResult, Engine, delete
+from sqlmodel import Session, col
 
 from scheduler.action_plans import evaluate_action_plans, remind_measures
+from scheduler.calls import remind_snoozed_calls
+from scheduler.corrections import send_notice_corrections
 from scheduler.deliveries import tell_unsettled_deliveries
 from scheduler.digest import escalate_overdue_tasks, send_staff_digests
 from scheduler.ladder import advance_ladders
@@ -21,13 +23,9 @@ from scheduler.morning import (
     evaluate_return_plans,
     send_morning_messages,
 )
-from scheduler.notices import (
-    remind_missing_roll_calls,
-    remind_snoozed_calls,
-    send_absence_notices,
-    send_notice_corrections,
-)
+from scheduler.notices import send_absence_notices
 from scheduler.review import send_monthly_reviews
+from scheduler.roll_reminders import remind_missing_roll_calls
 from scheduler.summaries import send_mentor_summaries
 from scheduler.task_nudges import nudge_due_tasks
 from scheduler.term_total import tell_term_totals
@@ -47,10 +45,10 @@ def forget_stale_conversations(session: Session, now: datetime) -> int:
     """Delete dialog state untouched for CONVERSATION_TTL (data minimisation)."""
     result = session.execute(
         delete(ConversationState).where(
-            ConversationState.updated_at < now - CONVERSATION_TTL
+            col(ConversationState.updated_at) < now - CONVERSATION_TTL
         )
     )
-    return int(result.rowcount)
+    return result.rowcount if isinstance(result, CursorResult) else 0
 
 
 def forget_old_inbound_ids(session: Session, now: datetime) -> int:

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.task_buttons import task_choices
 from locales import gettext_for
 from locales.formats import format_day
 from policy.routing import AUTO
+from scheduler.schools import SchoolsNow
+from services.task_buttons import task_choices
 from storage.models import Person, School, StaffTask, Student
-from storage.outbox import enqueue_many
+from storage.outbox import MessageKind, about, enqueue_many
 from storage.plan_tasks import LADDER_PREFIX, plan_task
-from storage.schools import school_calendar
 from storage.tasks import student_label
 
 #: How far ahead booked meetings are looked at for their reminder (a long weekend included).
@@ -34,7 +34,7 @@ def nudge_due_tasks(session: Session, now: datetime) -> int:
     ).scalars())
     woken = list(session.execute(
         select(StaffTask).where(col(StaffTask.dedupe_key).startswith(LADDER_PREFIX),
-                                StaffTask.status == "snoozed", StaffTask.remind_at <= now)
+                                StaffTask.status == "snoozed", col(StaffTask.remind_at) <= now)
     ).scalars())
     messages = []
     for task in tasks + woken:
@@ -51,6 +51,7 @@ def nudge_due_tasks(session: Session, now: datetime) -> int:
 def _day_before(session: Session, now: datetime) -> list[dict[str, Any]]:
     """Booked meetings whose day is the next school day: a reminder, once."""
     found = []
+    schools = SchoolsNow(session, now)
     for task in session.execute(
         select(StaffTask).where(col(StaffTask.dedupe_key).startswith(LADDER_PREFIX),
                                 col(StaffTask.dedupe_key).contains(":b"),
@@ -58,17 +59,17 @@ def _day_before(session: Session, now: datetime) -> list[dict[str, Any]]:
                                 StaffTask.due_at <= now + _REMIND_AHEAD)
     ).scalars():
         school = session.get(School, task.school_id)
-        if school is None or not task.dedupe_key.rsplit(":", 1)[-1].startswith("b"):
+        at = schools.get(school) if school is not None else None
+        if at is None or not task.dedupe_key.rsplit(":", 1)[-1].startswith("b"):
             continue
-        zone = ZoneInfo(school.timezone)
-        today = now.astimezone(zone).date()
+        zone, today = at.zone, at.today
         meeting_day = task.due_at.astimezone(zone).date()
         try:
-            before = school_calendar(session, school).add_school_days(meeting_day, -1)
+            before = at.calendar.add_school_days(meeting_day, -1)
         except ValueError:
             continue
         # Booked on the day before or later: the booking itself was the reminder.
-        if before == today and now.astimezone(zone).hour >= 8 and (
+        if before == today and at.local.hour >= 8 and (
                 task.created_at.astimezone(zone).date() < before):
             message = _nudge(session, task, f"remind-before:{task.id}", tomorrow=True)
             if message is not None:
@@ -101,5 +102,6 @@ def _nudge(session: Session, task: StaffTask, key: str, *,
             # the plan's own words; {student}: "Name (class)"; {day}: its due date.
             "{what}: {student}, due {day}.", what=origin.rule.what, student=label,
             day=format_day(due, language).rstrip("."))
-    return {"dedupe_key": key, "recipient_id": owner.id, "channel": AUTO, "language": language,
+    return {**about(MessageKind.TASK_NUDGE, student_id=student.id, task_id=task.id),
+            "dedupe_key": key, "recipient_id": owner.id, "channel": AUTO, "language": language,
             "text": text, "choices": task_choices(origin, task.id or 0, language)}

@@ -29,7 +29,7 @@ from scheduler.letters import after_quiet_hours
 from storage.attendance import ladder_records
 from storage.db import chunks
 from storage.models import Absence, OutboxMessage, Person, School, Student
-from storage.outbox import enqueue_many
+from storage.outbox import MessageKind, about, enqueue_many
 from storage.reports import recipients_by_student
 from storage.schools import notice_rules, school_calendar
 
@@ -79,6 +79,7 @@ def _tell_school(session: Session, school: School, rules: NoticeRules, now: date
                 "dedupe_key": _key(student_id, term.start, threshold, reader.id or 0),
                 "recipient_id": reader.id, "channel": AUTO, "language": reader.language,
                 "not_before": not_before,
+                **about(MessageKind.TERM_TOTAL, student_id=student_id),
                 "text": total_text(reader.language, first_name, missed[student_id], phone,
                                    adult=student.adult),
             })
@@ -125,7 +126,7 @@ def _with_absent_days(session: Session, school: School, first: date, last: date,
                Absence.state != "withdrawn", col(Absence.day) >= first,
                col(Absence.day) <= last)
         .group_by(col(Absence.student_id))
-        .having(func.count(distinct(Absence.day)) >= at_least)
+        .having(func.count(distinct(col(Absence.day))) >= at_least)
     ).scalars())
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -16,12 +15,12 @@ from locales import N_, gettext_for
 from policy.ladder import counters, frame_of
 from policy.routing import AUTO
 from policy.watchlist import nearest, trend
+from scheduler.schools import each_school
 from storage.attendance import ladder_records
 from storage.concerns import concerned
-from storage.models import MentorLink, Person, School, Student
-from storage.outbox import enqueue_many
+from storage.models import MentorLink, Person, Student
+from storage.outbox import MessageKind, about, enqueue_many
 from storage.plan_tasks import ladder_named
-from storage.schools import policy_of, school_calendar
 from storage.tasks import student_label
 
 COUNTER_WORDS = {
@@ -38,15 +37,14 @@ TRENDS = {1: N_("rising"), 0: N_("steady"), -1: N_("falling")}
 def send_watchlists(session: Session, now: datetime) -> int:
     """Each school's watchlists, on its day from its time, once a week per mentor."""
     messages = []
-    for school in session.execute(select(School)).scalars():
-        policy = policy_of(school)
-        local = now.astimezone(ZoneInfo(school.timezone))
+    for at_school in each_school(session, now):
+        school, policy, local = at_school.school, at_school.policy, at_school.local
         ladder = ladder_named(school.policy)
         if (ladder is None or local.isoweekday() != policy.watchlist_weekday
-                or local.time().replace(tzinfo=None) < policy.watchlist_time):
+                or at_school.clock < policy.watchlist_time):
             continue
         week = local.date().isocalendar()
-        calendar = school_calendar(session, school)
+        calendar = at_school.calendar
         today, week_ago = local.date(), local.date() - timedelta(days=7)
         frame_now = frame_of(calendar, today, ladder.counting)
         frame_then = frame_of(calendar, week_ago, ladder.counting)
@@ -85,7 +83,8 @@ def send_watchlists(session: Session, now: datetime) -> int:
                                    value=_number(near.value), limit=_number(near.limit))
                 lines.append(f"• {student_label(session, student)}: {said}, "
                              f"{gettext_for(language, TRENDS[direction])}")
-            messages.append({"dedupe_key": f"watch:{mentor_id}:{week.year}-{week.week}",
+            messages.append({**about(MessageKind.WATCHLIST),
+                             "dedupe_key": f"watch:{mentor_id}:{week.year}-{week.week}",
                              "recipient_id": mentor_id, "channel": AUTO,
                              "language": language, "text": "\n".join(lines)})
     return len(enqueue_many(session, messages, now=now))

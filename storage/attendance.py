@@ -28,9 +28,9 @@ from storage.models import (
     StaffTask,
     Student,
 )
+from storage.outbox import MessageKind
 from storage.reports import excused_by_report
 from storage.schools import notice_rules, school_calendar
-from storage.tasks import CALL_PREFIX
 
 
 def student_resolver(session: Session) -> dict[str, dict[str, int]]:
@@ -195,21 +195,14 @@ def _bump(changed: dict[int, dict[str, int]], student_id: int, status: str) -> N
     what[status] = what.get(status, 0) + 1
 
 
-#: The outbox key of a same-day absence notice: `absence-notice:STUDENT:DAY:RECIPIENT`.
+#: The outbox key of a same-day absence notice: `absence-notice:STUDENT:DAY:RECIPIENT` (a
+#: dedupe key only: the row's columns say what it is about).
 NOTICE_PREFIX = "absence-notice:"
 #: The dialog a notice opens (the guardian's next words answer it: handlers.notice_answer).
 NOTICE_DIALOG = "notice"
 #: The data that begins a notice's button (`policy.choices.NoticeAnswer`), for
 #: `scheduler.notices` until it packs the typed key.
 NOTICE_KEY = NoticeAnswer.stem()
-
-
-def _student_day(dedupe_key: str) -> tuple[int, date] | None:
-    parts = dedupe_key.split(":")
-    try:
-        return int(parts[1]), date.fromisoformat(parts[2])
-    except (IndexError, ValueError):
-        return None
 
 
 def _still_unexcused(session: Session, student_id: int, day: date) -> bool:
@@ -222,36 +215,30 @@ def _still_unexcused(session: Session, student_id: int, day: date) -> bool:
 def still_true(session: Session, message: OutboxMessage, now: datetime) -> bool:
     """Whether a notice or a call prompt still says what is so, read right before sending.
 
-    A notice (`absence-notice:STUDENT:DAY:…`) goes out only while the absence is
-    unexcused, on its own day and outside the quiet hours: a report or a correction
-    since the cutoff stops it, and yesterday's notice is not news. A call prompt
-    (`call-home:STUDENT:DAY:…`) goes out only while the absence is unexcused and the
-    call is still to be made.
+    A notice goes out only while the absence it is about is unexcused, on its own day and
+    outside the quiet hours: a report or a correction since the cutoff stops it, and
+    yesterday's notice is not news. A call prompt goes out only while the absence is
+    unexcused and its call is still to be made. What a message is about is read from its
+    columns (kind, student, day, task).
     """
-    key = message.dedupe_key
-    if key.startswith(NOTICE_PREFIX):
-        found = _student_day(key)
-        if found is None:
-            return True
-        student_id, day = found
-        student = session.get(Student, student_id)
+    if message.student_id is None or message.day is None:
+        return True
+    if message.kind == MessageKind.NOTICE:
+        student = session.get(Student, message.student_id)
         school = session.get(School, student.school_id) if student else None
         if school is not None:
             local = now.astimezone(ZoneInfo(school.timezone))
-            if local.date() != day or is_quiet(local.time().replace(tzinfo=None),
-                                               notice_rules(school)):
+            if local.date() != message.day or is_quiet(local.time().replace(tzinfo=None),
+                                                       notice_rules(school)):
                 return False
-        return _still_unexcused(session, student_id, day)
-    if key.startswith(CALL_PREFIX):
-        found = _student_day(key)
-        if found is None:
-            return True
-        task_key = ":".join(key.split(":")[:4])
+        return _still_unexcused(session, message.student_id, message.day)
+    if message.kind == MessageKind.CALL_PROMPT:
         open_task = session.execute(
-            select(StaffTask.id).where(StaffTask.dedupe_key == task_key,
+            select(StaffTask.id).where(StaffTask.id == message.task_id,
                                        StaffTask.status == "open")
         ).first()
-        return open_task is not None and _still_unexcused(session, *found)
+        return open_task is not None and _still_unexcused(session, message.student_id,
+                                                          message.day)
     return True
 
 
@@ -290,9 +277,9 @@ def notice_answers(
 
 def forget_notice_question(session: Session, message: OutboxMessage) -> None:
     """A notice that is not sent asks nothing: the guardian's next words are not its answer."""
-    found = _student_day(message.dedupe_key)
-    if found is not None and message.recipient_id is not None:
-        forget_notice_about(session, message.recipient_id, found[0])
+    if (message.kind == MessageKind.NOTICE and message.student_id is not None
+            and message.recipient_id is not None):
+        forget_notice_about(session, message.recipient_id, message.student_id)
 
 
 def forget_notice_about(session: Session, person_id: int, student_id: int) -> None:

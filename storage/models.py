@@ -316,7 +316,8 @@ class OutboxMessage(SQLModel, table=True):
     """One outbound message, rendered in the recipient's language, sent by the dispatcher."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "not_before"),)
+    __table_args__ = (Index("ix_outbox_status_due", "status", "not_before"),
+                      Index("ix_outbox_student_day", "student_id", "day"))
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True, max_length=200)
@@ -348,6 +349,13 @@ class OutboxMessage(SQLModel, table=True):
     #: A picture that goes with the text where the channel shows pictures (Telegram): a
     #: chart described as data (`{"chart": …}`, drawn by bot.charts when sent).
     attachment: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    #: What the message is about, so nothing reads it out of the dedupe key: its kind
+    #: (storage.outbox.Kind), and the student, the school day and the staff task it
+    #: concerns, where it concerns one (plain ids: a message outlives neither's row).
+    kind: str | None = Field(default=None, max_length=16)
+    student_id: int | None = None
+    day: date | None = None
+    task_id: int | None = Field(default=None, index=True)
 
 
 class ConversationState(SQLModel, table=True):

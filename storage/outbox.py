@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, case, or_, update
@@ -23,6 +24,49 @@ ANSWER, OTHER = 0, 1
 MAYBE_SENT = "maybe_sent"
 
 
+class MessageKind(StrEnum):
+    """What an outbound message is (its `kind` column): every enqueue names one."""
+
+    NOTICE = "notice"  # the guardians' same-day notice of an absence without a report
+    CORRECTION = "correction"  # roll call took a notified absence back
+    CALL_PROMPT = "call_prompt"  # the mentor's prompt to call home (and its reminders)
+    CALL_OFF = "call_off"  # a call prompted for is no longer needed
+    GUARD = "guard"  # a burst of notices held: the coordinator's question
+    ROLL_REMINDER = "roll_reminder"  # a class has no roll call yet
+    TASK_NUDGE = "task_nudge"  # a plan task's due-day prompt or the day-before reminder
+    LADDER = "ladder"  # a step of the plan reached: its tasks and news, a step left
+    LETTER = "letter"  # a step's letter to the guardians
+    MORNING = "morning"  # a return plan's morning check-in
+    PLAN = "plan"  # news of a return plan (start, evaluation, the guardians' note)
+    PLAN_ALERT = "plan_alert"  # the trusted adult is needed at once
+    MEASURE = "measure"  # an action plan's measure is due
+    ACTION_PLAN = "action_plan"  # an action plan's evaluation
+    CONCERN = "concern"  # a worry raised, to the mentor
+    MAPPING = "mapping"  # a cause mapping's questions and summary
+    REPORT_NEWS = "report_news"  # a guardian cancelled today's report, to the mentor
+    LATE_REPORT = "late_report"  # a report came too late: the mentor follows up
+    NOTICE_ANSWER = "notice_answer"  # a guardian answered a notice, to the mentor
+    UNREACHABLE = "unreachable"  # a guardian's texts do not arrive: the mentor calls
+    HANDOVER = "handover"  # a task handed over to a colleague
+    SUMMARY = "summary"  # the mentor's summary of the day
+    DIGEST = "digest"  # a staff member's digest of open tasks
+    OVERDUE = "overdue"  # an overdue task, to the principal
+    REVIEW = "review"  # the monthly review
+    WATCHLIST = "watchlist"  # the week's watchlist
+    TERM_TOTAL = "term_total"  # the school days a child has missed this term, to guardians
+    UNSETTLED = "unsettled"  # deliveries not settled, to the principal
+    REPLY = "reply"  # an answer in a conversation
+    KEYWORD = "keyword"  # the answer to STOP, START or HELP
+    SIGN_IN = "sign_in"  # a sign-in link for the web
+    APOLOGY = "apology"  # an inbound message could not be saved
+
+
+def about(kind: MessageKind, *, student_id: int | None = None, day: date | None = None,
+          task_id: int | None = None) -> dict[str, Any]:
+    """The columns that say what a message is about, for `enqueue_many`'s dicts."""
+    return {"kind": kind.value, "student_id": student_id, "day": day, "task_id": task_id}
+
+
 def lease_now() -> datetime:
     """The instant leases are measured in: the real time, not the (shiftable) clock,
     because several processes compare them and each may run its clock from its own start."""
@@ -30,32 +74,39 @@ def lease_now() -> datetime:
 
 
 def enqueue(
-    session: Session, *, dedupe_key: str, recipient_id: int | None, channel: str, language: str,
-    text: str, now: datetime, choices: list[dict[str, str]] | None = None,
-    not_before: datetime | None = None, address: str | None = None,
-    attachment: dict[str, Any] | None = None,
+    session: Session, *, dedupe_key: str, kind: MessageKind, recipient_id: int | None,
+    channel: str, language: str, text: str, now: datetime,
+    choices: list[dict[str, str]] | None = None, not_before: datetime | None = None,
+    address: str | None = None, attachment: dict[str, Any] | None = None,
+    student_id: int | None = None, day: date | None = None, task_id: int | None = None,
 ) -> bool:
     """Add a message unless one with `dedupe_key` exists; True when it was added.
 
     Runs in the caller's transaction, so the message exists exactly when the
     decision that caused it is committed. A message to someone not in the
-    roster has no `recipient_id` but an `address` on its channel.
+    roster has no `recipient_id` but an `address` on its channel. `kind`, and the
+    student, school day and task it concerns, say what it is about (the dedupe key
+    only keeps it from being queued twice).
     """
     return enqueue_row(
-        session, dedupe_key=dedupe_key, recipient_id=recipient_id, channel=channel,
+        session, dedupe_key=dedupe_key, kind=kind, recipient_id=recipient_id, channel=channel,
         language=language, text=text, now=now, choices=choices, not_before=not_before,
-        address=address, attachment=attachment,
+        address=address, attachment=attachment, student_id=student_id, day=day,
+        task_id=task_id,
     ) is not None
 
 
 def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datetime) -> set[str]:
-    """Add many messages at once (each a dict of `enqueue`'s fields); returns the dedupe keys
-    that were new (the others existed already and are left as they are)."""
+    """Add many messages at once (each a dict of `enqueue`'s fields, with `about(...)`'s
+    among them); returns the dedupe keys that were new (the others existed already and are
+    left as they are)."""
     if not messages:
         return set()
+    if any(not message.get("kind") for message in messages):
+        raise ValueError("every message names its kind (storage.outbox.about)")
     rows = [{
         "recipient_id": None, "address": None, "choices": None, "attachment": None,
-        "status": "pending",
+        "student_id": None, "day": None, "task_id": None, "status": "pending",
         "attempts": 0, "priority": OTHER, "not_before": now, "created_at": now, **message,
     } for message in messages]
     builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -68,10 +119,11 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
 
 
 def enqueue_row(
-    session: Session, *, dedupe_key: str, recipient_id: int | None, channel: str, language: str,
-    text: str, now: datetime, choices: list[dict[str, str]] | None = None,
-    not_before: datetime | None = None, address: str | None = None, claim: bool = False,
-    attachment: dict[str, Any] | None = None,
+    session: Session, *, dedupe_key: str, kind: MessageKind, recipient_id: int | None,
+    channel: str, language: str, text: str, now: datetime,
+    choices: list[dict[str, str]] | None = None, not_before: datetime | None = None,
+    address: str | None = None, claim: bool = False, attachment: dict[str, Any] | None = None,
+    student_id: int | None = None, day: date | None = None, task_id: int | None = None,
 ) -> OutboxMessage | None:
     """Like `enqueue`, returning the new row (None if the dedupe key existed).
 
@@ -90,7 +142,12 @@ def enqueue_row(
         "not_before": not_before or now, "created_at": now,
         "priority": ANSWER if claim else OTHER, "claimed_at": lease_now() if claim else None,
         "attachment": attachment,
+        **about(kind, student_id=student_id, day=day, task_id=task_id),
     }
+    return _insert(session, values)
+
+
+def _insert(session: Session, values: dict[str, Any]) -> OutboxMessage | None:
     dialect = session.get_bind().dialect.name
     builder = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
@@ -290,19 +347,16 @@ def reroute(session: Session, message: OutboxMessage, *, channel: str, now: date
     """Queue a copy of a message that could not be delivered, for another channel."""
     if message.recipient_id is None:
         return False
-    return enqueue(
-        session, dedupe_key=f"{message.dedupe_key}:{channel}"[:200],
-        recipient_id=message.recipient_id, channel=channel, language=message.language,
-        text=message.text, now=now, choices=message.choices,
-    ) and _keep_priority(session, f"{message.dedupe_key}:{channel}"[:200], message.priority)
-
-
-def _keep_priority(session: Session, dedupe_key: str, priority: int) -> bool:
-    # A rerouted answer is still an answer: it goes before the notices waiting.
-    if priority != OTHER:
-        session.execute(update(OutboxMessage).where(col(OutboxMessage.dedupe_key) == dedupe_key)
-                        .values(priority=priority))
-    return True
+    # The copy is about what the message was about; a rerouted answer is still an answer:
+    # it goes before the notices waiting.
+    return _insert(session, {
+        "dedupe_key": f"{message.dedupe_key}:{channel}"[:200], "channel": channel,
+        "recipient_id": message.recipient_id, "address": None, "language": message.language,
+        "text": message.text, "choices": message.choices, "attachment": None,
+        "status": "pending", "attempts": 0, "not_before": now, "created_at": now,
+        "priority": message.priority, "claimed_at": None, "kind": message.kind,
+        "student_id": message.student_id, "day": message.day, "task_id": message.task_id,
+    }) is not None
 
 
 def settle_maybe_sent(session: Session, message_id: int, *, arrived: bool,

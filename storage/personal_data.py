@@ -121,6 +121,8 @@ REGISTRY: dict[str, Coverage] = {
         _plain("id", "dedupe_key", "channel", "language", "status", "attempts", "not_before",
                "created_at", "sent_at", "delivered_at", "provider_status", "error_code",
                "last_error", "priority", "claimed_at", "claimed_by", "attachment",
+               # what the message is about: a kind, a student's and a task's id, a day
+               "kind", "student_id", "day", "task_id",
                recipient_id=P, address=ID, provider_ref=ID, text=W, choices=W)),
     "conversation_state": Coverage("exported: the person's half-done dialog", "deleted",
                                    _plain("dialog", "step", "updated_at", person_id=P,

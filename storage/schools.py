@@ -1,16 +1,20 @@
-"""Schools and their calendars."""
+"""Schools, their calendars and their policies."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from policy.calendar import DateRange, SchoolCalendar
 from policy.notices import NoticeRules, rules_from
 from policy.presets import PolicyPreset, load_policy
 from storage.models import CalendarPeriod, School
+
+#: The plan of a person no school is known for (never a school's: each names its own).
+DEFAULT_POLICY = "ljusnarsberg"
 
 
 def ensure_school(
@@ -26,6 +30,15 @@ def ensure_school(
         session.add(school)
         session.flush()
     return school
+
+
+def school_zone(session: Session, school_id: int) -> ZoneInfo:
+    """The time zone of the school `school_id` (every school has one; `school set` and the
+    settings check it); LookupError for a school that does not exist."""
+    school = session.get(School, school_id)
+    if school is None:
+        raise LookupError(f"no school {school_id}")
+    return ZoneInfo(school.timezone)
 
 
 def school_calendar(session: Session, school: School) -> SchoolCalendar:
@@ -66,23 +79,50 @@ def set_period(
     return period
 
 
+class PolicyUnreadable(ValueError):
+    """A school's policy (a preset name or a policy file) cannot be read."""
+
+    def __init__(self, school_id: int | None, name: str, why: str) -> None:
+        super().__init__(f"school {school_id}: its policy {name!r} cannot be read: {why}")
+        self.school_id, self.name, self.why = school_id, name, why
+
+
 @lru_cache(maxsize=64)
-def policy_named(name: str) -> PolicyPreset:
-    """The preset or policy file `name` (the default preset when it cannot be read)."""
+def _load(name: str) -> PolicyPreset:
+    return load_policy(name)
+
+
+def policy_named(name: str, *, school_id: int | None = None) -> PolicyPreset:
+    """The preset or policy file `name`; PolicyUnreadable (naming the school) when it cannot
+    be read: a school's plan is never silently another's."""
     try:
-        return load_policy(name)
-    except (OSError, ValueError, KeyError):
-        return load_policy("ljusnarsberg")
+        return _load(name)
+    except (OSError, ValueError, KeyError) as error:
+        raise PolicyUnreadable(school_id, name, str(error) or type(error).__name__) from error
 
 
 def policy_of(school: School | None) -> PolicyPreset:
-    """The plan the school follows (the default preset when unknown)."""
-    return policy_named(school.policy if school else "ljusnarsberg")
+    """The plan the school follows (for no school, a person outside the roster: the default
+    preset); PolicyUnreadable when the school's cannot be read."""
+    if school is None:
+        return _load(DEFAULT_POLICY)
+    return policy_named(school.policy, school_id=school.id)
+
+
+def unreadable_policies(session: Session) -> list[PolicyUnreadable]:
+    """Every school whose policy cannot be read, with why (the sweeps skip them)."""
+    found = []
+    for school in session.exec(select(School).order_by(col(School.id))).all():
+        try:
+            policy_of(school)
+        except PolicyUnreadable as error:
+            found.append(error)
+    return found
 
 
 def notice_rules(school: School) -> NoticeRules:
     """The school's same-day notice rules: its policy's, with its own settings applied."""
-    base = policy_named(school.policy).notices
+    base = policy_of(school).notices
     own = school.settings.get("notices") if isinstance(school.settings, dict) else None
     return rules_from(own, base) if isinstance(own, dict) else base
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from policy.clock import Clock
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person
-from storage.outbox import enqueue_many
+from storage.outbox import MessageKind, enqueue_many
 from tests.fakes.telegram_api import FakeTelegram
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -34,7 +34,8 @@ def enqueue(engine: Engine, people: list[int], channel: str, *, each: int = 1,
     """`each` messages to every person on `channel`."""
     with session_scope(engine) as session:
         enqueue_many(session, [
-            {"dedupe_key": f"test:{person}:{n}", "recipient_id": person, "channel": channel,
+            {"dedupe_key": f"test:{person}:{n}", "kind": MessageKind.NOTICE.value,
+             "recipient_id": person, "channel": channel,
              "language": "sv", "text": f"Meddelande {n}"}
             for n in range(each) for person in people
         ], now=now or Clock().now())

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from bot.cli import main
 from storage.db import session_scope
 from storage.models import ConversationState, OutboxMessage, Person
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from tests.rosters import GOOD_STUDENTS, STAFF, write
 
 HEADER = "date,student_id,status,lesson_start,lesson_end,minutes_late\n"
@@ -92,9 +92,11 @@ def test_tick_sweeps_and_sends_once(
         assert mona.id is not None
         session.add(ConversationState(person_id=mona.id, dialog="report", step="reason",
                                       updated_at=now - timedelta(days=8)))
-        enqueue(session, dedupe_key="test:1", recipient_id=mona.id, channel="console",
+        enqueue(session, dedupe_key="test:1", kind=MessageKind.NOTICE,
+                recipient_id=mona.id, channel="console",
                 language="ar", text="مرحبا", now=now)
-        enqueue(session, dedupe_key="test:2", recipient_id=mona.id, channel="console",
+        enqueue(session, dedupe_key="test:2", kind=MessageKind.NOTICE,
+                recipient_id=mona.id, channel="console",
                 language="ar", text="later", now=now, not_before=now + timedelta(hours=3))
     capsys.readouterr()
     assert main(["tick", "--now", "2026-11-23T09:00:00+01:00"]) == 0

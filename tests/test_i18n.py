@@ -19,7 +19,7 @@ from locales import (
 
 ROOT = LOCALE_DIR.parent
 # The same sources and keywords as `make i18n-extract`.
-SOURCE_DIRS = ("bot", "handlers", "scheduler", "locales")
+SOURCE_DIRS = ("bot", "handlers", "services", "scheduler", "locales")
 KEYWORDS = {"N_": None, "t": None, "gettext_for": (2,), "ngettext_for": (2, 3)}
 
 

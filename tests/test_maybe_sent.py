@@ -27,7 +27,7 @@ from bot.sms import TwilioSms
 from policy.clock import Clock
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from tests.bursts import add_people, rows
 from tests.bursts import enqueue as enqueue_burst
 from tests.fakes.twilio_api import FakeTwilio
@@ -159,7 +159,8 @@ def test_the_principal_hears_once_a_day_how_many_wait_for_a_person(
         mona = session.execute(select(Person).where(Person.name == "Mona Hassan")).scalar_one()
         for key, channel, made in (("a", "telegram", "07:55"), ("b", "sms", "05:00"),
                                    ("c", "sms", "07:55")):
-            enqueue(session, dedupe_key=f"lost:{key}", recipient_id=mona.id, channel=channel,
+            enqueue(session, dedupe_key=f"lost:{key}", kind=MessageKind.NOTICE,
+                    recipient_id=mona.id, channel=channel,
                     language="ar", text="Ali är inte i skolan idag",
                     now=datetime.fromisoformat(f"2026-11-23T{made}:00+01:00"))
         session.execute(update(OutboxMessage).where(

@@ -70,3 +70,36 @@ def test_a_policy_file_sets_notice_rules(tmp_path: Path) -> None:
     path.write_text('base = "lyngen"\n[notices]\nfirst_lessen = "08:30"\n', encoding="utf-8")
     with pytest.raises(ValueError, match="first_lessen"):
         load_policy(str(path))
+
+
+def test_the_guard_asks_about_the_school_first_then_each_class() -> None:
+    """Eight of ten at the school would be told: the school is asked, and its word holds
+    for every class; without its word all wait; a class alone is asked about itself."""
+    from collections.abc import Callable
+
+    from policy.guard import Scope, Verdict, guard, scopes, verdict
+
+    fresh = {n: 1 if n < 6 else 2 for n in range(8)}  # six in class 1, two in class 2
+    found = scopes(9, fresh, {1: 6, 2: 4}, {})
+    assert [(s.key, s.would, s.size) for s in found] == [
+        ("school:9", 8, 10), ("class:1", 6, 6), ("class:2", 2, 4)]
+    asked: list[str] = []
+
+    def answer(word: Verdict | None) -> Callable[[Scope], Verdict | None]:
+        def ask(scope: Scope) -> Verdict | None:
+            asked.append(scope.key)
+            return word
+        return ask
+
+    assert guard(found, RULES, answer(None)).held == set(range(8)) and asked == ["school:9"]
+    confirmed = guard(found, RULES, answer(Verdict.CONFIRMED))
+    assert (confirmed.held, confirmed.cancelled) == (set(), set())
+    cancelled = guard(found, RULES, answer(Verdict.CANCELLED))
+    assert cancelled.cancelled == cancelled.held == set(range(8))
+    # Told already today count: one class of six, five of them now after one this morning.
+    asked.clear()
+    alone = scopes(9, {n: 1 for n in range(5)}, {1: 6, 2: 20}, {40: 1})
+    assert guard(alone, RULES, answer(None)).held == set(range(5))
+    assert asked == ["class:1"]  # 6 of 26 at the school is no burst
+    assert verdict(["confirmed", "cancelled"]) is Verdict.CANCELLED
+    assert verdict(["confirmed"]) is Verdict.CONFIRMED and verdict([]) is None

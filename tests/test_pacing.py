@@ -27,7 +27,7 @@ from bot.telegram import TelegramBot
 from policy.clock import Clock
 from policy.pacing import Ceiling, TokenBucket, backoff
 from storage.db import session_scope
-from storage.outbox import ANSWER, claim_due, enqueue_many
+from storage.outbox import ANSWER, MessageKind, claim_due, enqueue_many
 from tests.bursts import FIRST_CHAT, NOW, add_people, enqueue, rows, started_chats
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
@@ -271,7 +271,8 @@ async def test_answers_are_claimed_first(engine: Engine) -> None:
     people = add_people(engine, 3)
     enqueue(engine, people, "webchat", now=NOW)
     with session_scope(engine) as session:
-        enqueue_many(session, [{"dedupe_key": "answer", "recipient_id": people[0],
+        enqueue_many(session, [{"dedupe_key": "answer", "kind": MessageKind.REPLY.value,
+                                "recipient_id": people[0],
                                 "channel": "webchat", "language": "sv", "text": "Svar",
                                 "priority": ANSWER}], now=NOW + timedelta(minutes=1))
     with session_scope(engine) as session:

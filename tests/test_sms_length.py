@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from bot.sms import MAX_SEGMENTS, render
 from locales import LANGUAGES, LOCALE_DIR, gettext_for
 from policy.sms import is_gsm7, segments, to_sms
-from scheduler.notices import notice_text
+from services.notices import notice_text
 
 #: Long but realistic values for the placeholders.
 VALUES = {

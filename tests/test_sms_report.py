@@ -24,7 +24,7 @@ from bot.app import Runtime
 from policy.sms import is_gsm7, segments
 from storage.db import make_engine, session_scope
 from storage.models import AbsenceReport, OutboxMessage, Person, StaffTask, Student
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from tests.fakes.twilio_api import FakeTwilio, SentSms
 from tests.telegram_harness import MENTOR_PHONE, free_port, import_roster, running, until
 
@@ -243,7 +243,8 @@ async def test_stop_is_respected_until_start(twilio: FakeTwilio, roster: Path, d
         with session_scope(db) as session:
             person = session.exec(select(Person).where(Person.phone == omar.number)).one()
             assert person.sms_opted_out_at is not None
-            enqueue(session, dedupe_key="notice:stop", recipient_id=person.id, channel="auto",
+            enqueue(session, dedupe_key="notice:stop", kind=MessageKind.NOTICE,
+                    recipient_id=person.id, channel="auto",
                     language="sv", text="Ali är inte i skolan.",
                     now=bot.runtime.context.clock.now())
         bot.runtime.dispatcher.wake()

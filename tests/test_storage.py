@@ -15,7 +15,7 @@ from bot.dispatcher import Dispatcher
 from policy.clock import Clock
 from storage.db import alembic_config, make_engine, session_scope, upgrade
 from storage.models import OutboxMessage, Person
-from storage.outbox import MAX_ATTEMPTS, claim_due, enqueue
+from storage.outbox import MAX_ATTEMPTS, MessageKind, claim_due, enqueue
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
@@ -64,8 +64,8 @@ def test_enqueue_is_deduplicated(engine: Engine) -> None:
     for _ in range(3):
         with session_scope(engine) as session:
             results.append(enqueue(session, dedupe_key="notice:1:2026-11-23",
-                                   recipient_id=person_id, channel="webchat", language="sv",
-                                   text="Hej", now=NOW))
+                                   kind=MessageKind.NOTICE, recipient_id=person_id,
+                                   channel="webchat", language="sv", text="Hej", now=NOW))
     assert results == [True, False, False]
     with Session(engine) as session:
         assert len(session.exec(select(OutboxMessage)).all()) == 1
@@ -76,8 +76,9 @@ def test_rolled_back_decision_leaves_no_message(engine: Engine) -> None:
     person_id = add_person(engine)
     try:
         with session_scope(engine) as session:
-            enqueue(session, dedupe_key="k", recipient_id=person_id, channel="webchat",
-                    language="sv", text="Hej", now=NOW)
+            enqueue(session, dedupe_key="k", kind=MessageKind.NOTICE,
+                    recipient_id=person_id, channel="webchat", language="sv", text="Hej",
+                    now=NOW)
             raise RuntimeError("the decision failed")
     except RuntimeError:
         pass
@@ -90,9 +91,11 @@ def test_claims_do_not_overlap_and_respect_not_before(engine: Engine) -> None:
     person_id = add_person(engine)
     with session_scope(engine) as session:
         for n in range(5):
-            enqueue(session, dedupe_key=f"k{n}", recipient_id=person_id, channel="webchat",
-                    language="sv", text=f"m{n}", now=NOW)
-        enqueue(session, dedupe_key="later", recipient_id=person_id, channel="webchat",
+            enqueue(session, dedupe_key=f"k{n}", kind=MessageKind.NOTICE,
+                    recipient_id=person_id, channel="webchat", language="sv", text=f"m{n}",
+                    now=NOW)
+        enqueue(session, dedupe_key="later", kind=MessageKind.NOTICE,
+                recipient_id=person_id, channel="webchat",
                 language="sv", text="later", now=NOW, not_before=NOW + timedelta(hours=1))
     with session_scope(engine) as session:
         first = [m.text for m in claim_due(session, now=NOW, limit=3)]
@@ -119,9 +122,11 @@ async def test_dispatcher_delivers_and_retries_with_backoff(engine: Engine) -> N
     """Web chat messages are delivered; a failing channel is retried later, then given up."""
     person_id = add_person(engine)
     with session_scope(engine) as session:
-        enqueue(session, dedupe_key="a", recipient_id=person_id, channel="webchat",
+        enqueue(session, dedupe_key="a", kind=MessageKind.NOTICE,
+                recipient_id=person_id, channel="webchat",
                 language="sv", text="Hej", now=NOW)
-        enqueue(session, dedupe_key="b", recipient_id=person_id, channel="sms",
+        enqueue(session, dedupe_key="b", kind=MessageKind.NOTICE,
+                recipient_id=person_id, channel="sms",
                 language="sv", text="Hej", now=NOW)
     clock = Clock(NOW)
     dispatcher = Dispatcher(engine, clock, {"webchat": WebChatChannel(), "sms": BrokenChannel()})

@@ -27,7 +27,7 @@ from storage.models import (
     Person,
     StaffTask,
 )
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_harness import (
     GUARDIANS,
@@ -355,7 +355,8 @@ def notify(db: Engine, key: str, phone: str, now: datetime) -> None:
     """Queue a message to the person with `phone` on their usual channel, as notices are."""
     with session_scope(db) as session:
         person = session.exec(select(Person).where(Person.phone == phone)).one()
-        enqueue(session, dedupe_key=key, recipient_id=person.id, channel="auto",
+        enqueue(session, dedupe_key=key, kind=MessageKind.NOTICE, recipient_id=person.id,
+                channel="auto",
                 language="sv", text="Ali är inte i skolan.", now=now)
 
 

@@ -20,7 +20,7 @@ from policy.clock import Clock
 from policy.routing import AUTO
 from storage.db import session_scope
 from storage.models import OutboxMessage, Person
-from storage.outbox import enqueue
+from storage.outbox import MessageKind, enqueue
 from tests.fakes.twilio_api import FakeTwilio
 from tests.rosters import GOOD_STUDENTS, STAFF, write
 from tests.telegram_harness import free_port
@@ -41,7 +41,8 @@ def notice_to(engine: Engine, phone: str, key: str) -> int:
     """Queue a routed message (as the notices are) for the person with `phone`."""
     with session_scope(engine) as session:
         person = session.exec(select(Person).where(Person.phone == phone)).one()
-        enqueue(session, dedupe_key=key, recipient_id=person.id, channel=AUTO,
+        enqueue(session, dedupe_key=key, kind=MessageKind.NOTICE, recipient_id=person.id,
+                channel=AUTO,
                 language="ar", text="notice", now=NOW)
         row = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == key)).one()
         assert row.id is not None
@@ -114,7 +115,8 @@ async def test_a_dispatcher_without_the_recipients_channel_leaves_it_pending(
     message_id = notice_to(roster, MONA, "notice:sms")
     with session_scope(roster) as session:
         anna = session.exec(select(Person).where(Person.phone == "+46701112233")).one()
-        enqueue(session, dedupe_key="webchat:answer", recipient_id=anna.id, channel="webchat",
+        enqueue(session, dedupe_key="webchat:answer", kind=MessageKind.REPLY,
+                recipient_id=anna.id, channel="webchat",
                 language="sv", text="ok", now=NOW)
     dispatcher = Dispatcher(roster, Clock(NOW), {"console": ConsoleChannel(),
                                                   "webchat": WebChatChannel()},

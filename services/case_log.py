@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from handlers.action_plan import LEVEL_LABELS
-from handlers.cause_mapping import AREA_LABELS
 from locales import gettext_for
 from locales.formats import format_day, signal_names, task_kind
 from policy.concerns import heaviest, scale_percent
+from services.action_plans import LEVEL_LABELS
+from services.cause_mapping import AREA_LABELS
 from storage.action_plans import measures_of
 from storage.cause_mapping import mappings_of
 from storage.concerns import concern_notes
@@ -28,11 +27,11 @@ from storage.models import (
     Person,
     PlanCheckIn,
     ReturnPlan,
-    School,
     StaffTask,
     Student,
 )
 from storage.plan_tasks import plan_words
+from storage.schools import school_zone
 from storage.tasks import student_label
 
 _STYLE = ("body{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.4}"
@@ -43,8 +42,7 @@ _STYLE = ("body{font-family:sans-serif;max-width:48em;margin:2em auto;line-heigh
 def case_log_html(session: Session, student: Student, language: str, *, by: str,
                   now: datetime) -> str:
     """The case log of `student` in `language`, as one HTML page (audited as a view)."""
-    school = session.get(School, student.school_id)
-    zone = ZoneInfo(school.timezone if school else "Europe/Stockholm")
+    zone = school_zone(session, student.school_id)
     session.add(AuditLog(at=now, actor=by, action="student.case_log", entity="student",
                          entity_id=str(student.id), student_id=student.id, detail={}))
 
