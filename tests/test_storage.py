@@ -13,7 +13,14 @@ from sqlmodel import Session, SQLModel, select
 from bot.channels.local import WebChatChannel
 from bot.dispatcher import Dispatcher
 from policy.clock import Clock
-from storage.db import alembic_config, make_engine, session_scope, upgrade
+from storage.db import (
+    alembic_config,
+    head_revision,
+    make_engine,
+    schema_current,
+    session_scope,
+    upgrade,
+)
 from storage.models import OutboxMessage, Person
 from storage.outbox import MAX_ATTEMPTS, claim_due, enqueue
 
@@ -41,6 +48,22 @@ def test_migrations_match_the_models_and_rerun(blank_database_url: str) -> None:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
     assert version == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    engine.dispose()
+
+
+def test_a_command_knows_the_schema_is_current_from_one_query(
+        blank_database_url: str) -> None:
+    """The newest revision read from the migration files is Alembic's head; a database not
+    migrated, or at another revision, is not current (and gets Alembic), one upgraded is."""
+    engine = make_engine(blank_database_url)
+    assert head_revision() == ScriptDirectory.from_config(
+        alembic_config(engine)).get_current_head()
+    assert not schema_current(engine)
+    upgrade(engine)
+    assert schema_current(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    assert not schema_current(engine)
     engine.dispose()
 
 
