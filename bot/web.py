@@ -506,7 +506,7 @@ class WebApp:
         )
 
         def handle() -> bool:
-            with session_scope(self.engine) as session:
+            with session_scope(self.engine, hold=True) as session:
                 if session.get(Person, person_id) is None:
                     return False
                 handle_incoming(session, incoming, now=self.clock.now())

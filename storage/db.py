@@ -126,12 +126,29 @@ def _writer_lock(engine: Engine) -> threading.RLock | None:
     return _WRITERS.setdefault(engine, threading.RLock())
 
 
+#: `Session.info` key: the rows a session keeps for its whole life (see `session_scope`).
+_HELD = "narvaro.held"
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+@event.listens_for(Session, "pending_to_persistent")
+def _hold(session: Session, instance: object) -> None:
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.append(instance)
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session committed on success and rolled back on error."""
+def session_scope(engine: Engine, *, hold: bool = False) -> Iterator[Session]:
+    """A session committed on success and rolled back on error.
+
+    With `hold` (a short session: one message's work) every row it reads or writes stays
+    in the session until it ends. SQLAlchemy's identity map forgets a row nobody holds,
+    so the same school looked up by id in five places is otherwise read five times.
+    """
     lock = _writer_lock(engine)
     with lock if lock is not None else nullcontext(), Session(
-        engine, expire_on_commit=False
+        engine, expire_on_commit=False, info={_HELD: []} if hold else None
     ) as session:
         try:
             yield session

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, case, or_, update
@@ -91,16 +92,17 @@ def enqueue_row(
         "priority": ANSWER if claim else OTHER, "claimed_at": lease_now() if claim else None,
         "attachment": attachment,
     }
-    dialect = session.get_bind().dialect.name
-    builder = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        builder(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.id)
-    )
-    row_id = session.execute(statement).scalar()
+    statement = _insert_row(session.get_bind().dialect.name)
+    row_id = session.execute(statement, values).scalar()
     return None if row_id is None else OutboxMessage(id=row_id, **values)
+
+
+@cache
+def _insert_row(dialect: str) -> Any:
+    # Built once: building an insert and its cache key costs more than running it.
+    builder = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (builder(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxMessage.id))
 
 
 def claim_due(
