@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from bot.context import Context
 from storage.audit import audit
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import Student
 from storage.queries import list_absences, list_outbox, list_tasks
 
@@ -52,8 +52,11 @@ def _cell(value: Any, zone: ZoneInfo) -> str:
 
 def cmd_list(context: Context, args: argparse.Namespace) -> int:
     """`absences|tasks|outbox list`."""
-    with session_scope(context.engine) as session:
-        if args.what in {"absences", "tasks"} and args.student:
+    # A look at one student's absences or tasks is audited; any other list only reads.
+    audited = args.what in {"absences", "tasks"} and bool(args.student)
+    scope = session_scope if audited else read_scope
+    with scope(context.engine) as session:
+        if audited:
             _audit_view(session, args.student, context.clock.now())
         if args.what == "absences":
             rows = list_absences(session, student=args.student, school=args.school, day=args.date,

@@ -51,8 +51,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            # Take the write lock up front: two writers never deadlock on lock upgrade.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Take the write lock up front: two writers never deadlock on lock upgrade. A
+            # reader (`read_scope`) takes none: in WAL mode it neither waits nor blocks.
+            reading = connection.get_execution_options().get(_READING, False)
+            connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
@@ -156,6 +158,30 @@ def session_scope(engine: Engine, *, hold: bool = False) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+#: Execution option of a `read_scope` session's connections.
+_READING = "narvaro_reading"
+_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(_READING) and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("a read_scope session changed a row; use session_scope")
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session that only reads: it takes no write lock (SQLite: this process's writers do
+    not queue behind it, nor it behind them) and ends without a commit. Changing a row in it
+    is a mistake, refused when the change would be written."""
+    reader = _READERS.get(engine)
+    if reader is None:
+        reader = _READERS.setdefault(engine, engine.execution_options(**{_READING: True}))
+    with Session(reader, expire_on_commit=False, info={_READING: True}) as session:
+        yield session
+        session.flush()  # refuses a change made, rather than dropping it in silence
 
 
 def database_busy(error: BaseException) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -17,6 +18,7 @@ from storage.db import (
     alembic_config,
     head_revision,
     make_engine,
+    read_scope,
     schema_current,
     session_scope,
     upgrade,
@@ -65,6 +67,25 @@ def test_a_command_knows_the_schema_is_current_from_one_query(
         connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     assert not schema_current(engine)
     engine.dispose()
+
+
+def test_a_reader_waits_for_no_writer_and_writes_nothing(engine: Engine) -> None:
+    """A read_scope session reads what is committed while a write is under way (on SQLite
+    it takes no write lock, so it is not held up until the writer ends), and a change made
+    in it is refused rather than written or dropped."""
+    mona = add_person(engine)
+    with session_scope(engine) as writer:
+        writer.add(Person(name="Lena", language="sv", created_at=NOW, updated_at=NOW))
+        writer.flush()
+        with read_scope(engine) as reader:
+            assert [person.name for person in reader.exec(select(Person))] == ["Mona"]
+    with pytest.raises(RuntimeError, match="read_scope"), read_scope(engine) as reader:
+        changed = reader.get(Person, mona)
+        assert changed is not None
+        changed.name = "Mona Changed"
+    with read_scope(engine) as reader:
+        names = sorted(person.name for person in reader.exec(select(Person)))
+    assert names == ["Lena", "Mona"]
 
 
 def test_instants_come_back_aware_in_utc(engine: Engine) -> None:
