@@ -16,7 +16,8 @@ the other in the same run:
 Guardians write concurrently, each waiting for the answer before going on, as
 people do. Printed for each bot: wall time per update, the bot process's own
 CPU time per update (user + system, from /proc), and their ratios; and
-complete report dialogs per second.
+complete report dialogs per second; for Närvaro, the SQL statements and transactions
+per update (counted by benchmarks/counted_run.py).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class Figures:
     seconds: float
     cpu_seconds: float
     latencies: list[float]
+    #: SQL statements and transactions in the timed phase (Närvaro only).
+    statements: int = 0
+    transactions: int = 0
 
     @property
     def per_update_ms(self) -> float:
@@ -102,7 +106,19 @@ def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
     """Start a bot process with its output going to `log`."""
     with log.open("wb") as out:
         return subprocess.Popen(command, env={**os.environ, **env}, stdout=out,
-                                stderr=subprocess.STDOUT, cwd=ROOT)
+                                stderr=subprocess.STDOUT, cwd=ROOT, stdin=subprocess.PIPE)
+
+
+async def sql_counts(process: subprocess.Popen[bytes], folder: Path) -> tuple[int, int]:
+    """The statements and transactions a counted `narvaro run` has run so far."""
+    target = folder / f"counts-{time.monotonic_ns()}"
+    assert process.stdin is not None
+    process.stdin.write(f"{target}\n".encode())
+    process.stdin.flush()
+    while not target.exists():  # noqa: ASYNC110 (another process writes it)
+        await asyncio.sleep(0.01)
+    statements, transactions = target.read_text().split()
+    return int(statements), int(transactions)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -150,9 +166,11 @@ def write_roster(folder: Path, guardians: int) -> list[str]:
 
 
 async def narvaro(
-    fake: FakeTelegram, folder: Path, guardians: int, dialogs: int, rate_limit: float
+    fake: FakeTelegram, folder: Path, guardians: int, dialogs: int, rate_limit: float,
+    profile: str | None = None,
 ) -> Figures:
-    """`narvaro run`: link every guardian, then time their report dialogs."""
+    """`narvaro run`: link every guardian, then time their report dialogs (with `profile`,
+    py-spy samples the timed phase into that file, collapsed stacks)."""
     folder = folder / f"narvaro-{rate_limit:g}"
     folder.mkdir()
     env = {
@@ -170,7 +188,8 @@ async def narvaro(
          str(folder / "students.csv"), "--staff", str(folder / "staff.csv")],
         env={**os.environ, **env}, cwd=ROOT, check=True, capture_output=True,
     )
-    process = start([sys.executable, "-m", "bot.cli", "run"], env, folder / "narvaro.log")
+    process = start([sys.executable, str(ROOT / "benchmarks" / "counted_run.py")], env,
+                    folder / "narvaro.log")
     try:
         first = 800_000 + (100_000 if rate_limit else 0)
         users = [fake.add_user(first + n, f"Guardian {n}") for n in range(guardians)]
@@ -181,7 +200,24 @@ async def narvaro(
         warm_up, *days = school_days[:dialogs + 1]
         await asyncio.gather(*(converse(fake, user, dialog(warm_up), []) for user in users))
         steps = [step for day in days for step in dialog(day)]
-        return await timed(fake, process, [(user, steps) for user in users])
+        profiler = None if not profile else subprocess.Popen(  # noqa: ASYNC220
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(process.pid),
+             "--format", "raw", "--rate", "250", "--output", profile, "--threads"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        statements, transactions = await sql_counts(process, folder)
+        figures = await timed(fake, process, [(user, steps) for user in users])
+        after = await sql_counts(process, folder)
+        if profiler is not None:
+            profiler.send_signal(2)
+            profiler.wait()
+        figures.statements, figures.transactions = (after[0] - statements,
+                                                    after[1] - transactions)
+        return figures
+    except BaseException:
+        stop(process)
+        sys.stderr.write((folder / "narvaro.log").read_text()[-3000:])
+        raise
     finally:
         stop(process)
 
@@ -204,6 +240,9 @@ def show(name: str, figures: Figures) -> None:
           f"{figures.per_update_ms:.2f} ms/update wall, "
           f"{figures.cpu_per_update_ms:.2f} ms/update CPU of the bot process, "
           f"median round trip {1000 * statistics.median(figures.latencies):.1f} ms")
+    if figures.statements:
+        print(f"  {figures.statements / figures.updates:.1f} SQL statements and "
+              f"{figures.transactions / figures.updates:.1f} transactions per update")
 
 
 async def main(arguments: argparse.Namespace) -> None:
@@ -211,12 +250,13 @@ async def main(arguments: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder, FakeTelegram() as fake:
         echo = await bare_echo_bot(fake, Path(folder), arguments.guardians,
                                    2 * arguments.dialogs)
-        ours = await narvaro(fake, Path(folder), arguments.guardians, arguments.dialogs, 0)
+        ours = await narvaro(fake, Path(folder), arguments.guardians, arguments.dialogs, 0,
+                             arguments.profile)
         limited = await narvaro(fake, Path(folder), arguments.guardians, arguments.dialogs, 30)
     show("bare PTB echo bot", echo)
     show("Närvaro          ", ours)
     show("Närvaro at Telegram's 30 messages/s", limited)
-    dialogs = ours.updates // 2
+    dialogs = ours.updates // len(dialog(START))
     print(f"complete report dialogs: {dialogs} in {ours.seconds:.2f} s = "
           f"{dialogs / ours.seconds:.1f} dialogs/s")
     print(f"per-update cost, Närvaro / bare bot: "
@@ -228,4 +268,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--guardians", type=int, default=20)
     parser.add_argument("--dialogs", type=int, default=10)
+    parser.add_argument("--profile", metavar="FILE",
+                        help="sample Närvaro's timed phase with py-spy (pip install py-spy) "
+                             "into FILE, as collapsed stacks")
     asyncio.run(main(parser.parse_args()))

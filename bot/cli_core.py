@@ -8,17 +8,14 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo
+from typing import BinaryIO
 
 from rich.console import Console
-from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
-from rich.table import Table
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.context import Context
 from locales import LANGUAGES, canonical
@@ -46,7 +43,6 @@ from storage.db import session_scope
 from storage.models import School, Student
 from storage.outbox import settle_maybe_sent
 from storage.privacy import RETENTION_SETTING
-from storage.queries import list_absences, list_outbox, list_tasks
 from storage.roster import apply_roster, staff_phones
 from storage.schools import ensure_school, school_calendar, set_period, unreadable_policies
 
@@ -305,51 +301,6 @@ def cmd_concern(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str],
-                zone: ZoneInfo) -> int:
-    """A JSON array, or a table as wide as its contents (never cut at 80 columns) with
-    instants as local times to the minute."""
-    if as_json:
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
-        return 0
-    table = Table(*(column.replace("_", " ") for column in columns))
-    for row in rows:
-        table.add_row(*(_cell(row[c], zone) for c in columns))
-    width = Measurement.get(out, out.options.update(max_width=100_000), table).maximum
-    Console(highlight=False, width=max(out.width, width)).print(table)
-    return 0
-
-
-def _cell(value: Any, zone: ZoneInfo) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str) and len(value) > 16 and value[10:11] == "T":
-        with contextlib.suppress(ValueError):
-            return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    return str(value)
-
-
-def cmd_list(context: Context, args: argparse.Namespace) -> int:
-    """`absences|tasks|outbox list`."""
-    with session_scope(context.engine) as session:
-        if args.what in {"absences", "tasks"} and args.student:
-            _audit_view(session, args.student, context.clock.now())
-        if args.what == "absences":
-            rows = list_absences(session, student=args.student, school=args.school, day=args.date,
-                                 state=args.state)
-            columns: Sequence[str] = ("id", "school", "student_id", "student_name", "date",
-                                      "slot", "kind", "minutes_late", "state")
-        elif args.what == "tasks":
-            rows = list_tasks(session, status=args.status, student=args.student)
-            columns = ("id", "kind", "status", "student_id", "student_name", "assignee_name",
-                       "due_at")
-        else:
-            rows = list_outbox(session, status=args.status, channel=args.channel, to=args.to)
-            columns = ("id", "recipient_name", "channel", "language", "status", "created_at",
-                       "text")
-    return _print_rows(rows, args.json, columns, context.settings.zone)
-
-
 def cmd_settle(context: Context, args: argparse.Namespace) -> int:
     """`outbox settle ID --arrived|--not-arrived`: a person's word on a maybe_sent message."""
     with session_scope(context.engine) as session:
@@ -358,11 +309,3 @@ def cmd_settle(context: Context, args: argparse.Namespace) -> int:
             return _fail(f"outbox message {args.id} is not maybe_sent")
     sys.stdout.write("Marked as sent.\n" if args.arrived else "It will be sent again.\n")
     return 0
-
-
-def _audit_view(session: Session, external_id: str, now: datetime) -> None:
-    """A look at one student's log from the command line is audited like one in the chat."""
-    for student_id in session.execute(select(Student.id).where(
-            Student.external_id == external_id)).scalars():
-        audit(session, at=now, actor="cli", action="student.view", entity="student",
-              entity_id=student_id, student_id=student_id)

@@ -191,7 +191,7 @@ def _lists(sub: Any) -> None:
     for what in ("absences", "tasks", "outbox"):
         group = _group(sub, what, summaries[what])
         listing = _command(group, "list", f"list {summaries[what]}", examples[what],
-                           "bot.cli_core:cmd_list", what=what)
+                           "bot.cli_lists:cmd_list", what=what)
         listing.add_argument("--json", action="store_true",
                              help="a JSON array on stdout instead of a table")
         if what != "outbox":

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from bot.settings import Settings
 from policy.clock import Clock
 from policy.presets import PolicyPreset, load_policy
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, read_scope, upgrade
 from storage.schools import demo_clock
 
 
@@ -32,7 +32,7 @@ def build_context(settings: Settings, *, migrate: bool = True) -> Context:
     if migrate:
         upgrade(engine)
         if settings.clock_start is None and settings.demo:
-            with session_scope(engine) as session:
+            with read_scope(engine) as session:
                 anchor = demo_clock(session)
             if anchor is not None:  # the demo's time, as `narvaro run` set it
                 start, real = anchor

@@ -252,7 +252,7 @@ class TwilioSms:
             task.add_done_callback(self._sending.discard)
 
     def _handle(self, message: SmsMessage) -> Claimed:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, hold=True) as session:
             rows = handle_sms(session, message, now=self.clock.now(),
                               default_language=self.default_language,
                               secret=(self.settings.twilio_auth_token or "").encode(),

@@ -350,7 +350,7 @@ class TelegramBot:
                               ref=ref, now=self.clock.now())
 
     def _handle(self, message: ChatMessage) -> list[tuple[OutboxMessage, Person | None]]:
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, hold=True) as session:
             rows = handle_chat_message(session, message, now=self.clock.now(),
                                        claim=self.deliver is not None,
                                        secret=(self.settings.telegram_token or "").encode())

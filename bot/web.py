@@ -49,7 +49,7 @@ from storage.attendance import (
     resolve_student,
     student_resolver,
 )
-from storage.db import database_busy, session_scope
+from storage.db import database_busy, read_scope, session_scope
 from storage.models import Person, School, SchoolClass
 from storage.outbox import messages_for
 from storage.people import count_people, search_people
@@ -334,7 +334,7 @@ class WebApp:
             sign_in, cookie, now = self.sign_in, request.cookies.get(COOKIE), self.clock.now()
 
             def check() -> int | None:
-                with session_scope(self.engine) as session:
+                with read_scope(self.engine) as session:
                     person = sign_in.signed_in(session, cookie, now=now)
                     return person.id if person is not None else None
 
@@ -428,7 +428,7 @@ class WebApp:
         only = acting if self.sign_in is not None else None
 
         def find() -> list[dict[str, Any]]:
-            with session_scope(self.engine) as session:
+            with read_scope(self.engine) as session:
                 return [
                     {"id": self.ids.make("person", item.person_id), "name": item.name,
                      "language": item.language,
@@ -440,7 +440,7 @@ class WebApp:
                 ]
 
         def total() -> int:
-            with session_scope(self.engine) as session:
+            with read_scope(self.engine) as session:
                 return count_people(session, query)
 
         found = await asyncio.to_thread(find)
@@ -459,7 +459,7 @@ class WebApp:
             return JSONResponse({"error": "after must be a number"}, status_code=400)
 
         def load() -> list[dict[str, Any]] | None:
-            with session_scope(self.engine) as session:
+            with read_scope(self.engine) as session:
                 person = session.get(Person, person_id)
                 if person is None:
                     return None
@@ -506,7 +506,7 @@ class WebApp:
         )
 
         def handle() -> bool:
-            with session_scope(self.engine) as session:
+            with session_scope(self.engine, hold=True) as session:
                 if session.get(Person, person_id) is None:
                     return False
                 handle_incoming(session, incoming, now=self.clock.now())

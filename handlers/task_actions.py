@@ -11,7 +11,6 @@ from sqlmodel import Session, col, select
 
 from handlers import meeting_booking
 from handlers.messages import Choice, Context, Reply
-from handlers.task_buttons import task_choices
 from locales import gettext_for
 from locales.formats import format_day
 from policy.choices import (
@@ -30,6 +29,7 @@ from policy.choices import (
     TaskTomorrow,
 )
 from policy.routing import AUTO
+from services.task_buttons import task_choices
 from storage.models import Person, School, StaffRole, StaffTask, Student
 from storage.outbox import MessageKind, enqueue
 from storage.plan_tasks import plan_task

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r"^(down_)?revision\b[^=]*=\s*(.+)$", re.MULTILINE)
+_QUOTED = re.compile(r"""['"]([^'"]+)['"]""")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 T = TypeVar("T")
 
@@ -46,8 +51,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            # Take the write lock up front: two writers never deadlock on lock upgrade.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Take the write lock up front: two writers never deadlock on lock upgrade. A
+            # reader (`read_scope`) takes none: in WAL mode it neither waits nor blocks.
+            reading = connection.get_execution_options().get(_READING, False)
+            connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
@@ -55,6 +62,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration pointing at our migrations and `engine`."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
@@ -62,8 +71,46 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+@cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the migration files without loading
+    Alembic (a third of a second of imports); None when they do not name exactly one."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        found = {bool(down): _QUOTED.findall(value)
+                 for down, value in _REVISION.findall(path.read_text(encoding="utf-8"))}
+        if len(found.get(False, [])) != 1 or True not in found:
+            return None  # not a shape we read: let Alembic decide
+        revisions.update(found[False])
+        parents.update(found[True])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def schema_current(engine: Engine) -> bool:
+    """Whether the database's schema is at the newest migration (one small query)."""
+    head = head_revision()
+    if head is None:
+        return False
+    with engine.connect() as connection:
+        try:
+            versions = connection.exec_driver_sql(
+                "SELECT version_num FROM alembic_version").scalars().all()
+        except DBAPIError:  # no alembic_version table: a database not migrated yet
+            return False
+    return list(versions) == [head]
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema up to the newest migration (idempotent)."""
+    """Bring the schema up to the newest migration (idempotent). A database already there
+    is recognised by one query, without loading Alembic: every command starts with this."""
+    if schema_current(engine):
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 
@@ -81,12 +128,29 @@ def _writer_lock(engine: Engine) -> threading.RLock | None:
     return _WRITERS.setdefault(engine, threading.RLock())
 
 
+#: `Session.info` key: the rows a session keeps for its whole life (see `session_scope`).
+_HELD = "narvaro.held"
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+@event.listens_for(Session, "pending_to_persistent")
+def _hold(session: Session, instance: object) -> None:
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.append(instance)
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session committed on success and rolled back on error."""
+def session_scope(engine: Engine, *, hold: bool = False) -> Iterator[Session]:
+    """A session committed on success and rolled back on error.
+
+    With `hold` (a short session: one message's work) every row it reads or writes stays
+    in the session until it ends. SQLAlchemy's identity map forgets a row nobody holds,
+    so the same school looked up by id in five places is otherwise read five times.
+    """
     lock = _writer_lock(engine)
     with lock if lock is not None else nullcontext(), Session(
-        engine, expire_on_commit=False
+        engine, expire_on_commit=False, info={_HELD: []} if hold else None
     ) as session:
         try:
             yield session
@@ -94,6 +158,30 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+#: Execution option of a `read_scope` session's connections.
+_READING = "narvaro_reading"
+_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(_READING) and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("a read_scope session changed a row; use session_scope")
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session that only reads: it takes no write lock (SQLite: this process's writers do
+    not queue behind it, nor it behind them) and ends without a commit. Changing a row in it
+    is a mistake, refused when the change would be written."""
+    reader = _READERS.get(engine)
+    if reader is None:
+        reader = _READERS.setdefault(engine, engine.execution_options(**{_READING: True}))
+    with Session(reader, expire_on_commit=False, info={_READING: True}) as session:
+        yield session
+        session.flush()  # refuses a change made, rather than dropping it in silence
 
 
 def database_busy(error: BaseException) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,20 +17,23 @@ from storage.models import InboundSeen
 KEEP_SEEN = timedelta(days=14)
 
 
+@cache
+def _insert_seen(dialect: str) -> Any:
+    # Built once: building an insert and its cache key costs more than running it.
+    builder = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (builder(InboundSeen).on_conflict_do_nothing(index_elements=["channel", "ref"])
+            .returning(col(InboundSeen.ref)))
+
+
 def mark_seen(session: Session, *, channel: str, ref: str, now: datetime) -> bool:
     """Record `ref` on `channel`; False when it was already recorded (a replay).
 
     Runs in the caller's transaction, so a message counts as seen exactly when
     what it caused is committed.
     """
-    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        builder(InboundSeen)
-        .values(channel=channel, ref=ref[:64], at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "ref"])
-        .returning(col(InboundSeen.ref))
-    )
-    return session.execute(statement).scalar() is not None
+    statement = _insert_seen(session.get_bind().dialect.name)
+    return session.execute(
+        statement, {"channel": channel, "ref": ref[:64], "at": now}).scalar() is not None
 
 
 def forget_seen(session: Session, *, now: datetime) -> int:

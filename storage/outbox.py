@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, case, or_, update
+from sqlalchemy import Table, and_, bindparam, case, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import AuditLog, OutboxMessage, Person
 
@@ -148,16 +149,17 @@ def enqueue_row(
 
 
 def _insert(session: Session, values: dict[str, Any]) -> OutboxMessage | None:
-    dialect = session.get_bind().dialect.name
-    builder = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        builder(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(OutboxMessage.id))
-    )
-    row_id = session.execute(statement).scalar()
+    statement = _insert_row(session.get_bind().dialect.name)
+    row_id = session.execute(statement, values).scalar()
     return None if row_id is None else OutboxMessage(id=row_id, **values)
+
+
+@cache
+def _insert_row(dialect: str) -> Any:
+    # Built once: building an insert and its cache key costs more than running it.
+    builder = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (builder(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(col(OutboxMessage.id)))
 
 
 def claim_due(
@@ -206,12 +208,36 @@ def claim_due(
     return list(rows)
 
 
+def _loaded(session: Session, ids: Iterable[int]) -> bool:
+    """Whether one of these rows is in the session (an update must then change it there
+    too, which only the ORM's slower statement does)."""
+    return any(session.identity_key(OutboxMessage, row_id) in session.identity_map
+               for row_id in ids)
+
+
+def _table() -> Table:
+    return SQLModel.metadata.tables["outbox_message"]
+
+
+@cache
+def _stamp_statement() -> Any:
+    # Built once, on the table: the ORM's update of one row by id costs several times more.
+    table = _table()
+    return update(table).where(table.c.id.in_(bindparam("ids", expanding=True))).values(
+        claimed_by=bindparam("worker"), claimed_at=bindparam("leased"))
+
+
 def stamp_claims(session: Session, ids: Iterable[int], *, worker: str) -> None:
     """Mark answers enqueued claimed (`enqueue_row(claim=True)`) as `worker`'s."""
     ids = list(ids)
-    if ids:
+    if not ids:
+        return
+    if _loaded(session, ids):
         session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(
             claimed_by=worker, claimed_at=lease_now()))
+    else:
+        session.execute(_stamp_statement(), {"ids": ids, "worker": worker,
+                                             "leased": lease_now()})
 
 
 def renew_claims(session: Session, *, worker: str) -> int:
@@ -239,9 +265,22 @@ def mark_sent(
     }
     if channel is not None:
         values["channel"] = channel
+    if not _loaded(session, [message_id]):  # the common case (the dispatcher's own session)
+        session.execute(_sent_statement(tuple(values)), {
+            "row_id": message_id, **{f"new_{name}": value for name, value in values.items()}})
+        return
     values["address"] = _address_kept()
     session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
                     .values(**values))
+
+
+@cache
+def _sent_statement(names: tuple[str, ...]) -> Any:
+    # Built once per set of columns, on the table (see `_stamp_statement`).
+    table = _table()
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in names}
+    values["address"] = case((table.c.recipient_id.is_(None), None), else_=table.c.address)
+    return update(table).where(table.c.id == bindparam("row_id")).values(**values)
 
 
 def _address_kept() -> Any:

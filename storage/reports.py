@@ -233,9 +233,10 @@ def _lock_student(session: Session, student_id: int) -> None:
     """Serialise report changes for one student (two guardians at once, several workers).
 
     PostgreSQL locks the student's row until the transaction ends; SQLite
-    already allows one writer at a time.
+    already allows one writer at a time (the statement would lock nothing there).
     """
-    session.execute(select(Student.id).where(Student.id == student_id).with_for_update())
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Student.id).where(Student.id == student_id).with_for_update())
 
 
 def excused_by_report(session: Session, absence: Absence) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -13,7 +14,15 @@ from sqlmodel import Session, SQLModel, select
 from bot.channels.local import WebChatChannel
 from bot.dispatcher import Dispatcher
 from policy.clock import Clock
-from storage.db import alembic_config, make_engine, session_scope, upgrade
+from storage.db import (
+    alembic_config,
+    head_revision,
+    make_engine,
+    read_scope,
+    schema_current,
+    session_scope,
+    upgrade,
+)
 from storage.models import OutboxMessage, Person
 from storage.outbox import MAX_ATTEMPTS, MessageKind, claim_due, enqueue
 
@@ -42,6 +51,41 @@ def test_migrations_match_the_models_and_rerun(blank_database_url: str) -> None:
     assert diff == []
     assert version == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     engine.dispose()
+
+
+def test_a_command_knows_the_schema_is_current_from_one_query(
+        blank_database_url: str) -> None:
+    """The newest revision read from the migration files is Alembic's head; a database not
+    migrated, or at another revision, is not current (and gets Alembic), one upgraded is."""
+    engine = make_engine(blank_database_url)
+    assert head_revision() == ScriptDirectory.from_config(
+        alembic_config(engine)).get_current_head()
+    assert not schema_current(engine)
+    upgrade(engine)
+    assert schema_current(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    assert not schema_current(engine)
+    engine.dispose()
+
+
+def test_a_reader_waits_for_no_writer_and_writes_nothing(engine: Engine) -> None:
+    """A read_scope session reads what is committed while a write is under way (on SQLite
+    it takes no write lock, so it is not held up until the writer ends), and a change made
+    in it is refused rather than written or dropped."""
+    mona = add_person(engine)
+    with session_scope(engine) as writer:
+        writer.add(Person(name="Lena", language="sv", created_at=NOW, updated_at=NOW))
+        writer.flush()
+        with read_scope(engine) as reader:
+            assert [person.name for person in reader.exec(select(Person))] == ["Mona"]
+    with pytest.raises(RuntimeError, match="read_scope"), read_scope(engine) as reader:
+        changed = reader.get(Person, mona)
+        assert changed is not None
+        changed.name = "Mona Changed"
+    with read_scope(engine) as reader:
+        names = sorted(person.name for person in reader.exec(select(Person)))
+    assert names == ["Lena", "Mona"]
 
 
 def test_instants_come_back_aware_in_utc(engine: Engine) -> None:
