@@ -14,24 +14,22 @@ query per school), so a sweep every half minute costs little.
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import distinct, func
 from sqlmodel import Session, col, select
 
 from locales import gettext_for, ngettext_for
 from policy.ladder import days_missed, term_of
-from policy.notices import NoticeRules
 from policy.phones import as_dialled
 from policy.routing import AUTO
 from policy.term_total import counted_through, threshold_to_tell
 from scheduler.letters import after_quiet_hours
+from scheduler.schools import SchoolNow, each_school
 from storage.attendance import ladder_records
 from storage.db import chunks
 from storage.models import Absence, OutboxMessage, Person, School, Student
 from storage.outbox import MessageKind, about, enqueue_many
 from storage.reports import recipients_by_student
-from storage.schools import notice_rules, school_calendar
 
 PREFIX = "term-total:"
 
@@ -40,16 +38,16 @@ def tell_term_totals(session: Session, now: datetime) -> int:
     """Tell the guardians of every child whose term's total passed a threshold of their
     school; returns how many messages were queued."""
     queued = 0
-    for school in session.execute(select(School)).scalars():
-        rules = notice_rules(school)
-        if rules.term_total_days:
-            queued += _tell_school(session, school, rules, now)
+    for at_school in each_school(session, now):
+        if at_school.rules.term_total_days:
+            queued += _tell_school(session, at_school, now)
     return queued
 
 
-def _tell_school(session: Session, school: School, rules: NoticeRules, now: datetime) -> int:
-    through = counted_through(now.astimezone(ZoneInfo(school.timezone)), rules)
-    calendar = school_calendar(session, school)
+def _tell_school(session: Session, at_school: SchoolNow, now: datetime) -> int:
+    school, rules = at_school.school, at_school.rules
+    through = counted_through(at_school.local, rules)
+    calendar = at_school.calendar
     term = term_of(calendar, through)
     if not term.start <= through <= term.end:  # between terms: nothing to tell
         return 0

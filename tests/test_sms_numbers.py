@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from handlers.sms_inbox import SmsMessage, handle_sms
 from storage.db import make_engine, session_scope
 from storage.models import OutboxMessage, Person
-from storage.outbox import enqueue, mark_sent
+from storage.outbox import MessageKind, enqueue, mark_sent
 from tests.telegram_harness import import_roster
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
@@ -53,7 +53,8 @@ def test_news_and_help_leave_the_question_open(db: Engine) -> None:
     assert text(db, "Ali borta idag").startswith("Vad är anledningen?")
     with session_scope(db) as session:
         lena = session.exec(select(Person).where(Person.phone == LENA)).one()
-        enqueue(session, dedupe_key="news:1", recipient_id=lena.id, channel="sms",
+        enqueue(session, dedupe_key="news:1", kind=MessageKind.REPORT_NEWS,
+                recipient_id=lena.id, channel="sms",
                 language="sv", text="Ingen fråga här.", now=NOW)
         _send_all(session)
     assert text(db, "HJÄLP").startswith("Frågor?")

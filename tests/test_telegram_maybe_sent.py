@@ -28,7 +28,7 @@ from bot.telegram import TelegramBot
 from bot.telegram_request import telegram_request
 from policy.clock import Clock
 from storage.db import session_scope
-from storage.outbox import enqueue_many
+from storage.outbox import MessageKind, about, enqueue_many
 from tests.bursts import FIRST_CHAT, add_people, rows
 from tests.fakes.breaking_server import BreakingServer
 
@@ -59,7 +59,8 @@ def one_message(engine: Engine, text: str) -> None:
     [person] = add_people(engine, 1)
     with session_scope(engine) as session:
         enqueue_many(session, [{"dedupe_key": "line:1", "recipient_id": person,
-                                "channel": "telegram", "language": "sv", "text": text}],
+                                "channel": "telegram", "language": "sv", "text": text,
+                                **about(MessageKind.REPLY)}],
                      now=Clock().now())
 
 
@@ -141,7 +142,8 @@ async def test_an_idle_connection_reset_between_sends_costs_nothing(engine: Engi
                 with session_scope(engine) as session:
                     enqueue_many(session, [{
                         "dedupe_key": f"idle:{n}", "recipient_id": person,
-                        "channel": "telegram", "language": "sv", "text": f"Meddelande {n}"}],
+                        "channel": "telegram", "language": "sv", "text": f"Meddelande {n}",
+                        **about(MessageKind.REPLY)}],
                         now=Clock().now())
                 assert await d.dispatch_once() == 1
                 assert server.broken.wait(timeout=10)
