@@ -16,6 +16,7 @@ from handlers import (
     action_plan,
     cause_mapping,
     concern,
+    leave,
     meeting_booking,
     my_reports,
     plan_settings,
@@ -192,6 +193,10 @@ def _route(
         if not roles.staff:
             return Reply(gettext_for(language, "This is for school staff."))
         return student_view.show(session, person, roles, text, now=now)
+    leave_reply = leave.route(session, person, students, choice, text, command,
+                              channel=incoming.channel, now=now)
+    if leave_reply is not None:
+        return leave_reply
     if not can_report(roles) or not students:
         return handle_menu(session, person, incoming, now)
     if choice == REPORTS or command == REPORTS_COMMAND:

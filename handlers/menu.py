@@ -20,6 +20,7 @@ REPORT, REPORTS = "menu:report", "menu:reports"
 ROLL = "menu:roll"
 LANGUAGE = "menu:language"  # handled by handlers.language
 WORRY = "menu:worry"  # handled by handlers.worry
+LEAVE = "menu:leave"  # handled by handlers.leave (its APPLY)
 HELP_WORDS = {
     "help", "/help", "hjälp", "hjelp", "hjælp", "?", "مساعدة", "caawin", "caawimaad", "caawimo",
     "ሓገዝ", "کمک", "راهنما", "допомога", "pomoc",
@@ -43,6 +44,7 @@ def menu_choices(language: str, roles: Roles) -> tuple[Choice, ...]:
         choices.append(Choice(STATUS, gettext_for(language, "Today's absence")))
     if can_report(roles):
         choices.append(Choice(WORRY, gettext_for(language, "Something worries me")))
+        choices.append(Choice(LEAVE, gettext_for(language, "Apply for leave")))
     if roles.staff:
         choices.append(Choice(TASKS, gettext_for(language, "My tasks")))
         choices.append(Choice(ROLL, gettext_for(language, "Roll call")))

@@ -36,6 +36,7 @@ from storage.attendance import (
 )
 from storage.audit import audit_closed, audit_unexcused
 from storage.db import chunks
+from storage.leave import granted_leave
 from storage.models import (
     Absence,
     ConversationState,
@@ -119,6 +120,10 @@ def _school(session: Session, school: School, now: datetime) -> int:
                for day in {absence.day for absence, _ in past}}
     due: dict[tuple[date, int], _Due] = {}
     for absence, student in past:
+        if granted_leave(session, student.id or 0, absence.day, absence.lesson_start,
+                         absence.lesson_end):  # leave granted since the roll call
+            absence.state, absence.updated_at = "leave", now
+            continue
         # Read once more: a report may have come in up to the cutoff.
         if any(report_excuses(r, absence) for r in reports[absence.day].get(student.id or 0, [])):
             absence.state, absence.updated_at = "reported", now

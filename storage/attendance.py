@@ -16,6 +16,7 @@ from policy.ladder import Record
 from policy.notices import is_quiet
 from storage.audit import audit_unexcused
 from storage.db import chunks
+from storage.leave import granted_leave
 from storage.models import (
     Absence,
     AuditLog,
@@ -159,7 +160,10 @@ def apply_attendance(
                 recorded_at=now, updated_at=now,
             )
             session.add(absence)
-            if excused_by_report(session, absence):
+            if granted_leave(session, record.student, record.day, record.lesson_start,
+                             record.lesson_end):
+                absence.state = "leave"
+            elif excused_by_report(session, absence):
                 absence.state = "reported"
         else:
             new = (record.status, record.minutes_late, record.lesson_end)
@@ -172,7 +176,10 @@ def apply_attendance(
                 continue
             absence.kind, absence.minutes_late, absence.lesson_end = new
             if absence.state == "withdrawn":
-                absence.state = "reported" if excused_by_report(session, absence) else "open"
+                absence.state = "leave" if granted_leave(
+                    session, absence.student_id, absence.day, absence.lesson_start,
+                    absence.lesson_end) else "reported" if excused_by_report(
+                    session, absence) else "open"
             absence.updated_at = now
         counts[record.status] += 1
         _bump(changed, record.student, record.status)

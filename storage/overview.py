@@ -18,7 +18,8 @@ from storage.review import monthly_review
 from storage.schools import school_calendar
 
 #: The rows of a student's timeline, in the order they are drawn.
-TIMELINE_KINDS = ("unexcused", "reported", "late", "notice", "call", "meeting", "plan")
+TIMELINE_KINDS = ("unexcused", "reported", "leave", "late", "notice", "call", "meeting",
+                  "plan")
 CALL_KINDS = frozenset({"call_home", "call_guardian"})
 
 
@@ -89,6 +90,8 @@ def timeline(session: Session, student: Student, term: Term) -> dict[str, set[da
             days["late"].add(absence.day)
         elif absence.state == "reported":
             days["reported"].add(absence.day)
+        elif absence.state == "leave":
+            days["leave"].add(absence.day)
         elif absence.state in {"unexcused", "open"}:
             days["unexcused"].add(absence.day)
         if absence.notified_at is not None:
