@@ -22,6 +22,7 @@ from policy.leave import (
 )
 from policy.reporting import part_overlaps
 from storage.audit import actor_of, audit
+from storage.connectors import queue_leave_day
 from storage.models import (
     Absence,
     CalendarPeriod,
@@ -191,6 +192,9 @@ def decide(
         application.refusal_note = (refusal_note or None) and (refusal_note or "")[:200]
     session.add(application)
     marked = mark_leave(session, application, done_granted, now)
+    for row in days_of(session, application.id or 0):
+        if row.day in done_granted:
+            queue_leave_day(session, row, now)
     if not left:
         outcome = ("granted" if not done_refused else "refused" if not done_granted
                    else "partly")

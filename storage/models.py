@@ -544,7 +544,10 @@ class ConnectorOutbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     connector: str = Field(max_length=32)
     dedupe_key: str = Field(unique=True, max_length=200)
-    report_id: int = Field(foreign_key="absence_report.id", index=True)
+    #: The report on its way, or (`leave_day_id`) a day of granted leave (`Beviljad
+    #: ledighet`): one of the two.
+    report_id: int | None = Field(default=None, foreign_key="absence_report.id", index=True)
+    leave_day_id: int | None = Field(default=None, foreign_key="leave_day.id", index=True)
     #: pending, sent, withdrawn (cancelled before it went), failed (refused for good), or
     #: to_correct (cancelled after it went: the school system has no delete).
     status: str = Field(default="pending", max_length=12)

@@ -186,5 +186,6 @@ REGISTRY: dict[str, Coverage] = {
         "irrelevant: the report exported, on its way to the school system",
         "irrelevant: ids and states only",
         _plain("id", "connector", "dedupe_key", "report_id", "status", "attempts",
-               "not_before", "created_at", "sent_at", "remote_id", "last_error")),
+               "not_before", "created_at", "sent_at", "remote_id", "last_error",
+               "leave_day_id")),
 }

@@ -70,9 +70,22 @@ def upgrade() -> None:
                     unique=False)
     op.create_index('ix_leave_day_student_day', 'leave_day', ['student_id', 'day'],
                     unique=False)
+    # A day of granted leave goes back to the school system as a report does.
+    with op.batch_alter_table('connector_outbox') as batch:
+        batch.alter_column('report_id', existing_type=sa.Integer(), nullable=True)
+        batch.add_column(sa.Column('leave_day_id', sa.Integer(), nullable=True))
+        batch.create_index(batch.f('ix_connector_outbox_leave_day_id'), ['leave_day_id'],
+                           unique=False)
+        batch.create_foreign_key('fk_connector_outbox_leave_day_id', 'leave_day',
+                                 ['leave_day_id'], ['id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('connector_outbox') as batch:
+        batch.drop_constraint('fk_connector_outbox_leave_day_id', type_='foreignkey')
+        batch.drop_index(batch.f('ix_connector_outbox_leave_day_id'))
+        batch.drop_column('leave_day_id')
+        batch.alter_column('report_id', existing_type=sa.Integer(), nullable=False)
     op.drop_index('ix_leave_day_student_day', table_name='leave_day')
     op.drop_index(op.f('ix_leave_day_application_id'), table_name='leave_day')
     op.drop_table('leave_day')
