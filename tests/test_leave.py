@@ -369,3 +369,51 @@ def test_calendar_events_are_no_days_off(db: Engine) -> None:
         school = session.exec(select(School)).one()
         assert school_calendar(session, school).is_school_day(DEC[2])
 
+
+
+@pytest.mark.parametrize(("phone", "text", "receipt"), [
+    (OMAR, "Kan Ali vara ledig 1–3 december? Vi ska på bröllop", "Ansökan skickad: ledighet "
+     "för Ali, tis 1 dec. – tors 3 dec (3 skoldagar)."),
+    (KARI, "Søknad om permisjon for Noor 1.–3. desember, vi skal i bryllup", "Søknaden er "
+     "sendt: permisjon for Noor, tir. 1. des. – tor. 3. des (3 skoledager)."),
+    ("+4520123404", "Ansøgning om fri til Emil 1.–3. december, vi skal til bryllup",
+     "Ansøgningen er sendt: fri til Emil, tirs. 1. dec. – tors. 3. dec (3 skoledage)."),
+    (JOHN, "Can Adam have leave 1–3 December for a family wedding", "Application sent: "
+     "leave for Adam, Tue, Dec 1 – Thu, Dec 3 (3 school days)."),
+    ("+46701234506", "Kan jag vara ledig 1–3 december? Jag ska på bröllop", "Ansökan "
+     "skickad: ledighet för Vera, tis 1 dec. – tors 3 dec (3 skoldagar)."),
+])
+def test_an_application_in_each_language_and_by_an_adult_student(
+    db: Engine, phone: str, text: str, receipt: str
+) -> None:
+    """One message says who and which days: applied at once, the receipt in the writer's
+    language; an adult student applies for themselves."""
+    shown = answer(db, phone, text, MONDAY.format("17:30:00"))
+    assert shown.text.startswith(receipt), shown.text
+    with Session(db) as session:
+        [application] = session.exec(select(LeaveApplication)).all()
+        assert application.note == text
+
+
+def test_part_of_a_day_is_leave_for_the_lessons_in_it(
+    db: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Leave granted for 10:00–12:00: a lesson then is leave, one at 08:15 is not (its
+    notice goes out)."""
+    answer(db, OMAR, "Kan Ali vara ledig 1/12 10:00–12:00? Han spelar på en konsert",
+           MONDAY.format("17:30:00"))
+    [row] = run(capsys, "leave", "list", "--json")
+    assert (row["part"], row["pending"], row["decider_role"]) == (
+        "10:00-12:00", ["2026-12-01"], "mentor")
+    assert main(["leave", "decide", row["reference"], "--grant-all"]) == 0
+    monkeypatch.setenv("NARVARO_CLOCK_START", "2026-12-01T12:20:00+01:00")
+    path = write(tmp_path, "lessons.csv", "date,student_id,status,lesson_start,lesson_end,"
+                 "minutes_late\n2026-12-01,N001,absent,08:15,09:00,\n"
+                 "2026-12-01,N001,absent,10:00,11:00,\n")
+    assert main(["attendance", "import", path]) == 0
+    with Session(db) as session:
+        found = dict(session.exec(select(col(Absence.slot), col(Absence.state))).all())
+    assert found == {"08:15": "open", "10:00": "leave"}
+    tick("2026-12-01T12:30:00+01:00")
+    assert len(to(db, OMAR, "absence-notice:")) == 1
