@@ -30,7 +30,7 @@ from handlers.schooltime import calendar_for, local_now
 from locales import N_, gettext_for
 from locales.formats import first_name, format_day, format_days, format_span
 from policy.calendar import SchoolCalendar
-from policy.freetext import match_child
+from policy.freetext import match_child, parse_reason
 from policy.ladder import term_of
 from policy.leave import (
     GRANTED,
@@ -353,7 +353,7 @@ def _events_text(session: Session, application: LeaveApplication, language: str,
 
 
 def decider_text(session: Session, application: LeaveApplication, language: str, *,
-                 lead: str | None = None) -> str:
+                 lead: str | None = None, now: datetime | None = None) -> str:
     """The application as its decider reads it: the student, the days, the applicant's
     words, the absence this term, and what the school calendar has in the period."""
     student = session.get(Student, application.student_id)
@@ -376,7 +376,7 @@ def decider_text(session: Session, application: LeaveApplication, language: str,
                                  note=application.note))
     if student is not None and school is not None:
         calendar = calendar_for(session, school, policy_of(school))
-        today = local_now(school, application.applied_at).date()
+        today = local_now(school, now or application.applied_at).date()
         term = term_of(calendar, today)
         counts = absence_counts(session, student.id or 0, term.start, today)
         lines.append(gettext_for(
@@ -413,7 +413,7 @@ def send_to_decider(session: Session, application: LeaveApplication, *, now: dat
     return enqueue(
         session, dedupe_key=f"leave:{key}:{application.id}:{decider.id}",
         recipient_id=decider.id, channel=AUTO, language=language, now=now,
-        text=decider_text(session, application, language, lead=lead),
+        text=decider_text(session, application, language, lead=lead, now=now),
         choices=[c.as_dict() for c in decision_choices(application, language)])
 
 
@@ -555,7 +555,7 @@ def _guardian_answer(session: Session, person: Person, state: ConversationState,
                        answer=text[:MAX_QUESTION])
     enqueue(session, dedupe_key=f"leave:answer:{application.id}:{now.isoformat()}",
             recipient_id=asker.id, channel=AUTO, language=language, now=now,
-            text=decider_text(session, application, language, lead=lead),
+            text=decider_text(session, application, language, lead=lead, now=now),
             choices=[c.as_dict() for c in decision_choices(application, language)]
             if application.status == PENDING else None)
     return Reply(_in(person).t("Thank you, your answer was passed on to the school."))
@@ -646,6 +646,9 @@ def route(session: Session, person: Person, students: list[Reportable], choice: 
     state = get_state(session, person.id or 0)
     if claims(state) and not command:
         assert state is not None
+        if state.step == ANSWER and parse_reason(text) in ("sick", "medical"):
+            clear_state(session, person.id or 0)  # "Ali sjuk idag" is a report, no answer
+            return None
         return advance(session, person, students, state, text, now=now)
     if command:
         return None

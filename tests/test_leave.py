@@ -329,6 +329,12 @@ def test_the_application_asks_what_is_missing_and_the_decider_asks_a_question(
     assert thanks.text
     [back] = to(db, PRINCIPAL, "leave:answer:")
     assert "Ja, det går bra" in back.text and len(back.choices or []) == 4
+    # Asked again, Lena reports Sara sick instead: a report, not an answer.
+    answer(db, PRINCIPAL, "", when.format(7), (back.choices or [])[3]["key"])
+    answer(db, PRINCIPAL, "Gäller det hela veckan?", when.format(8))
+    report = answer(db, LENA, "Sara sjuk idag", when.format(9))
+    assert "R-" in report.text
+    assert len(to(db, PRINCIPAL, "leave:answer:")) == 1
 
 
 def test_export_forget_and_retention_cover_the_application_note(
