@@ -423,8 +423,8 @@ def _decide_choice(session: Session, person: Person, action: str, fields: list[s
     if (application is None or application.status != PENDING
             or not may_decide(session, application, person)):
         clear_state(session, person.id or 0)
-        return Reply(_in(person).t("That application is not yours to decide, or it is already "
-                                "decided."))
+        return Reply(_in(person).t(
+            "That application is not yours to decide, or it is already decided."))
     pending = [row.day for row in days_of(session, application.id or 0)
                if row.decision == PENDING]
     base: dict[str, Any] = {"application": application.id, "granted": [], "refused": []}
@@ -451,6 +451,11 @@ def _decide_choice(session: Session, person: Person, action: str, fields: list[s
         into = "granted" if action in ("dg", "rg") else "refused"
         data[into] = data[into] + _iso(chosen)
         return _ask_day(session, person, application, data, now=now)
+    if action == "why" and not data["refused"]:
+        # a reason's button from a dialog since forgotten: nothing to give it to; offer again
+        clear_state(session, person.id or 0)
+        return Reply(decider_text(session, application, person.language, now=now),
+                     decision_choices(application, person.language))
     if action == "why" and len(fields) > 1 and fields[1] in REFUSALS:
         return _settle(session, person, application, _dates(data["granted"]),
                        _dates(data["refused"]), fields[1], None, now=now)

@@ -292,6 +292,10 @@ def test_an_unanswered_application_goes_to_the_principal(
     assert len(to(db, MENTOR_PHONE, "leave:moved:")) == 1
     late = tap(db, MENTOR_PHONE, sent, 0, "2026-11-25T09:00:00+01:00")
     assert "L-" not in late.text
+    # A refusal's reason from a dialog long forgotten decides nothing: the choice again.
+    stale = answer(db, PRINCIPAL, "", "2026-11-25T09:00:30+01:00",
+                   f"leave:why:{(moved.choices or [])[0]['key'].split(':')[2]}:exam")
+    assert "Adam Smith (7A)" in stale.text and len(stale.choices or []) == 3
     tap(db, PRINCIPAL, moved, 0, "2026-11-25T09:01:00+01:00")
     [row] = run(capsys, "leave", "list", "--json")
     assert (row["status"], row["decider_role"], row["granted"]) == (
