@@ -36,7 +36,7 @@ from storage.attendance import (
 )
 from storage.audit import audit_closed, audit_unexcused
 from storage.db import chunks
-from storage.leave import granted_leave
+from storage.leave import leave_parts, on_leave
 from storage.models import (
     Absence,
     ConversationState,
@@ -119,9 +119,10 @@ def _school(session: Session, school: School, now: datetime) -> int:
     reports = {day: reports_for_day(session, {s.id or 0 for a, s in past if a.day == day}, day)
                for day in {absence.day for absence, _ in past}}
     due: dict[tuple[date, int], _Due] = {}
+    leave = leave_parts(session, {s.id or 0 for _a, s in past}, {a.day for a, _s in past})
     for absence, student in past:
-        if granted_leave(session, student.id or 0, absence.day, absence.lesson_start,
-                         absence.lesson_end):  # leave granted since the roll call
+        if on_leave(leave, student.id or 0, absence.day, absence.lesson_start,
+                    absence.lesson_end):  # leave granted since the roll call
             absence.state, absence.updated_at = "leave", now
             continue
         # Read once more: a report may have come in up to the cutoff.

@@ -16,7 +16,7 @@ from policy.ladder import Record
 from policy.notices import is_quiet
 from storage.audit import audit_unexcused
 from storage.db import chunks
-from storage.leave import granted_leave
+from storage.leave import leave_parts, on_leave
 from storage.models import (
     Absence,
     AuditLog,
@@ -134,6 +134,7 @@ def apply_attendance(
     for class_id, day in sorted({(class_of[r.student], r.day) for r in records
                                  if r.student in class_of}):
         record_roll_call(session, class_id, day, source=source, now=now, taken_by=taken_by)
+    leave = leave_parts(session, ids, {record.day for record in records})
     counts = {"absent": 0, "late": 0, "withdrawn": 0, "unchanged": 0}
     changed: dict[int, dict[str, int]] = {}
     for record in records:
@@ -160,8 +161,8 @@ def apply_attendance(
                 recorded_at=now, updated_at=now,
             )
             session.add(absence)
-            if granted_leave(session, record.student, record.day, record.lesson_start,
-                             record.lesson_end):
+            if on_leave(leave, record.student, record.day, record.lesson_start,
+                        record.lesson_end):
                 absence.state = "leave"
             elif excused_by_report(session, absence):
                 absence.state = "reported"
@@ -176,8 +177,8 @@ def apply_attendance(
                 continue
             absence.kind, absence.minutes_late, absence.lesson_end = new
             if absence.state == "withdrawn":
-                absence.state = "leave" if granted_leave(
-                    session, absence.student_id, absence.day, absence.lesson_start,
+                absence.state = "leave" if on_leave(
+                    leave, absence.student_id, absence.day, absence.lesson_start,
                     absence.lesson_end) else "reported" if excused_by_report(
                     session, absence) else "open"
             absence.updated_at = now
