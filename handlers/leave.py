@@ -11,9 +11,11 @@ back to the decider). The guardian hears the decision in their language, with th
 refused days are said to be unexcused if the child is away. The applicant's words go to
 the deciders only. States: `leave.mmd`.
 
-Entry points (for the inbox's router): `owns`/`act` for buttons, `claims`/`advance` for
-free text in the dialog, `begin` for the command and the menu's choice, `start_from_text`
-for a first message that asks for leave (before a report is read from it).
+Entry points (for the inbox's router): `owns`/`act` for buttons, `claims_text`/`advance`
+for free text in the dialog, `begin` for `/leave` and the menu's choice (`APPLY`),
+`start_from_text` (or `policy.leave.is_leave_request` as the predicate) for a first
+message that asks for leave (before a report is read from it); `route` strings them
+together for today's inbox.
 """
 
 from __future__ import annotations
@@ -104,8 +106,17 @@ def owns(choice: str | None) -> bool:
 
 
 def claims(state: ConversationState | None) -> bool:
-    """Whether free text continues a leave dialog (the guardian's or the decider's)."""
+    """Whether the person is in a leave dialog (the guardian's or the decider's)."""
     return state is not None and state.dialog == DIALOG
+
+
+def claims_text(state: ConversationState | None, text: str) -> bool:
+    """Whether these words continue the leave dialog: any answer to its question, except
+    that a guardian asked a question who writes that a child is sick reports it instead."""
+    if not claims(state):
+        return False
+    assert state is not None
+    return not (state.step == ANSWER and parse_reason(text) in ("sick", "medical"))
 
 
 @dataclass(frozen=True)
@@ -651,7 +662,7 @@ def route(session: Session, person: Person, students: list[Reportable], choice: 
     state = get_state(session, person.id or 0)
     if claims(state) and not command:
         assert state is not None
-        if state.step == ANSWER and parse_reason(text) in ("sick", "medical"):
+        if not claims_text(state, text):
             clear_state(session, person.id or 0)  # "Ali sjuk idag" is a report, no answer
             return None
         return advance(session, person, students, state, text, now=now)
