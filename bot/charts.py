@@ -76,10 +76,10 @@ def _panel(axes: Any, panel: dict[str, Any]) -> None:
         axes.legend(loc="lower right", fontsize=9, frameon=False)
 
 
-#: One colour per row of a timeline (absent unexcused, reported, late, notice, call,
-#: meeting, plan day), distinct also for the common colour blindnesses.
-TIMELINE_COLOURS = ("#b0413e", "#d9822b", "#e3b505", "#3b6ea8", "#6a9f58", "#7b4fa0",
-                    "#2a9d8f")
+#: One colour per row of a timeline (absent unexcused, reported, granted leave, late,
+#: notice, call, meeting, plan day), distinct also for the common colour blindnesses.
+TIMELINE_COLOURS = ("#b0413e", "#d9822b", "#8c8c8c", "#e3b505", "#3b6ea8", "#6a9f58",
+                    "#7b4fa0", "#2a9d8f")
 
 
 def timeline_png(title: str, rows: list[tuple[str, list[date]]], first: date,

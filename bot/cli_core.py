@@ -146,7 +146,8 @@ def cmd_attendance_import(context: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_calendar_import(context: Context, args: argparse.Namespace) -> int:
-    """Import terms and breaks: `school,kind,name,start,end` (kind term or break)."""
+    """Import terms, breaks and events: `school,kind,name,start,end` (kind term, break, exam,
+    tests or event; events weigh in leave decisions and are no days off)."""
     problems = Problems()
     rows: list[tuple[str, str, str, DateRange]] = []
     with contextlib.ExitStack() as files:
@@ -154,8 +155,9 @@ def cmd_calendar_import(context: Context, args: argparse.Namespace) -> int:
         assert data is not None
         columns = ("school", "kind", "name", "start", "end")
         for line, row in read_rows(data, args.file, columns, columns, problems):
-            if row["kind"] not in {"term", "break"}:
-                problems.add(args.file, line, f"kind '{row['kind']}' is not term or break")
+            if row["kind"] not in {"term", "break", "exam", "tests", "event"}:
+                problems.add(args.file, line, f"kind '{row['kind']}' is not term, break, "
+                             "exam, tests or event")
                 continue
             try:
                 period = DateRange(

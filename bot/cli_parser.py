@@ -14,7 +14,7 @@ LANGUAGES = ("sv", "nb", "da", "en", "ar", "so", "ti", "fa", "uk", "pl")  # loca
 TASK_STATUSES = ("open", "done", "snoozed", "not_needed")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "withdrawn",
                    "maybe_sent")
-ABSENCE_STATES = ("open", "reported", "unexcused", "withdrawn")
+ABSENCE_STATES = ("open", "reported", "unexcused", "withdrawn", "leave")
 CHANNELS = ("telegram", "sms", "webchat", "console", "auto")
 PRESET_NAMES = ("ljusnarsberg", "bengtsfors", "norway-example", "denmark", "lyngen")
 
@@ -104,12 +104,13 @@ def build_parser() -> Parser:
     attendance_import.add_argument("file", metavar="FILE", help=(
         "date,student_id,status,lesson_start,lesson_end,minutes_late; school days only"))
 
-    calendar = _group(sub, "calendar", "school terms and breaks")
+    calendar = _group(sub, "calendar", "school terms, breaks and events")
     calendar_import = _command(
-        calendar, "import", "record terms and breaks from a CSV file",
+        calendar, "import", "record terms, breaks, tests and national exams from a CSV file",
         "narvaro calendar import calendar.csv", "bot.cli_core:cmd_calendar_import")
     calendar_import.add_argument("file", metavar="FILE", help=(
-        "school,kind,name,start,end with kind term or break and inclusive dates"))
+        "school,kind,name,start,end with kind term, break, exam (national exams), tests (a "
+        "test week) or event, and inclusive dates"))
 
     school = _group(sub, "school", "school settings")
     school_set = _command(
@@ -166,6 +167,7 @@ def build_parser() -> Parser:
     review.add_argument("--png", metavar="FILE", help="also write the chart to FILE")
 
     _report(sub)
+    _leave(sub)
     _action_plan(sub)
     _data(sub)
     _sync(sub)
@@ -292,6 +294,40 @@ def _report(sub: Any) -> None:
     csn.add_argument("--school", required=True, help="the school's name")
     csn.add_argument("--month", required=True, metavar="YYYY-MM", type=iso_month,
                      help="the month reported")
+
+
+def _leave(sub: Any) -> None:
+    leave = _group(sub, "leave", "guardians' leave applications and the school's decisions")
+    handler = "bot.cli_leave:cmd_leave"
+    listing = _command(leave, "list", "leave applications, oldest first",
+                       "narvaro leave list --status pending --json", handler)
+    listing.add_argument("--status", choices=("pending", "decided", "withdrawn"),
+                         help="only this status")
+    listing.add_argument("--student", metavar="ID", help="the school's student id")
+    listing.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    decide = _command(
+        leave, "decide", "record a decision (audited; the guardian is told)",
+        "narvaro leave decide L-7K3QF --grant 2027-03-15 --refuse 2027-03-16 --reason exam",
+        handler)
+    decide.add_argument("reference", metavar="REF", help="the application's reference")
+    decide.add_argument("--grant", action="append", type=iso_date, metavar="YYYY-MM-DD",
+                        help="a day granted (repeatable)")
+    decide.add_argument("--refuse", action="append", type=iso_date, metavar="YYYY-MM-DD",
+                        help="a day refused (repeatable)")
+    decide.add_argument("--grant-all", action="store_true", help="grant every pending day")
+    decide.add_argument("--refuse-all", action="store_true", help="refuse every pending day")
+    decide.add_argument("--reason", choices=("exam", "tests", "absence", "other"),
+                        help="why days are refused")
+    decide.add_argument("--note", help="the reason in the school's words (the guardian reads "
+                                       "it)")
+    settings = _command(
+        leave, "set", "who decides leave at a school, and when an unanswered one moves up",
+        "narvaro leave set Norrskolan mentor_max_days=2 escalate_after_days=2", handler)
+    settings.add_argument("school", help="the school's name")
+    settings.add_argument("setting", nargs="+", metavar="KEY=VALUE", help=(
+        "mentor_max_days (up to this many school days the mentor decides, longer the "
+        "principal) or escalate_after_days (school days unanswered before it goes to the "
+        "principal)"))
 
 
 def _action_plan(sub: Any) -> None:

@@ -47,13 +47,13 @@ from storage.tasks import student_label
 OVERVIEW = "/overview"
 TIMELINE_LABELS = {
     "unexcused": STATES[("absent", "unexcused")], "reported": STATES[("absent", "reported")],
-    "late": STATES[("late", "unexcused")],
+    "late": STATES[("late", "unexcused")], "leave": STATES[("absent", "leave")],
     "notice": N_("Notice sent"), "call": N_("Call home"), "meeting": N_("Meeting"),
     "plan": N_("Return plan day"),
 }
 #: Texts the pages use inside f-strings, where the catalog's extraction does not look.
 TEXTS = (N_("Absence this term (%)"), N_("Class"), N_("My students"), N_("Show the name"),
-         N_("Timeline of the term"), N_("Sign out"))
+         N_("Timeline of the term"), N_("Sign out"), N_("Granted leave"))
 #: The web chat's look (bot/static/webchat.html): the same bar, cards and type, for a phone.
 STYLE = (
     ":root{--brand:#1f4e79;--bg:#f3f4f6;--card:#fff;--muted:#555}*{box-sizing:border-box}"
@@ -162,13 +162,16 @@ class OverviewPages:
                     f'<td class="n" data-sort="{share.reported}">'
                     f"{html.escape(format_percent(share.reported, language))}</td>"
                     f'<td class="n" data-sort="{share.unexcused}">'
-                    f"{html.escape(format_percent(share.unexcused, language))}</td></tr>"
+                    f"{html.escape(format_percent(share.unexcused, language))}</td>"
+                    f'<td class="n" data-sort="{share.leave}">'
+                    f"{html.escape(format_percent(share.leave, language))}</td></tr>"
                     for name, share in class_shares(session, term, now=now).items())
                 parts.append(
                     f'<section><h2>{html.escape(school.name)}</h2><div class="scroll">'
                     f'<table class="sortable"><caption>{t("Absence this term (%)")}</caption>'
                     f'<thead><tr><th>{t("Class")}</th><th class="n">{t("Reported")}</th>'
-                    f'<th class="n">{t("Unexcused")}</th></tr></thead><tbody>{rows}</tbody>'
+                    f'<th class="n">{t("Unexcused")}</th><th class="n">{t("Granted leave")}</th>'
+                    f"</tr></thead><tbody>{rows}</tbody>"
                     "</table></div></section>")
             if any(role in ("principal", "coordinator") for _school, role in roles.staff):
                 parts.append(_school_systems(session, language, next(iter(

@@ -14,6 +14,7 @@ from locales.formats import task_kind
 from policy.choices import (
     MENU_HELP,
     MENU_LANGUAGE,
+    MENU_LEAVE,
     MENU_REPORT,
     MENU_REPORTS,
     MENU_ROLL,
@@ -50,6 +51,7 @@ def menu_choices(language: str, roles: Roles) -> tuple[Choice, ...]:
         choices.append(Choice(MENU_STATUS, gettext_for(language, "Today's absence")))
     if can_report(roles):
         choices.append(Choice(MENU_WORRY, gettext_for(language, "Something worries me")))
+        choices.append(Choice(MENU_LEAVE, gettext_for(language, "Apply for leave")))
     if roles.staff:
         choices.append(Choice(MENU_TASKS, gettext_for(language, "My tasks")))
         choices.append(Choice(MENU_ROLL, gettext_for(language, "Roll call")))

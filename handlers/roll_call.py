@@ -51,7 +51,7 @@ PRESENT, ABSENT, LATE = "present", "absent", "late"
 NEXT_MARK = {PRESENT: ABSENT, ABSENT: LATE, LATE: PRESENT}
 SIGNS = {ABSENT: "✗", LATE: "⏱"}
 #: Absence states that count as "recorded absent" when the list opens.
-RECORDED_STATES = ("open", "unexcused", "reported")
+RECORDED_STATES = ("open", "unexcused", "reported", "leave")
 #: Words between names ("Ali och Sara") that name nobody.
 JOINERS = frozenset(fold(word) for word in ("och", "og", "and", "samt", "و"))
 

@@ -16,16 +16,21 @@ The order, and why (drawn in `routes.mmd`):
 9. Staff dialogs, each command, buttons, then the words of its open dialog: action plan,
    cause mapping, return plan (its buttons for anyone: the student's check-in, a
    guardian's say; then a setting asked for within the hour), concern, `/student`.
-10. Whoever does not report absence gets the menu from here on.
-11. A guardian's reports (`/reports`, cancel one), a receipt's undo and note, the undo
+10. Leave applications (anyone: `handlers.leave.act` checks that a decision's tapper
+    decides it or is a principal): the child picks and the decider's buttons; then the
+    words of an open leave dialog, unless a guardian asked a question writes that a
+    child is sick (the question is closed and the words go on to be a report).
+11. Whoever does not report absence gets the menu from here on.
+12. A guardian's reports (`/reports`, cancel one), a receipt's undo and note, the undo
     word, a new report (`/report`, the menu), a worry (the menu, a child picked, the
-    words asked for, or refusal said in plain words outside another dialog), the menu's
-    other entries.
-12. An absence notice's answer (its button; words the day it came).
-13. Yes or no to cancelling a report; anything else closes that question.
-14. The next answer in an open report.
-15. A button from a finished conversation, or a greeting: the greeting.
-16. Words that report an absence start a report; anything else: thanks, help or the
+    words asked for, or refusal said in plain words outside another dialog), leave
+    (`/leave`, the menu; words that ask for leave, after a worry), the menu's other
+    entries.
+13. An absence notice's answer (its button; words the day it came).
+14. Yes or no to cancelling a report; anything else closes that question.
+15. The next answer in an open report.
+16. A button from a finished conversation, or a greeting: the greeting.
+17. Words that report an absence start a report; anything else: thanks, help or the
     greeting.
 """
 
@@ -37,6 +42,7 @@ from handlers import (
     concern,
     conversation,
     language,
+    leave,
     meeting_booking,
     mentor_notices,
     menu,
@@ -68,6 +74,7 @@ from handlers.router import (
 )
 from policy import choices as c
 from policy.freetext import is_cancel, is_undo
+from policy.leave import is_leave_request
 
 STAFF, REPORTER = Role.STAFF, Role.REPORTER
 
@@ -103,6 +110,8 @@ ROUTES = (
     Route(choice(*concern.KINDS), concern.act, STAFF),
     Route(PLAIN & dialog(concern.DIALOG) & STAFF_MEMBER, concern.write),
     Route(command(student_view.COMMAND), student_view.show, STAFF),
+    Route(choice(c.LeaveChild, c.LeaveAllChildren, c.LeaveDecision), leave.act),
+    Route(PLAIN & dialog(leave.DIALOG) & when(leave.claims_text), leave.advance),
     # Whoever lacks REPORTER from here on gets the menu (`menu.answer`).
     Route(choice(c.MENU_REPORTS) | command(my_reports.COMMAND), my_reports.list_reports,
           REPORTER),
@@ -113,8 +122,10 @@ ROUTES = (
     Route(TEXT & said(is_undo), report_dialog.undo_word, REPORTER),
     Route(choice(c.MENU_REPORT) | command(report_dialog.COMMAND), report_dialog.begin,
           REPORTER),
+    Route(choice(c.MENU_LEAVE) | command(leave.COMMAND), leave.begin, REPORTER),
     Route(choice(c.MENU_WORRY, c.WorryChild), worry.act, REPORTER),
     Route(TEXT & when(worry.is_worry), worry.write, REPORTER),
+    Route(TEXT & said(is_leave_request), leave.start_from_text, REPORTER),
     Route(choice(c.Menu), menu.answer, REPORTER),
     Route(choice(c.NoticeAnswer) | TEXT & dialog(notice_answer.DIALOG,
                                                  within=notice_answer.ANSWER_WINDOW),

@@ -43,6 +43,7 @@ STATES = {
     ("absent", "open"): N_("absent, no report"),
     ("absent", "reported"): N_("absent, reported"),
     ("absent", "withdrawn"): N_("corrected: present"),
+    ("absent", "leave"): N_("absent, granted leave"), ("late", "leave"): N_("late"),
     ("late", "unexcused"): N_("late"), ("late", "open"): N_("late"),
     ("late", "reported"): N_("late"), ("late", "withdrawn"): N_("corrected: present"),
 }

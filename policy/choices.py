@@ -176,7 +176,7 @@ class Menu(ChoiceKey, prefix="menu", numbered=False):
 
 MENU_STATUS, MENU_TASKS, MENU_HELP = Menu("status"), Menu("tasks"), Menu("help")
 MENU_REPORT, MENU_REPORTS, MENU_ROLL = Menu("report"), Menu("reports"), Menu("roll")
-MENU_LANGUAGE, MENU_WORRY = Menu("language"), Menu("worry")
+MENU_LANGUAGE, MENU_WORRY, MENU_LEAVE = Menu("language"), Menu("worry"), Menu("leave")
 
 
 @dataclass(frozen=True)
@@ -515,3 +515,33 @@ class PlanOn(ChoiceKey, prefix="plan:on"):
     """A guardian: messages to the child allowed again."""
 
     student: int
+
+
+# A leave application (handlers.leave, services.leave): the guardian's child picks, and the
+# decider's buttons, by the application's id.
+@dataclass(frozen=True)
+class LeaveChild(ChoiceKey, prefix="leave:child"):
+    """The child a leave application is for."""
+
+    student: int
+
+
+@dataclass(frozen=True)
+class LeaveAllChildren(ChoiceKey, prefix="leave:all"):
+    """The application is for all the writer's children."""
+
+
+@dataclass(frozen=True)
+class LeaveDecision(ChoiceKey, prefix="leave"):
+    """A decider's button: `action` (one of LEAVE_ACTIONS) on the application, with the
+    refusal's reason key for `why`."""
+
+    action: str
+    application: int
+    reason: str | None = None
+
+
+#: What a decider's button does: grant or refuse every day, choose day by day, ask the
+#: guardian; day by day: grant or refuse this day (`dg`, `dr`) or the rest (`rg`, `rr`);
+#: `why`: the reason of a refusal.
+LEAVE_ACTIONS = frozenset({"grant", "refuse", "days", "ask", "dg", "dr", "rg", "rr", "why"})

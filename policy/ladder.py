@@ -55,6 +55,10 @@ ROLES = ("mentor", "principal", "nurse", "counsellor", "coordinator", "health_te
 #: The occasions a task may come with, one task each (`each = "unexcused"`).
 OCCASIONS = ("unexcused", "absence", "lesson")
 PERIODS = ("term", "school_year")
+#: How a plan counts granted leave (absence state "leave"): see `Counting.leave`.
+LEAVE_COUNTING = ("absence", "none")
+#: The states of absence a ladder counts as absence (granted leave where the plan says).
+COUNTED = ("reported", "unexcused")
 #: Lessons missed with no more than this many minutes between them are one occasion.
 IN_A_ROW_MINUTES = 30
 #: A day with at least this share of it absent counts as a whole day for occasions.
@@ -211,6 +215,10 @@ class Counting:
     improved_ratio: float = 0.75
     #: Kinds of one-off tasks of rungs passed on the way up that are still made.
     carry_over: tuple[str, ...] = ()
+    #: How granted leave counts: "absence" (absence that is never unexcused: in the shares,
+    #: occasions and running absence, not in what a guardian reported) or "none" (not at
+    #: all). Each preset says which, quoting its plan.
+    leave: str = "absence"
 
 
 @dataclass(frozen=True)
@@ -385,9 +393,12 @@ def parse_counting(raw: object, *, source: str = "ladder") -> Counting:
     carry = raw.get("carry_over", [])
     if not isinstance(carry, list):
         raise LadderError(f"{source}: counting: carry_over must be a list of task kinds")
+    leave = str(raw.get("leave", defaults.leave))
+    if leave not in LEAVE_COUNTING:
+        raise LadderError(f"{source}: counting: leave {leave!r} is not one of {LEAVE_COUNTING}")
     return Counting(period, numbers["share_min_days"], numbers["window_days"],
                     numbers["leave_after_days"], numbers["episode_gap_days"], float(ratio),
-                    tuple(str(kind) for kind in carry))
+                    tuple(str(kind) for kind in carry), leave)
 
 
 @dataclass(frozen=True)
@@ -396,7 +407,7 @@ class Record:
 
     day: date
     kind: str  # "absent" | "late"
-    state: str  # "reported" | "unexcused" | "open" | "withdrawn"
+    state: str  # "reported" | "unexcused" | "open" | "withdrawn" | "leave" (granted)
     lesson_start: time | None = None
     lesson_end: time | None = None
 
@@ -491,11 +502,13 @@ def counters(
     counting = frame.counting
     period, days = frame.period, frame.days
     index = frame.index
-    rows = [r for r in records if r.state != "withdrawn" and r.day <= today]
+    dropped = ("withdrawn", "leave") if counting.leave == "none" else ("withdrawn",)
+    rows = [r for r in records if r.state not in dropped and r.day <= today]
     in_period = [r for r in rows if r.day in index]
     absent = [r for r in in_period if r.kind == "absent"]
     unexcused = [r for r in absent if r.state == "unexcused"]
-    counted = [r for r in absent if r.state in ("reported", "unexcused")]
+    states = (*COUNTED, "leave")
+    counted = [r for r in absent if r.state in states]
     base = max(len(days), 1 if plain else counting.share_min_days, 1)
 
     def share(chosen: list[Record], over: int) -> float:
@@ -503,7 +516,7 @@ def counters(
 
     window = frame.window_set
     in_window = [r for r in rows if r.kind == "absent" and r.day in window
-                 and r.state in ("reported", "unexcused")]
+                 and r.state in states]
     whole_days = _full_days(absent)
     found = {
         "unexcused_occasions": float(len(episodes(unexcused, days, index))),

@@ -23,6 +23,8 @@ class AbsenceRow:
     reported: bool
     lesson_start: time | None
     lesson_end: time | None
+    #: Granted leave (neither reported nor unexcused: shown on its own).
+    leave: bool = False
 
     @property
     def share(self) -> float:
@@ -36,10 +38,12 @@ class Share:
 
     reported: float
     unexcused: float
+    #: Granted leave, shown apart (not in `total`).
+    leave: float = 0.0
 
     @property
     def total(self) -> float:
-        """Reported and unexcused together."""
+        """Reported and unexcused together (granted leave is apart)."""
         return round(self.reported + self.unexcused, 1)
 
 
@@ -63,15 +67,15 @@ class Review:
 
 def absence_shares(rows: Iterable[AbsenceRow], class_sizes: dict[str, int],
                    school_days: Sequence[date]) -> tuple[dict[str, Share], dict[str, Share]]:
-    """Per class and per ISO week ("2026-W48"), reported and unexcused absence in percent
-    of the scheduled student-days."""
+    """Per class and per ISO week ("2026-W48"), reported and unexcused absence and granted
+    leave in percent of the scheduled student-days."""
     days = set(school_days)
-    by_class: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    by_week: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    by_class: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    by_week: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for row in rows:
         if row.day not in days:
             continue
-        slot = 0 if row.reported else 1
+        slot = 2 if row.leave else 0 if row.reported else 1
         by_class[row.class_name][slot] += row.share
         by_week[_week(row.day)][slot] += row.share
     students = sum(class_sizes.values())
@@ -83,7 +87,8 @@ def absence_shares(rows: Iterable[AbsenceRow], class_sizes: dict[str, int],
         if not student_days:
             return Share(0.0, 0.0)
         return Share(round(100 * amounts[0] / student_days, 1),
-                     round(100 * amounts[1] / student_days, 1))
+                     round(100 * amounts[1] / student_days, 1),
+                     round(100 * amounts[2] / student_days, 1))
 
     classes = {name: share(by_class[name], size * len(days))
                for name, size in sorted(class_sizes.items())}

@@ -24,6 +24,8 @@ from scheduler.schools import SchoolNow, each_school
 from services.notices import Due, ask_guard, prompt_mentors, tell_guardians
 from storage.attendance import settle_old_absences
 from storage.audit import audit_unexcused
+from storage.leave import leave_parts, on_leave
+from storage.models import Absence, Student
 from storage.notices import (
     class_sizes,
     guard_answers,
@@ -63,15 +65,7 @@ def _school(session: Session, school: SchoolNow, now: datetime) -> int:
             and _school_day(school.calendar, absence.day)]
     if not past:
         return 0
-    reports = {day: reports_for_day(session, {s.id or 0 for a, s in past if a.day == day}, day)
-               for day in {absence.day for absence, _ in past}}
-    due: dict[tuple[date, int], Due] = {}
-    for absence, student in past:
-        # Read once more: a report may have come in up to the cutoff.
-        if any(report_excuses(r, absence) for r in reports[absence.day].get(student.id or 0, [])):
-            absence.state, absence.updated_at = "reported", now
-            continue
-        due.setdefault((absence.day, student.id or 0), Due(student)).absences.append(absence)
+    due = _due(session, past, now)
     if not due:
         return 0
     if not rules.same_day_notice:  # the plan has no notice: unexcused, nobody is told
@@ -89,6 +83,27 @@ def _school(session: Session, school: SchoolNow, now: datetime) -> int:
     for student_id in _held(session, school, today_due, notified, now):
         today_due.pop((today, student_id), None)
     return queued + _notify(session, school, list(today_due.values()), notified, now)
+
+
+def _due(session: Session, past: list[tuple[Absence, Student]],
+         now: datetime) -> dict[tuple[date, int], Due]:
+    """The absences past their cutoff that still call for a notice, by day and student;
+    those granted leave or reported since the roll call are marked so instead."""
+    reports = {day: reports_for_day(session, {s.id or 0 for a, s in past if a.day == day}, day)
+               for day in {absence.day for absence, _ in past}}
+    leave = leave_parts(session, {s.id or 0 for _a, s in past}, {a.day for a, _s in past})
+    due: dict[tuple[date, int], Due] = {}
+    for absence, student in past:
+        if on_leave(leave, student.id or 0, absence.day, absence.lesson_start,
+                    absence.lesson_end):  # leave granted since the roll call
+            absence.state, absence.updated_at = "leave", now
+            continue
+        # Read once more: a report may have come in up to the cutoff.
+        if any(report_excuses(r, absence) for r in reports[absence.day].get(student.id or 0, [])):
+            absence.state, absence.updated_at = "reported", now
+            continue
+        due.setdefault((absence.day, student.id or 0), Due(student)).absences.append(absence)
+    return due
 
 
 def _school_day(calendar: SchoolCalendar, day: date) -> bool:

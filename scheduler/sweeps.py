@@ -18,6 +18,7 @@ from scheduler.corrections import send_notice_corrections
 from scheduler.deliveries import tell_unsettled_deliveries
 from scheduler.digest import escalate_overdue_tasks, send_staff_digests
 from scheduler.ladder import advance_ladders
+from scheduler.leave import escalate_leave_applications
 from scheduler.morning import (
     alert_silent_check_ins,
     evaluate_return_plans,
@@ -71,6 +72,8 @@ SWEEPS: dict[str, Sweep] = {
     "send_staff_digests": send_staff_digests,
     "send_watchlists": send_watchlists,
     "send_monthly_reviews": send_monthly_reviews,
+    # before the overdue tasks: an application moved on is no overdue task of the mentor's
+    "escalate_leave_applications": escalate_leave_applications,
     "escalate_overdue_tasks": escalate_overdue_tasks,
     "remind_snoozed_calls": remind_snoozed_calls,
     "remind_missing_roll_calls": remind_missing_roll_calls,

@@ -22,11 +22,14 @@ def review_chart(review: Review, school: str, language: str, *,
     reported, unexcused = (gettext_for(language, "Reported"),
                            gettext_for(language, "Unexcused"))
 
+    leave = gettext_for(language, "Granted leave")
+
     def stacked(title: str, shares: dict[str, Any]) -> dict[str, Any]:
-        return {"title": title, "labels": list(shares), "unit": " %",
-                "series": [{"name": reported, "values": [s.reported for s in shares.values()]},
-                           {"name": unexcused,
-                            "values": [s.unexcused for s in shares.values()]}]}
+        series = [{"name": reported, "values": [s.reported for s in shares.values()]},
+                  {"name": unexcused, "values": [s.unexcused for s in shares.values()]}]
+        if any(s.leave for s in shares.values()):  # apart, and only when there is some
+            series.append({"name": leave, "values": [s.leave for s in shares.values()]})
+        return {"title": title, "labels": list(shares), "unit": " %", "series": series}
 
     worst = dict(sorted(review.by_class.items(), key=lambda item: -item[1].total)[:MOST])
     heading = (gettext_for(language, "The schools with most absence") if by_school
@@ -49,6 +52,11 @@ def review_text(review: Review, school: str, language: str) -> str:
     if worst:
         lines.append(gettext_for(language, "Most absence: {classes}", classes=", ".join(
             f"{name} {share.total:g} %" for name, share in worst)))
+    on_leave = [(name, share.leave) for name, share in review.by_class.items() if share.leave]
+    if on_leave:
+        lines.append(gettext_for(language, "Granted leave (not in the figures above): "
+                                           "{classes}", classes=", ".join(
+            f"{name} {leave:g} %" for name, leave in on_leave)))
     steps = ", ".join(f"{step}: {count}" for step, count in review.steps.items())
     lines.append(gettext_for(language, "On a step of the plan: {steps}", steps=steps)
                  if steps else gettext_for(language, "No student is on a step of the plan."))

@@ -18,6 +18,7 @@ from policy.ladder import Record
 from policy.notices import is_quiet
 from storage.audit import audit_unexcused
 from storage.db import chunks
+from storage.leave import LeaveParts, leave_parts, on_leave
 from storage.models import (
     Absence,
     AuditLog,
@@ -115,6 +116,15 @@ def record_roll_call(
         session.flush()
 
 
+def _excused(session: Session, leave: LeaveParts, absence: Absence) -> str | None:
+    """The state of an absence the school already knows of: "leave" (granted), "reported"
+    (a guardian's report covers it), or None."""
+    if on_leave(leave, absence.student_id, absence.day, absence.lesson_start,
+                absence.lesson_end):
+        return "leave"
+    return "reported" if excused_by_report(session, absence) else None
+
+
 def apply_attendance(
     session: Session, records: Iterable[AttendanceRecord], *, now: datetime, source: str,
     actor: str = "cli", taken_by: int | None = None,
@@ -135,6 +145,7 @@ def apply_attendance(
     for class_id, day in sorted({(class_of[r.student], r.day) for r in records
                                  if r.student in class_of}):
         record_roll_call(session, class_id, day, source=source, now=now, taken_by=taken_by)
+    leave = leave_parts(session, ids, {record.day for record in records})
     counts = {"absent": 0, "late": 0, "withdrawn": 0, "unchanged": 0}
     changed: dict[int, dict[str, int]] = {}
     for record in records:
@@ -161,8 +172,7 @@ def apply_attendance(
                 recorded_at=now, updated_at=now,
             )
             session.add(absence)
-            if excused_by_report(session, absence):
-                absence.state = "reported"
+            absence.state = _excused(session, leave, absence) or absence.state
         else:
             new = (record.status, record.minutes_late, record.lesson_end)
             if absence.source == "report":
@@ -174,7 +184,7 @@ def apply_attendance(
                 continue
             absence.kind, absence.minutes_late, absence.lesson_end = new
             if absence.state == "withdrawn":
-                absence.state = "reported" if excused_by_report(session, absence) else "open"
+                absence.state = _excused(session, leave, absence) or "open"
             absence.updated_at = now
         counts[record.status] += 1
         _bump(changed, record.student, record.status)

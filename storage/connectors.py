@@ -20,6 +20,7 @@ from storage.models import (
     ConnectorOutbox,
     ConnectorRecord,
     ConnectorState,
+    LeaveDay,
 )
 
 #: Outbox states a report is still to be written in.
@@ -119,6 +120,19 @@ def queue_report(session: Session, report: AbsenceReport, now: datetime) -> int:
         session.add(ConnectorOutbox(
             connector=connector, dedupe_key=f"{connector}:report:{report.id}",
             report_id=report.id, status=WAITING, not_before=now, created_at=now))
+    return len(set(connectors))
+
+
+def queue_leave_day(session: Session, day: LeaveDay, now: datetime) -> int:
+    """Queue a day of granted leave (written as `Beviljad ledighet`) for every school system
+    its student comes from; returns how many were queued."""
+    connectors = session.execute(select(ConnectorLink.connector).where(
+        ConnectorLink.kind == "student", ConnectorLink.local_id == day.student_id)
+    ).scalars().all()
+    for connector in sorted(set(connectors)):
+        session.add(ConnectorOutbox(
+            connector=connector, dedupe_key=f"{connector}:leave:{day.id}",
+            leave_day_id=day.id, status=WAITING, not_before=now, created_at=now))
     return len(set(connectors))
 
 

@@ -552,7 +552,10 @@ class ConnectorOutbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     connector: str = Field(max_length=32)
     dedupe_key: str = Field(unique=True, max_length=200)
-    report_id: int = Field(foreign_key="absence_report.id", index=True)
+    #: The report on its way, or (`leave_day_id`) a day of granted leave (`Beviljad
+    #: ledighet`): one of the two.
+    report_id: int | None = Field(default=None, foreign_key="absence_report.id", index=True)
+    leave_day_id: int | None = Field(default=None, foreign_key="leave_day.id", index=True)
     #: pending, sent, withdrawn (cancelled before it went), failed (refused for good), or
     #: to_correct (cancelled after it went: the school system has no delete).
     status: str = Field(default="pending", max_length=12)
@@ -563,3 +566,49 @@ class ConnectorOutbox(SQLModel, table=True):
     #: The school system's id of what we wrote.
     remote_id: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, max_length=200)
+
+
+class LeaveApplication(SQLModel, table=True):
+    """A guardian's (or an adult student's) application for leave for one student: which
+    days (or hours of a day), the applicant's own words, and the school's decision. Its
+    school days are `leave_day` rows, each granted or refused on its own."""
+
+    __tablename__ = "leave_application"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, max_length=12)
+    student_id: int = Field(foreign_key="student.id", index=True)
+    applicant_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=12)
+    applied_at: datetime = _instant()
+    first_day: date
+    last_day: date
+    part_start: time | None = None
+    part_end: time | None = None
+    #: Why, in the applicant's words: shown only to those who decide, purged like a report's
+    #: note.
+    note: str | None = Field(default=None, max_length=300)
+    status: str = Field(default="pending", max_length=12)  # pending|decided|withdrawn
+    #: Who is to decide now, and as what ("mentor" or "principal").
+    decider_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    decider_role: str = Field(default="principal", max_length=16)
+    escalated_at: datetime | None = _instant(nullable=True)
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: datetime | None = _instant(nullable=True)
+    #: Why days were refused: a key of policy.leave.REFUSALS, and the decider's own words.
+    refusal: str | None = Field(default=None, max_length=16)
+    refusal_note: str | None = Field(default=None, max_length=200)
+
+
+class LeaveDay(SQLModel, table=True):
+    """One school day of a leave application: pending, granted or refused."""
+
+    __tablename__ = "leave_day"
+    __table_args__ = (UniqueConstraint("application_id", "day"),
+                      Index("ix_leave_day_student_day", "student_id", "day"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="leave_application.id", index=True)
+    student_id: int = Field(foreign_key="student.id")
+    day: date
+    decision: str = Field(default="pending", max_length=8)  # pending|granted|refused

@@ -60,6 +60,7 @@ class MessageKind(StrEnum):
     KEYWORD = "keyword"  # the answer to STOP, START or HELP
     SIGN_IN = "sign_in"  # a sign-in link for the web
     APOLOGY = "apology"  # an inbound message could not be saved
+    LEAVE = "leave"  # a leave application: to its decider, a question, an answer, a decision
 
 
 def about(kind: MessageKind, *, student_id: int | None = None, day: date | None = None,

@@ -18,7 +18,8 @@ from storage.review import monthly_review
 from storage.schools import school_calendar
 
 #: The rows of a student's timeline, in the order they are drawn.
-TIMELINE_KINDS = ("unexcused", "reported", "late", "notice", "call", "meeting", "plan")
+TIMELINE_KINDS = ("unexcused", "reported", "leave", "late", "notice", "call", "meeting",
+                  "plan")
 CALL_KINDS = frozenset({"call_home", "call_guardian"})
 
 
@@ -75,6 +76,11 @@ def student_counters(session: Session, student: Student, term: Term) -> dict[str
                     concern=open_concern(session, student.id or 0) is not None)
 
 
+#: The timeline's row of an absence by its state (late aside; withdrawn: none).
+_ABSENT_ROWS = {"reported": "reported", "leave": "leave", "unexcused": "unexcused",
+                "open": "unexcused"}
+
+
 def timeline(session: Session, student: Student, term: Term) -> dict[str, set[date]]:
     """The days of the term with each kind of event (TIMELINE_KINDS) for the student:
     absent without or with a report, late, notice sent, call made, meeting held, and the
@@ -85,12 +91,10 @@ def timeline(session: Session, student: Student, term: Term) -> dict[str, set[da
     for absence in session.execute(select(Absence).where(
             Absence.student_id == student.id, col(Absence.day) >= first,
             col(Absence.day) <= last)).scalars():
-        if absence.kind == "late" and absence.state != "withdrawn":
-            days["late"].add(absence.day)
-        elif absence.state == "reported":
-            days["reported"].add(absence.day)
-        elif absence.state in {"unexcused", "open"}:
-            days["unexcused"].add(absence.day)
+        row = "late" if absence.kind == "late" and absence.state != "withdrawn" else \
+            _ABSENT_ROWS.get(absence.state)
+        if row is not None:
+            days[row].add(absence.day)
         if absence.notified_at is not None:
             days["notice"].add(absence.notified_at.astimezone(zone).date())
     start = datetime.combine(first, datetime.min.time(), zone)

@@ -72,6 +72,20 @@ REGISTRY: dict[str, Coverage] = {
         _plain("id", "reference", "student_id", "channel", "reported_at", "first_day",
                "last_day", "part_start", "part_end", "reason", "on_time", "late_days",
                "cancelled_at", reporter_id=P, note=W)),
+    "leave_application": Coverage(
+        "exported per child; the note only to the guardian who wrote it",
+        "their notes cleared (and where a message to a decider quoted them); the "
+        "application and its decision stay, as the school's record",
+        _plain("id", "reference", "student_id", "channel", "applied_at", "first_day",
+               "last_day", "part_start", "part_end", "status", "decider_role",
+               "escalated_at", "decided_at", "refusal", applicant_id=P, decider_id=P,
+               decided_by=P, note=W,
+               # the decider's reason for a refusal, told to the guardian: the school's
+               # record, exported with the application
+               refusal_note=W)),
+    "leave_day": Coverage("exported per child, with its application",
+                          "irrelevant: the child's days and decisions, no one's words",
+                          _plain("id", "application_id", "student_id", "day", "decision")),
     "concern": Coverage("irrelevant: who raised or closed it is in concern_note",
                         "irrelevant: ids only; the pointer stays to the nameless row",
                         _plain("id", "student_id", "raised_at", "closed_at", raised_by=P,
@@ -174,5 +188,6 @@ REGISTRY: dict[str, Coverage] = {
         "irrelevant: the report exported, on its way to the school system",
         "irrelevant: ids and states only",
         _plain("id", "connector", "dedupe_key", "report_id", "status", "attempts",
-               "not_before", "created_at", "sent_at", "remote_id", "last_error")),
+               "not_before", "created_at", "sent_at", "remote_id", "last_error",
+               "leave_day_id")),
 }

@@ -25,6 +25,8 @@ from storage.models import (
     ConversationState,
     Guardianship,
     InboundSeen,
+    LeaveApplication,
+    LeaveDay,
     Measure,
     MentorLink,
     OutboxMessage,
@@ -179,6 +181,18 @@ def _student(session: Session, student: Student, viewer: Person) -> dict[str, An
              # another guardian's note is theirs, not this person's
              "note": r.note if r.reporter_id == viewer.id else None}
             for r in reports],
+        "leave_applications": [
+            {"reference": a.reference, "applied_at": _when(a.applied_at),
+             "first_day": a.first_day.isoformat(), "last_day": a.last_day.isoformat(),
+             "status": a.status, "channel": a.channel, "by_you": a.applicant_id == viewer.id,
+             "days": {d.day.isoformat(): d.decision for d in session.execute(select(
+                 LeaveDay).where(LeaveDay.application_id == a.id)).scalars()},
+             "refusal": a.refusal, "refusal_note": a.refusal_note,
+             # another guardian's words are theirs, not this person's
+             "note": a.note if a.applicant_id == viewer.id else None}
+            for a in session.execute(select(LeaveApplication).where(
+                LeaveApplication.student_id == student.id).order_by(
+                col(LeaveApplication.id))).scalars()],
         "return_plans": [
             {"starts_on": p.starts_on.isoformat(),
              "ends_on": p.ends_on.isoformat() if p.ends_on else None, "status": p.status,
@@ -226,6 +240,14 @@ def forget_person(session: Session, person: Person, *, now: datetime) -> dict[st
         .scalars() if note]
     count("notes", session.exec(update(AbsenceReport).where(
         col(AbsenceReport.reporter_id) == person.id, col(AbsenceReport.note).is_not(None))
+        .values(note=None)).rowcount)
+    # A leave application's words, and the deciders' messages that carried them.
+    leave_notes = [note for note in session.exec(select(col(LeaveApplication.note)).where(
+        col(LeaveApplication.applicant_id) == person.id,
+        col(LeaveApplication.note).is_not(None))).all() if note]
+    notes += leave_notes
+    count("leave notes", session.exec(update(LeaveApplication).where(
+        col(LeaveApplication.applicant_id) == person.id, col(LeaveApplication.note).is_not(None))
         .values(note=None)).rowcount)
     # A guardian's own words about a worry, and the mentors' messages that carried them.
     # (A staff member's note about a student is the school's case record: it stays.)
@@ -317,14 +339,23 @@ def _cut_quotes(session: Session, needles: list[str | None]) -> int:
 
 
 def purge_notes(session: Session, now: datetime) -> int:
-    """Clear report notes past their school's retention (the end of the school year the
-    absence fell in, plus `note_retention_days`, default 30). Returns how many."""
+    """Clear report notes and leave applications' notes past their school's retention (the
+    end of the school year the absence fell in, plus `note_retention_days`, default 30).
+    Returns how many."""
+    purged = 0
+    for model in (AbsenceReport, LeaveApplication):
+        purged += _purge_notes_of(session, model, now)
+    return purged
+
+
+def _purge_notes_of(session: Session, model: type[AbsenceReport] | type[LeaveApplication],
+                    now: datetime) -> int:
     rows = session.execute(
-        select(col(AbsenceReport.id), col(AbsenceReport.last_day), col(Student.school_id))
-        .join(Student, col(Student.id) == AbsenceReport.student_id)
+        select(col(model.id), col(model.last_day), col(Student.school_id))
+        .join(Student, col(Student.id) == model.student_id)
         # a note about today or later is never due, whatever the school's settings
-        .where(col(AbsenceReport.note).is_not(None),
-               col(AbsenceReport.last_day) < (now - timedelta(days=1)).date())).all()
+        .where(col(model.note).is_not(None),
+               col(model.last_day) < (now - timedelta(days=1)).date())).all()
     if not rows:
         return 0
     schools = {school.id: school for school in session.execute(select(School)).scalars()}
@@ -334,17 +365,17 @@ def purge_notes(session: Session, now: datetime) -> int:
         terms.setdefault(period.school_id, []).append(
             DateRange(period.start, period.end, period.name))
     expired = []
-    for report_id, last_day, school_id in rows:
+    for row_id, last_day, school_id in rows:
         school = schools.get(school_id)
         zone = ZoneInfo(school.timezone) if school else None
         today = (now.astimezone(zone) if zone else now).date()
         grace = int((school.settings if school else {}).get(
             RETENTION_SETTING, DEFAULT_GRACE_DAYS))
         if today > note_kept_until(last_day, terms.get(school_id, []), grace):
-            expired.append(report_id)
+            expired.append(row_id)
     if expired:
-        session.exec(update(AbsenceReport).where(col(AbsenceReport.id).in_(expired))
-                        .values(note=None))
-        audit(session, at=now, actor="system", action="report.notes_purged",
-              entity="absence_report", count=len(expired))
+        session.exec(update(model).where(col(model.id).in_(expired)).values(note=None))
+        audit(session, at=now, actor="system", action=(
+            "report.notes_purged" if model is AbsenceReport else "leave.notes_purged"),
+            entity=model.__tablename__, count=len(expired))
     return len(expired)

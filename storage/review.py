@@ -51,7 +51,7 @@ def _review(session: Session, schools: list[School], first: date, last: date, *,
         .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
         .join(School, col(School.id) == Student.school_id)
         .where(col(Student.school_id).in_(ids)).group_by(group)).all())
-    rows = [AbsenceRow(name, day, state == "reported", start, end)
+    rows = [AbsenceRow(name, day, state == "reported", start, end, state == "leave")
             for name, day, state, start, end in session.execute(
                 select_columns(group, col(Absence.day), col(Absence.state),
                                col(Absence.lesson_start), col(Absence.lesson_end))
@@ -59,7 +59,7 @@ def _review(session: Session, schools: list[School], first: date, last: date, *,
                 .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
                 .join(School, col(School.id) == Student.school_id)
                 .where(col(Student.school_id).in_(ids), col(Absence.kind) == "absent",
-                       col(Absence.state).in_(["reported", "unexcused"]),
+                       col(Absence.state).in_(["reported", "unexcused", "leave"]),
                        col(Absence.day) >= first, col(Absence.day) <= last)).all()]
     by_group, by_week = absence_shares(rows, {str(k): int(v) for k, v in sizes.items()}, days)
     steps = Counter(step for (step,) in session.execute(

@@ -11,6 +11,7 @@ import pytest
 from locales import LANGUAGES
 from policy import choices as c
 from policy.concerns import AREAS, SIGNALS
+from policy.leave import REFUSALS
 from policy.presets import REASON_CATEGORIES
 from policy.return_plan import ANSWERS
 
@@ -29,7 +30,8 @@ LONGEST: dict[type[c.ChoiceKey], c.ChoiceKey] = {
     c.ShareContact: c.ShareContact(),
     c.Menu: c.Menu(longest([m.item for m in (c.MENU_STATUS, c.MENU_TASKS, c.MENU_HELP,
                                              c.MENU_REPORT, c.MENU_REPORTS, c.MENU_ROLL,
-                                             c.MENU_LANGUAGE, c.MENU_WORRY)])),
+                                             c.MENU_LANGUAGE, c.MENU_WORRY,
+                                             c.MENU_LEAVE)])),
     c.LanguagePick: c.LanguagePick(longest(LANGUAGES)),
     c.TaskDone: c.TaskDone(ID),
     c.TaskReached: c.TaskReached(ID),
@@ -79,6 +81,9 @@ LONGEST: dict[type[c.ChoiceKey], c.ChoiceKey] = {
     c.PlanExtend: c.PlanExtend(ID),
     c.PlanOff: c.PlanOff(ID),
     c.PlanOn: c.PlanOn(ID),
+    c.LeaveChild: c.LeaveChild(ID),
+    c.LeaveAllChildren: c.LeaveAllChildren(),
+    c.LeaveDecision: c.LeaveDecision(longest(sorted(c.LEAVE_ACTIONS)), ID, longest(REFUSALS)),
 }
 
 
@@ -111,7 +116,8 @@ def test_too_long_data_is_refused_when_packed() -> None:
     "plan:checkin:8:not_today", "child:all", "child:4", "day:2026-11-24", "days:times",
     "reason:illness", "undo:1,2", "note:add:17", "report:confirm-cancel:9", "report:keep",
     "map:4:home:0", "menu:language", "lang:uk", "dlg:cancel", "roll:class:2", "roll:send",
-    "concern:signal:tired", "aplan:not:3", "worry:child:6", "@contact",
+    "concern:signal:tired", "aplan:not:3", "worry:child:6", "@contact", "leave:grant:7",
+    "leave:why:7:exam", "leave:child:4", "leave:all",
 ])
 def test_buttons_already_sent_still_unpack(data: str) -> None:
     """The wire format of the buttons sent before the keys were typed is kept."""

@@ -16,6 +16,7 @@ from handlers.routes import ROUTES
 HANDLERS = Path(__file__).resolve().parents[1] / "handlers"
 #: Steps stored from a variable, and the module constants that variable takes.
 VARIABLE_STEPS = {
+    "leave": ("CHILD", "DAYS", "WHY"),
     "plan_settings": ("TIME", "ANSWER_BY", "GOAL", "OWN_TEXT"),
     "report_dialog": ("CHILD", "DAYS", "EARLIER", "TIMES", "REASON", "NOTE"),
 }

@@ -53,9 +53,10 @@ def test_the_figures_and_the_picture(
     assert main(["review", "--school", "Norrskolan", "--month", "2026-11", "--json",
                  "--png", str(picture)]) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert figures["by_class"]["7A"] == {"reported": 1.0, "unexcused": 2.1}
-    assert figures["by_class"]["8B"] == {"reported": 0.0, "unexcused": 0.0}
-    assert figures["by_week"]["2026-W48"] == {"reported": 3.3, "unexcused": 7.2}
+    # granted leave is apart (none this month)
+    assert figures["by_class"]["7A"] == {"reported": 1.0, "unexcused": 2.1, "leave": 0.0}
+    assert figures["by_class"]["8B"] == {"reported": 0.0, "unexcused": 0.0, "leave": 0.0}
+    assert figures["by_week"]["2026-W48"] == {"reported": 3.3, "unexcused": 7.2, "leave": 0.0}
     assert figures["steps"] == {"s1": 2}  # Ljusnarsberg: a first unexcused occasion
     png = picture.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

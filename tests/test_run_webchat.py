@@ -94,8 +94,8 @@ def test_demo_school_answers_in_each_persons_language(bot: Bot) -> None:
     [greeting] = bot.say(mona, text="hej")
     assert greeting["text"].startswith("Hej Mona! Skriv bara frånvaron")
     assert [c["label"] for c in greeting["choices"]] == [
-        "Rapportera frånvaro", "Mina anmälningar", "Dagens frånvaro", "Något oroar mig", "Hjälp",
-        "Språk"]
+        "Rapportera frånvaro", "Mina anmälningar", "Dagens frånvaro", "Något oroar mig",
+        "Ansök om ledighet", "Hjälp", "Språk"]
     [status] = bot.say(mona, choice="menu:status")
     assert status["text"] == "Ali Andersson: ingen frånvaro registrerad i dag."
     [receipt] = bot.say(mona, text="Ali sjuk idag")

@@ -1,4 +1,6 @@
-"""Guardians' reports back to the school system, as `Anmäld frånvaro` absences.
+"""Guardians' reports back to the school system, as `Anmäld frånvaro` absences, and the
+days of leave the school granted, as `Beviljad ledighet` (SS 12000 has no application or
+decision: only the granted days go back, one Absence per day).
 
 The queue row is written with the report (`storage.connectors.queue_report`), so a report
 is never lost. Each round claims due rows under a lease and counts an attempt; a row
@@ -31,13 +33,21 @@ from connectors.ss12000.sync import NAME, SS12000Config
 from policy.clock import Clock
 from storage import connectors as kept
 from storage.db import session_scope
-from storage.models import AbsenceReport, ConnectorOutbox, School, Student
+from storage.models import (
+    AbsenceReport,
+    ConnectorOutbox,
+    LeaveApplication,
+    LeaveDay,
+    School,
+    Student,
+)
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
 ABSENCE_TYPE = "Anmäld frånvaro"
+LEAVE_TYPE = "Beviljad ledighet"
 UNCERTAIN = "uncertain"
 
 
@@ -57,6 +67,27 @@ def absence_body(session: Session, report: AbsenceReport) -> dict[str, Any] | No
         body["organisation"] = {"id": unit}
     if reporter := kept.external_id(session, NAME, "person", report.reporter_id):
         body["registeredBy"] = {"id": reporter}
+    return body
+
+
+def leave_body(session: Session, day: LeaveDay) -> dict[str, Any] | None:
+    """The Absence to write for a granted day of leave, or None when it is no longer granted
+    or its student is not the school system's."""
+    application = session.get(LeaveApplication, day.application_id)
+    student = session.get(Student, day.student_id)
+    school = session.get(School, student.school_id) if student else None
+    if application is None or student is None or school is None or day.decision != "granted":
+        return None
+    zone = ZoneInfo(school.timezone)
+    start = datetime.combine(day.day, application.part_start or time(0), zone)
+    end = datetime.combine(day.day, application.part_end or time(23, 59, 59), zone)
+    body: dict[str, Any] = {"startTime": start.isoformat(), "endTime": end.isoformat(),
+                            "type": LEAVE_TYPE, "student": {"id": student.external_id}}
+    if unit := kept.external_id(session, NAME, "school", school.id or 0):
+        body["organisation"] = {"id": unit}
+    decider = application.decided_by
+    if decider is not None and (by := kept.external_id(session, NAME, "person", decider)):
+        body["registeredBy"] = {"id": by}
     return body
 
 
@@ -88,9 +119,15 @@ class ReportWriter:
         with session_scope(self.engine) as session:
             row = session.get(ConnectorOutbox, outbox_id)
             assert row is not None
-            report = session.get(AbsenceReport, row.report_id)
-            body = absence_body(session, report) if report is not None else None
-            if report is None or report.cancelled_at is not None or body is None:
+            if row.leave_day_id is not None:
+                leave = session.get(LeaveDay, row.leave_day_id)
+                body = leave_body(session, leave) if leave is not None else None
+                cancelled = body is None
+            else:
+                report = session.get(AbsenceReport, row.report_id)
+                body = absence_body(session, report) if report is not None else None
+                cancelled = report is None or report.cancelled_at is not None
+            if cancelled or body is None:
                 row.status, row.last_error = "withdrawn", "cancelled before it was written"
                 return row.status
             attempts, earlier = row.attempts, row.last_error or ""
@@ -120,7 +157,7 @@ class ReportWriter:
         """The id of an Absence like `body` on the server (an earlier try's), if any."""
         start, end = _instant(body["startTime"]), _instant(body["endTime"])
         for absence in client.pages("absences", {
-                "student": body["student"]["id"], "type": ABSENCE_TYPE,
+                "student": body["student"]["id"], "type": body["type"],
                 "startTime.onOrBefore": body["startTime"]}):
             if (_instant(absence.get("startTime")) == start
                     and _instant(absence.get("endTime")) == end):
