@@ -12,6 +12,8 @@ from bot.cli import main
 from storage.models import Guardianship, MentorLink, Person, School, StaffRole, Student
 from tests.rosters import GOOD_STUDENTS, STAFF, students, write
 
+pytestmark = pytest.mark.postgresql
+
 TABLES = (Person, Student, Guardianship, MentorLink, StaffRole, School)
 
 

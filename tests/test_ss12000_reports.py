@@ -27,6 +27,8 @@ from tests.fakes.ss12000_api import FakeSS12000
 from tests.fakes.ss12000_data import Dataset, generate
 from tests.test_ss12000_sync import DAY, NOW, mobile
 
+pytestmark = pytest.mark.postgresql
+
 TUESDAY = date(2026, 11, 24)
 
 

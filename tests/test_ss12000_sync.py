@@ -32,6 +32,8 @@ from storage.models import (
 from tests.fakes.ss12000_api import FakeSS12000
 from tests.fakes.ss12000_data import Dataset, e164, generate
 
+pytestmark = pytest.mark.postgresql
+
 DAY = date(2026, 11, 23)
 NOW = "2026-11-23T09:05:00+01:00"
 

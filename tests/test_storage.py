@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -16,6 +17,8 @@ from policy.clock import Clock
 from storage.db import alembic_config, make_engine, session_scope, upgrade
 from storage.models import OutboxMessage, Person
 from storage.outbox import MAX_ATTEMPTS, claim_due, enqueue
+
+pytestmark = pytest.mark.postgresql
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 

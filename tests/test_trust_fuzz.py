@@ -34,6 +34,8 @@ from storage.models import AbsenceReport, ConversationState, OutboxMessage, Pers
 from tests.rosters import students
 from tests.telegram_harness import ROSTER, STAFF, import_roster
 
+pytestmark = pytest.mark.postgresql
+
 OMAR, KARI = "+46701234502", "+4741234503"
 NOW = datetime.fromisoformat("2026-11-23T08:00:00+01:00")
 FUZZ = settings(max_examples=40, deadline=None, database=None,
