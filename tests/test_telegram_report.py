@@ -95,6 +95,11 @@ async def test_link_and_report_sick_today(
             reason=t(language, "Sick").lower(), ref=reference.group(),
         ) + "\n" + t(language, "Wrong? Undo by {time}.", time="16:00")
         assert receipt.buttons[:2] == [t(language, "Undo"), t(language, "Add a note")]
+    [published] = {  # the commands in the app's menu, /roll among them
+        tuple(command["command"] for command in call.params["commands"])
+        for call in telegram.calls("setMyCommands")
+    }
+    assert "roll" in published
     with Session(db) as session:
         guardian = session.exec(select(Person).where(Person.name == name)).one()
         assert guardian.telegram_chat_id == chat.chat_id
