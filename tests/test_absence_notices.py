@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.app import Runtime
 from bot.cli import main
@@ -113,7 +113,7 @@ def states(db: Engine) -> dict[str, list[str]]:
     """Each student's absences' states, by the school's student id."""
     with Session(db) as session:
         rows = session.exec(select(Student.external_id, Absence.state).join(
-            Absence, Absence.student_id == Student.id).order_by(Absence.slot)).all()
+            Absence, col(Absence.student_id) == Student.id).order_by(col(Absence.slot))).all()
     found: dict[str, list[str]] = {}
     for external_id, state in rows:
         found.setdefault(external_id, []).append(state)
@@ -123,14 +123,14 @@ def states(db: Engine) -> dict[str, list[str]]:
 def tasks(db: Engine, kind: str) -> list[StaffTask]:
     """Staff tasks of one kind, oldest first."""
     with Session(db) as session:
-        return list(session.exec(select(StaffTask).where(StaffTask.kind == kind)
-                                 .order_by(StaffTask.id)))
+        return list(session.exec(select(StaffTask).where(col(StaffTask.kind) == kind)
+                                 .order_by(col(StaffTask.id))))
 
 
 def outbox(db: Engine) -> list[OutboxMessage]:
     """Every queued message, oldest first."""
     with Session(db) as session:
-        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
 
 
 def keys(db: Engine, prefix: str) -> list[str]:
@@ -382,7 +382,7 @@ def test_an_answer_to_a_notice_is_recorded_and_the_mentor_told(
         answered = {a.student_id: (a.answer, a.state) for a in session.exec(select(Absence))}
         reports = session.exec(select(AbsenceReport)).all()
         told = [m.text for m in session.exec(select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.contains(":answer:")))]
+            col(OutboxMessage.dedupe_key).contains(":answer:")))]
     assert sorted(answered.values()) == [("known", "unexcused"), ("replied", "unexcused")]
     assert reports == []  # nothing applied to Noor, nothing recorded for Ali yet
     assert any(t.startswith("Omar Hassan svarade på meddelandet om Ali Hassan (7A): hen vet")

@@ -16,14 +16,22 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.cli import main
-from storage.models import Absence, AuditLog, CauseMapping, Concern, ConcernNote, StaffTask
+from storage.models import (
+    Absence,
+    AuditLog,
+    CauseMapping,
+    Concern,
+    ConcernNote,
+    OutboxMessage,
+    StaffTask,
+)
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.telegram_harness import GUARDIANS, MENTOR_PHONE, Chat
 from tests.test_absence_notices import both
 from tests.test_return_plan_settings import KIM, LENA
 from tests.test_return_plan_settings import db as db  # the roster with Elin, Anna, Kim
-from tests.test_return_plans import ELIN, answer, say, tap, tick, to
+from tests.test_return_plans import ELIN, Shown, answer, say, tap, tick, to
 
 MONDAY = "2026-11-23T{}+01:00"
 
@@ -143,7 +151,7 @@ def test_the_mapping_answered_with_buttons(db: Engine) -> None:
     assert [c["label"] for c in first.choices or []] == ["0 %", "25 %", "50 %", "75 %", "100 %"]
     assert say(db, MENTOR_PHONE, "", MONDAY.format("12:00:30"),
                (first.choices or [])[4]["key"]) == "Den frågan är inte längre öppen."
-    shown = first
+    shown: OutboxMessage | Shown = first
     for minute, label in enumerate(["25 %", "0 %", "0 %", "100 %", "50 %", "0 %", "75 %"]):
         reply = answer(db, ELIN, "", MONDAY.format(f"12:{minute + 1:02d}:00"), next(
             c["key"] for c in shown.choices or [] if c["label"] == label))

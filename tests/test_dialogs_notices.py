@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import AbsenceReport, Student
 from tests.telegram_harness import MENTOR_PHONE
@@ -103,7 +103,7 @@ def test_notices_at_the_cutoff_in_each_language_and_channel(
     assert [t.outcome for t in calls].count("reached") == 1
     with Session(db) as session:
         [ali_report] = session.exec(select(AbsenceReport).join(
-            Student, Student.id == AbsenceReport.student_id).where(
+            Student, col(Student.id) == AbsenceReport.student_id).where(
             Student.external_id == "N001")).all()
         assert ali_report.reason == "sick" and ali_report.channel == "sms"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from handlers.inbox import handle_incoming
 from handlers.messages import Incoming
@@ -45,9 +45,9 @@ def marks(engine: Engine) -> dict[str, tuple[str, str, str]]:
     """Today's whole-day records by student name: (kind, state, source)."""
     with Session(engine) as session:
         rows = session.exec(
-            select(Absence, Person.name).join(Student, Student.id == Absence.student_id)
-            .join(Person, Person.id == Student.person_id)
-            .where(Absence.day == MONDAY, Absence.slot == "day")
+            select(Absence, Person.name).join(Student, col(Student.id) == Absence.student_id)
+            .join(Person, col(Person.id) == Student.person_id)
+            .where(col(Absence.day) == MONDAY, Absence.slot == "day")
         ).all()
         return {name: (row.kind, row.state, row.source) for row, name in rows}
 

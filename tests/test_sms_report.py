@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from twilio.request_validator import RequestValidator
 
 from bot.app import Runtime
@@ -100,7 +100,8 @@ def outbox(db: Engine, phone: str) -> list[OutboxMessage]:
     """Every message queued for the person with this number."""
     with Session(db) as session:
         return list(session.exec(select(OutboxMessage).join(
-            Person, Person.id == OutboxMessage.recipient_id).where(Person.phone == phone)))
+            Person, col(Person.id) == OutboxMessage.recipient_id).where(
+            col(Person.phone) == phone)))
 
 
 def settled(db: Engine) -> bool:
@@ -122,7 +123,7 @@ def status_of(db: Engine, dedupe_key: str) -> str | None:
 def reports(db: Engine) -> list[AbsenceReport]:
     """Every stored report."""
     with Session(db) as session:
-        return list(session.exec(select(AbsenceReport).order_by(AbsenceReport.id)))
+        return list(session.exec(select(AbsenceReport).order_by(col(AbsenceReport.id))))
 
 
 async def test_forged_and_replayed_webhooks(twilio: FakeTwilio, roster: Path, db: Engine) -> None:
@@ -160,16 +161,16 @@ async def test_an_unknown_number_gets_one_neutral_answer_a_day(
     assert len(twilio.messages("+46709999999")) == 1
     assert reports(db) == []
     with Session(db) as session:
-        [answer] = session.exec(select(OutboxMessage)).all()
+        [row] = session.exec(select(OutboxMessage)).all()
         # Sent and given up by the fake's status: the stranger's number is not kept.
-        assert (answer.recipient_id, answer.address, answer.status) == (None, None, "delivered")
+        assert (row.recipient_id, row.address, row.status) == (None, None, "delivered")
 
 
 async def test_an_undelivered_sms_makes_the_mentor_call(
     twilio: FakeTwilio, roster: Path, db: Engine
 ) -> None:
     """Twilio reports 30003: the number is marked unreachable; the mentor gets a task."""
-    twilio.set_outcome("+46701234502", "undelivered", error_code="30003")
+    twilio.set_outcome("+46701234502", "undelivered", error_code=30003)
     async with sms_bot(twilio) as bot:
         omar = bot.phone("+46701234502")
         await omar.say("Ali sjuk idag")
@@ -199,7 +200,7 @@ async def test_a_delivered_sms_is_recorded_and_an_opted_out_number_is_marked(
         assert (await omar.post("1")).status_code == 200
         await until(lambda: settled(db))
     with Session(db) as session:
-        rows = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
         assert (rows[0].status, rows[0].provider_status) == ("delivered", "delivered")
         assert rows[1].last_error == "recipient opted out (21610)"
         person = session.exec(select(Person).where(Person.phone == omar.number)).one()
@@ -251,7 +252,7 @@ async def test_a_number_that_texts_again_is_reachable_again(
 ) -> None:
     """After 30003 the number is marked unreachable; once the guardian texts from it and the
     answer is delivered, texts go to it again."""
-    twilio.set_outcome("+46701234502", "undelivered", error_code="30003")
+    twilio.set_outcome("+46701234502", "undelivered", error_code=30003)
     async with sms_bot(twilio) as bot:
         omar = bot.phone("+46701234502")
         await omar.say("Ali sjuk idag")

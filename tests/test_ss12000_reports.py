@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.cli import main
 from bot.context import build_context
@@ -79,7 +79,7 @@ def queue(db: Engine) -> list[tuple[str, str]]:
     """The report queue: (key, status)."""
     with Session(db) as session:
         return [(row.dedupe_key, row.status) for row in session.exec(
-            select(ConnectorOutbox).order_by(ConnectorOutbox.id)).all()]
+            select(ConnectorOutbox).order_by(col(ConnectorOutbox.id))).all()]
 
 
 def writer(db: Engine, *, timeout: float = 30.0) -> tuple[ReportWriter, Clock]:

@@ -113,7 +113,7 @@ class BrokenChannel:
     name = "sms"
     delivers_locally = False
 
-    async def send(self, message: OutboxMessage, person: Person) -> str | None:
+    async def send(self, message: OutboxMessage, person: Person | None) -> str | None:
         """Always fail like an unreachable provider."""
         raise ConnectionError("provider unreachable")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from locales import gettext_for
 from locales.formats import format_day
@@ -56,12 +56,12 @@ def db(narvaro_env: dict[str, str]) -> Iterator[Engine]:
 
 def reports(session: Session) -> list[AbsenceReport]:
     """Every stored report, oldest first."""
-    return list(session.exec(select(AbsenceReport).order_by(AbsenceReport.id)))
+    return list(session.exec(select(AbsenceReport).order_by(col(AbsenceReport.id))))
 
 
 def absences(session: Session) -> list[Absence]:
     """Every stored absence record."""
-    return list(session.exec(select(Absence).order_by(Absence.day, Absence.slot)))
+    return list(session.exec(select(Absence).order_by(col(Absence.day), col(Absence.slot))))
 
 
 # Over the real Bot API in one language; in every language: tests/test_dialogs_telegram.py.
@@ -151,7 +151,7 @@ async def test_a_blocked_guardian_falls_back_to_another_channel(
         await wait_for_rows(db, "notice:1", count=2)
     with Session(db) as session:
         rows = session.exec(select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.startswith("notice:1")).order_by(OutboxMessage.id)).all()
+            col(OutboxMessage.dedupe_key).startswith("notice:1")).order_by(col(OutboxMessage.id))).all()
         # SMS is not configured here, so the rerouted copy reaches nobody and says so
         # (with SMS it goes there; the web chat is not a phone).
         assert [(r.channel, r.status) for r in rows] == [("telegram", "failed"),
@@ -201,8 +201,8 @@ async def wait_for_rows(db: Engine, prefix: str, *, count: int, within: float = 
     while asyncio.get_running_loop().time() < deadline:
         with Session(db) as session:
             done = session.exec(select(OutboxMessage).where(
-                OutboxMessage.dedupe_key.startswith(prefix),
-                OutboxMessage.status.in_(("delivered", "failed")))).all()
+                col(OutboxMessage.dedupe_key).startswith(prefix),
+                col(OutboxMessage.status).in_(("delivered", "failed")))).all()
         if len(done) >= count:
             return
         await asyncio.sleep(0.05)

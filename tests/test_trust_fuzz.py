@@ -134,6 +134,7 @@ async def test_the_web_chat_api_takes_any_text_and_names(db: Engine) -> None:
     with Session(db) as session:
         omar = session.exec(select(Person).where(Person.phone == OMAR)).one()
         omar.name = name = "<img src=x onerror=alert(1)> =cmd|' /C calc'!A0"
+        assert omar.id is not None
         omar_id = omar.id
         session.add(omar)
         session.commit()
