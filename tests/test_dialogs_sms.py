@@ -165,3 +165,15 @@ def test_a_number_answers_the_question_even_after_help(house: House) -> None:
     lena.say("²")
     [sick] = reports(house)
     assert (sick.reason, sick.first_day) == ("sick", date(2026, 11, 23))
+
+
+def test_the_children_as_a_group_and_a_count_that_does_not_fit(house: House) -> None:
+    """"Barnen är sjuka idag" names both of Lena's children as a group: both recorded; "the
+    three children" does not fit a family of two: she is asked who, nothing recorded."""
+    lena = house.sms("+46701234501")
+    receipt = lena.say("Barnen är sjuka idag")
+    assert receipt.startswith("Registrerat: Ali och Sara frånvarande mån 23 nov, sjuk.")
+    assert lena.say("ångra") == "Ångrat: inget är registrerat för Ali och Sara mån 23 nov."
+    asked = lena.say("De tre barnen är sjuka idag")
+    assert asked == "Vem är frånvarande?\nSvara 1 för Ali, 2 för Sara, 3 för Alla."
+    assert [report.cancelled_at is not None for report in reports(house)] == [True, True]
