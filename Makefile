@@ -34,8 +34,10 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# Tests in parallel processes (pytest-xdist): most of a test's time is spent waiting on a
-# running bot, a socket or a database, so more workers than cores still helps.
+# Tests in parallel processes (pytest-xdist). Dialogs run in process (tests/transcript.py),
+# but the HTTP transcripts, the `narvaro run` processes and the browser still wait, so more
+# workers than cores helps: on two cores 4 workers took 3:18, 2 took 4:48 and 6 took 3:21
+# (2026-12-07, a lightly shared machine).
 TEST_WORKERS ?= 4
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
 

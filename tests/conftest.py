@@ -18,6 +18,8 @@ from sqlalchemy import Connection, Engine, make_url, text
 from storage.db import MIGRATIONS, make_engine, upgrade
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
+from tests.telegram_harness import import_roster
+from tests.transcript import House
 
 #: The PostgreSQL database the tests may use (they empty it). Under pytest-xdist each
 #: worker uses a database of its own beside it, named with the worker's id (`…_gw0`),
@@ -151,15 +153,32 @@ def _sqlite_template() -> Path:
     return path
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker of tests that run on PostgreSQL too."""
+    config.addinivalue_line(
+        "markers", "postgresql: also run on PostgreSQL (NARVARO_TEST_POSTGRES_URL), for tests "
+        "whose point is storage: claims, locks, delivery, migrations, concurrency")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test on a database runs on SQLite; marked `postgresql`, on PostgreSQL as well
+    (when configured). A dialog's SQL is the same on both: its storage is tested there."""
+    on_postgres = metafunc.definition.get_closest_marker("postgresql") is not None
+    backends = BACKENDS if on_postgres else ["sqlite"]
+    for name in ("database_url", "blank_database_url"):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, backends, indirect=True)
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database on every configured backend."""
+    """An empty database: SQLite, or each configured backend for tests marked `postgresql`."""
     return fresh_database_url(request.param, tmp_path)
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database with no schema at all, on every configured backend."""
+    """A database with no schema at all (SQLite, or each backend as `database_url`)."""
     return fresh_database_url(request.param, tmp_path, migrated=False)
 
 
@@ -202,3 +221,12 @@ def twilio() -> Iterator[FakeTwilio]:
     """A fake Twilio REST server on loopback."""
     with FakeTwilio() as server:
         yield server
+
+
+@pytest.fixture
+def house(narvaro_env: dict[str, str], tmp_path: Path) -> Iterator[House]:
+    """The transcript roster (tests/telegram_harness.py) in an in-process house with
+    Telegram and SMS, the clock at Monday 23 November 2026, 08:00."""
+    import_roster(tmp_path)
+    with House.open() as opened:
+        yield opened

@@ -16,6 +16,8 @@ from storage.models import ConversationState, OutboxMessage, Person
 from storage.outbox import MessageKind, enqueue
 from tests.rosters import GOOD_STUDENTS, STAFF, write
 
+pytestmark = pytest.mark.postgresql
+
 HEADER = "date,student_id,status,lesson_start,lesson_end,minutes_late\n"
 
 

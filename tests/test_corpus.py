@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from handlers.inbox import respond
 from handlers.messages import Incoming
@@ -107,10 +107,10 @@ def _answer_for(step: str, expected: Expected, language: str) -> str:
 def _records(session: Session) -> list[tuple[tuple[str, ...], date, date, str, str | None]]:
     rows = session.execute(
         select(AbsenceReport, Person.name)
-        .join(Student, Student.id == AbsenceReport.student_id)
-        .join(Person, Person.id == Student.person_id)
-        .where(AbsenceReport.cancelled_at.is_(None))
-        .order_by(AbsenceReport.id)
+        .join(Student, col(Student.id) == AbsenceReport.student_id)
+        .join(Person, col(Person.id) == Student.person_id)
+        .where(col(AbsenceReport.cancelled_at).is_(None))
+        .order_by(col(AbsenceReport.id))
     ).all()
     grouped: dict[tuple[date, date, str, str | None], list[str]] = defaultdict(list)
     for report, name in rows:
@@ -172,8 +172,8 @@ def _notice(session: Session, person: Person, message: Message, now: datetime) -
     """An unexcused absence today with a notice sent, its question open to the guardian."""
     name = message.notice
     student = session.execute(
-        select(Student).join(Person, Person.id == Student.person_id)
-        .where(Person.name.startswith(name or ""))).scalars().first()
+        select(Student).join(Person, col(Person.id) == Student.person_id)
+        .where(col(Person.name).startswith(name or ""))).scalars().first()
     assert student is not None
     day = message.at.date()
     session.add(Absence(student_id=student.id or 0, day=day, slot="day", kind="absent",

@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
@@ -23,6 +24,8 @@ from tests.conftest import POSTGRES_URL, fresh_database_url
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_harness import Chat, import_roster, running_bot
 from tests.workers import Worker, kill_during_burst, telegram_env
+
+pytestmark = pytest.mark.postgresql
 
 REFERENCE = re.compile(r"R-[A-Z0-9]{5}")
 GUARDIANS = ("+46701234501", "+46701234502", "+4741234503")

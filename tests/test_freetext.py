@@ -393,3 +393,12 @@ SAME_FIRST_NAME = ("Ali Hassan", "Ali Berg", "Amir Karimi")
 )
 def test_match_child(text: str, names: tuple[str, ...], expected: int | None) -> None:
     assert match_child(text, names) == expected
+
+
+def test_a_lone_number_is_a_child_only_where_numbers_name_children() -> None:
+    """"2" is the second child; where a number answers some other question (by name only),
+    it names no child."""
+    names = ["Ali Hassan", "Sara Hassan"]
+    assert match_child("2", names) == 1
+    assert match_child("2", names, by_name_only=True) is None
+    assert match_child("Sara", names, by_name_only=True) == 1

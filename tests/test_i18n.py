@@ -2,6 +2,7 @@
 
 import gettext
 import string
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,27 @@ def _po(language: str) -> Catalog:
 
 def _messages(catalog: Catalog) -> list[Message]:
     return [message for message in catalog if message.id]
+
+
+def _forms(message: Message) -> tuple[str, ...]:
+    """A message's translation: its plural forms, or its one string."""
+    if isinstance(message.string, (tuple, list)):
+        return tuple(form or "" for form in message.string)
+    return (message.string or "",)
+
+
+def _ids(message: Message) -> tuple[str, ...]:
+    """A message's source: singular and plural, or its one text."""
+    if isinstance(message.id, (tuple, list)):
+        return tuple(message.id)
+    return (message.id,)
+
+
+def _plural(translations: gettext.GNUTranslations) -> Callable[[int], int]:
+    """The plural-form function a compiled catalog's header gives (an instance attribute
+    that typeshed does not declare)."""
+    function: Callable[[int], int] = vars(translations)["plural"]
+    return function
 
 
 def _fields(text: str) -> set[str]:
@@ -75,7 +97,7 @@ def test_every_message_is_translated(language: str) -> None:
     assert set(messages) == {message.id for message in _messages(TEMPLATE)}
     for message in messages.values():
         assert not message.fuzzy, message.id
-        forms = message.string if message.pluralizable else (message.string,)
+        forms = _forms(message)
         if message.pluralizable:
             assert len(forms) == catalog.num_plurals, message.id
         assert all(forms), message.id
@@ -86,11 +108,14 @@ def test_placeholders_match_source(language: str) -> None:
     """Translations use exactly the source's `{placeholders}` (plural forms may drop {n})."""
     for message in _messages(_po(language)):
         if message.pluralizable:
-            source = _fields(message.id[0]) | _fields(message.id[1])
-            for form in message.string:
+            singular, plural = _ids(message)
+            source = _fields(singular) | _fields(plural)
+            for form in _forms(message):
                 assert source - {"n"} <= _fields(form) <= source, (message.id, form)
         else:
-            assert _fields(message.string) == _fields(message.id), message.id
+            [text] = _forms(message)
+            [source_text] = _ids(message)
+            assert _fields(text) == _fields(source_text), message.id
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -101,11 +126,12 @@ def test_compiled_catalog_matches_po(language: str) -> None:
         compiled = gettext.GNUTranslations(handle)
     for message in _messages(catalog):
         if not message.pluralizable:
-            assert compiled.gettext(message.id) == message.string, message.id
+            [source_text] = _ids(message)
+            assert compiled.gettext(source_text) == message.string, message.id
             continue
-        singular, plural = message.id
-        for index, form in enumerate(message.string):
-            n = next(n for n in range(1000) if compiled.plural(n) == index)
+        singular, plural = _ids(message)
+        for index, form in enumerate(_forms(message)):
+            n = next(n for n in range(1000) if _plural(compiled)(n) == index)
             assert compiled.ngettext(singular, plural, n) == form, (message.id, index)
 
 
@@ -130,12 +156,16 @@ def test_every_language_is_loaded_from_its_own_catalog(language: str) -> None:
     """Whatever the language, the loader gives that catalog's text (plural forms included)."""
     catalog = _po(language)
     help_entry = catalog.get("Help")
+    assert help_entry is not None
     assert gettext_for(language, "Help") == help_entry.string
     assert language == "en" or help_entry.string != "Help"
     tasks = catalog.get("You have {n} open task.")
+    assert tasks is not None
     n = 3
-    form = gettext.translation("messages", LOCALE_DIR, languages=[language]).plural(n)
-    expected = tasks.string[form].format(n=n)
+    compiled = gettext.translation("messages", LOCALE_DIR, languages=[language])
+    assert isinstance(compiled, gettext.GNUTranslations)
+    form = _plural(compiled)(n)
+    expected = _forms(tasks)[form].format(n=n)
     got = ngettext_for(language, "You have {n} open task.", "You have {n} open tasks.", n)
     assert got.replace("\u2068", "").replace("\u2069", "") == expected
 

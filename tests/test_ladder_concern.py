@@ -106,7 +106,7 @@ def test_lyngen_late_arrivals_then_concern_climb_and_a_new_month_ends_it(
         kari = session.exec(select(Person).where(Person.phone == "+4741234503")).one()
         letters = session.exec(select(OutboxMessage).where(
             OutboxMessage.recipient_id == kari.id,
-            OutboxMessage.dedupe_key.startswith("letter:"))).all()  # type: ignore[attr-defined]
+            OutboxMessage.dedupe_key.startswith("letter:"))).all()
     assert [m.text for m in letters] == [
         "Skolen ønsker å møte dere og Noor for å snakke om oppmøtet på skolen. "
         "Kontaktlæreren tar kontakt for å finne et tidspunkt."]
@@ -140,7 +140,7 @@ def test_lyngen_late_arrivals_then_concern_climb_and_a_new_month_ends_it(
     with Session(db) as session:
         # Nothing of step 2 recurs: nothing stops, nobody needs telling.
         assert session.exec(select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.startswith("ladder-left:"))).all() == []  # type: ignore[attr-defined]
+            OutboxMessage.dedupe_key.startswith("ladder-left:"))).all() == []
 
 
 def test_denmark_concern_moves_the_process_and_closing_it_ends_it(db: Engine) -> None:
@@ -190,7 +190,7 @@ def test_denmark_concern_moves_the_process_and_closing_it_ends_it(db: Engine) ->
     assert step_of(db) is None
     with Session(db) as session:
         actions = [a.action for a in session.exec(select(AuditLog).where(
-            AuditLog.action.startswith("concern.")))]  # type: ignore[attr-defined]
+            AuditLog.action.startswith("concern.")))]
     assert actions == ["concern.raise", "concern.note", "concern.close"]
 
 

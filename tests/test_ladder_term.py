@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.cli import main
 from handlers.inbox import handle_incoming
@@ -56,7 +56,7 @@ def ladder_tasks(db: Engine) -> list[StaffTask]:
     """Tasks the ladder created, oldest first."""
     with Session(db) as session:
         return list(session.exec(select(StaffTask).where(
-            StaffTask.dedupe_key.startswith("ladder:")).order_by(StaffTask.id)))  # type: ignore[attr-defined]
+            col(StaffTask.dedupe_key).startswith("ladder:")).order_by(col(StaffTask.id))))
 
 
 def step_of(db: Engine) -> str | None:
@@ -71,7 +71,7 @@ def nudges(db: Engine) -> list[OutboxMessage]:
     """Ladder tasks sent to their owners."""
     with Session(db) as session:
         return list(session.exec(select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.startswith("nudge:")).order_by(OutboxMessage.id)))  # type: ignore[attr-defined]
+            col(OutboxMessage.dedupe_key).startswith("nudge:")).order_by(col(OutboxMessage.id))))
 
 
 def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
@@ -144,7 +144,7 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
         rut = session.exec(select(Person).where(Person.name == "Rut Rektor")).one()
         [told] = session.exec(select(OutboxMessage).where(
             OutboxMessage.recipient_id == rut.id,
-            OutboxMessage.dedupe_key.startswith("handover:"))).all()  # type: ignore[attr-defined]
+            OutboxMessage.dedupe_key.startswith("handover:"))).all()
         assert told.text.startswith("Anna Mentor gav dig en uppgift: Uppföljning varje vecka")
     # A week on, the weekly follow-up comes again (once).
     tick("2026-12-02T10:00:00+01:00")
@@ -162,14 +162,14 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
     assert step_of(db) == "s1"
     with Session(db) as session:
         [told] = session.exec(select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.startswith("ladder-left:"))).all()  # type: ignore[attr-defined]
+            OutboxMessage.dedupe_key.startswith("ladder-left:"))).all()
         assert told.text.startswith("Noor Berg (7A) uppfyller inte längre steget")
     recurring = [t for t in ladder_tasks(db) if t.dedupe_key.split(":")[-1].startswith("r1@")]
     assert [t.status for t in recurring] == ["not_needed"]
     # The calls home about Tuesday and Wednesday, never made, are off as well; Monday's stays.
     with Session(db) as session:
         calls = session.exec(select(StaffTask).where(
-            StaffTask.dedupe_key.startswith("call-home:")).order_by(StaffTask.id)).all()  # type: ignore[attr-defined]
+            col(StaffTask.dedupe_key).startswith("call-home:")).order_by(col(StaffTask.id))).all()
         assert [(t.dedupe_key.split(":")[2], t.status, t.outcome) for t in calls] == [
             ("2026-11-23", "open", None), ("2026-11-24", "not_needed", "corrected"),
             ("2026-11-25", "not_needed", "corrected")]
@@ -180,7 +180,7 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
         rut = session.exec(select(Person).where(Person.name == "Rut Rektor")).one()
         overdue = session.exec(select(OutboxMessage).where(
             OutboxMessage.recipient_id == rut.id,
-            OutboxMessage.dedupe_key.startswith("overdue:"))).all()  # type: ignore[attr-defined]
+            OutboxMessage.dedupe_key.startswith("overdue:"))).all()
     talks = [m.text for m in overdue if "Genomgång av elevdokumentation" in m.text]
     assert talks == ["Inte gjort sedan ons 2 dec: Genomgång av elevdokumentation "
                      "(elevdagbok/elevlogg). Lyssna till eleven, Noor Berg (7A) "
@@ -191,7 +191,7 @@ def test_three_unexcused_days_call_a_meeting_with_weekly_follow_up(
     tick("2026-12-08T08:31:00+01:00")
     with Session(db) as session:
         [before] = session.exec(select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.startswith("remind-before:"))).all()  # type: ignore[attr-defined]
+            OutboxMessage.dedupe_key.startswith("remind-before:"))).all()
     assert before.recipient_id == anna.id
     assert before.text == ("Påminnelse: Kalla till möte med elev och v.h. Eventuellt är personal "
                            "från elevhälsan med: Noor Berg (7A), bokat till i morgon, ons 9 dec.")
@@ -250,7 +250,7 @@ def test_entering_a_step_sends_the_guardians_its_letter(
     with Session(db) as session:
         kari = session.exec(select(Person).where(Person.phone == "+4741234503")).one()
         [letter] = session.exec(select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.startswith("letter:"))).all()  # type: ignore[attr-defined]
+            OutboxMessage.dedupe_key.startswith("letter:"))).all()
         school = session.exec(select(School)).one()
     assert letter.recipient_id == kari.id and letter.status in ("sent", "delivered")
     assert letter.text == ("Skolen ønsker å møte dere og Noor for å snakke om oppmøtet på "

@@ -151,7 +151,7 @@ def roll_call(tmp_path: Path, day: str, *rows: str,
 def absences(db: Engine, external_id: str) -> dict[date, str]:
     """A student's absences' states by day."""
     with Session(db) as session:
-        return dict(session.exec(select(Absence.day, Absence.state).join(
+        return dict(session.exec(select(col(Absence.day), col(Absence.state)).join(
             Student, col(Student.id) == Absence.student_id).where(
             Student.external_id == external_id)).all())
 
@@ -173,7 +173,7 @@ def test_apply_decide_day_by_day_and_the_days_count_as_decided(
         assert (application.decider_id, application.decider_role) == (principal.id,
                                                                       "principal")
         assert application.note == APPLICATION
-        days = session.exec(select(LeaveDay.day).order_by(col(LeaveDay.day))).all()
+        days = session.exec(select(col(LeaveDay.day)).order_by(col(LeaveDay.day))).all()
         assert list(days) == [DEC[1], DEC[2], DEC[3]]
         [task] = session.exec(select(StaffTask).where(StaffTask.kind == "leave_decision"))
         assert task.assignee_id == principal.id
@@ -202,7 +202,7 @@ def test_apply_decide_day_by_day_and_the_days_count_as_decided(
     [told] = to(db, OMAR, "leave:decision:")
     assert application.reference in told.text and "bröllop" not in told.text
     with Session(db) as session:
-        decided = session.exec(select(LeaveDay.day, LeaveDay.decision).order_by(
+        decided = session.exec(select(col(LeaveDay.day), col(LeaveDay.decision)).order_by(
             col(LeaveDay.day))).all()
         assert list(decided) == [(DEC[1], "granted"), (DEC[2], "refused"),
                                  (DEC[3], "granted")]

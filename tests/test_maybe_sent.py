@@ -33,6 +33,8 @@ from tests.bursts import enqueue as enqueue_burst
 from tests.fakes.twilio_api import FakeTwilio
 from tests.rosters import GOOD_STUDENTS, STAFF, write
 
+pytestmark = pytest.mark.postgresql
+
 TO = "+46701000000"
 
 

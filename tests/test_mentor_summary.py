@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -23,7 +24,7 @@ MONDAY = date(2026, 11, 23)
 
 
 @pytest.fixture
-def roster(narvaro_env: dict[str, str], tmp_path: Path) -> Engine:
+def roster(narvaro_env: dict[str, str], tmp_path: Path) -> Iterator[Engine]:
     """The transcript tests' roster, imported through the real command."""
     import_roster(tmp_path)
     engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])

@@ -19,10 +19,7 @@ from sqlmodel import Session, select
 
 from bot.cli import main
 from storage.models import Person
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import FakeTwilio
 from tests.rosters import write
-from tests.test_absence_notices import both
 from tests.test_ladder_concern import db as db  # the transcript roster; Rut is principal
 from tests.test_return_plans import answer, tick, to
 
@@ -111,14 +108,3 @@ def test_the_exports_for_a_period_and_for_csn(
         "N001,Ali Hassan,7A,1,0.17,2026-11-27"]
     assert main(["report", "csn", "--school", "Norrskolan", "--month", "11/2026"]) == 2
 
-
-@pytest.mark.asyncio
-async def test_the_review_by_text_links_the_full_page(
-    november: Engine, telegram: FakeTelegram, twilio: FakeTwilio
-) -> None:
-    """Through the running bot at 08:00 on 1 December: Rut's text ends with the address of
-    the overview (the full page), made from NARVARO_PUBLIC_URL when sent."""
-    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-12-01T07:59:58+01:00") as bot:
-        text = await bot.sms_out(RUT)
-        assert text.body.startswith("Månadsöversikt, Norrskolan: november 2026")
-        assert text.body.endswith(f"\n{bot.public_url}/overview")

@@ -88,6 +88,7 @@ async def test_sign_in_by_phone_then_a_mentor_sees_own_class_and_student(
         sara.protected = True
         session.add(sara)
         session.commit()
+        assert sara.id is not None
         sara_id = sara.id
     async with both(telegram, twilio) as bot:
         # Students are named in addresses by an id with an HMAC of it.

@@ -32,6 +32,8 @@ from tests.bursts import FIRST_CHAT, NOW, add_people, enqueue, rows, started_cha
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 
+pytestmark = pytest.mark.postgresql
+
 # -- the rules -----------------------------------------------------------------------------
 
 

@@ -28,6 +28,8 @@ from storage.personal_data import REGISTRY, Kind
 from tests.telegram_harness import MENTOR_PHONE, import_roster
 from tests.test_trust_data import LENA, OMAR, report_with_note
 
+pytestmark = pytest.mark.postgresql
+
 CHAT = 777_123_456
 WORRY = "Han mobbas på rasterna och vill inte gå till skolan"
 NOTE = "Feber sedan i natt"

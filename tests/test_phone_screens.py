@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, ViewportSize, async_playwright
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import make_engine
 from storage.models import OutboxMessage, Person
@@ -23,7 +23,7 @@ from tests.test_overview import CHROMIUM, CHROMIUM_ARGS
 REPO = Path(__file__).resolve().parent.parent
 #: Just before the demo school's cutoff (first lesson 08:00, notices 5 minutes after).
 BEFORE_CUTOFF = "2026-11-23T08:04:58+01:00"
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 LINK = re.compile(r"https?://\S+/webchat/login/\S+")
 
 
@@ -47,8 +47,8 @@ def sign_in_path(db: Engine, base: str) -> str:
     """The overview sign-in link delivered to the mentor's web chat."""
     with Session(db) as session:
         for message in session.exec(select(OutboxMessage).join(
-                Person, Person.id == OutboxMessage.recipient_id).where(
-                Person.name == "Anna Mentorsson").order_by(OutboxMessage.id.desc())):  # type: ignore[union-attr]
+                Person, col(Person.id) == OutboxMessage.recipient_id).where(
+                Person.name == "Anna Mentorsson").order_by(col(OutboxMessage.id).desc())):
             if found := LINK.findall(message.text):
                 return str(found[0]).removeprefix(base)
     raise AssertionError("no sign-in link")

@@ -8,7 +8,6 @@ counsellor. The plan is started on Friday 20 November 2026 and runs from Monday 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +20,7 @@ from bot.cli import main
 from policy.choices import PlanOff
 from storage.db import make_engine
 from storage.models import AuditLog, PlanCheckIn, ReturnPlan, Student
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import FakeTwilio
 from tests.telegram_harness import MENTOR_PHONE, STAFF, import_roster
-from tests.test_absence_notices import both
 from tests.test_return_plans import ELIN, EVA, PLAN_ROSTER, answer, say, tap, tick, to
 
 KIM = "+46701112235"
@@ -240,22 +236,3 @@ def test_changing_a_plan_from_the_command_line(
     with Session(db) as session:
         assert session.exec(select(PlanCheckIn)).one().alerted_at is not None
 
-
-@pytest.mark.asyncio
-async def test_a_guardian_says_no_by_sms(
-    db: Engine, telegram: FakeTelegram, twilio: FakeTwilio
-) -> None:
-    """Through the running bot: Eva's note comes by text with its numbered answer; her "1"
-    turns the messages off, and Elin's phone gets nothing on Monday morning."""
-    assert main(["plan", "start", "--student", "N007", "--start", "2026-11-23"]) == 0
-    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-20T16:00:00+01:00") as bot:
-        note = await bot.sms_out(EVA)
-        assert note.body.endswith("Du kan säga nej till de här meddelandena.\n"
-                                  "Svara 1 för Inga meddelanden till Elin.")
-        answered = await bot.sms_in(EVA, "1")
-        assert answered.body.startswith("Skolan skickar inga meddelanden till Elin.")
-    with Session(db) as session:
-        assert session.exec(select(Student).where(Student.external_id == "N007")).one(
-            ).messages_off
-    await asyncio.to_thread(tick, "2026-11-23T07:15:30+01:00")
-    assert to(db, ELIN, "plan-morning:") == []

@@ -236,18 +236,3 @@ async def test_the_morning_message_comes_on_time_once_across_a_restart(
         [check_in] = session.exec(select(PlanCheckIn)).all()
         assert check_in.answer == "coming"
 
-
-@pytest.mark.asyncio
-async def test_the_check_in_can_be_answered_in_words_by_sms(
-    db: Engine, telegram: FakeTelegram, twilio: FakeTwilio
-) -> None:
-    """"Jag behöver hjälp!" written out answers the check-in like 3 would, and Anna hears."""
-    assert main(["plan", "start", "--student", "N007", "--start", "2026-11-24"]) == 0
-    async with both(telegram, twilio, NARVARO_CLOCK_START="2026-11-24T07:15:10+01:00") as bot:
-        await bot.sms_out(ELIN)
-        answer = await bot.sms_in(ELIN, "Jag behöver hjälp!")
-        assert answer.body.startswith("Tack för att du säger till. Anna Mentor hör av sig")
-    with Session(db) as session:
-        assert session.exec(select(PlanCheckIn)).one().answer == "help"
-    [told] = to(db, MENTOR_PHONE, "plan-alert:")
-    assert told.text.startswith("Elin Ek (8B) behöver hjälp i morse")

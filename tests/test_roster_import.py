@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlalchemy import Engine, func, inspect, select
+from sqlmodel import Session, col
 
 from bot.cli import main
 from storage.models import Guardianship, MentorLink, Person, School, StaffRole, Student
 from tests.rosters import GOOD_STUDENTS, STAFF, students, write
+
+pytestmark = pytest.mark.postgresql
 
 TABLES = (Person, Student, Guardianship, MentorLink, StaffRole, School)
 
@@ -20,7 +22,7 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     with Session(engine) as session:
         return {
             table.__name__: sorted(
-                tuple(row) for row in session.execute(select(*table.__table__.columns))
+                tuple(row) for row in session.execute(select(*inspect(table).local_table.columns))
             )
             for table in TABLES
         }
@@ -28,11 +30,12 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
 
 def guardian_ids(session: Session, student_id: str) -> list[int]:
     """Ids of the guardians linked to the student with the school's id `student_id`."""
-    query = select(Student).where(Student.external_id == student_id)
+    query = select(Student).where(col(Student.external_id) == student_id)
     student = session.execute(query).scalar_one()
     return list(
         session.execute(
-            select(Guardianship.guardian_id).where(Guardianship.student_id == student.id)
+            select(col(Guardianship.guardian_id)).where(
+                col(Guardianship.student_id) == student.id)
         ).scalars()
     )
 
@@ -53,12 +56,15 @@ def test_import_normalises_phones_and_links_everyone(
     """A Swedish 070 number becomes +46…, guardians and mentors are linked."""
     assert run_import(tmp_path, GOOD_STUDENTS) == 0
     with Session(engine) as session:
-        mona = session.execute(select(Person).where(Person.phone == "+46701234567")).scalar_one()
+        mona = session.execute(
+            select(Person).where(col(Person.phone) == "+46701234567")).scalar_one()
         assert (mona.name, mona.language) == ("Mona Hassan", "ar")
-        per = session.execute(select(Person).where(Person.phone == "+4741234567")).scalar_one()
+        per = session.execute(
+            select(Person).where(col(Person.phone) == "+4741234567")).scalar_one()
         assert per.language == "nb"
         assert len(guardian_ids(session, "N001")) == 2
-        emil = session.execute(select(Student).where(Student.external_id == "N003")).scalar_one()
+        emil = session.execute(
+            select(Student).where(col(Student.external_id) == "N003")).scalar_one()
         assert emil.adult
         assert session.get(Person, emil.person_id).phone == "+46701234570"  # type: ignore[union-attr]
         mentor_links = session.execute(select(func.count()).select_from(MentorLink)).scalar_one()
@@ -84,7 +90,8 @@ def test_reimport_is_idempotent_and_updates(
     changed = "\n".join(line for line in changed.splitlines() if "Mona" not in line) + "\n"
     assert run_import(tmp_path, changed) == 0
     with Session(engine) as session:
-        karim = session.execute(select(Person).where(Person.phone == "+46701234568")).scalar_one()
+        karim = session.execute(
+            select(Person).where(col(Person.phone) == "+46701234568")).scalar_one()
         assert karim.language == "sv"
         assert guardian_ids(session, "N001") == [karim.id]
     assert len(snapshot(engine)["Person"]) == len(before["Person"])

@@ -76,9 +76,9 @@ def test_a_school_year(preset: str, tmp_path: Path) -> None:
     # One absence in a term's first weeks: never above the first rung.
     first_rung = min(step.level for step in ladder.steps if "concern" not in step.counters
                      or step.counters - {"concern"})
-    for (student, term), level in year.top_level.items():
-        if year.profiles[student] == "early":
-            assert level <= max(first_rung, 1), (student, term, level)
+    for (pupil, term), level in year.top_level.items():
+        if year.profiles[pupil] == "early":
+            assert level <= max(first_rung, 1), (pupil, term, level)
     # Tasks per period: once within one, again in the next.
     tags: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for _, student, step, index, owner, tag, _kind in tasks:
@@ -106,9 +106,9 @@ def test_a_school_year(preset: str, tmp_path: Path) -> None:
         assert len(above) <= 0.45 * students, (month, year.on_step[month])
         assert len([s for s in above if s in healthy]) <= 0.2 * len(healthy), month
     if preset in CLIMB_ON_ABSENCE:
-        for student in chronic:
-            reached = max(level for (s, _t), level in year.top_level.items() if s == student)
-            assert reached >= 2, (student, reached)
+        for pupil in chronic:
+            reached = max(level for (s, _t), level in year.top_level.items() if s == pupil)
+            assert reached >= 2, (pupil, reached)
     engine.dispose()
 
 

@@ -27,10 +27,11 @@ def templates(language: str) -> list[str]:
     """Every translated message of `language`, singular and plural forms alike."""
     with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         catalog = read_po(handle)
-    found = []
+    found: list[str] = []
     for message in catalog:
         if message.id:
-            found.extend(message.string if message.pluralizable else [message.string])
+            string = message.string
+            found.extend(string if isinstance(string, (tuple, list)) else [string or ""])
     return found
 
 

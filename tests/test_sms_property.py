@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from handlers.sms_inbox import SmsMessage, handle_sms
 from storage.db import make_engine, session_scope
@@ -51,8 +51,8 @@ def db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
 def last_question(session: Session, person_id: int) -> str | None:
     """The text of the last message sent to the person."""
     return session.exec(
-        select(OutboxMessage.text).where(OutboxMessage.recipient_id == person_id)
-        .order_by(OutboxMessage.id.desc()).limit(1)
+        select(OutboxMessage.text).where(col(OutboxMessage.recipient_id) == person_id)
+        .order_by(col(OutboxMessage.id).desc()).limit(1)
     ).first()
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.cli import main
 from bot.context import build_context
@@ -26,6 +26,8 @@ from storage.reports import cancel_report, save_report
 from tests.fakes.ss12000_api import FakeSS12000
 from tests.fakes.ss12000_data import Dataset, generate
 from tests.test_ss12000_sync import DAY, NOW, mobile
+
+pytestmark = pytest.mark.postgresql
 
 TUESDAY = date(2026, 11, 24)
 
@@ -77,7 +79,7 @@ def queue(db: Engine) -> list[tuple[str, str]]:
     """The report queue: (key, status)."""
     with Session(db) as session:
         return [(row.dedupe_key, row.status) for row in session.exec(
-            select(ConnectorOutbox).order_by(ConnectorOutbox.id)).all()]
+            select(ConnectorOutbox).order_by(col(ConnectorOutbox.id))).all()]
 
 
 def writer(db: Engine, *, timeout: float = 30.0) -> tuple[ReportWriter, Clock]:

@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import Engine, func, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.cli import main
 from storage.db import make_engine
@@ -31,6 +31,8 @@ from storage.models import (
 )
 from tests.fakes.ss12000_api import FakeSS12000
 from tests.fakes.ss12000_data import Dataset, e164, generate
+
+pytestmark = pytest.mark.postgresql
 
 DAY = date(2026, 11, 23)
 NOW = "2026-11-23T09:05:00+01:00"
@@ -79,19 +81,19 @@ def sync(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 def guardian_phones(db: Engine, student: str) -> set[str]:
     """The phones of a student's linked guardians."""
     with Session(db) as session:
-        return set(session.exec(select(Person.phone).join(
-            Guardianship, Guardianship.guardian_id == Person.id).join(
-            Student, Student.id == Guardianship.student_id).where(
-            Student.external_id == student)).all())
+        return {phone for phone in session.exec(select(Person.phone).join(
+            Guardianship, col(Guardianship.guardian_id) == Person.id).join(
+            Student, col(Student.id) == Guardianship.student_id).where(
+            Student.external_id == student)).all() if phone is not None}
 
 
 def absences(db: Engine, student: str) -> list[tuple[str, str, str]]:
     """A student's absences: (slot, kind, state)."""
     with Session(db) as session:
-        return [tuple(row) for row in session.exec(select(Absence.slot, Absence.kind,
-                                                          Absence.state).join(
-            Student, Student.id == Absence.student_id).where(
-            Student.external_id == student).order_by(Absence.slot)).all()]
+        return [(slot, kind, state) for slot, kind, state in session.exec(select(
+            Absence.slot, Absence.kind, Absence.state).join(
+            Student, col(Student.id) == Absence.student_id).where(
+            Student.external_id == student).order_by(col(Absence.slot))).all()]
 
 
 def test_a_first_sync_fills_an_empty_database(
@@ -123,8 +125,8 @@ def test_a_first_sync_fills_an_empty_database(
         kept = " ".join(json.dumps(r.data, ensure_ascii=False)
                         for r in session.exec(select(ConnectorRecord)).all())
         no_custody_linked = session.exec(select(Person.id).join(
-            Guardianship, Guardianship.guardian_id == Person.id).where(
-            Person.phone.in_([e164(data.persons[p]) for p in data.no_custody]))).all()
+            Guardianship, col(Guardianship.guardian_id) == Person.id).where(
+            col(Person.phone).in_([e164(data.persons[p]) for p in data.no_custody]))).all()
     assert no_custody_linked == []
     someone = data.persons[data.students[0]]
     assert someone["civicNo"]["value"] not in kept and "Storgatan" not in kept
@@ -192,7 +194,7 @@ def test_an_incremental_sync_reads_only_changes_and_keeps_languages(
     with Session(db) as session:
         language = session.exec(select(Person.language).where(
             Person.phone == "+46709991122")).one()
-        moved_class = session.exec(text(
+        moved_class = session.execute(text(
             "SELECT school_class.name FROM student JOIN school_class ON "
             "school_class.id = student.class_id WHERE student.external_id = :id"
         ).bindparams(id=moved)).scalar()
@@ -266,7 +268,7 @@ def test_expired_tokens_are_renewed_and_refusals_are_reported_without_personal_d
     assert "token endpoint refused the client credentials (401)" in error
     assert "s3cret" not in error
     with Session(db) as session:
-        state = session.exec(text("SELECT last_error FROM connector_state")).scalar()
+        state = session.execute(text("SELECT last_error FROM connector_state")).scalar()
     assert state == "token endpoint refused the client credentials (401)"
 
 

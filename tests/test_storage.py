@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -9,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, select
 
 from bot.channels.local import WebChatChannel
@@ -16,6 +18,7 @@ from bot.dispatcher import Dispatcher
 from policy.clock import Clock
 from storage.db import (
     alembic_config,
+    database_busy,
     head_revision,
     make_engine,
     read_scope,
@@ -25,6 +28,8 @@ from storage.db import (
 )
 from storage.models import OutboxMessage, Person
 from storage.outbox import MAX_ATTEMPTS, MessageKind, claim_due, enqueue
+
+pytestmark = pytest.mark.postgresql
 
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
 
@@ -157,7 +162,7 @@ class BrokenChannel:
     name = "sms"
     delivers_locally = False
 
-    async def send(self, message: OutboxMessage, person: Person) -> str | None:
+    async def send(self, message: OutboxMessage, person: Person | None) -> str | None:
         """Always fail like an unreachable provider."""
         raise ConnectionError("provider unreachable")
 
@@ -188,3 +193,13 @@ async def test_dispatcher_delivers_and_retries_with_backoff(engine: Engine) -> N
     with Session(engine) as session:
         failed = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == "b")).one()
     assert (failed.status, failed.attempts) == ("failed", MAX_ATTEMPTS)
+
+
+def test_only_a_busy_or_unreachable_database_is_worth_waiting_for() -> None:
+    """A locked SQLite file is busy; a missing table is not; nor is an error that is not
+    the database's."""
+    assert database_busy(OperationalError("UPDATE person", {}, sqlite3.OperationalError(
+        "database is locked")))
+    assert not database_busy(OperationalError("UPDATE person", {}, sqlite3.OperationalError(
+        "no such table: person")))
+    assert not database_busy(ValueError("not a database error"))

@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from locales import gettext_for
 from locales.formats import format_day
@@ -25,13 +25,11 @@ from storage.models import (
     InboundSeen,
     OutboxMessage,
     Person,
-    StaffTask,
 )
 from storage.outbox import MessageKind, enqueue
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_harness import (
     GUARDIANS,
-    MENTOR_PHONE,
     ROSTER,
     free_port,
     import_roster,
@@ -58,15 +56,16 @@ def db(narvaro_env: dict[str, str]) -> Iterator[Engine]:
 
 def reports(session: Session) -> list[AbsenceReport]:
     """Every stored report, oldest first."""
-    return list(session.exec(select(AbsenceReport).order_by(AbsenceReport.id)))
+    return list(session.exec(select(AbsenceReport).order_by(col(AbsenceReport.id))))
 
 
 def absences(session: Session) -> list[Absence]:
     """Every stored absence record."""
-    return list(session.exec(select(Absence).order_by(Absence.day, Absence.slot)))
+    return list(session.exec(select(Absence).order_by(col(Absence.day), col(Absence.slot))))
 
 
-@pytest.mark.parametrize("language", ["sv", "nb", "da", "en"])
+# Over the real Bot API in one language; in every language: tests/test_dialogs_telegram.py.
+@pytest.mark.parametrize("language", ["sv"])
 async def test_link_and_report_sick_today(
     telegram: FakeTelegram, roster: Path, db: Engine, language: str
 ) -> None:
@@ -96,6 +95,11 @@ async def test_link_and_report_sick_today(
             reason=t(language, "Sick").lower(), ref=reference.group(),
         ) + "\n" + t(language, "Wrong? Undo by {time}.", time="16:00")
         assert receipt.buttons[:2] == [t(language, "Undo"), t(language, "Add a note")]
+    [published] = {  # the commands in the app's menu, /roll among them
+        tuple(command["command"] for command in call.params["commands"])
+        for call in telegram.calls("setMyCommands")
+    }
+    assert "roll" in published
     with Session(db) as session:
         guardian = session.exec(select(Person).where(Person.name == name)).one()
         assert guardian.telegram_chat_id == chat.chat_id
@@ -107,174 +111,6 @@ async def test_link_and_report_sick_today(
         [absence] = absences(session)
         assert (absence.day, absence.slot, absence.state) == (date(2026, 11, 23), "day",
                                                               "reported")
-
-
-async def test_second_child_with_a_range_a_note_and_part_of_a_day(
-    telegram: FakeTelegram, roster: Path, db: Engine
-) -> None:
-    """Two children: pick one, type a range, tap a reason: recorded; a note added after the
-    receipt; then hours for the other, in one message."""
-    async with running_bot(telegram, roster) as bot:
-        chat = bot.chat(language="sv")
-        await chat.link("+46701234501")
-        who = await chat.tap("Rapportera frånvaro")
-        assert who.text == "Vem är frånvarande?"
-        assert who.buttons == ["Ali", "Sara", "Alla"]
-        days = await chat.tap("Sara")
-        assert "Sara" in days.text and "Idag" in days.buttons
-        reason = await chat.say("24.11–26.11")
-        assert reason.buttons == ["Sjuk", "Läkar- eller tandläkarbesök", "Familjeskäl",
-                                  "Annan anledning"]
-        receipt = await chat.tap("Familjeskäl")
-        assert receipt.text.startswith(
-            "Registrerat: Sara frånvarande tis 24 nov. – tors 26 nov, familjeskäl.")
-        assert REFERENCE.search(receipt.text)
-        note = await chat.tap("Lägg till en anteckning")
-        assert note.text.startswith("Skriv anteckningen till skolan")
-        kept = await chat.say("Begravning i Umeå")
-        assert kept.text == "Tack, anteckningen sparas med anmälan."
-        # and the other child, part of today, all in one message
-        await chat.tap("Rapportera frånvaro")
-        receipt = await chat.say("Ali tandläkare 08:15-10:00")
-        assert "08:15–10:00" in receipt.text and receipt.text.startswith("Registrerat: Ali")
-    with Session(db) as session:
-        family, dentist = reports(session)
-        assert (family.first_day, family.last_day, family.reason, family.note) == (
-            date(2026, 11, 24), date(2026, 11, 26), "family", "Begravning i Umeå")
-        assert (dentist.reason, dentist.part_start, dentist.part_end) == (
-            "medical", time(8, 15), time(10, 0))
-        assert [(a.day.day, a.slot) for a in absences(session)] == [
-            (23, "08:15"), (24, "day"), (25, "day"), (26, "day")]
-
-
-async def test_a_late_report_is_kept_and_the_mentor_is_prompted(
-    telegram: FakeTelegram, roster: Path, db: Engine
-) -> None:
-    """Last Monday is past its Thursday deadline: kept, not excused; the mentor gets a task."""
-    async with running_bot(telegram, roster) as bot:
-        mentor = bot.chat(language="sv")
-        await mentor.link(MENTOR_PHONE)
-        chat = bot.chat(language="en")
-        await chat.link("+447911123456")
-        await chat.tap("Report absence")
-        reason = await chat.say("16/11")
-        assert reason.text == "What is the reason?"
-        receipt = await chat.tap("Sick")
-        assert "past the three-school-day limit" in receipt.text
-        assert "mentor has been told" in receipt.text
-        prompt = await mentor.reply()
-        assert prompt.text.startswith("Sen frånvaroanmälan: Adam Smith (7A)")
-        assert "Sjuk" not in prompt.text  # the mentor is not told the reason here
-        done = await mentor.tap("Klar")
-        assert done.text.startswith("Markerad som klar")
-    with Session(db) as session:
-        [report] = reports(session)
-        assert (report.on_time, report.late_days) == (False, ["2026-11-16"])
-        assert absences(session) == []  # nothing is excused by a late report
-        [task] = session.exec(select(StaffTask)).all()
-        assert (task.kind, task.status) == ("late_report", "done")
-
-
-async def test_a_stranger_learns_nothing(telegram: FakeTelegram, roster: Path, db: Engine) -> None:
-    """A number not in the roster gets the same polite refusal; nothing is linked."""
-    async with running_bot(telegram, roster) as bot:
-        stranger = bot.chat(language="sv")
-        await stranger.say("Hej, Ali är sjuk")
-        refusal = await stranger.share_contact("+46709999999")
-        assert "Ali" not in refusal.text and "Hassan" not in refusal.text
-        assert refusal.text.startswith("Tyvärr kan den här chatten inte kopplas")
-        # Writing on gets no second welcome within the hour (a chat that writes a hundred
-        # times gets one answer): the next thing the bot says answers the next contact.
-        for number in range(20):
-            stranger.user.send(f"Ali Hassan sjuk idag {number}")
-        again = await stranger.share_contact("+46709999998")
-        assert again.text.startswith("Tyvärr kan den här chatten inte kopplas")
-        assert len(telegram.messages(stranger.chat_id)) == 3  # welcome, refusal, refusal
-    with Session(db) as session:
-        assert session.exec(select(Person).where(Person.telegram_chat_id.is_not(None))).all() == []
-        assert reports(session) == []
-
-
-async def test_a_forwarded_contact_is_refused(
-    telegram: FakeTelegram, roster: Path, db: Engine
-) -> None:
-    """Someone else's contact card, even with a roster number, does not link the chat."""
-    async with running_bot(telegram, roster) as bot:
-        chat = bot.chat(language="sv")
-        await chat.say("/start")
-        refused = await chat.share_contact("+46701234501", user_id=424242)
-        assert refused.text == "Dela ditt eget telefonnummer med knappen nedan."
-        assert refused.request_contact
-    with Session(db) as session:
-        lena = session.exec(select(Person).where(Person.phone == "+46701234501")).one()
-        assert lena.telegram_chat_id is None
-
-
-async def test_cancel_a_report_and_the_mentor_hears_of_today(
-    telegram: FakeTelegram, roster: Path, db: Engine
-) -> None:
-    """Cancelling today's report puts the absence back and tells the mentor."""
-    async with running_bot(telegram, roster) as bot:
-        mentor = bot.chat(language="sv")
-        await mentor.link(MENTOR_PHONE)
-        chat = bot.chat(language="sv")
-        await chat.link("+46701234502")
-        await chat.say("sjuk idag")
-        listing = await chat.say("/reports")
-        assert listing.text.startswith("Frånvaroanmälningar för de kommande dagarna:")
-        [cancel_button] = [b for b in listing.buttons if b.startswith("Avboka")]
-        question = await chat.tap(cancel_button)
-        assert question.buttons == ["Ja, avboka den", "Nej, behåll den"]
-        cancelled = await chat.tap("Ja, avboka den")
-        assert cancelled.text.startswith("Anmälan R-")
-        told = await mentor.reply()
-        assert told.text.startswith("Ali Hassan (7A):")
-        assert "sjuk" not in told.text.lower()
-    with Session(db) as session:
-        [report] = reports(session)
-        assert report.cancelled_at is not None
-        [absence] = absences(session)
-        assert absence.state == "withdrawn"
-
-
-async def test_both_guardians_report_the_same_day(
-    telegram: FakeTelegram, roster: Path, db: Engine
-) -> None:
-    """The second report of the same day merges: one absence, no message to the first guardian."""
-    async with running_bot(telegram, roster) as bot:
-        lena = bot.chat(language="sv")
-        await lena.link("+46701234501")
-        omar = bot.chat(language="sv")
-        await omar.link("+46701234502")
-        first = await lena.say("Ali sjuk idag")
-        second = await omar.say("sjuk idag")
-        assert "redan anmäld" in second.text
-        reference = REFERENCE.search(first.text)
-        assert reference is not None and reference.group() in second.text
-        assert telegram.unread(lena.chat_id) == 0
-    with Session(db) as session:
-        assert len(reports(session)) == 1
-        assert len(absences(session)) == 1
-
-
-async def test_days_that_are_not_school_days_and_too_far_ahead(
-    telegram: FakeTelegram, roster: Path, db: Engine
-) -> None:
-    """A Saturday is pointed out, not stored; more than 30 days ahead is refused kindly."""
-    async with running_bot(telegram, roster) as bot:
-        chat = bot.chat(language="en")
-        await chat.link("+447911123456")
-        await chat.tap("Report absence")
-        saturday = await chat.say("28/11")
-        assert "is not a school day" in saturday.text
-        far = await chat.say("15/1")
-        assert "at most 30 days ahead" in far.text
-        nonsense = await chat.say("whenever")
-        assert nonsense.text.startswith("Sorry, I did not understand that date.")
-        cancelled = await chat.say("cancel")
-        assert cancelled.text == "Cancelled. Nothing was saved."
-    with Session(db) as session:
-        assert reports(session) == [] and absences(session) == []
 
 
 async def test_a_restart_mid_dialog_resumes_and_stores_once(
@@ -315,7 +151,7 @@ async def test_a_blocked_guardian_falls_back_to_another_channel(
         await wait_for_rows(db, "notice:1", count=2)
     with Session(db) as session:
         rows = session.exec(select(OutboxMessage).where(
-            OutboxMessage.dedupe_key.startswith("notice:1")).order_by(OutboxMessage.id)).all()
+            col(OutboxMessage.dedupe_key).startswith("notice:1")).order_by(col(OutboxMessage.id))).all()
         # SMS is not configured here, so the rerouted copy reaches nobody and says so
         # (with SMS it goes there; the web chat is not a phone).
         assert [(r.channel, r.status) for r in rows] == [("telegram", "failed"),
@@ -366,8 +202,8 @@ async def wait_for_rows(db: Engine, prefix: str, *, count: int, within: float = 
     while asyncio.get_running_loop().time() < deadline:
         with Session(db) as session:
             done = session.exec(select(OutboxMessage).where(
-                OutboxMessage.dedupe_key.startswith(prefix),
-                OutboxMessage.status.in_(("delivered", "failed")))).all()
+                col(OutboxMessage.dedupe_key).startswith(prefix),
+                col(OutboxMessage.status).in_(("delivered", "failed")))).all()
         if len(done) >= count:
             return
         await asyncio.sleep(0.05)
@@ -406,25 +242,6 @@ async def test_webhook_mode_checks_the_secret_and_handles_a_replay_once(
     with Session(db) as session:
         assert len(reports(session)) == 1
     assert telegram.calls("getUpdates") == []
-
-
-async def test_an_earlier_day_is_offered_back_to_the_deadline(
-    telegram: FakeTelegram, roster: Path, db: Engine
-) -> None:
-    """"An earlier day" lists the three school days that can still be reported on time."""
-    async with running_bot(telegram, roster) as bot:
-        chat = bot.chat(language="en")
-        await chat.link("+447911123456")
-        await chat.tap("Report absence")
-        earlier = await chat.tap("An earlier day")
-        assert earlier.buttons == ["Fri, Nov 20", "Thu, Nov 19", "Wed, Nov 18"]
-        await chat.tap("Wed, Nov 18")
-        receipt = await chat.tap("Other reason")
-        assert "past the three-school-day limit" not in receipt.text
-    with Session(db) as session:
-        [report] = reports(session)
-        assert (report.first_day, report.on_time, report.reason) == (
-            date(2026, 11, 18), True, "other")
 
 
 async def test_a_failure_is_owned_up_to_and_a_retry_works(

@@ -25,7 +25,8 @@ def test_no_catalog_writes_a_double_full_stop(language: str) -> None:
     with path.open("rb") as handle:
         catalog = read_po(handle)
     for message in catalog:
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        strings = (message.string if isinstance(message.string, (tuple, list))
+                   else (message.string,))
         for text in strings:
             assert not JOINS.search(text or ""), (language, message.id, text)
 

@@ -25,6 +25,8 @@ from tests.fakes.twilio_api import FakeTwilio
 from tests.rosters import GOOD_STUDENTS, STAFF, write
 from tests.telegram_harness import free_port
 
+pytestmark = pytest.mark.postgresql
+
 MONA = "+46701234567"
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 

@@ -22,6 +22,8 @@ from storage.models import AbsenceReport, OutboxMessage, Person
 from tests.telegram_harness import MENTOR_PHONE, import_roster
 from tests.test_return_plans import answer, say, tap, tick
 
+pytestmark = pytest.mark.postgresql
+
 LENA, OMAR = "+46701234501", "+46701234502"
 MONDAY = "2026-11-23T{}+01:00"
 NOTE = "Migrän sedan i natt"

@@ -34,6 +34,8 @@ from storage.models import AbsenceReport, ConversationState, OutboxMessage, Pers
 from tests.rosters import students
 from tests.telegram_harness import ROSTER, STAFF, import_roster
 
+pytestmark = pytest.mark.postgresql
+
 OMAR, KARI = "+46701234502", "+4741234503"
 NOW = datetime.fromisoformat("2026-11-23T08:00:00+01:00")
 FUZZ = settings(max_examples=40, deadline=None, database=None,
@@ -132,6 +134,7 @@ async def test_the_web_chat_api_takes_any_text_and_names(db: Engine) -> None:
     with Session(db) as session:
         omar = session.exec(select(Person).where(Person.phone == OMAR)).one()
         omar.name = name = "<img src=x onerror=alert(1)> =cmd|' /C calc'!A0"
+        assert omar.id is not None
         omar_id = omar.id
         session.add(omar)
         session.commit()

@@ -89,8 +89,8 @@ async def test_a_full_day_logs_no_name_number_reason_or_token(
                     NARVARO_API_TOKEN=API_TOKEN) as bot:
         lena = Chat(telegram, telegram.add_user(7001, "Lena", language_code="sv"), 7001)
         await lena.link(LENA)
-        receipt = (await bot.sms_in(METTE, "Emil syg i dag")).body
-        assert receipt.startswith("Registreret") and REFERENCE.search(receipt)
+        text = (await bot.sms_in(METTE, "Emil syg i dag")).body
+        assert text.startswith("Registreret") and REFERENCE.search(text)
         notice = await lena.reply()
         assert notice.buttons == ["Ange orsaken"]
         await lena.tap("Ange orsaken")

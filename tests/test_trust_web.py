@@ -373,6 +373,7 @@ async def write_lock(database_url: str) -> AsyncIterator[None]:
             await connection.rollback()
 
 
+@pytest.mark.postgresql
 async def test_an_sms_is_stored_while_the_database_is_locked_and_answered_after(
     telegram: FakeTelegram, twilio: FakeTwilio, db: Engine, narvaro_env: dict[str, str]
 ) -> None:
@@ -408,6 +409,7 @@ async def test_an_sms_is_stored_while_the_database_is_locked_and_answered_after(
             intake.dispose()
 
 
+@pytest.mark.postgresql
 async def test_a_telegram_message_waits_out_a_locked_database(
     telegram: FakeTelegram, db: Engine, tmp_path: Path, narvaro_env: dict[str, str],
     caplog: pytest.LogCaptureFixture
@@ -437,6 +439,7 @@ def waiting_on_a_lock(db: Engine) -> bool:
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").scalar())
 
 
+@pytest.mark.postgresql
 def test_forget_removes_texts_still_waiting_in_the_intake(db: Engine) -> None:
     """A text from a person that is still in the intake (the bot has not handled it yet)
     goes when the person is forgotten; others' stay."""

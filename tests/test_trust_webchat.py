@@ -57,6 +57,7 @@ async def test_staff_sign_in_with_a_one_time_link_and_act_as_themselves(
         with Session(db) as session:
             anna_row, lena_row = (session.exec(select(Person.id).where(
                 Person.phone == p)).one() for p in (MENTOR_PHONE, LENA))
+        assert anna_row is not None and lena_row is not None
         # The ids in the web chat's addresses: the row's id with an HMAC of it.
         anna, lena = (bot.runtime.web.ids.make("person", row) for row in (anna_row, lena_row))
         async with httpx.AsyncClient(base_url=bot.public_url) as http:
