@@ -178,3 +178,15 @@ def test_the_children_as_a_group_and_a_count_that_does_not_fit(house: House) -> 
     asked = lena.say("De tre barnen är sjuka idag")
     assert asked == "Vem är frånvarande?\nSvara 1 för Ali, 2 för Sara, 3 för Alla."
     assert [report.cancelled_at is not None for report in reports(house)] == [True, True]
+
+
+def test_another_familys_child_by_first_name_is_not_recorded(house: House) -> None:
+    """Kari (Noor's mother) writes "Ali er syk i dag": Ali, capitalised, is another family's
+    child, so nothing is recorded and she is told whose she can report; in lower case "ali"
+    is not read as a name, and the report is Noor's."""
+    kari = house.sms("+4741234503")
+    assert kari.say("Ali er syk i dag") == (
+        "Det navnet er ikke et av barna dine her (Noor), så ingenting ble registrert. "
+        "Skriv navnet for å melde fravær for Noor.")
+    assert reports(house) == []
+    assert kari.say("ali er syk i dag").startswith("Registrert: Noor borte man. 23. nov, syk.")

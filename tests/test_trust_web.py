@@ -427,7 +427,9 @@ async def test_a_telegram_message_waits_out_a_locked_database(
             await until(lambda: "waits, the database is busy" in caplog.text
                         or telegram.unread(chat.chat_id) > 0
                         if database_url.startswith("sqlite") else waiting_on_a_lock(db),
-                        seconds=30)
+                        # SQLite's busy timeout runs out first (10 s, perhaps twice, longer
+                        # on a busy machine): a generous wait, which costs nothing when met.
+                        seconds=90)
         welcome = await chat.reply(wait=30)
         assert welcome.request_contact, welcome.text
 
