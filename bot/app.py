@@ -160,8 +160,9 @@ class Runtime:
                           browser=BrowserRules.for_address(
                               http_host=settings.http_host, public_url=settings.public_url,
                               exposed=settings.webchat_exposed),
-                          extra_routes=[webhook_route(self.connector, self.scheduler)]
-                          if self.connector is not None else None,
+                          extra_routes=[webhook_route(self.connector, self.connector_jobs)]
+                          if self.connector is not None and self.connector_jobs is not None
+                          else None,
                           health=health_of(context.engine))
         self.server = _Server(
             uvicorn.Config(self.web.app, host=settings.http_host, port=settings.http_port,

@@ -60,7 +60,11 @@ class ConnectorJobs:
         """Add the jobs to `scheduler`; `after` runs after each sync (wakes the sender)."""
         self.connector = connector
         self.after = after
+        self.scheduler = scheduler
         self._running = asyncio.Lock()
+        #: A change announced while a sync runs: that sync may have read past it, so another
+        #: follows at once (the scheduler would skip a second instance).
+        self._again = False
         scheduler.add_job(self._sync, "interval", seconds=interval, id=SYNC_JOB,
                           max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
         scheduler.add_job(self._push, "interval",
@@ -83,8 +87,18 @@ class ConnectorJobs:
             return True
 
     async def _sync(self) -> None:
-        if await self._in_thread(self.connector.sync):
-            self.after()
+        while True:
+            self._again = False
+            if await self._in_thread(self.connector.sync):
+                self.after()
+            if not self._again:
+                return
+
+    def sync_soon(self) -> None:
+        """Sync now: at once, or right after the sync in progress."""
+        self._again = True
+        if self.scheduler.get_job(SYNC_JOB) is not None:
+            self.scheduler.modify_job(SYNC_JOB, next_run_time=datetime.now(UTC))
 
     async def _push(self) -> None:
         await self._in_thread(self.connector.push_reports)
@@ -95,8 +109,7 @@ class ConnectorJobs:
             pass
 
 
-def webhook_route(connector: SS12000Connector,
-                  scheduler: AsyncIOScheduler) -> Route:
+def webhook_route(connector: SS12000Connector, jobs: ConnectorJobs) -> Route:
     """`POST /ss12000/notify/<secret>`: the server says something changed; sync now."""
 
     async def notify(request: Request) -> Response:
@@ -111,8 +124,8 @@ def webhook_route(connector: SS12000Connector,
             payload: Any = json.loads(body or b"{}")
         except ValueError:
             return Response(status_code=400)
-        if connector.callback_changes(payload) and scheduler.get_job(SYNC_JOB) is not None:
-            scheduler.modify_job(SYNC_JOB, next_run_time=datetime.now(UTC))
+        if connector.callback_changes(payload):
+            jobs.sync_soon()
         return Response(status_code=200)
 
     return Route(NOTIFY_PATH + "{secret}", notify, methods=["POST"])
