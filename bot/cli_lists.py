@@ -69,8 +69,8 @@ def cmd_list(context: Context, args: argparse.Namespace) -> int:
                        "due_at")
         else:
             rows = list_outbox(session, status=args.status, channel=args.channel, to=args.to)
-            columns = ("id", "recipient_name", "channel", "language", "status", "created_at",
-                       "text")
+            columns = ("id", "kind", "recipient_name", "channel", "language", "status",
+                       "created_at", "text")
     return _print_rows(rows, args.json, columns, context.settings.zone)
 
 

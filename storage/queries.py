@@ -106,7 +106,9 @@ def list_outbox(
          "recipient_phone": phone,
          "address": m.address, "channel": m.channel, "language": m.language, "text": m.text,
          "choices": m.choices or [], "status": m.status, "attempts": m.attempts,
-         "dedupe_key": m.dedupe_key, "created_at": m.created_at.isoformat(),
+         "dedupe_key": m.dedupe_key, "kind": m.kind, "student_id": m.student_id,
+         "day": m.day.isoformat() if m.day else None, "task_id": m.task_id,
+         "created_at": m.created_at.isoformat(),
          "sent_at": m.sent_at.isoformat() if m.sent_at else None,
          "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None,
          "last_error": m.last_error}

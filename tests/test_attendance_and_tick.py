@@ -117,3 +117,4 @@ def test_tick_sweeps_and_sends_once(
     assert main(["outbox", "list", "--json", "--to", "+46701234567"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [m["text"] for m in listed] == ["مرحبا", "later"]
+    assert all(m["kind"] for m in listed)  # what each message is about, from its column
