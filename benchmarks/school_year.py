@@ -52,7 +52,10 @@ COUNTRY = {"ljusnarsberg": "SE", "bengtsfors": "SE", "norway-example": "NO",
            "denmark": "DK", "lyngen": "NO"}
 STAFF = ("mentor", "principal", "nurse", "counsellor", "coordinator")
 #: Kinds of student; how many of each in every 20.
-PROFILES = (("healthy", 12), ("growing", 4), ("chronic", 1), ("lessons", 2), ("early", 1))
+PROFILES = (("healthy", 11), ("growing", 4), ("chronic", 1), ("lessons", 2), ("early", 1),
+            ("trip", 1))
+#: A "trip" student's granted leave, and nothing else: two weeks in autumn, one in spring.
+TRIPS = ((date(2026, 10, 5), 10), (date(2027, 3, 1), 5))
 
 
 @dataclass
@@ -156,6 +159,8 @@ def setup(engine: Engine, preset: str, students: int, seed: int = 7) -> dict[int
 def _absences(rng: random.Random, profile: str, days: list[date], lesson_level: bool
               ) -> dict[date, list[tuple[str, time | None, time | None, str]]]:
     """A year of roll call for one student: per day, (kind, lesson start, end, state)."""
+    if profile == "trip":
+        return _trips(days)
     found: dict[date, list[tuple[str, time | None, time | None, str]]] = defaultdict(list)
     index = 0
     illness = {"healthy": 0.012, "growing": 0.015, "chronic": 0.02, "lessons": 0.01,
@@ -188,6 +193,12 @@ def _absences(rng: random.Random, profile: str, days: list[date], lesson_level: 
             found = {second: [("absent", None, None, "unexcused")], **{
                 d: rows for d, rows in found.items() if d != second}}
     return found
+
+
+def _trips(days: list[date]) -> dict[date, list[tuple[str, time | None, time | None, str]]]:
+    """Granted leave only (state "leave"), whole days: the `TRIPS`."""
+    return {day: [("absent", None, None, "leave")] for start, length in TRIPS
+            for day in [d for d in days if d >= start][:length]}
 
 
 def run(engine: Engine, preset: str, students: int, *, seed: int = 7,

@@ -17,7 +17,11 @@ the sweep after it, and on Mondays a sweep before any roll call. Checked, per pr
   "mer än 10 %" over a base of 20 school days is met by a three-day illness in a term's
   first weeks, a meeting by the plan's own words; the Norwegian example's "gjentagende
   fraværsmønster", chosen as the 3rd occasion, is low too); the chronic
-  absentees reach the second rung or higher where the plan climbs on absence alone.
+  absentees reach the second rung or higher where the plan climbs on absence alone;
+- granted leave counts as the preset says (`[counting] leave`): a student whose only
+  absence is granted leave (two weeks in autumn, one in spring) has it in the ladder's
+  absence counters where the plan counts all absence, nowhere where it does not (and is
+  then never on a step), and never as unexcused.
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from benchmarks.school_year import SPRING, Year, run
-from policy.ladder import load_ladder
+from benchmarks.school_year import SPRING, TRIPS, Year, run, terms
+from policy.ladder import counters, load_ladder
+from storage.attendance import ladder_records
 from storage.db import make_engine
-from storage.models import OutboxMessage, StaffTask
+from storage.models import OutboxMessage, School, StaffTask
+from storage.schools import school_calendar
 from tests.conftest import fresh_database_url
 
 PRESETS = ["ljusnarsberg", "bengtsfors", "norway-example", "denmark", "lyngen"]
@@ -109,7 +116,27 @@ def test_a_school_year(preset: str, tmp_path: Path) -> None:
         for pupil in chronic:
             reached = max(level for (s, _t), level in year.top_level.items() if s == pupil)
             assert reached >= 2, (pupil, reached)
+    _granted_leave_counts_as_the_plan_says(engine, preset, year)
     engine.dispose()
+
+
+def _granted_leave_counts_as_the_plan_says(engine: Engine, preset: str, year: Year) -> None:
+    ladder = load_ladder(preset)
+    trips = [s for s, p in year.profiles.items() if p == "trip"]
+    assert trips
+    with Session(engine) as session:
+        calendar = school_calendar(session, session.exec(select(School)).one())
+        for (start, length), (term_start, term_end) in zip(TRIPS, terms(), strict=True):
+            # The week after the trip: the leave lies behind, inside the term.
+            today = calendar.school_days(start, term_end)[length + 5]
+            records = ladder_records(session, trips, term_start, today)
+            for pupil in trips:
+                found = counters(records[pupil], calendar, today, counting=ladder.counting)
+                assert found["unexcused_occasions"] == 0 and found["unexcused_percent"] == 0
+                counted = found["absence_occasions"] > 0 and found["absence_percent"] > 0
+                assert counted == (ladder.counting.leave == "absence"), (pupil, found)
+    if ladder.counting.leave == "none":
+        assert all(level == 0 for (s, _t), level in year.top_level.items() if s in trips)
 
 
 def _school_days(preset: str, first: date, last: date) -> list[date]:
