@@ -27,9 +27,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers.messages import Choice, Context, Reply, Reportable
-from handlers.report_dialog import join_names
-from handlers.schooltime import calendar_for, local_now
+from handlers.messages import Choice, Context, Reply
+from handlers.report_dialog import Turn, join_names
 from locales import gettext_for
 from locales.formats import first_name, format_day, format_days, format_span
 from policy.calendar import SchoolCalendar
@@ -50,8 +49,7 @@ from services.leave import (
 )
 from storage.conversations import clear_state, set_state
 from storage.leave import create_application, days_of, may_decide
-from storage.models import ConversationState, LeaveApplication, Person, School
-from storage.schools import policy_of
+from storage.models import ConversationState, LeaveApplication, Person
 
 DIALOG = "leave"
 COMMAND = "/leave"
@@ -94,31 +92,17 @@ class _in:  # reads as `_in(person).t("…")`, which Babel extracts as `t`
 # ---------------------------------------------------------------- the guardian applies
 
 
-@dataclass
-class _Form:
-    """A guardian's application so far."""
-
-    session: Session
-    person: Person
-    students: list[Reportable]
-    data: dict[str, Any]
-    now: datetime
-
-    @property
-    def chosen(self) -> list[Reportable]:
-        ids = self.data.get("students") or []
-        return [r for r in self.students if r.student.id in ids]
-
-    def school(self) -> School | None:
-        chosen = self.chosen or self.students
-        return self.session.get(School, chosen[0].student.school_id) if chosen else None
+class _Form(Turn):
+    """A guardian's application so far: a report dialog's form (who writes, for whom, the
+    school's calendar and local date), with the leave dialog's own steps."""
 
     def today(self) -> date:
-        return local_now(self.school(), self.now).date()
+        """The school's local date."""
+        return self.context()[2]
 
     def calendar(self) -> SchoolCalendar:
-        school = self.school()
-        return calendar_for(self.session, school, policy_of(school))
+        """The school's calendar."""
+        return self.context()[0]
 
 
 def begin(context: Context) -> Reply:
