@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from locales import gettext_for
 from policy.ladder import Step
 from policy.notices import is_quiet
 from policy.routing import AUTO
-from storage.db import chunks
-from storage.models import Person, School, Student
+from storage.models import School
 from storage.outbox import MessageKind, about, enqueue_many
+from storage.people import students_with_persons
 from storage.reports import recipients_by_student
 from storage.schools import notice_rules
 
@@ -38,13 +38,7 @@ def send_letters(
     if not wanted:
         return 0
     ids = [student_id for student_id, _step in wanted]
-    students: dict[int, tuple[Student, Person]] = {}
-    for part in chunks(ids):
-        for student, child in session.execute(
-            select(Student, Person).join(Person, col(Person.id) == Student.person_id)
-            .where(col(Student.id).in_(part))
-        ).all():
-            students[student.id or 0] = (student, child)
+    students = students_with_persons(session, ids)
     readers = recipients_by_student(session, [student for student, _child in students.values()])
     not_before = after_quiet_hours(school, now)
     messages = []

@@ -29,6 +29,7 @@ from storage.attendance import ladder_records
 from storage.db import chunks
 from storage.models import Absence, OutboxMessage, Person, School, Student
 from storage.outbox import MessageKind, about, enqueue_many
+from storage.people import students_with_persons
 from storage.reports import recipients_by_student
 
 PREFIX = "term-total:"
@@ -58,7 +59,7 @@ def _tell_school(session: Session, at_school: SchoolNow, now: datetime) -> int:
         return 0
     records = ladder_records(session, candidates, term.start, through)
     missed = {student: days_missed(records.get(student, []), days) for student in candidates}
-    students = _students(session, [s for s in candidates if missed[s] >= min(
+    students = students_with_persons(session, [s for s in candidates if missed[s] >= min(
         rules.term_total_days)])
     readers = recipients_by_student(session, [student for student, _child in students.values()])
     told = _told(session, term.start, rules.term_total_days, readers)
@@ -126,17 +127,6 @@ def _with_absent_days(session: Session, school: School, first: date, last: date,
         .group_by(col(Absence.student_id))
         .having(func.count(distinct(col(Absence.day))) >= at_least)
     ).scalars())
-
-
-def _students(session: Session, ids: list[int]) -> dict[int, tuple[Student, Person]]:
-    found: dict[int, tuple[Student, Person]] = {}
-    for part in chunks(ids):
-        for student, child in session.execute(
-            select(Student, Person).join(Person, col(Person.id) == Student.person_id)
-            .where(col(Student.id).in_(part))
-        ).all():
-            found[student.id or 0] = (student, child)
-    return found
 
 
 def _told(session: Session, term_start: date, thresholds: tuple[int, ...],

@@ -11,6 +11,7 @@ from sqlalchemy import case, exists, func, true
 from sqlmodel import Session, col, select
 
 from policy.routing import Reachability
+from storage.db import chunks
 from storage.models import (
     Guardianship,
     Person,
@@ -48,6 +49,18 @@ class Roles:
                 .where(StaffRole.person_id == self._person_id)
             )
         )
+
+
+def students_with_persons(session: Session, ids: list[int]) -> dict[int, tuple[Student, Person]]:
+    """Each of the students `ids` with their person (name, language, contact), by id."""
+    found: dict[int, tuple[Student, Person]] = {}
+    for part in chunks(ids):
+        for student, child in session.execute(
+            select(Student, Person).join(Person, col(Person.id) == Student.person_id)
+            .where(col(Student.id).in_(part))
+        ).all():
+            found[student.id or 0] = (student, child)
+    return found
 
 
 def roles_of(session: Session, person: Person) -> Roles:
