@@ -112,28 +112,28 @@ def external_id(session: Session, connector: str, kind: str, local_id: int) -> s
 def queue_report(session: Session, report: AbsenceReport, now: datetime) -> int:
     """Queue a new report for every school system its student comes from (in the report's
     own transaction, so it is never lost); returns how many were queued."""
-    connectors = session.execute(select(ConnectorLink.connector).where(
-        ConnectorLink.kind == "student", ConnectorLink.local_id == report.student_id)
-    ).scalars().all()
     assert report.id is not None, "a report is queued once it has an id"
-    for connector in sorted(set(connectors)):
-        session.add(ConnectorOutbox(
-            connector=connector, dedupe_key=f"{connector}:report:{report.id}",
-            report_id=report.id, status=WAITING, not_before=now, created_at=now))
-    return len(set(connectors))
+    return _queue(session, report.student_id, f"report:{report.id}", now,
+                  report_id=report.id)
 
 
 def queue_leave_day(session: Session, day: LeaveDay, now: datetime) -> int:
     """Queue a day of granted leave (written as `Beviljad ledighet`) for every school system
     its student comes from; returns how many were queued."""
-    connectors = session.execute(select(ConnectorLink.connector).where(
-        ConnectorLink.kind == "student", ConnectorLink.local_id == day.student_id)
-    ).scalars().all()
-    for connector in sorted(set(connectors)):
+    return _queue(session, day.student_id, f"leave:{day.id}", now, leave_day_id=day.id)
+
+
+def _queue(session: Session, student_id: int, what: str, now: datetime, *,
+           report_id: int | None = None, leave_day_id: int | None = None) -> int:
+    """One row per school system the student comes from, `what` in its dedupe key."""
+    connectors = sorted(set(session.execute(select(ConnectorLink.connector).where(
+        ConnectorLink.kind == "student", ConnectorLink.local_id == student_id)
+    ).scalars().all()))
+    for connector in connectors:
         session.add(ConnectorOutbox(
-            connector=connector, dedupe_key=f"{connector}:leave:{day.id}",
-            leave_day_id=day.id, status=WAITING, not_before=now, created_at=now))
-    return len(set(connectors))
+            connector=connector, dedupe_key=f"{connector}:{what}", status=WAITING,
+            not_before=now, created_at=now, report_id=report_id, leave_day_id=leave_day_id))
+    return len(connectors)
 
 
 def report_changed(session: Session, report: AbsenceReport, now: datetime) -> None:

@@ -15,7 +15,7 @@ is marked `to_correct` (the school corrects it in its own system).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,39 +54,39 @@ UNCERTAIN = "uncertain"
 def absence_body(session: Session, report: AbsenceReport) -> dict[str, Any] | None:
     """The Absence to write for `report`, or None when its student is not the school
     system's."""
-    student = session.get(Student, report.student_id)
-    school = session.get(School, student.school_id) if student else None
-    if student is None or school is None:
-        return None
-    zone = ZoneInfo(school.timezone)
-    start = datetime.combine(report.first_day, report.part_start or time(0), zone)
-    end = datetime.combine(report.last_day, report.part_end or time(23, 59, 59), zone)
-    body: dict[str, Any] = {"startTime": start.isoformat(), "endTime": end.isoformat(),
-                            "type": ABSENCE_TYPE, "student": {"id": student.external_id}}
-    if unit := kept.external_id(session, NAME, "school", school.id or 0):
-        body["organisation"] = {"id": unit}
-    if reporter := kept.external_id(session, NAME, "person", report.reporter_id):
-        body["registeredBy"] = {"id": reporter}
-    return body
+    return _body(session, report.student_id, (report.first_day, report.last_day),
+                 (report.part_start, report.part_end), ABSENCE_TYPE, report.reporter_id)
 
 
 def leave_body(session: Session, day: LeaveDay) -> dict[str, Any] | None:
     """The Absence to write for a granted day of leave, or None when it is no longer granted
     or its student is not the school system's."""
     application = session.get(LeaveApplication, day.application_id)
-    student = session.get(Student, day.student_id)
+    if application is None or day.decision != "granted":
+        return None
+    return _body(session, day.student_id, (day.day, day.day),
+                 (application.part_start, application.part_end), LEAVE_TYPE,
+                 application.decided_by)
+
+
+def _body(session: Session, student_id: int, days: tuple[date, date],
+          hours: tuple[time | None, time | None], kind: str,
+          registered_by: int | None) -> dict[str, Any] | None:
+    """An SS 12000 Absence from the first day's start (or midnight) to the last day's end (or
+    its last second), in the school's zone; None when the student or school is gone."""
+    student = session.get(Student, student_id)
     school = session.get(School, student.school_id) if student else None
-    if application is None or student is None or school is None or day.decision != "granted":
+    if student is None or school is None:
         return None
     zone = ZoneInfo(school.timezone)
-    start = datetime.combine(day.day, application.part_start or time(0), zone)
-    end = datetime.combine(day.day, application.part_end or time(23, 59, 59), zone)
+    start = datetime.combine(days[0], hours[0] or time(0), zone)
+    end = datetime.combine(days[1], hours[1] or time(23, 59, 59), zone)
     body: dict[str, Any] = {"startTime": start.isoformat(), "endTime": end.isoformat(),
-                            "type": LEAVE_TYPE, "student": {"id": student.external_id}}
+                            "type": kind, "student": {"id": student.external_id}}
     if unit := kept.external_id(session, NAME, "school", school.id or 0):
         body["organisation"] = {"id": unit}
-    decider = application.decided_by
-    if decider is not None and (by := kept.external_id(session, NAME, "person", decider)):
+    if registered_by is not None and (
+            by := kept.external_id(session, NAME, "person", registered_by)):
         body["registeredBy"] = {"id": by}
     return body
 
