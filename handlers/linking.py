@@ -24,6 +24,7 @@ from policy.text import clean_text
 from storage.inbound import mark_seen
 from storage.models import AuditLog, OutboxMessage, Person
 from storage.outbox import MessageKind, enqueue_row
+from storage.people import person_by_chat
 
 log = logging.getLogger(__name__)
 #: A choice with this data is the channel's "share my phone number" button (bot.telegram
@@ -59,9 +60,7 @@ def handle_chat_message(
     if not mark_seen(session, channel=message.channel, ref=clean_text(message.ref)[:64],
                      now=now):
         return []
-    person = session.execute(
-        select(Person).where(Person.telegram_chat_id == message.chat_id)
-    ).scalar_one_or_none()
+    person = person_by_chat(session, message.chat_id)
     if message.contact_phone is not None:
         return _link(session, message, person, now, claim)
     if person is None:
@@ -156,9 +155,7 @@ def note_chat_blocked(
     """
     if not mark_seen(session, channel=channel, ref=ref, now=now):
         return
-    person = session.execute(
-        select(Person).where(Person.telegram_chat_id == chat_id)
-    ).scalar_one_or_none()
+    person = person_by_chat(session, chat_id)
     if person is None:
         return
     person.telegram_blocked_at = now if blocked else None

@@ -72,6 +72,7 @@ class Turn:
     _contexts: dict[int | None, tuple[SchoolCalendar, PolicyPreset, date, NoticeRules]] = (
         field(default_factory=dict)
     )
+    _schools: dict[int, School | None] = field(default_factory=dict)
 
     @property
     def language(self) -> str:
@@ -96,7 +97,13 @@ class Turn:
     def school(self) -> School | None:
         """The chosen student's school (or the first child's, before one is chosen)."""
         chosen = self.chosen or self.students
-        return self.session.get(School, chosen[0].student.school_id) if chosen else None
+        if not chosen:
+            return None
+        school_id = chosen[0].student.school_id
+        # Asked for many times a turn: the session's identity map costs more than a dict.
+        if school_id not in self._schools:
+            self._schools[school_id] = self.session.get(School, school_id)
+        return self._schools[school_id]
 
     def context(self) -> tuple[SchoolCalendar, PolicyPreset, date, NoticeRules]:
         """The calendar, plan, local date and notice rules of the school concerned."""

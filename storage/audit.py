@@ -4,11 +4,21 @@ numbers, reasons or texts."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Insert, insert
 from sqlmodel import Session, col, select
 
+from storage.db import execute_write, table_of
 from storage.models import Absence, AuditLog, StaffTask, Student
+
+
+@cache
+def _insert() -> Insert:
+    # Built once, on the table: an audit row is never read back in the same transaction,
+    # so it needs no object in the session.
+    return insert(table_of(AuditLog))
 
 
 def audit(
@@ -16,9 +26,10 @@ def audit(
     entity_id: str | int | None = None, student_id: int | None = None, **detail: Any,
 ) -> None:
     """Add one audit row (in the caller's transaction)."""
-    session.add(AuditLog(at=at, actor=actor, action=action, entity=entity,
-                         entity_id=None if entity_id is None else str(entity_id),
-                         student_id=student_id, detail=detail))
+    execute_write(session, _insert(), {
+        "at": at, "actor": actor, "action": action, "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id), "student_id": student_id,
+        "detail": detail})
 
 
 #: The actor of what the time-driven rules change by themselves.

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from storage.db import chunks
@@ -123,12 +124,18 @@ def queue_leave_day(session: Session, day: LeaveDay, now: datetime) -> int:
     return _queue(session, day.student_id, f"leave:{day.id}", now, leave_day_id=day.id)
 
 
+@cache
+def _connectors_query() -> Any:
+    # Built once: every report runs it, and building it costs about as much as running it.
+    return select(ConnectorLink.connector).where(ConnectorLink.kind == "student",
+                                                 ConnectorLink.local_id == bindparam("student"))
+
+
 def _queue(session: Session, student_id: int, what: str, now: datetime, *,
            report_id: int | None = None, leave_day_id: int | None = None) -> int:
     """One row per school system the student comes from, `what` in its dedupe key."""
-    connectors = sorted(set(session.execute(select(ConnectorLink.connector).where(
-        ConnectorLink.kind == "student", ConnectorLink.local_id == student_id)
-    ).scalars().all()))
+    connectors = sorted(set(session.execute(_connectors_query(),
+                                            {"student": student_id}).scalars().all()))
     for connector in connectors:
         session.add(ConnectorOutbox(
             connector=connector, dedupe_key=f"{connector}:{what}", status=WAITING,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import case, exists, func, true
+from sqlalchemy import bindparam, case, exists, func, true
 from sqlmodel import Session, col, select
 
 from policy.routing import Reachability
@@ -63,21 +63,44 @@ def students_with_persons(session: Session, ids: list[int]) -> dict[int, tuple[S
     return found
 
 
-def roles_of(session: Session, person: Person) -> Roles:
-    """Every role `person` holds."""
-    children = [
-        (student, child)
-        for student, child in session.execute(
-            select(Student, Person)
+# The queries every message runs are built once: building a query and its cache key costs
+# about as much as running it.
+@cache
+def _children_query() -> Any:
+    return (select(Student, Person)
             .join(Guardianship, col(Guardianship.student_id) == Student.id)
             .join(Person, col(Person.id) == Student.person_id)
-            .where(Guardianship.guardian_id == person.id)
-            .order_by(Person.name)
-        )
-    ]
-    student = session.execute(
-        select(Student).where(Student.person_id == person.id)
-    ).scalar_one_or_none()
+            .where(Guardianship.guardian_id == bindparam("person"))
+            .order_by(Person.name))
+
+
+@cache
+def _own_student_query() -> Any:
+    return select(Student).where(Student.person_id == bindparam("person"))
+
+
+@cache
+def _by_chat_query() -> Any:
+    return select(Person).where(Person.telegram_chat_id == bindparam("chat"))
+
+
+@cache
+def _names_query() -> Any:
+    return (select(Person.name).join(Student, col(Student.person_id) == Person.id)
+            .where(col(Student.school_id).in_(bindparam("schools", expanding=True))))
+
+
+def person_by_chat(session: Session, chat_id: int) -> Person | None:
+    """The person whose linked chat this is, if any."""
+    return session.execute(_by_chat_query(), {"chat": chat_id}).scalar_one_or_none()
+
+
+def roles_of(session: Session, person: Person) -> Roles:
+    """Every role `person` holds."""
+    children = [(student, child) for student, child
+                in session.execute(_children_query(), {"person": person.id})]
+    student = session.execute(_own_student_query(),
+                              {"person": person.id}).scalar_one_or_none()
     return Roles(session, person.id or 0, children, student)
 
 
@@ -209,6 +232,4 @@ def student_names_at(session: Session, school_ids: list[int]) -> list[str]:
     from the writer's own; never shown to anyone)."""
     if not school_ids:
         return []
-    return list(session.execute(
-        select(Person.name).join(Student, col(Student.person_id) == Person.id)
-        .where(col(Student.school_id).in_(school_ids))).scalars())
+    return list(session.execute(_names_query(), {"schools": school_ids}).scalars())

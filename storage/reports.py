@@ -6,12 +6,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any
 
+from sqlalchemy import Insert, bindparam, insert
 from sqlmodel import Session, col, select
 
 from policy.reporting import ReportDays, new_reference, part_overlaps
+from storage.audit import audit
 from storage.connectors import queue_report, report_changed
-from storage.db import chunks
+from storage.db import chunks, execute_write, table_of
 from storage.models import (
     Absence,
     AbsenceReport,
@@ -38,22 +42,41 @@ def _slot(part_start: time | None) -> str:
     return "day" if part_start is None else part_start.strftime("%H:%M")
 
 
+# What every report runs is built once: building a query and its cache key costs about as
+# much as running it.
+@cache
+def _active_query() -> Any:
+    return (select(AbsenceReport)
+            .where(AbsenceReport.student_id == bindparam("student"),
+                   col(AbsenceReport.cancelled_at).is_(None),
+                   AbsenceReport.first_day <= bindparam("last"),
+                   AbsenceReport.last_day >= bindparam("first"))
+            .order_by(col(AbsenceReport.id)))
+
+
+@cache
+def _insert_absence() -> Insert:
+    # On the table: the new row is read back, if at all, by a query.
+    return insert(table_of(Absence))
+
+
+@cache
+def _reference_query() -> Any:
+    return select(AbsenceReport.id).where(AbsenceReport.reference == bindparam("reference"))
+
+
+@cache
+def _absences_query() -> Any:
+    return select(Absence).where(Absence.student_id == bindparam("student"),
+                                 col(Absence.day).in_(bindparam("days", expanding=True)))
+
+
 def active_reports(
     session: Session, student_id: int, first: date, last: date
 ) -> list[AbsenceReport]:
     """Reports for `student_id` not cancelled and overlapping `first`..`last`."""
-    return list(
-        session.execute(
-            select(AbsenceReport)
-            .where(
-                AbsenceReport.student_id == student_id,
-                col(AbsenceReport.cancelled_at).is_(None),
-                AbsenceReport.first_day <= last,
-                AbsenceReport.last_day >= first,
-            )
-            .order_by(col(AbsenceReport.id))
-        ).scalars()
-    )
+    return list(session.execute(_active_query(), {
+        "student": student_id, "first": first, "last": last}).scalars())
 
 
 def reports_for_day(
@@ -110,11 +133,9 @@ def save_report(
     _lock_student(session, student.id)
     for existing in active_reports(session, student.id, days.first, days.last):
         if _covers(existing, days):
-            session.add(AuditLog(
-                at=now, actor=f"person:{reporter.id}", action="report.merge",
-                entity="absence_report", entity_id=existing.reference,
-                detail={"student_id": student.id}, student_id=student.id,
-            ))
+            audit(session, at=now, actor=f"person:{reporter.id}", action="report.merge",
+                  entity="absence_report", entity_id=existing.reference,
+                  student_id=student.id)
             return SavedReport(existing, merged=True)
     report = AbsenceReport(
         reference=_unique_reference(session), student_id=student.id, reporter_id=reporter.id,
@@ -127,22 +148,16 @@ def save_report(
     queue_report(session, report, now)  # to the school system it came from, if any
     for day in days.on_time_days:
         _excuse_day(session, student.id, day, days.part_start, days.part_end, now)
-    session.add(AuditLog(
-        at=now, actor=f"person:{reporter.id}", action="report.create", entity="absence_report",
-        entity_id=report.reference,
-        detail={"student_id": student.id, "days": len(days.school_days),
-                "late_days": len(days.late_days), "channel": channel},
-        student_id=student.id,
-    ))
+    audit(session, at=now, actor=f"person:{reporter.id}", action="report.create",
+          entity="absence_report", entity_id=report.reference, student_id=student.id,
+          days=len(days.school_days), late_days=len(days.late_days), channel=channel)
     return SavedReport(report, merged=False)
 
 
 def _unique_reference(session: Session) -> str:
     while True:
         reference = new_reference()
-        taken = session.execute(
-            select(AbsenceReport.id).where(AbsenceReport.reference == reference)
-        ).first()
+        taken = session.execute(_reference_query(), {"reference": reference}).first()
         if taken is None:
             return reference
 
@@ -165,21 +180,18 @@ def _excuse_day(
     slot = _slot(part_start)
     own = next((absence for absence in absences if absence.slot == slot), None)
     if own is None:
-        session.add(Absence(
-            student_id=student_id, day=day, slot=slot, lesson_start=part_start,
-            lesson_end=part_end, kind="absent", state="reported", source="report",
-            recorded_at=now, updated_at=now,
-        ))
+        execute_write(session, _insert_absence(), {
+            "student_id": student_id, "day": day, "slot": slot, "lesson_start": part_start,
+            "lesson_end": part_end, "kind": "absent", "state": "reported", "source": "report",
+            "recorded_at": now, "updated_at": now, "minutes_late": None, "notified_at": None,
+            "answered_at": None, "answer": None})
     else:  # a roll-call "present" withdrew it earlier; the guardian now says absent
         own.state, own.updated_at = "reported", now
 
 
 def _absences(session: Session, student_id: int, days: Sequence[date]) -> list[Absence]:
-    return list(
-        session.execute(
-            select(Absence).where(Absence.student_id == student_id, col(Absence.day).in_(days))
-        ).scalars()
-    )
+    return list(session.execute(_absences_query(),
+                                {"student": student_id, "days": list(days)}).scalars())
 
 
 def cancel_report(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from policy.calendar import DateRange, SchoolCalendar
@@ -41,11 +43,15 @@ def school_zone(session: Session, school_id: int) -> ZoneInfo:
     return ZoneInfo(school.timezone)
 
 
+@cache
+def _periods_query() -> Any:
+    # Built once: every report reads its school's calendar.
+    return select(CalendarPeriod).where(CalendarPeriod.school_id == bindparam("school"))
+
+
 def school_calendar(session: Session, school: School) -> SchoolCalendar:
     """The school's calendar: its country's holidays plus its own terms and breaks."""
-    periods = session.exec(
-        select(CalendarPeriod).where(CalendarPeriod.school_id == school.id)
-    ).all()
+    periods = session.execute(_periods_query(), {"school": school.id}).scalars().all()
     terms = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "term")
     breaks = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "break")
     return SchoolCalendar(country=school.country, terms=terms, breaks=breaks, default_year=True)
