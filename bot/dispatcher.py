@@ -8,8 +8,9 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -97,6 +98,7 @@ class Dispatcher:
         self._closed = asyncio.Event()
         self._closing = False
         self._last_flood: dict[str, tuple[float, str | None]] = {}
+        self._marks = _Marks(self._record_sent)
 
     def wake(self) -> None:
         """Send what is due now rather than at the next interval."""
@@ -282,8 +284,8 @@ class Dispatcher:
             log.exception("outbox %s: channel %s failed", message.id, name)
             await asyncio.to_thread(self._record_failure, message, type(error).__name__)
             return LATER
-        await asyncio.to_thread(self._record_sent, message.id or 0, ref,
-                                channel.delivers_locally, channel.name)
+        await self._marks.sent(Sent(message.id or 0, ref, channel.delivers_locally,
+                                    channel.name))
         log.info("outbox %s sent to person %s on %s", message.id,
                  person.id if person else "-", channel.name)
         return 1
@@ -296,11 +298,11 @@ class Dispatcher:
         return address is None or (
             last is not None and now - last[0] < FLOOD_WINDOW and last[1] != address)
 
-    def _record_sent(self, message_id: int, ref: str | None, delivered: bool,
-                     channel: str) -> None:
+    def _record_sent(self, marks: list[Sent]) -> None:
         with session_scope(self.engine) as session:
-            mark_sent(session, message_id, now=self.clock.now(), provider_ref=ref,
-                      delivered=delivered, channel=channel)
+            for mark in marks:
+                mark_sent(session, mark.message_id, now=self.clock.now(), provider_ref=mark.ref,
+                          delivered=mark.delivered, channel=mark.channel)
 
     def _record_failure(self, message: OutboxMessage, error: str, final: bool = False,
                         retry_after: float | None = None, code: str | None = None) -> None:
@@ -379,6 +381,58 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
             self._wake.clear()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message a channel took: what `mark_sent` records of it."""
+
+    message_id: int
+    ref: str | None
+    delivered: bool
+    channel: str
+
+
+class _Marks:
+    """Sent messages recorded together: one transaction for every mark that came in while
+    the last was being written (many conversations at once), at once when none was.
+
+    `sent` returns once its mark is committed, so a send's outcome is still recorded
+    before its lane's turn ends.
+    """
+
+    def __init__(self, write: Callable[[list[Sent]], None]) -> None:
+        self._write = write
+        self._waiting: list[tuple[Sent, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def sent(self, mark: Sent) -> None:
+        """Record `mark`, with whatever else is waiting."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((mark, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_all())
+        await done
+
+    async def _write_all(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await asyncio.to_thread(self._write, [mark for mark, _done in batch])
+                except BaseException as error:  # each sender hears it, as from its own write
+                    for _mark, done in batch:
+                        if not done.done():
+                            done.set_exception(error if isinstance(error, Exception)
+                                               else asyncio.CancelledError())
+                    if not isinstance(error, Exception):
+                        raise
+                else:
+                    for _mark, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._writer = None
 
 
 class _Round:

@@ -56,7 +56,6 @@ from storage.outbox import (
     maybe_sent_on,
     refs_in_use,
     settle_by_provider,
-    stamp_claims,
 )
 
 log = logging.getLogger(__name__)
@@ -251,14 +250,17 @@ class TwilioSms:
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
 
+    @property
+    def _claimer(self) -> str | None:
+        """The worker this process's answers are claimed for (it sends them itself)."""
+        return self.settings.worker if self.deliver is not None else None
+
     def _handle(self, message: SmsMessage) -> Claimed:
         with session_scope(self.engine, hold=True) as session:
             rows = handle_sms(session, message, now=self.clock.now(),
                               default_language=self.default_language,
                               secret=(self.settings.twilio_auth_token or "").encode(),
-                              claim=self.deliver is not None)
-            if self.deliver is not None:
-                stamp_claims(session, (row.id or 0 for row in rows), worker=self.settings.worker)
+                              claim=self._claimer)
             return [
                 (row, session.get(Person, row.recipient_id) if row.recipient_id else None)
                 for row in rows
@@ -277,10 +279,8 @@ class TwilioSms:
             )
             row = enqueue_row(session, dedupe_key=f"apology:sms:{message.sid}", channel="sms",
                               kind=MessageKind.APOLOGY,
-                              now=self.clock.now(), claim=self.deliver is not None,
+                              now=self.clock.now(), claim=self._claimer,
                               recipient_id=person.id, language=person.language, text=text)
-            if row is not None and self.deliver is not None:
-                stamp_claims(session, [row.id or 0], worker=self.settings.worker)
             return [(row, person)] if row is not None else []
 
     async def status(self, params: Mapping[str, str]) -> None:

@@ -64,7 +64,6 @@ from policy.clock import Clock
 from policy.pacing import Ceiling
 from storage.db import database_busy, session_scope
 from storage.models import OutboxMessage, Person
-from storage.outbox import stamp_claims
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -349,13 +348,16 @@ class TelegramBot:
             note_chat_blocked(session, channel=self.name, chat_id=chat_id, blocked=blocked,
                               ref=ref, now=self.clock.now())
 
+    @property
+    def _claimer(self) -> str | None:
+        """The worker this process's answers are claimed for (it sends them itself)."""
+        return self.settings.worker if self.deliver is not None else None
+
     def _handle(self, message: ChatMessage) -> list[tuple[OutboxMessage, Person | None]]:
         with session_scope(self.engine, hold=True) as session:
             rows = handle_chat_message(session, message, now=self.clock.now(),
-                                       claim=self.deliver is not None,
+                                       claim=self._claimer,
                                        secret=(self.settings.telegram_token or "").encode())
-            if self.deliver is not None:
-                stamp_claims(session, (row.id or 0 for row in rows), worker=self.settings.worker)
             return [
                 (row, session.get(Person, row.recipient_id) if row.recipient_id else None)
                 for row in rows

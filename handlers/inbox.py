@@ -30,7 +30,7 @@ MAX_TEXT = 1000
 
 
 def handle_incoming(
-    session: Session, incoming: Incoming, *, now: datetime, claim: bool = False
+    session: Session, incoming: Incoming, *, now: datetime, claim: str | None = None
 ) -> list[OutboxMessage]:
     """Answer `incoming` once: a replayed message (same channel and `ref`) is skipped.
 
@@ -47,7 +47,7 @@ def handle_incoming(
 
 def respond(
     session: Session, person: Person, incoming: Incoming, *, now: datetime,
-    linked: bool = False, claim: bool = False,
+    linked: bool = False, claim: str | None = None,
 ) -> list[OutboxMessage]:
     """Decide the answers to `incoming` from `person` and put them in the outbox.
 

@@ -48,7 +48,7 @@ class ChatMessage:
 
 
 def handle_chat_message(
-    session: Session, message: ChatMessage, *, now: datetime, claim: bool = False,
+    session: Session, message: ChatMessage, *, now: datetime, claim: str | None = None,
     secret: bytes = b"",
 ) -> list[OutboxMessage]:
     """Handle one chat message (once, however often it is delivered).
@@ -89,7 +89,8 @@ def _welcome(language: str) -> Reply:
 
 
 def _link(
-    session: Session, message: ChatMessage, current: Person | None, now: datetime, claim: bool
+    session: Session, message: ChatMessage, current: Person | None, now: datetime,
+    claim: str | None,
 ) -> list[OutboxMessage]:
     hint = current.language if current else normalize_language(message.language_hint)
     if message.contact_user_id != message.user_id:
@@ -129,7 +130,7 @@ def _link(
 
 def _to_chat(
     session: Session, message: ChatMessage, language: str, replies: list[Reply], now: datetime,
-    claim: bool, *, key: str | None = None,
+    claim: str | None, *, key: str | None = None,
 ) -> list[OutboxMessage]:
     queued = []
     for number, reply in enumerate(replies):

@@ -74,7 +74,7 @@ def numbered_choices(choices: list[dict[str, str]] | None) -> list[dict[str, str
 
 def handle_sms(
     session: Session, message: SmsMessage, *, now: datetime, default_language: str,
-    secret: bytes, claim: bool = False,
+    secret: bytes, claim: str | None = None,
 ) -> list[OutboxMessage]:
     """Handle one incoming text (once, however often it is delivered); returns the answers
     queued (claimed for sending by the caller when `claim`).
@@ -148,7 +148,7 @@ def _worded(data: str) -> bool:
 
 def _keyword(
     session: Session, person: Person, message: SmsMessage, said: str, now: datetime,
-    claim: bool,
+    claim: str | None,
 ) -> list[OutboxMessage]:
     language = person.language
     if said == STOP:
@@ -169,7 +169,7 @@ def _keyword(
 
 def _answer_stranger(
     session: Session, message: SmsMessage, now: datetime, language: str, secret: bytes,
-    claim: bool,
+    claim: str | None,
 ) -> list[OutboxMessage]:
     # Keyed by a keyed digest (phone numbers are few enough to guess a plain hash): the
     # number itself is kept on the answer only until it is sent.
@@ -183,7 +183,7 @@ def _answer_stranger(
                   address=message.sender, language=language, text=text)
 
 
-def _queue(session: Session, *, dedupe_key: str, now: datetime, claim: bool,
+def _queue(session: Session, *, dedupe_key: str, now: datetime, claim: str | None,
            **values: Any) -> list[OutboxMessage]:
     row = enqueue_row(session, dedupe_key=dedupe_key, channel=CHANNEL, now=now, claim=claim,
                       **values)

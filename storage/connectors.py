@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
-from storage.db import chunks
+from storage.db import chunks, table_of
 from storage.models import (
     AbsenceReport,
     ConnectorLink,
@@ -127,8 +127,9 @@ def queue_leave_day(session: Session, day: LeaveDay, now: datetime) -> int:
 @cache
 def _connectors_query() -> Any:
     # Built once: every report runs it, and building it costs about as much as running it.
-    return select(ConnectorLink.connector).where(ConnectorLink.kind == "student",
-                                                 ConnectorLink.local_id == bindparam("student"))
+    table = table_of(ConnectorLink)
+    return select(table.c.connector).where(table.c.kind == "student",
+                                           table.c.local_id == bindparam("student"))
 
 
 def _queue(session: Session, student_id: int, what: str, now: datetime, *,

@@ -124,16 +124,17 @@ def enqueue_row(
     session: Session, *, dedupe_key: str, kind: MessageKind, recipient_id: int | None,
     channel: str, language: str, text: str, now: datetime,
     choices: list[dict[str, str]] | None = None, not_before: datetime | None = None,
-    address: str | None = None, claim: bool = False, attachment: dict[str, Any] | None = None,
+    address: str | None = None, claim: str | None = None,
+    attachment: dict[str, Any] | None = None,
     student_id: int | None = None, day: date | None = None, task_id: int | None = None,
 ) -> OutboxMessage | None:
     """Like `enqueue`, returning the new row (None if the dedupe key existed).
 
-    With `claim` the row is an answer in a conversation, enqueued already claimed
-    (`sending`) by the caller, who sends it right after the commit: it does not wait
-    for the dispatcher's next round (the caller stamps its worker with `stamp_claims`
-    in the same transaction). A crash before it is sent leaves it `sending`: the
-    next start of that worker, or any worker once the lease ran out, sends it.
+    With `claim` (a worker's name) the row is an answer in a conversation, enqueued
+    already claimed (`sending`) by that worker, which sends it right after the commit: it
+    does not wait for the dispatcher's next round. A crash before it is sent leaves it
+    `sending`: the next start of that worker, or any worker once the lease ran out,
+    sends it.
     """
     if recipient_id is None and address is None:
         raise ValueError("a message needs a recipient or an address")
@@ -143,6 +144,7 @@ def enqueue_row(
         "status": "sending" if claim else "pending", "attempts": 1 if claim else 0,
         "not_before": not_before or now, "created_at": now,
         "priority": ANSWER if claim else OTHER, "claimed_at": lease_now() if claim else None,
+        "claimed_by": claim,
         "attachment": attachment,
         **about(kind, student_id=student_id, day=day, task_id=task_id),
     }
@@ -222,26 +224,6 @@ def _table() -> Table:
     return SQLModel.metadata.tables["outbox_message"]
 
 
-@cache
-def _stamp_statement() -> Any:
-    # Built once, on the table: the ORM's update of one row by id costs several times more.
-    table = _table()
-    return update(table).where(table.c.id.in_(bindparam("ids", expanding=True))).values(
-        claimed_by=bindparam("worker"), claimed_at=bindparam("leased"))
-
-
-def stamp_claims(session: Session, ids: Iterable[int], *, worker: str) -> None:
-    """Mark answers enqueued claimed (`enqueue_row(claim=True)`) as `worker`'s."""
-    ids = list(ids)
-    if not ids:
-        return
-    if _loaded(session, ids):
-        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(
-            claimed_by=worker, claimed_at=lease_now()))
-    else:
-        session.execute(_stamp_statement(), {"ids": ids, "worker": worker,
-                                             "leased": lease_now()})
-
 
 def renew_claims(session: Session, *, worker: str) -> int:
     """Renew the lease of every message `worker` has claimed and not finished."""
@@ -279,7 +261,8 @@ def mark_sent(
 
 @cache
 def _sent_statement(names: tuple[str, ...]) -> Any:
-    # Built once per set of columns, on the table (see `_stamp_statement`).
+    # Built once per set of columns, on the table: the ORM's update of one row by id costs
+    # several times more.
     table = _table()
     values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in names}
     values["address"] = case((table.c.recipient_id.is_(None), None), else_=table.c.address)

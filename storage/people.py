@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, case, exists, func, true
 from sqlmodel import Session, col, select
 
 from policy.routing import Reachability
-from storage.db import chunks
+from storage.db import chunks, table_of
 from storage.models import (
     Guardianship,
     Person,
@@ -86,8 +86,9 @@ def _by_chat_query() -> Any:
 
 @cache
 def _names_query() -> Any:
-    return (select(Person.name).join(Student, col(Student.person_id) == Person.id)
-            .where(col(Student.school_id).in_(bindparam("schools", expanding=True))))
+    person, student = table_of(Person), table_of(Student)
+    return (select(person.c.name).join(student, student.c.person_id == person.c.id)
+            .where(student.c.school_id.in_(bindparam("schools", expanding=True))))
 
 
 def person_by_chat(session: Session, chat_id: int) -> Person | None:

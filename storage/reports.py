@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, bindparam, insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from policy.reporting import ReportDays, new_reference, part_overlaps
@@ -55,6 +56,12 @@ def _active_query() -> Any:
 
 
 @cache
+def _insert_report() -> Insert:
+    table = table_of(AbsenceReport)
+    return insert(table).returning(table.c.id)
+
+
+@cache
 def _insert_absence() -> Insert:
     # On the table: the new row is read back, if at all, by a query.
     return insert(table_of(Absence))
@@ -62,7 +69,8 @@ def _insert_absence() -> Insert:
 
 @cache
 def _reference_query() -> Any:
-    return select(AbsenceReport.id).where(AbsenceReport.reference == bindparam("reference"))
+    table = table_of(AbsenceReport)
+    return select(table.c.id).where(table.c.reference == bindparam("reference"))
 
 
 @cache
@@ -137,14 +145,19 @@ def save_report(
                   entity="absence_report", entity_id=existing.reference,
                   student_id=student.id)
             return SavedReport(existing, merged=True)
+    values: dict[str, Any] = {
+        "reference": _unique_reference(session), "student_id": student.id,
+        "reporter_id": reporter.id, "channel": channel, "reported_at": now,
+        "first_day": days.first, "last_day": days.last, "part_start": days.part_start,
+        "part_end": days.part_end, "reason": reason, "note": note or None,
+        "on_time": days.on_time, "late_days": [day.isoformat() for day in days.late_days],
+        "cancelled_at": None,
+    }
     report = AbsenceReport(
-        reference=_unique_reference(session), student_id=student.id, reporter_id=reporter.id,
-        channel=channel, reported_at=now, first_day=days.first, last_day=days.last,
-        part_start=days.part_start, part_end=days.part_end, reason=reason, note=note or None,
-        on_time=days.on_time, late_days=[day.isoformat() for day in days.late_days],
-    )
+        id=execute_write(session, _insert_report(), values).scalar_one(), **values)
+    # Inserted as it is, so it joins the session as a stored row (no flush of its own).
+    make_transient_to_detached(report)
     session.add(report)
-    session.flush()
     queue_report(session, report, now)  # to the school system it came from, if any
     for day in days.on_time_days:
         _excuse_day(session, student.id, day, days.part_start, days.part_end, now)

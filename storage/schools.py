@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from policy.calendar import DateRange, SchoolCalendar
 from policy.notices import NoticeRules, rules_from
 from policy.presets import PolicyPreset, load_policy
+from storage.db import table_of
 from storage.models import CalendarPeriod, School
 
 #: The plan of a person no school is known for (never a school's: each names its own).
@@ -46,12 +47,14 @@ def school_zone(session: Session, school_id: int) -> ZoneInfo:
 @cache
 def _periods_query() -> Any:
     # Built once: every report reads its school's calendar.
-    return select(CalendarPeriod).where(CalendarPeriod.school_id == bindparam("school"))
+    table = table_of(CalendarPeriod)
+    return select(table.c.kind, table.c.name, table.c.start, table.c.end).where(
+        table.c.school_id == bindparam("school"))
 
 
 def school_calendar(session: Session, school: School) -> SchoolCalendar:
     """The school's calendar: its country's holidays plus its own terms and breaks."""
-    periods = session.execute(_periods_query(), {"school": school.id}).scalars().all()
+    periods = session.execute(_periods_query(), {"school": school.id}).all()
     terms = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "term")
     breaks = tuple(DateRange(p.start, p.end, p.name) for p in periods if p.kind == "break")
     return SchoolCalendar(country=school.country, terms=terms, breaks=breaks, default_year=True)
