@@ -32,6 +32,7 @@ from storage.models import (
     MentorLink,
     Person,
     School,
+    SchoolClass,
     StaffRole,
     StaffTask,
     Student,
@@ -156,6 +157,25 @@ def on_leave(parts: LeaveParts, student_id: int, day: date, lesson_start: time |
     one question the roll call and its notices ask (of `leave_parts`)."""
     return any(part_overlaps(lesson_start, lesson_end, start, end)
                for start, end in parts.get((student_id, day), ()))
+
+
+def on_leave_by_mentor(session: Session, school_id: int,
+                       day: date) -> dict[int, list[tuple[Student, str, str]]]:
+    """The school's students with leave granted on `day` (whole day or part), by mentor:
+    each as (student, name, class name), in class and name order."""
+    found: dict[int, list[tuple[Student, str, str]]] = {}
+    for mentor_id, student, name, class_name in session.execute(
+            select(col(MentorLink.mentor_id), Student, col(Person.name), col(SchoolClass.name))
+            .join(LeaveDay, col(LeaveDay.student_id) == MentorLink.student_id)
+            .join(Student, col(Student.id) == MentorLink.student_id)
+            .join(Person, col(Person.id) == Student.person_id)
+            .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
+            .where(Student.school_id == school_id, LeaveDay.day == day,
+                   LeaveDay.decision == GRANTED)
+            .distinct()
+            .order_by(col(SchoolClass.name), col(Person.name))).all():
+        found.setdefault(mentor_id, []).append((student, name, class_name))
+    return found
 
 
 def mark_leave(session: Session, application: LeaveApplication, granted: Iterable[date],
