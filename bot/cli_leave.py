@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot.cli_common import fail, school_named
 from bot.context import Context
-from policy.leave import PENDING, REFUSALS, SETTING, setting_problem
+from policy.leave import PENDING, REFUSALS, SETTING, WITHDRAWN, setting_problem
 from services.leave import settle
 from storage.audit import audit
 from storage.db import session_scope
@@ -51,6 +51,8 @@ def _decide(context: Context, args: argparse.Namespace) -> int:
             LeaveApplication.reference == args.reference.strip().upper())).scalars().first()
         if application is None:
             return fail(f"no leave application {args.reference!r} (see `narvaro leave list`)")
+        if application.status == WITHDRAWN:
+            return fail(f"{application.reference} was withdrawn by the applicant")
         pending = [row.day for row in days_of(session, application.id or 0)
                    if row.decision == PENDING]
         if not pending:

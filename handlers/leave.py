@@ -8,13 +8,16 @@ principal) with the child's absence this term and what the school calendar has i
 period, and buttons: *Grant*, *Refuse* (a reason chosen or written), *Choose days* (day
 by day: a part grant) and *Ask a question* (sent to the guardian; their answer comes
 back to the decider). The guardian hears the decision in their language, with the days;
-refused days are said to be unexcused if the child is away. The applicant's words go to
-the deciders only. States: `leave.mmd`.
+refused days are said to be unexcused if the child is away. Until a day is decided the
+applicant may take the application back: the receipt's *Withdraw* (numbered by SMS),
+`/withdraw`, or the reference with a word that takes it back ("återkalla L-7K3QF",
+"avbryt L-7K3QF"). The applicant's words go to the deciders only. States: `leave.mmd`.
 
 Entry points (routed in `handlers.routes`): `act` for every leave button (the guardian's
 child picks, the decider's decisions), `advance` for free text in the dialog (when
 `claims_text`), `begin` for `/leave` and the menu's *Apply for leave*, `start_from_text`
-for a message that asks for leave (`policy.leave.is_leave_request`). What the scheduler
+for a message that asks for leave (`policy.leave.is_leave_request`), `withdraw` for the
+receipt's button, `/withdraw` and the words that take an application back. What the scheduler
 and the command line share with the chat (sending to the decider, deciding and telling
 the guardian) is `services.leave`.
 """
@@ -32,13 +35,28 @@ from handlers.report_dialog import Turn, join_names
 from locales import gettext_for
 from locales.formats import first_name, format_day, format_days, format_span
 from policy.calendar import SchoolCalendar
-from policy.choices import LEAVE_ACTIONS, LeaveAllChildren, LeaveChild, LeaveDecision
+from policy.choices import (
+    LEAVE_ACTIONS,
+    LeaveAllChildren,
+    LeaveChild,
+    LeaveDecision,
+    LeaveWithdraw,
+)
 from policy.freetext import match_child, parse_reason
-from policy.leave import HORIZON_DAYS, MAX_SPAN_DAYS, PENDING, REFUSALS, is_leave_request
+from policy.leave import (
+    HORIZON_DAYS,
+    MAX_SPAN_DAYS,
+    PENDING,
+    REFUSALS,
+    WITHDRAWN,
+    is_leave_request,
+    withdrawal_reference,
+)
 from policy.reading import read
 from services.leave import (
     REFUSAL_LABELS,
     ask_guardian,
+    child_name,
     decider_text,
     decision_keys,
     events_text,
@@ -46,15 +64,24 @@ from services.leave import (
     send_to_decider,
     settle,
     student_text,
+    withdraw_application,
 )
 from storage.conversations import clear_state, set_state
-from storage.leave import create_application, days_of, may_decide
+from storage.leave import (
+    create_application,
+    days_of,
+    may_decide,
+    own_application,
+    withdrawable_of,
+)
 from storage.models import ConversationState, LeaveApplication, Person
 
 DIALOG = "leave"
 COMMAND = "/leave"
+WITHDRAW_COMMAND = "/withdraw"
 #: The guardian's steps, and the decider's.
 CHILD, DAYS, WHY, ANSWER = "child", "days", "why", "answer"
+GUARDIAN_STEPS = (CHILD, DAYS, WHY, ANSWER)
 DAY, REASON, QUESTION = "day", "reason", "question"
 MAX_NOTE = 300
 MAX_REASON = 200
@@ -67,6 +94,8 @@ def claims_text(context: Context) -> bool:
     state = context.state
     if state is None or state.dialog != DIALOG:
         return False
+    if state.step in GUARDIAN_STEPS and withdrawal_reference(context.text) is not None:
+        return False  # taking an application back (`withdraw`), whatever was asked
     if state.step == ANSWER and parse_reason(context.text) in ("sick", "medical"):
         clear_state(context.session, context.person_id)
         context.state = None
@@ -230,12 +259,20 @@ def _apply(form: _Form, days: list[date]) -> Reply:
     names = join_names([first_name(r.name) for r in form.chosen], person.language)
     span = format_span(days[0], days[-1], start if end else None, end,
                        person.language).rstrip(".")
+    withdrawing: tuple[Choice, ...]
+    if len(applications) == 1:
+        withdrawing = (Choice(LeaveWithdraw(applications[0].id or 0),
+                              _in(person).t("Withdraw the application")),)
+    else:
+        withdrawing = tuple(Choice(LeaveWithdraw(a.id or 0),
+                                   _in(person).t("Withdraw {ref}", ref=a.reference))
+                            for a in applications)
     return Reply(_in(person).t(
         # Translators: the receipt of a leave application. {name}: first names; {days}:
         # formatted dates; {n}: how many school days; {ref}: references such as L-7K3QF.
         "Application sent: leave for {name}, {days} ({n} school days). Ref. {ref}. The "
         "school will answer you here.", name=names, days=span, n=len(days),
-        ref=", ".join(a.reference for a in applications)))
+        ref=", ".join(a.reference for a in applications)), withdrawing)
 
 
 def advance(context: Context) -> Reply:
@@ -284,6 +321,58 @@ def act(context: Context) -> Reply:
     elif isinstance(key, LeaveChild) and any(r.student.id == key.student for r in students):
         form.data["students"] = [key.student]
     return _next(form)
+
+
+# ---------------------------------------------------------------- the guardian withdraws
+
+
+def withdraw(context: Context) -> Reply:
+    """The receipt's *Withdraw*, `/withdraw [REF]`, or a reference with a word that takes
+    it back: the application (the only one waiting, without a reference) is withdrawn and
+    the decider told; with several waiting and none named, which one is asked."""
+    session, person = context.session, context.person
+    if isinstance(context.choice, LeaveWithdraw):
+        application = session.get(LeaveApplication, context.choice.application)
+        if application is None or application.applicant_id != person.id:
+            return Reply(_in(person).t("That question is no longer open."))
+        return _withdraw(context, application)
+    parts = context.text.split()
+    reference = withdrawal_reference(context.text) or (
+        parts[1].upper() if context.command == WITHDRAW_COMMAND and len(parts) > 1 else None)
+    if reference is not None:
+        named = own_application(session, person, reference)
+        if named is None:
+            return Reply(_in(person).t(
+                "You have no application {ref} waiting for a decision.", ref=reference))
+        return _withdraw(context, named)
+    mine = withdrawable_of(session, person)
+    if not mine:
+        return Reply(_in(person).t("You have no leave application waiting for a decision."))
+    if len(mine) == 1:
+        return _withdraw(context, mine[0])
+    language = person.language
+    return Reply(_in(person).t("Which application do you withdraw?"), tuple(
+        Choice(LeaveWithdraw(a.id or 0), f"{a.reference} · {child_name(session, a)} · "
+               f"{format_span(a.first_day, a.last_day, a.part_start, a.part_end, language)}"
+               .rstrip(".")) for a in mine))
+
+
+def _withdraw(context: Context, application: LeaveApplication) -> Reply:
+    """Withdraw one of the writer's applications, or say why it cannot be."""
+    session, person = context.session, context.person
+    state = context.state
+    if state is not None and state.dialog == DIALOG:
+        clear_state(session, person.id or 0)  # a question about it, or a form, is closed
+        context.state = None
+    if application.status != WITHDRAWN and not withdraw_application(
+            session, application, by=person, now=context.now):
+        return Reply(_in(person).t(
+            "{ref} can no longer be withdrawn: the school has already decided it. Please "
+            "contact the school.", ref=application.reference))
+    return Reply(_in(person).t(
+        # Translators: to the applicant; {name}: the child's first name.
+        "Application {ref} (leave for {name}) is withdrawn. The school has been told.",
+        ref=application.reference, name=child_name(session, application)))
 
 
 # ---------------------------------------------------------------- the school decides

@@ -37,7 +37,8 @@ def list_reports(context: Context) -> Reply:
     language = person.language
     names = {r.student.id or 0: first_name(r.name) for r in students}
     school = session.get(School, students[0].student.school_id) if students else None
-    reports = upcoming_reports(session, names, local_today(school, now), limit=MAX_LISTED)
+    reports = upcoming_reports(session, names, local_today(school, now, session=session),
+                               limit=MAX_LISTED)
     if not reports:
         return Reply(gettext_for(language, "There are no absence reports for the coming days."))
     lines = [gettext_for(language, "Absence reports for the coming days:")]

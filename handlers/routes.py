@@ -24,8 +24,9 @@ The order, and why (drawn in `routes.mmd`):
 12. A guardian's reports (`/reports`, cancel one), a receipt's undo and note, the undo
     word, a new report (`/report`, the menu), a worry (the menu, a child picked, the
     words asked for, or refusal said in plain words outside another dialog), leave
-    (`/leave`, the menu; words that ask for leave, after a worry), the menu's other
-    entries.
+    (`/leave`, the menu; withdrawing one: the receipt's button, `/withdraw`, a reference
+    with a word that takes it back, also while a leave question is open; words that ask
+    for leave, after a worry), the menu's other entries.
 13. An absence notice's answer (its button; words the day it came).
 14. Yes or no to cancelling a report; anything else closes that question.
 15. The next answer in an open report.
@@ -74,9 +75,14 @@ from handlers.router import (
 )
 from policy import choices as c
 from policy.freetext import is_cancel, is_undo
-from policy.leave import is_leave_request
+from policy.leave import is_leave_request, withdrawal_reference
 
 STAFF, REPORTER = Role.STAFF, Role.REPORTER
+
+
+def is_withdrawal(text: str) -> bool:
+    """Words that take a leave application back, with its reference ("återkalla L-7K3QF")."""
+    return withdrawal_reference(text) is not None
 
 ROUTES = (
     Route(LINKED, conversation.welcome),
@@ -123,6 +129,8 @@ ROUTES = (
     Route(choice(c.MENU_REPORT) | command(report_dialog.COMMAND), report_dialog.begin,
           REPORTER),
     Route(choice(c.MENU_LEAVE) | command(leave.COMMAND), leave.begin, REPORTER),
+    Route(choice(c.LeaveWithdraw) | command(leave.WITHDRAW_COMMAND)
+          | TEXT & said(is_withdrawal), leave.withdraw, REPORTER),
     Route(choice(c.MENU_WORRY, c.WorryChild), worry.act, REPORTER),
     Route(TEXT & when(worry.is_worry), worry.write, REPORTER),
     Route(TEXT & said(is_leave_request), leave.start_from_text, REPORTER),

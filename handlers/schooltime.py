@@ -10,19 +10,25 @@ from sqlmodel import Session
 from policy.calendar import SchoolCalendar
 from policy.presets import PolicyPreset
 from storage.models import School, SchoolClass, Student
-from storage.schools import school_calendar
-
-DEFAULT_ZONE = "Europe/Stockholm"
+from storage.schools import installation_zone, school_calendar
 
 
-def local_now(school: School | None, now: datetime) -> datetime:
-    """`now` in the school's time zone."""
-    return now.astimezone(ZoneInfo(school.timezone if school else DEFAULT_ZONE))
+def zone_for(session: Session, school: School | None) -> ZoneInfo:
+    """The school's time zone; the installation's own for a person no school is known for."""
+    return ZoneInfo(school.timezone) if school else installation_zone(session)
 
 
-def local_today(school: School | None, now: datetime) -> date:
-    """Today's date at the school."""
-    return local_now(school, now).date()
+def local_now(school: School | None, now: datetime, *, session: Session | None = None) -> datetime:
+    """`now` in the school's time zone; with no school, in the installation's (read through
+    `session`; UTC when there is none to read it with)."""
+    if school is None and session is not None:
+        return now.astimezone(installation_zone(session))
+    return now.astimezone(ZoneInfo(school.timezone if school else "UTC"))
+
+
+def local_today(school: School | None, now: datetime, *, session: Session | None = None) -> date:
+    """Today's date at the school (with no school, in the installation's zone)."""
+    return local_now(school, now, session=session).date()
 
 
 def calendar_for(session: Session, school: School | None, policy: PolicyPreset) -> SchoolCalendar:

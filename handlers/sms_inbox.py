@@ -174,7 +174,7 @@ def _answer_stranger(
     # Keyed by a keyed digest (phone numbers are few enough to guess a plain hash): the
     # number itself is kept on the answer only until it is sent.
     digest = hmac.new(secret, message.sender.encode(), "sha256").hexdigest()[:24]
-    today = local_today(None, now)  # no school is known for a stranger
+    today = local_today(None, now, session=session)  # no school is known for a stranger
     text = gettext_for(language, "This number is not registered with Närvaro. "
                                  "Please contact the school.")
     log.info("sms from a number not in the roster")

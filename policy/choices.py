@@ -532,6 +532,13 @@ class LeaveAllChildren(ChoiceKey, prefix="leave:all"):
 
 
 @dataclass(frozen=True)
+class LeaveWithdraw(ChoiceKey, prefix="leave:withdraw"):
+    """The applicant takes back an application not yet decided (its receipt's button)."""
+
+    application: int
+
+
+@dataclass(frozen=True)
 class LeaveDecision(ChoiceKey, prefix="leave"):
     """A decider's button: `action` (one of LEAVE_ACTIONS) on the application, with the
     refusal's reason key for `why`."""

@@ -22,6 +22,7 @@ preset ("absence": counted as absence that is not unexcused; "none": not counted
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -29,7 +30,7 @@ from datetime import date
 from typing import Any
 
 from policy.calendar import SchoolCalendar
-from policy.freetext import fold, parse_reason, words
+from policy.freetext import fold, is_undo, parse_reason, words
 
 #: Letters and digits that cannot be misread on a phone screen (as report references).
 _ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
@@ -40,6 +41,8 @@ REFUSALS = ("exam", "tests", "absence", "other")
 LEAVE_COUNTING = ("absence", "none")
 #: A decision on one day.
 PENDING, GRANTED, REFUSED = "pending", "granted", "refused"
+#: An application's status: days still to decide, all decided, taken back by its applicant.
+DECIDED, WITHDRAWN = "decided", "withdrawn"
 #: The longest application, in calendar days (a school year's worth is for the office).
 MAX_SPAN_DAYS = 62
 #: How far ahead one may apply, in calendar days.
@@ -101,6 +104,38 @@ def escalation_due(applied_on: date, today: date, calendar: SchoolCalendar,
         return calendar.add_school_days(applied_on, max(rules.escalate_after_days, 1)) <= today
     except ValueError:
         return False
+
+
+#: An application's reference as written ("L-7K3QF", "l-7k3qf").
+_REFERENCE = re.compile(r"(?<![\w-])L-([A-Z0-9]{5})(?![\w-])", re.IGNORECASE)
+#: Words that take an application back, with its reference ("återkalla L-7K3QF"); the
+#: cancel and undo words say it too ("avbryt L-7K3QF", "jooji L-7K3QF", "ሰርዝ L-7K3QF"),
+#: so every language has one.
+_WITHDRAW = frozenset(fold(word) for word in (
+    "återkalla", "återkallar", "återta", "återtar",
+    "tilbakekall", "tilbakekaller", "trekk",
+    "tilbagekald", "tilbagekalder", "træk",
+    "withdraw", "retract",
+    "سحب", "اسحب",
+    "відкликати", "відкликаю", "відкличте",
+    "wycofaj", "wycofuję", "wycofać",
+))
+#: A withdrawal is a short message: the words and the reference, little else.
+_MAX_WITHDRAW_WORDS = 5
+
+
+def withdrawal_reference(text: str) -> str | None:
+    """The reference of the application a short message takes back ("Återkalla L-7K3QF",
+    "withdraw l-7k3qf", "avbryt L-7K3QF"), uppercase; None when it asks no such thing."""
+    found = _REFERENCE.findall(text)
+    if len(found) != 1:
+        return None
+    rest = [fold(word) for word in words(_REFERENCE.sub(" ", text))]
+    if not rest or len(rest) > _MAX_WITHDRAW_WORDS:
+        return None
+    if not any(word in _WITHDRAW or is_undo(word) for word in rest):
+        return None
+    return f"L-{found[0].upper()}"
 
 
 def new_leave_reference() -> str:

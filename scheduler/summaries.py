@@ -1,6 +1,8 @@
-"""The mentor's morning summary: the day's reported absences in their class, in one message.
+"""The mentor's morning summary: the day's reported absences in their class, and who is on
+granted leave, in one message.
 
-Category only ("sick"), never the guardian's note; one message per mentor and
+Category only ("sick"), never the guardian's note (nor a leave application's words: a
+student on leave is named, nothing more); one message per mentor and
 school day, sent between the plan's summary time and noon (a sweep after
 downtime catches up).
 """
@@ -16,6 +18,7 @@ from locales import gettext_for
 from locales.formats import format_days, reason_label
 from policy.routing import AUTO
 from scheduler.schools import each_school
+from storage.leave import on_leave_by_mentor
 from storage.models import Absence, MentorLink, Person, School, SchoolClass, Student
 from storage.notices import open_calls
 from storage.outbox import MessageKind, enqueue
@@ -55,8 +58,9 @@ def _summaries_for(session: Session, school: School, today: date, now: datetime)
     for mentor_id, student, name, class_name in rows:
         by_mentor[mentor_id].append((student, name, class_name))
     carried = _calls_carried(session, school, today)
+    leave = on_leave_by_mentor(session, school.id or 0, today)
     queued = 0
-    for mentor_id in sorted(set(by_mentor) | set(carried)):
+    for mentor_id in sorted(set(by_mentor) | set(carried) | set(leave)):
         students = by_mentor.get(mentor_id, [])
         mentor = session.get(Person, mentor_id)
         if mentor is None:
@@ -68,12 +72,17 @@ def _summaries_for(session: Session, school: School, today: date, now: datetime)
         for student, name, class_name in students:
             reports = active_reports(session, student.id or 0, today, today)
             report = next((r for r in reports if r.on_time_for(today)), None)
-            line = f"• #{student.external_id}" if student.protected else f"• {name} ({class_name})"
+            line = _label(student, name, class_name)
             if report is not None:
                 line += f": {reason_label(report.reason, language)}"
                 if report.part_start and report.part_end:
                     line += f", {report.part_start:%H:%M}–{report.part_end:%H:%M}"
             lines.append(line)
+        if leave.get(mentor_id):
+            # Translators: to a mentor, a heading; then one student per line, by name.
+            lines += ([""] if lines else []) + [gettext_for(language, "On leave today:")]
+            lines += [_label(student, name, class_name)
+                      for student, name, class_name in leave[mentor_id]]
         if carried.get(mentor_id):
             lines += ([""] if lines else []) + [gettext_for(language, "Calls home not yet made:")]
             lines += [f"• {label}, {format_days([day], language)}"
@@ -85,6 +94,11 @@ def _summaries_for(session: Session, school: School, today: date, now: datetime)
             now=now,
         )
     return queued
+
+
+def _label(student: Student, name: str, class_name: str) -> str:
+    """A student's line: name and class, or the school's id only for a protected identity."""
+    return f"• #{student.external_id}" if student.protected else f"• {name} ({class_name})"
 
 
 def _calls_carried(

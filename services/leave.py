@@ -1,7 +1,8 @@
 """A leave application's use cases shared by the chat (handlers.leave), the escalation sweep
 (scheduler.leave) and the command line (`narvaro leave decide`): the application as its
 decider reads it, with the decision buttons; sending it to the decider; deciding days and
-telling the guardian; a decider's question to the guardian and the answer back.
+telling the guardian; a decider's question to the guardian and the answer back; the
+applicant taking an application back.
 
 The applicant's words go to the deciders only; the guardian hears the decision in their
 own language, with the days.
@@ -20,7 +21,14 @@ from policy.choices import LeaveDecision
 from policy.ladder import term_of
 from policy.leave import GRANTED, PENDING
 from policy.routing import AUTO
-from storage.leave import absence_counts, calendar_events, days_of, decide
+from storage.leave import (
+    absence_counts,
+    calendar_events,
+    days_of,
+    decide,
+    withdraw,
+    withdrawable,
+)
 from storage.models import LeaveApplication, Person, School, Student
 from storage.outbox import MessageKind, enqueue
 from storage.schools import school_calendar
@@ -204,6 +212,28 @@ def settle(session: Session, application: LeaveApplication, *, granted: list[dat
             kind=MessageKind.LEAVE, student_id=application.student_id,
             recipient_id=applicant.id, channel=AUTO, language=language, now=now,
             text="\n".join(lines))
+
+
+def withdraw_application(session: Session, application: LeaveApplication, *,
+                         by: Person, now: datetime) -> bool:
+    """The applicant takes back an application no day of which is decided: it leaves the
+    deciders' lists, and its decider is told (in their language, without the applicant's
+    words). False, and nothing done, when the school has decided days of it already."""
+    if not withdrawable(session, application):
+        return False
+    withdraw(session, application, by=by, now=now)
+    decider = session.get(Person, application.decider_id) if application.decider_id else None
+    if decider is not None:
+        enqueue(session, dedupe_key=f"leave:withdrawn:{application.id}:{decider.id}",
+                kind=MessageKind.LEAVE, student_id=application.student_id,
+                recipient_id=decider.id, channel=AUTO, language=decider.language, now=now,
+                text=gettext_for(
+                    decider.language,
+                    # Translators: to the decider; {student}: "Name (class)".
+                    "Leave application {ref} ({student}) was withdrawn by the applicant: "
+                    "there is nothing to decide.", ref=application.reference,
+                    student=student_text(session, application)))
+    return True
 
 
 def days_text(application: LeaveApplication, days: list[date], language: str) -> str:

@@ -16,6 +16,7 @@ from policy.leave import (
     PENDING,
     PRINCIPAL,
     REFUSED,
+    WITHDRAWN,
     decider_role,
     new_leave_reference,
     rules_for,
@@ -32,6 +33,7 @@ from storage.models import (
     MentorLink,
     Person,
     School,
+    SchoolClass,
     StaffRole,
     StaffTask,
     Student,
@@ -158,6 +160,25 @@ def on_leave(parts: LeaveParts, student_id: int, day: date, lesson_start: time |
                for start, end in parts.get((student_id, day), ()))
 
 
+def on_leave_by_mentor(session: Session, school_id: int,
+                       day: date) -> dict[int, list[tuple[Student, str, str]]]:
+    """The school's students with leave granted on `day` (whole day or part), by mentor:
+    each as (student, name, class name), in class and name order."""
+    found: dict[int, list[tuple[Student, str, str]]] = {}
+    for mentor_id, student, name, class_name in session.execute(
+            select(col(MentorLink.mentor_id), Student, col(Person.name), col(SchoolClass.name))
+            .join(LeaveDay, col(LeaveDay.student_id) == MentorLink.student_id)
+            .join(Student, col(Student.id) == MentorLink.student_id)
+            .join(Person, col(Person.id) == Student.person_id)
+            .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
+            .where(Student.school_id == school_id, LeaveDay.day == day,
+                   LeaveDay.decision == GRANTED)
+            .distinct()
+            .order_by(col(SchoolClass.name), col(Person.name))).all():
+        found.setdefault(mentor_id, []).append((student, name, class_name))
+    return found
+
+
 def mark_leave(session: Session, application: LeaveApplication, granted: Iterable[date],
                now: datetime) -> int:
     """The roll call's absences on granted days become "leave"; returns how many."""
@@ -216,9 +237,7 @@ def decide(
     if not left:
         outcome = ("granted" if not done_refused else "refused" if not done_granted
                    else "partly")
-        for task in session.execute(select(StaffTask).where(
-                col(StaffTask.dedupe_key).startswith(f"leave:{application.id}:"),
-                col(StaffTask.status).in_(["open", "snoozed"]))).scalars():
+        for task in _open_tasks(session, application):
             task.status, task.outcome, task.done_at = "done", outcome, now
     audit(session, at=now, actor=actor_of(by.id if by else None), action="leave.decide",
           entity="leave_application", entity_id=application.reference,
@@ -228,12 +247,54 @@ def decide(
     return Decided(tuple(done_granted), tuple(done_refused))
 
 
+def _open_tasks(session: Session, application: LeaveApplication) -> list[StaffTask]:
+    """The application's decision tasks still open (its decider's, a principal's after
+    escalation), by their key (`task_key`)."""
+    return list(session.execute(select(StaffTask).where(
+        col(StaffTask.dedupe_key).startswith(f"leave:{application.id}:"),
+        col(StaffTask.status).in_(["open", "snoozed"]))).scalars())
+
+
+def withdrawable(session: Session, application: LeaveApplication) -> bool:
+    """Whether the applicant may still take the application back: no day of it decided."""
+    return application.status == PENDING and all(
+        row.decision == PENDING for row in days_of(session, application.id or 0))
+
+
+def withdrawable_of(session: Session, applicant: Person) -> list[LeaveApplication]:
+    """The applications `applicant` may still take back, oldest first."""
+    return [application for application in session.execute(
+        select(LeaveApplication).where(LeaveApplication.applicant_id == applicant.id,
+                                       LeaveApplication.status == PENDING)
+        .order_by(col(LeaveApplication.id))).scalars()
+        if withdrawable(session, application)]
+
+
+def own_application(session: Session, applicant: Person,
+                    reference: str) -> LeaveApplication | None:
+    """`applicant`'s application with this reference (anyone else's: None)."""
+    return session.execute(select(LeaveApplication).where(
+        LeaveApplication.applicant_id == applicant.id,
+        LeaveApplication.reference == reference)).scalar_one_or_none()
+
+
+def withdraw(session: Session, application: LeaveApplication, *, by: Person,
+             now: datetime) -> None:
+    """Take the application back: no longer pending (nor in any decider's list or morning
+    tasks), audited (ids only)."""
+    application.status = WITHDRAWN
+    session.add(application)
+    for task in _open_tasks(session, application):
+        task.status, task.outcome, task.done_at = "not_needed", "withdrawn", now
+    audit(session, at=now, actor=actor_of(by.id), action="leave.withdraw",
+          entity="leave_application", entity_id=application.reference,
+          student_id=application.student_id)
+
+
 def escalate(session: Session, application: LeaveApplication, principal: Person,
              now: datetime) -> None:
     """Move an unanswered application from the mentor to the principal (audited)."""
-    for task in session.execute(select(StaffTask).where(
-            col(StaffTask.dedupe_key).startswith(f"leave:{application.id}:"),
-            col(StaffTask.status).in_(["open", "snoozed"]))).scalars():
+    for task in _open_tasks(session, application):
         task.status, task.outcome, task.done_at = "not_needed", "escalated", now
     application.decider_id, application.decider_role = principal.id, PRINCIPAL
     application.escalated_at = now

@@ -40,6 +40,7 @@ from storage.models import (
     StaffTask,
     Student,
 )
+from storage.outbox import MessageKind
 from storage.web_sessions import end_sessions_of
 
 #: A school's own retention setting: days a note is kept after the end of the school year.
@@ -250,6 +251,9 @@ def forget_person(session: Session, person: Person, *, now: datetime) -> dict[st
         col(LeaveApplication.applicant_id) == person.id, col(LeaveApplication.note).is_not(None))
         .values(note=None)).rowcount)
     # A guardian's own words about a worry, and the mentors' messages that carried them.
+    # The kind and the student narrow the messages to this child's worries (and let the
+    # student's index find them); which worry is only in the key: the other guardian's
+    # words about the same child, alike or not, are theirs to keep.
     # (A staff member's note about a student is the school's case record: it stays.)
     worries = session.execute(select(ConcernNote).where(
         ConcernNote.raised_by == person.id, ConcernNote.source == "guardian",
@@ -258,17 +262,22 @@ def forget_person(session: Session, person: Person, *, now: datetime) -> dict[st
         words = worry.note or ""
         notes.append(words)
         for message in session.execute(select(OutboxMessage).where(
+                OutboxMessage.kind == MessageKind.CONCERN,
+                OutboxMessage.student_id == worry.student_id,
                 col(OutboxMessage.dedupe_key).startswith(f"concern:{worry.id}:"))).scalars():
             message.text = message.text.replace(words, "…")  # however short the words
             session.add(message)
         worry.note = None
         session.add(worry)
     counts["worries"] = len(worries)
-    # Mappings the person answered, and the summaries sent about them.
-    mappings = session.execute(select(CauseMapping.id).where(
-        CauseMapping.respondent_id == person.id)).scalars().all()
-    for mapping_id in mappings:
+    # Mappings the person answered, and the summaries sent about them (the mapping is
+    # only in the key: the other respondents' mappings of the same child stay).
+    mappings = session.execute(select(CauseMapping.id, CauseMapping.student_id).where(
+        CauseMapping.respondent_id == person.id)).all()
+    for mapping_id, student_id in mappings:
         session.exec(delete(OutboxMessage).where(
+            col(OutboxMessage.kind) == MessageKind.MAPPING,
+            col(OutboxMessage.student_id) == student_id,
             col(OutboxMessage.dedupe_key).startswith(f"mapping:{mapping_id}:")))
     count("cause mappings", session.exec(delete(CauseMapping).where(
         col(CauseMapping.respondent_id) == person.id)).rowcount)

@@ -163,3 +163,17 @@ def set_demo_clock(session: Session, school: School, *, start: datetime, real: d
     school.settings = {**school.settings,
                        DEMO_CLOCK: {"start": start.isoformat(), "real": real.isoformat()}}
     session.add(school)
+
+
+def installation_zone(session: Session) -> ZoneInfo:
+    """The installation's own time zone, for a person no school is known for: the zone its
+    schools keep (the most common when they differ, the first school's on a tie), UTC when
+    there are no schools."""
+    # Schools are created in the settings' zone (NARVARO_TIMEZONE, by roster import and the
+    # school system's sync), so theirs is the installation's zone as the handlers can see it.
+    counts: dict[str, int] = {}
+    for zone in session.exec(select(School.timezone).order_by(col(School.id))).all():
+        counts[zone] = counts.get(zone, 0) + 1
+    if not counts:
+        return ZoneInfo("UTC")
+    return ZoneInfo(max(counts, key=lambda zone: counts[zone]))  # the first on a tie

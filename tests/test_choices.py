@@ -83,6 +83,7 @@ LONGEST: dict[type[c.ChoiceKey], c.ChoiceKey] = {
     c.PlanOn: c.PlanOn(ID),
     c.LeaveChild: c.LeaveChild(ID),
     c.LeaveAllChildren: c.LeaveAllChildren(),
+    c.LeaveWithdraw: c.LeaveWithdraw(ID),
     c.LeaveDecision: c.LeaveDecision(longest(sorted(c.LEAVE_ACTIONS)), ID, longest(REFUSALS)),
 }
 

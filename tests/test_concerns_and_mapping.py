@@ -211,3 +211,55 @@ async def test_the_mapping_by_telegram_buttons_and_the_summary_as_a_picture(
     assert picture.text.splitlines()[:2] == [
         "Orsakskartläggning för Elin Ek (8B), besvarad av Elin Ek:",
         "■■■■ 100 % Ligger långt efter i skolarbetet"]
+
+
+def _worry(db: Engine, phone: str, child: str | None, words: str, at: str) -> None:
+    """A guardian taps Something worries me (and the child) and writes `words`."""
+    steps = iter(MONDAY.format(f"{at}:{second:02d}") for second in range(0, 60, 10))
+    menu = answer(db, phone, "hej", next(steps))
+    asked = answer(db, phone, "", next(steps), next(
+        c["key"] for c in menu.choices or [] if c["label"] == "Något oroar mig"))
+    if child is not None:
+        asked = answer(db, phone, "", next(steps), next(
+            c["key"] for c in asked.choices or [] if c["label"] == child))
+    assert asked.text.startswith("Berätta med några ord vad som oroar dig")
+    assert say(db, phone, words, next(steps)).startswith("Tack för att du berättar.")
+
+
+def _map(db: Engine, phone: str, at: str) -> None:
+    """The respondent answers the seven areas of the mapping sent to them."""
+    [_intro, shown] = to(db, phone, "mapping:")
+    question: OutboxMessage | Shown = shown
+    for second in range(7):
+        question = answer(db, phone, "", MONDAY.format(f"{at}:{second:02d}"),
+                          (question.choices or [])[1]["key"])
+    assert question.text.startswith("Tack! Det hjälper mycket.")
+
+
+def test_forgetting_a_guardian_leaves_the_other_guardians_worry_and_mapping(
+    db: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Omar and Lena each tell Anna a worry about Ali in the same short words and each
+    answer a mapping of Ali: forgetting Omar blanks his words and drops his mapping's
+    summary; Lena's message and summary about the same child stay as they were."""
+    omar = GUARDIANS["sv"][1]
+    _worry(db, omar, None, "Trött", "19:00")
+    _worry(db, LENA, "Ali", "Trött", "19:05")
+    assert say(db, MENTOR_PHONE, "/mapping Ali", MONDAY.format("19:10:00")).startswith(
+        "Orsakskartläggningen är skickad till ")
+    _map(db, omar, "19:11")
+    _map(db, LENA, "19:12")
+    summaries = to(db, MENTOR_PHONE, "mapping:")
+    assert sorted(m.text.splitlines()[0].rsplit(" ", 2)[-2] for m in summaries) == [
+        "Lena", "Omar"]
+
+    assert main(["forget", "--guardian", omar]) == 0
+    worries = to(db, MENTOR_PHONE, "concern:")
+    assert [m.text.startswith("Lena Hassan") for m in worries] == [False, True]
+    assert worries[0].text.endswith("\nAnteckning: …")
+    assert worries[1].text.endswith("\nAnteckning: Trött")
+    [kept] = to(db, MENTOR_PHONE, "mapping:")
+    assert kept.text.splitlines()[0].endswith("besvarad av Lena Hassan:")
+    with Session(db) as session:
+        [mapping] = session.exec(select(CauseMapping)).all()
+        assert mapping.finished_at is not None

@@ -427,3 +427,26 @@ def test_part_of_a_day_is_leave_for_the_lessons_in_it(
     assert found == {"08:15": "open", "10:00": "leave"}
     tick("2026-12-01T12:30:00+01:00")
     assert len(to(db, OMAR, "absence-notice:")) == 1
+
+
+def test_the_mentors_morning_summary_names_the_students_on_leave_today(
+    db: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Noor's two days are granted, Ali's day still waits for the principal: on Tuesday at
+    07:45 Anna's summary names Noor under leave, in Swedish, without the family's words;
+    Ali is not there, and on Thursday, after the leave, nobody is."""
+    answer(db, KARI, "Søknad om permisjon for Noor 24.–25. november, vi skal i begravelse",
+           MONDAY.format("07:10:00"))
+    answer(db, OMAR, "Kan Ali vara ledig 24 november–2 december? Vi ska på bröllop",
+           MONDAY.format("07:20:00"))
+    ali, noor = sorted(run(capsys, "leave", "list", "--json"),
+                       key=lambda row: row["student_id"])
+    assert (ali["student_id"], ali["decider_role"], noor["student_id"]) == (
+        "N001", "principal", "N003")
+    assert main(["leave", "decide", noor["reference"], "--grant-all"]) == 0
+    tick("2026-11-24T07:45:00+01:00")
+    [summary] = to(db, MENTOR_PHONE, "mentor-summary:")
+    assert summary.text.splitlines() == ["Beviljad ledighet idag:", "• Noor Berg (7A)"]
+    assert "begravelse" not in summary.text and "bröllop" not in summary.text
+    tick("2026-11-26T07:45:00+01:00")
+    assert to(db, MENTOR_PHONE, "mentor-summary:") == [summary]

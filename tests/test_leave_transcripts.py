@@ -122,7 +122,8 @@ async def test_leave_by_sms(
         assert reference is not None, receipt
         ref = reference.group()
         assert receipt == (f"Ansökan skickad: ledighet för Ali, tis 1 dec. - tors 3 dec (3 "
-                           f"skoldagar). Ref. {ref}. Skolan svarar dig här.")
+                           f"skoldagar). Ref. {ref}. Skolan svarar dig här.\n"
+                           "Svara 1 för Återkalla ansökan.")
         offered = (await rut.reply()).body
         assert offered.startswith(
             f"Ledighetsansökan {ref}: Ali Hassan (7A), tis 1 dec. - tors 3 dec (3 skoldagar).")
