@@ -22,7 +22,7 @@ from policy.clock import Clock
 from policy.pacing import Ceiling, backoff
 from policy.routing import AUTO, pick_channel
 from storage.attendance import forget_notice_question, still_true
-from storage.db import session_scope
+from storage.db import Busy, can_run_at_once, session_scope
 from storage.models import OutboxMessage, Person
 from storage.outbox import (
     ANSWER,
@@ -99,6 +99,8 @@ class Dispatcher:
         self._closing = False
         self._last_flood: dict[str, tuple[float, str | None]] = {}
         self._marks = _Marks(self._record_sent)
+        #: Marks are written on the event loop when the database is free at once.
+        self._at_once = can_run_at_once(engine)
 
     def wake(self) -> None:
         """Send what is due now rather than at the next interval."""
@@ -298,8 +300,14 @@ class Dispatcher:
         return address is None or (
             last is not None and now - last[0] < FLOOD_WINDOW and last[1] != address)
 
-    def _record_sent(self, marks: list[Sent]) -> None:
-        with session_scope(self.engine) as session:
+    async def _record_sent(self, marks: list[Sent]) -> None:
+        if self._at_once:
+            with contextlib.suppress(Busy):
+                return self._write_sent(marks, wait=False)
+        await asyncio.to_thread(self._write_sent, marks)
+
+    def _write_sent(self, marks: list[Sent], *, wait: bool = True) -> None:
+        with session_scope(self.engine, wait=wait) as session:
             for mark in marks:
                 mark_sent(session, mark.message_id, now=self.clock.now(), provider_ref=mark.ref,
                           delivered=mark.delivered, channel=mark.channel)
@@ -401,7 +409,7 @@ class _Marks:
     before its lane's turn ends.
     """
 
-    def __init__(self, write: Callable[[list[Sent]], None]) -> None:
+    def __init__(self, write: Callable[[list[Sent]], Awaitable[None]]) -> None:
         self._write = write
         self._waiting: list[tuple[Sent, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -419,7 +427,7 @@ class _Marks:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
                 try:
-                    await asyncio.to_thread(self._write, [mark for mark, _done in batch])
+                    await self._write([mark for mark, _done in batch])
                 except BaseException as error:  # each sender hears it, as from its own write
                     for _mark, done in batch:
                         if not done.done():

@@ -62,7 +62,7 @@ from handlers.linking import (
 from locales import LANGUAGES, N_, gettext_for, normalize_language
 from policy.clock import Clock
 from policy.pacing import Ceiling
-from storage.db import database_busy, session_scope
+from storage.db import Busy, can_run_at_once, database_busy, session_scope
 from storage.models import OutboxMessage, Person
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,8 @@ class TelegramBot:
         self._chat_locks: dict[int, tuple[asyncio.Lock, int]] = {}
         self._failed: set[int] = set()
         self._apologised: set[int] = set()
+        #: A message's transaction runs on the event loop when the database is free at once.
+        self._at_once = can_run_at_once(engine)
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
 
@@ -283,6 +285,9 @@ class TelegramBot:
         deadline = loop.time() + DATABASE_PATIENCE
         while True:
             try:
+                if self._at_once:
+                    with contextlib.suppress(Busy):
+                        return self._handle(message, wait=False)
                 return await asyncio.to_thread(self._handle, message)
             except Exception as error:
                 if not database_busy(error) or loop.time() >= deadline:
@@ -353,8 +358,9 @@ class TelegramBot:
         """The worker this process's answers are claimed for (it sends them itself)."""
         return self.settings.worker if self.deliver is not None else None
 
-    def _handle(self, message: ChatMessage) -> list[tuple[OutboxMessage, Person | None]]:
-        with session_scope(self.engine, hold=True) as session:
+    def _handle(self, message: ChatMessage, *, wait: bool = True
+                ) -> list[tuple[OutboxMessage, Person | None]]:
+        with session_scope(self.engine, hold=True, wait=wait) as session:
             rows = handle_chat_message(session, message, now=self.clock.now(),
                                        claim=self._claimer,
                                        secret=(self.settings.telegram_token or "").encode())

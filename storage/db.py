@@ -53,8 +53,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_begin(connection: Any) -> None:
             # Take the write lock up front: two writers never deadlock on lock upgrade. A
             # reader (`read_scope`) takes none: in WAL mode it neither waits nor blocks.
-            reading = connection.get_execution_options().get(_READING, False)
-            connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+            options = connection.get_execution_options()
+            if options.get(_READING, False):
+                connection.exec_driver_sql("BEGIN")
+            elif options.get(_AT_ONCE, False):
+                _begin_at_once(connection)
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
@@ -117,6 +122,27 @@ def upgrade(engine: Engine) -> None:
 _WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
+class Busy(Exception):
+    """Another writer has the database right now (`session_scope(wait=False)`)."""
+
+
+#: Execution option of a `session_scope(wait=False)` session's connections.
+_AT_ONCE = "narvaro_at_once"
+_PROMPT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _begin_at_once(connection: Any) -> None:
+    """BEGIN IMMEDIATE that fails at once, not after the busy timeout, when another process
+    holds SQLite's write lock (a roster import)."""
+    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as error:
+        raise Busy("another process is writing") from error
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
 def _writer_lock(engine: Engine) -> threading.RLock | None:
     """One lock per SQLite engine: this process's transactions queue here, in order.
 
@@ -141,23 +167,48 @@ def _hold(session: Session, instance: object) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine, *, hold: bool = False) -> Iterator[Session]:
+def session_scope(engine: Engine, *, hold: bool = False, wait: bool = True
+                  ) -> Iterator[Session]:
     """A session committed on success and rolled back on error.
 
     With `hold` (a short session: one message's work) every row it reads or writes stays
     in the session until it ends. SQLAlchemy's identity map forgets a row nobody holds,
     so the same school looked up by id in five places is otherwise read five times.
+
+    Without `wait` (SQLite only), `Busy` is raised at once when another transaction has
+    the database, rather than waiting for it: see `can_run_at_once`.
     """
     lock = _writer_lock(engine)
-    with lock if lock is not None else nullcontext(), Session(
-        engine, expire_on_commit=False, info={_HELD: []} if hold else None
-    ) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    bind = engine
+    if not wait:
+        if lock is None:
+            raise ValueError("only SQLite sessions can refuse to wait")
+        if not lock.acquire(blocking=False):
+            raise Busy("another transaction of this process is writing")
+        bind = _PROMPT.get(engine) or _PROMPT.setdefault(
+            engine, engine.execution_options(**{_AT_ONCE: True}))
+    try:
+        # The lock is re-entrant: held already when not waiting, this takes it at once.
+        with lock if lock is not None else nullcontext(), Session(
+            bind, expire_on_commit=False, info={_HELD: []} if hold else None
+        ) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        if not wait and lock is not None:
+            lock.release()
+
+
+def can_run_at_once(engine: Engine) -> bool:
+    """Whether a short transaction may run on the caller's thread (an event loop) when the
+    database is free: SQLite, an in-process library whose writers this process queues
+    (`session_scope(wait=False)` never waits). Handing each message to a worker thread
+    costs more than its whole transaction: the threads contend for the interpreter."""
+    return engine.dialect.name == "sqlite"
 
 
 #: Execution option of a `read_scope` session's connections.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -17,7 +19,10 @@ from bot.channels.local import WebChatChannel
 from bot.dispatcher import Dispatcher
 from policy.clock import Clock
 from storage.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    Busy,
     alembic_config,
+    can_run_at_once,
     database_busy,
     head_revision,
     make_engine,
@@ -91,6 +96,50 @@ def test_a_reader_waits_for_no_writer_and_writes_nothing(engine: Engine) -> None
     with read_scope(engine) as reader:
         names = sorted(person.name for person in reader.exec(select(Person)))
     assert names == ["Lena", "Mona"]
+
+
+def test_a_session_that_cannot_wait_says_busy_and_leaves_everything_as_it_was(
+    engine: Engine, database_url: str
+) -> None:
+    """`session_scope(wait=False)` (a message handled on the event loop) raises Busy at once
+    while this process's other writer or another process has SQLite's write lock, writes
+    nothing then, and leaves the connection waiting as long as usual for the next writer;
+    when the database is free it commits like any session. PostgreSQL never runs at once."""
+    if not database_url.startswith("sqlite"):
+        assert not can_run_at_once(engine)
+        with pytest.raises(ValueError, match="SQLite"), session_scope(engine, wait=False):
+            pass
+        return
+    assert can_run_at_once(engine)
+    taken, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with session_scope(engine):
+            taken.set()
+            release.wait()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    taken.wait()
+    try:
+        with pytest.raises(Busy), session_scope(engine, wait=False) as session:
+            session.add(Person(name="Mona", language="sv", created_at=NOW, updated_at=NOW))
+    finally:
+        release.set()
+        thread.join()
+    path = database_url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path, isolation_level=None)) as other_process:
+        other_process.execute("BEGIN IMMEDIATE")
+        with pytest.raises(Busy), session_scope(engine, wait=False) as session:
+            session.add(Person(name="Mona", language="sv", created_at=NOW, updated_at=NOW))
+        other_process.execute("ROLLBACK")
+    with session_scope(engine, wait=False) as session:
+        session.add(Person(name="Lena", language="sv", created_at=NOW, updated_at=NOW))
+        used = session.connection().connection.dbapi_connection
+    assert used is not None
+    assert used.execute("PRAGMA busy_timeout").fetchone() == (SQLITE_BUSY_TIMEOUT_MS,)
+    with session_scope(engine) as session:
+        assert [p.name for p in session.exec(select(Person))] == ["Lena"]
 
 
 def test_instants_come_back_aware_in_utc(engine: Engine) -> None:
