@@ -1,6 +1,6 @@
 """Report dialogs through Telegram per second, and our per-update cost against a bare PTB bot.
 
-Run: python benchmarks/telegram_dialogs.py [--guardians 20] [--dialogs 10]
+Run: python benchmarks/telegram_dialogs.py [--guardians 20] [--dialogs 10] [--repeat 5]
 
 One fake Bot API server (tests/fakes) runs in this process on loopback, with
 the simulated people. Each bot runs as its own process against it, one after
@@ -17,7 +17,9 @@ Guardians write concurrently, each waiting for the answer before going on, as
 people do. Printed for each bot: wall time per update, the bot process's own
 CPU time per update (user + system, from /proc), and their ratios; and
 complete report dialogs per second; for Närvaro, the SQL statements and transactions
-per update (counted by benchmarks/counted_run.py).
+per update (counted by benchmarks/counted_run.py). With --repeat N the echo bot and the
+unlimited Närvaro run N times in turn, and the median of the N ratios is printed: on a
+shared machine one pair's ratio varies by a third either way.
 """
 
 from __future__ import annotations
@@ -132,14 +134,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def bare_echo_bot(
-    fake: FakeTelegram, folder: Path, guardians: int, updates: int
+    fake: FakeTelegram, folder: Path, guardians: int, updates: int, run: int = 0
 ) -> Figures:
-    """The bare PTB echo bot, `updates` messages from each of `guardians` people."""
+    """The bare PTB echo bot, `updates` messages from each of `guardians` people (`run`:
+    which repetition, for fresh people)."""
     process = start([sys.executable, str(ROOT / "benchmarks" / "echo_bot.py")],
                     {"ECHO_TOKEN": fake.token, "ECHO_BASE_URL": fake.base_url},
-                    folder / "echo.log")
+                    folder / f"echo-{run}.log")
     try:
-        users = [fake.add_user(700_000 + n, f"Echo {n}") for n in range(guardians)]
+        first = 700_000 + 1_000 * run
+        users = [fake.add_user(first + n, f"Echo {n}") for n in range(guardians)]
         await asyncio.gather(*(converse(fake, user, [("text", "warm-up")], [])
                                for user in users))
         return await timed(fake, process, [
@@ -167,11 +171,12 @@ def write_roster(folder: Path, guardians: int) -> list[str]:
 
 async def narvaro(
     fake: FakeTelegram, folder: Path, guardians: int, dialogs: int, rate_limit: float,
-    profile: str | None = None,
+    profile: str | None = None, run: int = 0,
 ) -> Figures:
     """`narvaro run`: link every guardian, then time their report dialogs (with `profile`,
-    py-spy samples the timed phase into that file, collapsed stacks)."""
-    folder = folder / f"narvaro-{rate_limit:g}"
+    py-spy samples the timed phase into that file, collapsed stacks; `run`: which
+    repetition, for fresh people)."""
+    folder = folder / f"narvaro-{rate_limit:g}-{run}"
     folder.mkdir()
     env = {
         "NARVARO_TELEGRAM_RATE_LIMIT": str(rate_limit),
@@ -191,7 +196,7 @@ async def narvaro(
     process = start([sys.executable, str(ROOT / "benchmarks" / "counted_run.py")], env,
                     folder / "narvaro.log")
     try:
-        first = 800_000 + (100_000 if rate_limit else 0)
+        first = 800_000 + (100_000 if rate_limit else 0) + 1_000 * run
         users = [fake.add_user(first + n, f"Guardian {n}") for n in range(guardians)]
         await asyncio.gather(*(link(fake, user, phone)
                                for user, phone in zip(users, phones, strict=True)))
@@ -247,27 +252,44 @@ def show(name: str, figures: Figures) -> None:
 
 async def main(arguments: argparse.Namespace) -> None:
     """Run both bots against one fake server and print the figures."""
+    pairs: list[tuple[Figures, Figures]] = []
     with tempfile.TemporaryDirectory() as folder, FakeTelegram() as fake:
-        echo = await bare_echo_bot(fake, Path(folder), arguments.guardians,
-                                   2 * arguments.dialogs)
-        ours = await narvaro(fake, Path(folder), arguments.guardians, arguments.dialogs, 0,
-                             arguments.profile)
+        for run in range(arguments.repeat):
+            echo = await bare_echo_bot(fake, Path(folder), arguments.guardians,
+                                       2 * arguments.dialogs, run)
+            ours = await narvaro(fake, Path(folder), arguments.guardians, arguments.dialogs,
+                                 0, arguments.profile if run == 0 else None, run)
+            pairs.append((echo, ours))
         limited = await narvaro(fake, Path(folder), arguments.guardians, arguments.dialogs, 30)
-    show("bare PTB echo bot", echo)
-    show("Närvaro          ", ours)
+    for run, (echo, ours) in enumerate(pairs):
+        if arguments.repeat > 1:
+            print(f"run {run + 1}:")
+        show("bare PTB echo bot", echo)
+        show("Närvaro          ", ours)
+        print(f"per-update cost, Närvaro / bare bot: "
+              f"wall {ours.per_update_ms / echo.per_update_ms:.2f}x, "
+              f"CPU {ours.cpu_per_update_ms / echo.cpu_per_update_ms:.2f}x")
     show("Närvaro at Telegram's 30 messages/s", limited)
     dialogs = ours.updates // len(dialog(START))
     print(f"complete report dialogs: {dialogs} in {ours.seconds:.2f} s = "
           f"{dialogs / ours.seconds:.1f} dialogs/s")
-    print(f"per-update cost, Närvaro / bare bot: "
-          f"wall {ours.per_update_ms / echo.per_update_ms:.2f}x, "
-          f"CPU {ours.cpu_per_update_ms / echo.cpu_per_update_ms:.2f}x")
+    if arguments.repeat > 1:
+        cpu = [o.cpu_per_update_ms / e.cpu_per_update_ms for e, o in pairs]
+        wall = [o.per_update_ms / e.per_update_ms for e, o in pairs]
+        print(f"median of {len(pairs)} runs, Närvaro / bare bot: "
+              f"wall {statistics.median(wall):.2f}x, CPU {statistics.median(cpu):.2f}x "
+              f"(CPU {min(cpu):.2f}x–{max(cpu):.2f}x); Närvaro's CPU per update, median "
+              f"{statistics.median(o.cpu_per_update_ms for _e, o in pairs):.2f} ms, the "
+              f"echo bot's {statistics.median(e.cpu_per_update_ms for e, _o in pairs):.2f} ms")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--guardians", type=int, default=20)
     parser.add_argument("--dialogs", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the echo bot and Närvaro this many times in turn and print "
+                             "the median ratio")
     parser.add_argument("--profile", metavar="FILE",
                         help="sample Närvaro's timed phase with py-spy (pip install py-spy) "
                              "into FILE, as collapsed stacks")
