@@ -26,7 +26,8 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 T = TypeVar("T")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+                **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys.
 
     Statement parameters are kept out of error messages: they can hold a
@@ -44,7 +45,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
@@ -53,11 +54,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_begin(connection: Any) -> None:
             # Take the write lock up front: two writers never deadlock on lock upgrade. A
             # reader (`read_scope`) takes none: in WAL mode it neither waits nor blocks.
-            options = connection.get_execution_options()
-            if options.get(_READING, False):
+            if connection.get_execution_options().get(_READING, False):
                 connection.exec_driver_sql("BEGIN")
-            elif options.get(_AT_ONCE, False):
-                _begin_at_once(connection)
+            elif busy_timeout_ms == 0:  # `session_scope(wait=False)`: never waits
+                try:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                except OperationalError as error:
+                    raise Busy("another process is writing") from error
             else:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -126,21 +129,20 @@ class Busy(Exception):
     """Another writer has the database right now (`session_scope(wait=False)`)."""
 
 
-#: Execution option of a `session_scope(wait=False)` session's connections.
-_AT_ONCE = "narvaro_at_once"
 _PROMPT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
-def _begin_at_once(connection: Any) -> None:
-    """BEGIN IMMEDIATE that fails at once, not after the busy timeout, when another process
-    holds SQLite's write lock (a roster import)."""
-    connection.exec_driver_sql("PRAGMA busy_timeout=0")
-    try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    except OperationalError as error:
-        raise Busy("another process is writing") from error
-    finally:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+def _prompt_engine(engine: Engine) -> Engine:
+    """A second engine on the same SQLite file whose connections never wait for the write
+    lock (busy timeout 0): `session_scope(wait=False)` is bound to it. Disposed with
+    `engine`."""
+    prompt = _PROMPT.get(engine)
+    if prompt is None:
+        prompt = make_engine(engine.url.render_as_string(hide_password=False),
+                             busy_timeout_ms=0)
+        event.listen(engine, "engine_disposed", lambda _engine: prompt.dispose())
+        _PROMPT[engine] = prompt
+    return prompt
 
 
 def _writer_lock(engine: Engine) -> threading.RLock | None:
@@ -181,12 +183,11 @@ def session_scope(engine: Engine, *, hold: bool = False, wait: bool = True
     lock = _writer_lock(engine)
     bind = engine
     if not wait:
-        if lock is None:
-            raise ValueError("only SQLite sessions can refuse to wait")
+        if lock is None or not can_run_at_once(engine):
+            raise ValueError("only sessions on a SQLite file can refuse to wait")
         if not lock.acquire(blocking=False):
             raise Busy("another transaction of this process is writing")
-        bind = _PROMPT.get(engine) or _PROMPT.setdefault(
-            engine, engine.execution_options(**{_AT_ONCE: True}))
+        bind = _prompt_engine(engine)
     try:
         # The lock is re-entrant: held already when not waiting, this takes it at once.
         with lock if lock is not None else nullcontext(), Session(
@@ -207,8 +208,10 @@ def can_run_at_once(engine: Engine) -> bool:
     """Whether a short transaction may run on the caller's thread (an event loop) when the
     database is free: SQLite, an in-process library whose writers this process queues
     (`session_scope(wait=False)` never waits). Handing each message to a worker thread
-    costs more than its whole transaction: the threads contend for the interpreter."""
-    return engine.dialect.name == "sqlite"
+    costs more than its whole transaction: the threads contend for the interpreter. Not
+    for a database in memory (a second connection would see another one)."""
+    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "",
+                                                                         ":memory:")
 
 
 #: Execution option of a `read_scope` session's connections.
