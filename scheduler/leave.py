@@ -10,12 +10,10 @@ from sqlmodel import Session
 
 from locales import gettext_for
 from policy.leave import MENTOR, escalation_due, rules_for
-from policy.routing import AUTO
 from scheduler.schools import SchoolNow, each_school
-from services.leave import send_to_decider
+from services.leave import send_to_decider, tell
 from storage.leave import escalate, pending_applications, principals
 from storage.models import LeaveApplication, Person, Student
-from storage.outbox import MessageKind, enqueue
 from storage.tasks import student_label
 
 
@@ -50,12 +48,11 @@ def _escalate(session: Session, school: SchoolNow, application: LeaveApplication
                        n=rules.escalate_after_days)
     send_to_decider(session, application, now=now, lead=lead, key="escalated")
     if mentor is not None:
-        enqueue(session, dedupe_key=f"leave:moved:{application.id}:{mentor.id}",
-                kind=MessageKind.LEAVE, student_id=student.id,
-                recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
-                text=gettext_for(
-                    mentor.language,
-                    "Leave application {ref} ({student}) has gone to the principal: not "
-                    "answered in {n} school days.", ref=application.reference,
-                    student=student_label(session, student), n=rules.escalate_after_days))
+        tell(session, application, mentor,
+             key=f"leave:moved:{application.id}:{mentor.id}", now=now,
+             text=gettext_for(
+                 mentor.language,
+                 "Leave application {ref} ({student}) has gone to the principal: not "
+                 "answered in {n} school days.", ref=application.reference,
+                 student=student_label(session, student), n=rules.escalate_after_days))
     return True

@@ -148,21 +148,28 @@ def send_to_decider(session: Session, application: LeaveApplication, *, now: dat
         choices=decision_choices(application, language))
 
 
+def tell(session: Session, application: LeaveApplication, person: Person, *, key: str,
+         text: str, now: datetime) -> None:
+    """Queue a message about `application` to `person` (`text` in their language)."""
+    enqueue(session, dedupe_key=key, kind=MessageKind.LEAVE,
+            student_id=application.student_id, recipient_id=person.id, channel=AUTO,
+            language=person.language, now=now, text=text)
+
+
 def ask_guardian(session: Session, application: LeaveApplication, applicant: Person,
                  question: str, *, now: datetime) -> None:
     """A decider's question to the applicant, quoted, in the applicant's language."""
     span = format_span(application.first_day, application.last_day, application.part_start,
                        application.part_end, applicant.language).rstrip(".")
-    enqueue(session, dedupe_key=f"leave:question:{application.id}:{now.isoformat()}",
-            kind=MessageKind.LEAVE, student_id=application.student_id,
-            recipient_id=applicant.id, channel=AUTO, language=applicant.language, now=now,
-            text=gettext_for(
-                applicant.language,
-                # Translators: a decider's question, quoted after the colon.
-                "A question from the school about your leave application {ref} for {name} "
-                "({days}): {question}\nAnswer by writing here.",
-                ref=application.reference, name=child_name(session, application), days=span,
-                question=question[:MAX_QUESTION]))
+    tell(session, application, applicant,
+         key=f"leave:question:{application.id}:{now.isoformat()}", now=now,
+         text=gettext_for(
+             applicant.language,
+             # Translators: a decider's question, quoted after the colon.
+             "A question from the school about your leave application {ref} for {name} "
+             "({days}): {question}\nAnswer by writing here.",
+             ref=application.reference, name=child_name(session, application), days=span,
+             question=question[:MAX_QUESTION]))
 
 
 def pass_answer(session: Session, application: LeaveApplication, guardian: Person,
@@ -224,15 +231,14 @@ def withdraw_application(session: Session, application: LeaveApplication, *,
     withdraw(session, application, by=by, now=now)
     decider = session.get(Person, application.decider_id) if application.decider_id else None
     if decider is not None:
-        enqueue(session, dedupe_key=f"leave:withdrawn:{application.id}:{decider.id}",
-                kind=MessageKind.LEAVE, student_id=application.student_id,
-                recipient_id=decider.id, channel=AUTO, language=decider.language, now=now,
-                text=gettext_for(
-                    decider.language,
-                    # Translators: to the decider; {student}: "Name (class)".
-                    "Leave application {ref} ({student}) was withdrawn by the applicant: "
-                    "there is nothing to decide.", ref=application.reference,
-                    student=student_text(session, application)))
+        tell(session, application, decider,
+             key=f"leave:withdrawn:{application.id}:{decider.id}", now=now,
+             text=gettext_for(
+                 decider.language,
+                 # Translators: to the decider; {student}: "Name (class)".
+                 "Leave application {ref} ({student}) was withdrawn by the applicant: "
+                 "there is nothing to decide.", ref=application.reference,
+                 student=student_text(session, application)))
     return True
 
 
