@@ -62,7 +62,7 @@ def _own_report(
     if report is None or report.student_id not in allowed or report.cancelled_at is not None:
         return None
     school = session.get(School, report_student(students, report).school_id)
-    return report if report.last_day >= local_today(school, now) else None
+    return report if report.last_day >= local_today(school, now, session=session) else None
 
 
 def report_student(students: list[Reportable], report: AbsenceReport) -> Student:
@@ -82,7 +82,8 @@ def ask_cancel(context: Context) -> Reply:
     set_state(session, person.id or 0, dialog=DIALOG, step=CONFIRM,
               data={"report": report.id}, now=now)
     school = session.get(School, report_student(students, report).school_id)
-    first = max(report.first_day, local_today(school, now))  # past days stay reported
+    # Past days stay reported.
+    first = max(report.first_day, local_today(school, now, session=session))
     span = format_span(first, report.last_day, report.part_start, report.part_end, language)
     return Reply(
         gettext_for(language, "Cancel the absence report for {name}, {days}?", name=name,
@@ -126,7 +127,7 @@ def _cancel(
         return Reply(gettext_for(language, "That report cannot be cancelled any more."))
     student = report_student(students, report)
     school = session.get(School, student.school_id)
-    today = local_today(school, now)
+    today = local_today(school, now, session=session)
     began_earlier = report.first_day < today
     covers_today = report.first_day <= today <= report.last_day
     cancel_report(session, report, by=person, now=now, from_day=today)

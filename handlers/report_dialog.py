@@ -113,13 +113,14 @@ class Turn:
             policy = policy_of(school)
             rules = notice_rules(school) if school else NoticeRules()
             self._contexts[key] = (calendar_for(self.session, school, policy), policy,
-                                   local_now(school, self.now).date(), rules)
+                                   local_now(school, self.now, session=self.session).date(), rules)
         return self._contexts[key]
 
     def start_day(self) -> date:
         """The day meant when none is named."""
         calendar, _policy, today, rules = self.context()
-        moment = local_now(self.school(), self.now).time().replace(tzinfo=None)
+        local = local_now(self.school(), self.now, session=self.session)
+        moment = local.time().replace(tzinfo=None)
         return first_day_meant(calendar, today, moment, rules.day_ends)
 
 
@@ -512,7 +513,7 @@ def _record(turn: Turn, days: ReportDays) -> Reply:
         lines.insert(0, _receipt(turn, days, new, reason))
     if not new:
         return Reply("\n".join(lines))
-    moment = local_now(turn.school(), turn.now).time().replace(tzinfo=None)
+    moment = local_now(turn.school(), turn.now, session=turn.session).time().replace(tzinfo=None)
     until = undo_until(calendar, today, moment, rules.day_ends)
     lines.append(_undo_line(turn, until))
     ids = tuple(report.id or 0 for report in new)
@@ -575,9 +576,9 @@ def _undo(session: Session, person: Person, students: list[Reportable],
     policy = policy_of(school)
     calendar = calendar_for(session, school, policy)
     rules = notice_rules(school) if school else NoticeRules()
-    made = local_now(school, reports[0].reported_at)
+    made = local_now(school, reports[0].reported_at, session=session)
     until = undo_until(calendar, made.date(), made.time().replace(tzinfo=None), rules.day_ends)
-    local = local_now(school, now)
+    local = local_now(school, now, session=session)
     if (local.date(), local.time().replace(tzinfo=None)) > (until, rules.day_ends):
         return None
     today = local.date()

@@ -192,7 +192,7 @@ def _open(roll: _Roll, school_class: SchoolClass, lead: str | None = None) -> Re
     """Show the class's list for today, marked as recorded so far."""
     session = roll.session
     school = session.get(School, school_class.school_id)
-    today = local_today(school, roll.now)
+    today = local_today(school, roll.now, session=session)
     if not calendar_for(session, school, policy_of(school)).is_school_day(today):
         clear_state(session, roll.person.id or 0)
         return Reply(roll.t("Today is not a school day, so there is no roll call to take."))
@@ -333,7 +333,7 @@ def _save(roll: _Roll, data: dict[str, Any]) -> Reply:
         clear_state(session, roll.person.id or 0)
         return Reply(roll.t("That roll call is finished. Write /roll to take a new one."))
     school = session.get(School, school_class.school_id)
-    today = local_today(school, roll.now)
+    today = local_today(school, roll.now, session=session)
     if data.get("day") != today.isoformat():
         return _open(roll, school_class, roll.t("A new day has begun: here is today's list."))
     students = _students(session, school_class.id or 0)

@@ -18,15 +18,12 @@ def zone_for(session: Session, school: School | None) -> ZoneInfo:
     return ZoneInfo(school.timezone) if school else installation_zone(session)
 
 
-def local_now(school: School | None, now: datetime, *, session: Session | None = None) -> datetime:
-    """`now` in the school's time zone; with no school, in the installation's (read through
-    `session`; UTC when there is none to read it with)."""
-    if school is None and session is not None:
-        return now.astimezone(installation_zone(session))
-    return now.astimezone(ZoneInfo(school.timezone if school else "UTC"))
+def local_now(school: School | None, now: datetime, *, session: Session) -> datetime:
+    """`now` in the school's time zone; with no school, in the installation's."""
+    return now.astimezone(zone_for(session, school))
 
 
-def local_today(school: School | None, now: datetime, *, session: Session | None = None) -> date:
+def local_today(school: School | None, now: datetime, *, session: Session) -> date:
     """Today's date at the school (with no school, in the installation's zone)."""
     return local_now(school, now, session=session).date()
 
