@@ -68,6 +68,7 @@ i18n-compile: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/roster_import.py
 	$(BIN)/python benchmarks/telegram_dialogs.py
+	$(BIN)/python benchmarks/message_transaction.py
 	$(BIN)/python benchmarks/cli_speed.py
 	$(BIN)/python benchmarks/sms_webhooks.py
 	$(BIN)/python benchmarks/notices.py
