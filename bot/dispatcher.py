@@ -17,12 +17,13 @@ from sqlalchemy import Engine
 
 from bot.channels.base import Channel, ChannelError, ChannelMaybeSent, ChannelUnreachable
 from bot.pacing import NORMAL, URGENT, Lane
+from bot.transactions import run_transaction
 from handlers.delivery import on_sms_refused
 from policy.clock import Clock
 from policy.pacing import Ceiling, backoff
 from policy.routing import AUTO, pick_channel
 from storage.attendance import forget_notice_question, still_true
-from storage.db import Busy, can_run_at_once, session_scope
+from storage.db import session_scope
 from storage.models import OutboxMessage, Person
 from storage.outbox import (
     ANSWER,
@@ -99,8 +100,6 @@ class Dispatcher:
         self._closing = False
         self._last_flood: dict[str, tuple[float, str | None]] = {}
         self._marks = _Marks(self._record_sent)
-        #: Marks are written on the event loop when the database is free at once.
-        self._at_once = can_run_at_once(engine)
 
     def wake(self) -> None:
         """Send what is due now rather than at the next interval."""
@@ -301,10 +300,7 @@ class Dispatcher:
             last is not None and now - last[0] < FLOOD_WINDOW and last[1] != address)
 
     async def _record_sent(self, marks: list[Sent]) -> None:
-        if self._at_once:
-            with contextlib.suppress(Busy):
-                return self._write_sent(marks, wait=False)
-        await asyncio.to_thread(self._write_sent, marks)
+        await run_transaction(self.engine, self._write_sent, marks)
 
     def _write_sent(self, marks: list[Sent], *, wait: bool = True) -> None:
         with session_scope(self.engine, wait=wait) as session:
@@ -428,13 +424,14 @@ class _Marks:
                 batch, self._waiting = self._waiting, []
                 try:
                     await self._write([mark for mark, _done in batch])
-                except BaseException as error:  # each sender hears it, as from its own write
+                except Exception as error:  # each sender hears it, as from its own write
                     for _mark, done in batch:
                         if not done.done():
-                            done.set_exception(error if isinstance(error, Exception)
-                                               else asyncio.CancelledError())
-                    if not isinstance(error, Exception):
-                        raise
+                            done.set_exception(error)
+                except BaseException:  # cancelled: so are the sends waiting on this write
+                    for _mark, done in batch:
+                        done.cancel()
+                    raise
                 else:
                     for _mark, done in batch:
                         if not done.done():

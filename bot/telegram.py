@@ -53,6 +53,7 @@ from bot.channels.base import (
 )
 from bot.settings import Settings
 from bot.telegram_request import WriteProgress, not_sent, telegram_request, tracking
+from bot.transactions import run_transaction
 from handlers.linking import (
     SHARE_CONTACT,
     ChatMessage,
@@ -62,7 +63,7 @@ from handlers.linking import (
 from locales import LANGUAGES, N_, gettext_for, normalize_language
 from policy.clock import Clock
 from policy.pacing import Ceiling
-from storage.db import Busy, can_run_at_once, database_busy, session_scope
+from storage.db import database_busy, session_scope
 from storage.models import OutboxMessage, Person
 
 log = logging.getLogger(__name__)
@@ -161,8 +162,6 @@ class TelegramBot:
         self._chat_locks: dict[int, tuple[asyncio.Lock, int]] = {}
         self._failed: set[int] = set()
         self._apologised: set[int] = set()
-        #: A message's transaction runs on the event loop when the database is free at once.
-        self._at_once = can_run_at_once(engine)
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
 
@@ -285,10 +284,7 @@ class TelegramBot:
         deadline = loop.time() + DATABASE_PATIENCE
         while True:
             try:
-                if self._at_once:
-                    with contextlib.suppress(Busy):
-                        return self._handle(message, wait=False)
-                return await asyncio.to_thread(self._handle, message)
+                return await run_transaction(self.engine, self._handle, message)
             except Exception as error:
                 if not database_busy(error) or loop.time() >= deadline:
                     raise
