@@ -8,11 +8,12 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, or_, update
+from sqlalchemy import and_, bindparam, case, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
+from storage.db import table_of
 from storage.models import AuditLog, OutboxMessage, Person
 
 MAX_ATTEMPTS = 5
@@ -162,7 +163,7 @@ def _insert_row(dialect: str) -> Any:
     # Built once: building an insert and its cache key costs more than running it.
     # On the table, not the model: the ORM's bulk-insert path costs more than the insert.
     builder = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = _table()
+    table = table_of(OutboxMessage)
     return (builder(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(table.c.id))
 
@@ -220,10 +221,6 @@ def _loaded(session: Session, ids: Iterable[int]) -> bool:
                for row_id in ids)
 
 
-def _table() -> Table:
-    return SQLModel.metadata.tables["outbox_message"]
-
-
 
 def renew_claims(session: Session, *, worker: str) -> int:
     """Renew the lease of every message `worker` has claimed and not finished."""
@@ -263,7 +260,7 @@ def mark_sent(
 def _sent_statement(names: tuple[str, ...]) -> Any:
     # Built once per set of columns, on the table: the ORM's update of one row by id costs
     # several times more.
-    table = _table()
+    table = table_of(OutboxMessage)
     values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in names}
     values["address"] = case((table.c.recipient_id.is_(None), None), else_=table.c.address)
     return update(table).where(table.c.id == bindparam("row_id")).values(**values)
