@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from handlers.messages import Choice, Context, Reply
 from handlers.router import with_text
-from handlers.schooltime import zone_for
+from handlers.schooltime import local_now, zone_for
 from locales import N_, gettext_for, ngettext_for
 from locales.formats import task_kind
 from policy.choices import (
@@ -155,13 +154,6 @@ def help_text(session: Session, person: Person) -> str:
     return gettext_for(person.language, "Questions? Contact your school.")
 
 
-def _local_today(
-    session: Session, school: School | None, now: datetime
-) -> tuple[ZoneInfo, datetime]:
-    zone = zone_for(session, school)
-    return zone, now.astimezone(zone)
-
-
 def _status_text(session: Session, person: Person, roles: Roles, now: datetime) -> str:
     language = person.language
     students = [student for student, _child in roles.children]
@@ -172,7 +164,7 @@ def _status_text(session: Session, person: Person, roles: Roles, now: datetime) 
     lines = []
     for student in students:
         school = session.get(School, student.school_id)
-        _zone, local = _local_today(session, school, now)
+        local = local_now(school, now, session=session)
         states = set(
             session.execute(
                 select(Absence.state).where(
@@ -210,7 +202,7 @@ def _tasks_text(session: Session, person: Person, now: datetime) -> str:
         language, "You have {n} open task.", "You have {n} open tasks.", len(tasks)
     )
     school = school_of(session, person)
-    zone, _local = _local_today(session, school, now)
+    zone = zone_for(session, school)
     lines = [header]
     for task in tasks[:10]:
         kind = plan_words(session, task) or task_kind(task.kind, language)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -171,9 +172,7 @@ def installation_zone(session: Session) -> ZoneInfo:
     there are no schools."""
     # Schools are created in the settings' zone (NARVARO_TIMEZONE, by roster import and the
     # school system's sync), so theirs is the installation's zone as the handlers can see it.
-    counts: dict[str, int] = {}
-    for zone in session.exec(select(School.timezone).order_by(col(School.id))).all():
-        counts[zone] = counts.get(zone, 0) + 1
-    if not counts:
+    zones = Counter(session.exec(select(School.timezone).order_by(col(School.id))).all())
+    if not zones:
         return ZoneInfo("UTC")
-    return ZoneInfo(max(counts, key=lambda zone: counts[zone]))  # the first on a tie
+    return ZoneInfo(zones.most_common(1)[0][0])  # the first seen on a tie
