@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from unittest.mock import patch
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobEvent
 from sqlalchemy import Engine, and_, or_
@@ -166,16 +167,8 @@ async def running(env: dict[str, str]) -> AsyncIterator[Runtime]:
     values = {"NARVARO_HTTP_PORT": str(free_port()), "NARVARO_DEMO": "0",
               "NARVARO_DISPATCH_INTERVAL_SECONDS": "0.2", "NARVARO_TELEGRAM_CHAT_RATE": "0",
               **env}
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
+    with patch.dict(os.environ, values):
         runtime = Runtime(build_context(load_settings()))
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     task = asyncio.create_task(runtime.run())
     try:
         started = asyncio.create_task(runtime.started.wait())

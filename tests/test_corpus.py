@@ -13,6 +13,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -66,16 +67,8 @@ def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
     folder = tmp_path_factory.mktemp("corpus")
     url = fresh_database_url("sqlite", folder)
-    saved = {name: os.environ.get(name) for name in ("NARVARO_DATABASE_URL",)}
-    os.environ["NARVARO_DATABASE_URL"] = url
-    try:
+    with patch.dict(os.environ, {"NARVARO_DATABASE_URL": url}):
         import_roster(folder, roster=_roster(), staff=STAFF)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     engine = make_engine(url)
     yield engine
     engine.dispose()

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from unittest.mock import patch
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -189,16 +190,8 @@ class House:
         values = {"NARVARO_DEMO": "0", "NARVARO_CLOCK_START": now, **env}
         for name in channels:
             values.update(CHANNEL_ENV[name])
-        saved = {name: os.environ.get(name) for name in values}
-        os.environ.update(values)
-        try:
+        with patch.dict(os.environ, values):
             context = build_context(load_settings(), migrate=False)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
         house = cls(context, channels)
         try:
             yield house
