@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -43,6 +42,7 @@ from storage.models import (
 from tests.rosters import write
 from tests.telegram_harness import MENTOR_PHONE, import_roster
 from tests.test_return_plans import Shown, answer, tick, to
+from tests.test_trust_data import run
 
 OMAR, LENA, KARI, JOHN = "+46701234502", "+46701234501", "+4741234503", "+447911123456"
 PRINCIPAL = "+46701112234"
@@ -123,13 +123,6 @@ def db(narvaro_env: dict[str, str], tmp_path: Path,
     engine = make_engine(narvaro_env["NARVARO_DATABASE_URL"])
     yield engine
     engine.dispose()
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
-    """`narvaro ARGS` (exit 0); its JSON output."""
-    capsys.readouterr()
-    assert main(list(args)) == 0
-    return json.loads(capsys.readouterr().out)
 
 
 def tap(db: Engine, phone: str, shown: Shown | OutboxMessage, index: int, when: str) -> Shown:
