@@ -37,7 +37,7 @@ from policy.choices import (
     Undo,
 )
 from policy.dayparse import DaySpan
-from policy.freetext import fold, match_child
+from policy.freetext import match_child
 from policy.notices import NoticeRules
 from policy.presets import PolicyPreset
 from policy.reading import Reading, read
@@ -267,11 +267,8 @@ def _read(turn: Turn, text: str, *, step: str | None = None,
     names = names if names is not None else [r.name for r in turn.students]
     _calendar, _policy, today, _rules = turn.context()
     schools = sorted({r.student.school_id for r in turn.students})
-    # The writer's own name (a signature, "Mvh Omar") names no child.
-    own = {fold(word) for word in turn.person.name.split()}
-    others = [name for name in student_names_at(turn.session, schools)
-              if name not in names and fold(name.split()[0]) not in own]
-    return read(text, names, turn.language, today, start=turn.start_day(), others=others)
+    return read(text, names, turn.language, today, start=turn.start_day(),
+                others=student_names_at(turn.session, schools), writer=turn.person.name)
 
 
 def _apply(turn: Turn, reading: Reading, *, first: bool, step: str | None = None) -> bool:

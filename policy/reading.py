@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from policy.dayparse import DaySpan, parse_days
 from policy.freetext import fold, parse_reason, typed_words, words
@@ -296,27 +297,75 @@ def named_children(text: str, names: Sequence[str]) -> tuple[int, ...]:
     return tuple(sorted(found))
 
 
-def _names_other_child(text: str, own: Sequence[str], others: Sequence[str]) -> bool:
+@dataclass(frozen=True)
+class _Student:
+    """One of the school's other students, as `_names_other_child` compares names."""
+
+    name: str
+    #: The folded first word as written ("anna-karin"), matched against the writer's name.
+    lead: str
+    full: tuple[str, ...]
+    first: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _SchoolNames:
+    """A school's student names by the word they start with: a message is compared with
+    the few names that start with one of its words, not with every name at the school."""
+
+    #: Names of two or more words, by their first word.
+    full: dict[str, tuple[_Student, ...]]
+    #: Names whose first name is one word, by that word.
+    first: dict[str, tuple[_Student, ...]]
+
+
+@lru_cache(maxsize=64)
+def _school_names(names: tuple[str, ...]) -> _SchoolNames:
+    """The index of a school's names, built once per roster (the same names give the same
+    index, so a school's messages share it until the roster changes)."""
+    full: dict[str, list[_Student]] = {}
+    first: dict[str, list[_Student]] = {}
+    for name in names:
+        tokens = name.split()
+        student = _Student(name, fold(tokens[0]) if tokens else "", tuple(_name_parts(name)),
+                           tuple(_first_parts(name)))
+        if len(student.full) > 1:
+            full.setdefault(student.full[0], []).append(student)
+        if len(student.first) == 1:
+            first.setdefault(student.first[0], []).append(student)
+    return _SchoolNames({word: tuple(found) for word, found in full.items()},
+                        {word: tuple(found) for word, found in first.items()})
+
+
+def _names_other_child(text: str, own: Sequence[str], others: Sequence[str],
+                       writer: str = "") -> bool:
     """Whether `text` names a child in `others` (the school's other students) who is not
     one of `own`. A first name counts when written with a capital (or in a script without
-    case) and not shared with one of the writer's children."""
+    case) and not shared with one of the writer's children. A student whose name is one of
+    `own`, or whose first name is a word of the `writer`'s own name (a signature, "Mvh
+    Omar"), is never counted."""
     said = [fold(word) for word in words(text)]
     typed = typed_words(text)
     own_first = {tuple(_first_parts(name)) for name in own}
     own_full = {tuple(_name_parts(name)) for name in own}
-    for name in others:
-        full = tuple(_name_parts(name))
-        if full in own_full:
-            continue
-        if len(full) > 1 and _contains(said, full):
-            return True
-        first = tuple(_first_parts(name))
-        if not first or first in own_first or len(first) != 1:
-            continue
-        for position, word in enumerate(said):
-            capital = position < len(typed) and not typed[position][:1].islower()
-            if word == first[0] and capital and not _known_word(word):
+    signed = {fold(word) for word in writer.split()}
+    index = _school_names(tuple(others))
+
+    def counts(student: _Student) -> bool:
+        return (student.name not in own and student.lead not in signed
+                and student.full not in own_full)
+
+    for position, word in enumerate(said):
+        for student in index.full.get(word, ()):
+            size = len(student.full)
+            if tuple(said[position:position + size]) == student.full and counts(student):
                 return True
+        capital = position < len(typed) and not typed[position][:1].islower()
+        if not capital or _known_word(word):
+            continue
+        if any(student.first not in own_first and counts(student)
+               for student in index.first.get(word, ())):
+            return True
     return False
 
 
@@ -371,13 +420,14 @@ def _time_unclear(said: list[str], has_digits: bool) -> bool:
 
 def read(
     text: str, names: Sequence[str], language: str, today: date, *, start: date,
-    others: Sequence[str] = (),
+    others: Sequence[str] = (), writer: str = "",
 ) -> Reading:
     """Read a guardian's message.
 
     `names` are the writer's children (for whom they may report), `others` the names of
-    other students at their school (a message naming one of them is not applied to the
-    writer's child), `start` the first day meant when no day is named (today on a school
+    the students at their school (a message naming one who is not the writer's child is
+    not applied to the writer's child), `writer` the writer's own name (a signature names
+    no child), `start` the first day meant when no day is named (today on a school
     day before its end, else the next school day).
     """
     said = [fold(word) for word in words(text)]
@@ -421,7 +471,7 @@ def read(
     return Reading(
         children=children,
         children_unclear=children_unclear,
-        other_child=_names_other_child(text, names, others),
+        other_child=_names_other_child(text, names, others, writer),
         span=span,
         day_unclear=day_unclear,
         part_unclear=part_unclear,

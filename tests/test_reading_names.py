@@ -59,3 +59,31 @@ def test_a_lone_clock_time_asks_for_the_times_and_keeps_the_day() -> None:
                    start=TODAY)
     assert reading.part_unclear and reading.span is not None
     assert reading.span.first == TODAY and reading.span.part_start is None
+
+
+#: A school of 1,200 students besides the writer's child: the reader compares a message
+#: with the names that start with one of its words, so a large school costs no more.
+SCHOOL = [f"Elev{n} Efternamn{n}" for n in range(1_200)] + [
+    "Elsa Berg", "Dag Olsen", "Omar Lind", "Saga Holm", "Maja Svensson"]
+
+
+@pytest.mark.parametrize(("text", "writer", "other"), [
+    ("Elsa Berg är sjuk idag", "Amal Holm", True),  # another student's full name
+    ("elsa berg är sjuk idag", "Amal Holm", True),  # a full name counts without capitals
+    ("Elsa är sjuk idag", "Amal Holm", True),  # a first name written with a capital
+    ("elsa är sjuk idag", "Amal Holm", False),  # ... but not in lower case
+    ("Saga sjuk idag", "Amal Holm", False),  # the writer's own child
+    ("Saga Holm sjuk idag", "Amal Holm", False),
+    ("Sjuk idag. Mvh Omar", "Omar Holm", False),  # the writer's signature, not Omar Lind
+    ("Sjuk idag. Mvh Omar", "Amal Holm", True),  # another writer: Omar Lind is named
+    ("Dag 2 av förkylningen, sjuk", "Amal Holm", False),  # a word before a name
+    ("Elev1199 Efternamn1199 sjuk", "Amal Holm", True),  # the last of a large school
+    ("Elev1199 Efternamn1198 sjuk", "Amal Holm", True),  # its first name alone suffices
+    ("elev1199 efternamn1198 sjuk", "Amal Holm", False),  # no full name, no capital
+])
+def test_a_message_naming_another_student_at_the_school_is_told_apart(
+    text: str, writer: str, other: bool
+) -> None:
+    reading = read(text, ["Saga Holm"], "sv", TODAY, start=TODAY,
+                   others=[*SCHOOL, "Saga Holm"], writer=writer)
+    assert reading.other_child is other
