@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -244,6 +245,9 @@ class Runtime:
                 log.info("Närvaro running on http://%s:%s/ (channels: %s)", settings.http_host,
                          settings.http_port, ", ".join(sorted(self.channels)))
                 self.started.set()
+                # Everything loaded so far lives as long as the process: the collector
+                # need not walk it again on each full collection (CPU per update).
+                gc.freeze()
             await serve_task
         finally:
             await self._shut_down(serve_task, leading, dispatch_task)

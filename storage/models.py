@@ -8,6 +8,7 @@ belongs to (a teacher may also be a guardian). Instants are UTC
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time
 from typing import Any
 
@@ -33,6 +34,11 @@ class School(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=20)
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _instant()
+    #: Set anew by the database whenever a student joins, leaves or moves, or a student's
+    #: name changes (migration 0020's triggers): names kept by school and revision are
+    #: current. Random, so that no two databases share one by chance.
+    revision: int = Field(default_factory=lambda: secrets.randbits(62), sa_type=BigInteger,
+                          sa_column_kwargs={"server_default": "0"})
 
 
 class CalendarPeriod(SQLModel, table=True):

@@ -88,7 +88,21 @@ def _by_chat_query() -> Any:
 def _names_query() -> Any:
     person, student = table_of(Person), table_of(Student)
     return (select(person.c.name).join(student, student.c.person_id == person.c.id)
-            .where(student.c.school_id.in_(bindparam("schools", expanding=True))))
+            .where(student.c.school_id == bindparam("school")))
+
+
+@cache
+def _revisions_query() -> Any:
+    school = table_of(School)
+    return (select(school.c.id, school.c.revision)
+            .where(school.c.id.in_(bindparam("schools", expanding=True)))
+            .order_by(school.c.id))
+
+
+#: Each school's student names as last read, by database and school: (revision, names).
+#: The database sets a new revision whenever the names change (migration 0020), so a
+#: message reads one number instead of every name at the school.
+_NAMES: dict[tuple[Any, int], tuple[int, tuple[str, ...]]] = {}
 
 
 def person_by_chat(session: Session, chat_id: int) -> Person | None:
@@ -228,9 +242,18 @@ def set_sms_opt_out(session: Session, person: Person, *, opted_out: bool, now: d
     session.add(person)
 
 
-def student_names_at(session: Session, school_ids: list[int]) -> list[str]:
+def student_names_at(session: Session, school_ids: list[int]) -> tuple[str, ...]:
     """The names of the students at these schools (to tell a child named in a message
     from the writer's own; never shown to anyone)."""
     if not school_ids:
-        return []
-    return list(session.execute(_names_query(), {"schools": school_ids}).scalars())
+        return ()
+    database = session.get_bind().engine.url
+    names: tuple[str, ...] = ()
+    for school_id, revision in session.execute(_revisions_query(), {"schools": school_ids}):
+        kept = _NAMES.get((database, school_id))
+        if kept is None or kept[0] != revision:
+            kept = revision, tuple(
+                session.execute(_names_query(), {"school": school_id}).scalars())
+            _NAMES[database, school_id] = kept
+        names += kept[1]
+    return names

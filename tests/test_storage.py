@@ -255,3 +255,57 @@ def test_only_a_busy_or_unreachable_database_is_worth_waiting_for() -> None:
     assert not database_busy(OperationalError("UPDATE person", {}, sqlite3.OperationalError(
         "no such table: person")))
     assert not database_busy(ValueError("not a database error"))
+
+
+def test_a_schools_names_are_read_again_whenever_its_roster_changes(engine: Engine) -> None:
+    """Each message compares its words with the names at the writer's school; they are
+    kept between messages and read again after any change to them, whichever program
+    (this one, or another on the same database) made it."""
+    from storage.models import School, SchoolClass, Student
+    from storage.people import student_names_at
+
+    def names(*schools: int) -> list[str]:
+        with session_scope(engine) as session:
+            return sorted(student_names_at(session, list(schools)))
+
+    with session_scope(engine) as session:
+        one, two = (School(name=name, country="SE", timezone="Europe/Stockholm",
+                           language="sv", policy="se_ljusnarsberg", created_at=NOW)
+                    for name in ("Norra", "Södra"))
+        session.add_all([one, two])
+        session.flush()
+        assert one.id is not None and two.id is not None
+        classes = [SchoolClass(school_id=school, name="7A") for school in (one.id, two.id)]
+        session.add_all(classes)
+        session.flush()
+        for n, name in enumerate(["Elsa Berg", "Dag Olsen", "Noah Berg"]):
+            person = Person(name=name, language="sv", created_at=NOW, updated_at=NOW)
+            session.add(person)
+            session.flush()
+            assert person.id is not None and classes[0].id is not None
+            session.add(Student(school_id=one.id, class_id=classes[0].id,
+                                external_id=f"S{n}", person_id=person.id))
+        north, south, south_class = one.id, two.id, classes[1].id
+    assert names(north) == ["Dag Olsen", "Elsa Berg", "Noah Berg"]
+    assert names(south) == []
+    assert names(north) == ["Dag Olsen", "Elsa Berg", "Noah Berg"]  # kept: read once more
+
+    with session_scope(engine) as session:  # renamed by this program
+        elsa = session.exec(select(Person).where(Person.name == "Elsa Berg")).one()
+        elsa.name = "Elsa Lund"
+    assert names(north) == ["Dag Olsen", "Elsa Lund", "Noah Berg"]
+
+    with engine.begin() as connection:  # renamed and moved by another program
+        connection.execute(text("UPDATE person SET name = 'Dag Ek' WHERE name = 'Dag Olsen'"))
+        connection.execute(text(
+            "UPDATE student SET school_id = :south, class_id = :class WHERE person_id = "
+            "(SELECT id FROM person WHERE name = 'Noah Berg')"),
+            {"south": south, "class": south_class})
+    assert names(north) == ["Dag Ek", "Elsa Lund"]
+    assert names(south) == ["Noah Berg"]
+    assert names(north, south) == ["Dag Ek", "Elsa Lund", "Noah Berg"]
+
+    with engine.begin() as connection:  # left the school
+        connection.execute(text(
+            "DELETE FROM student WHERE person_id = (SELECT id FROM person WHERE name = 'Dag Ek')"))
+    assert names(north) == ["Elsa Lund"]
