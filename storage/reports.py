@@ -10,6 +10,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, bindparam, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
@@ -56,21 +58,19 @@ def _active_query() -> Any:
 
 
 @cache
-def _insert_report() -> Insert:
+def _insert_report(dialect: str) -> Any:
+    # A reference already taken inserts nothing (and returns no id): one statement,
+    # where a check before the insert would be two.
+    builder = pg_insert if dialect == "postgresql" else sqlite_insert
     table = table_of(AbsenceReport)
-    return insert(table).returning(table.c.id)
+    return (builder(table).on_conflict_do_nothing(index_elements=["reference"])
+            .returning(table.c.id))
 
 
 @cache
 def _insert_absence() -> Insert:
     # On the table: the new row is read back, if at all, by a query.
     return insert(table_of(Absence))
-
-
-@cache
-def _reference_query() -> Any:
-    table = table_of(AbsenceReport)
-    return select(table.c.id).where(table.c.reference == bindparam("reference"))
 
 
 @cache
@@ -146,15 +146,14 @@ def save_report(
                   student_id=student.id)
             return SavedReport(existing, merged=True)
     values: dict[str, Any] = {
-        "reference": _unique_reference(session), "student_id": student.id,
+        "reference": "", "student_id": student.id,
         "reporter_id": reporter.id, "channel": channel, "reported_at": now,
         "first_day": days.first, "last_day": days.last, "part_start": days.part_start,
         "part_end": days.part_end, "reason": reason, "note": note or None,
         "on_time": days.on_time, "late_days": [day.isoformat() for day in days.late_days],
         "cancelled_at": None,
     }
-    report = AbsenceReport(
-        id=execute_write(session, _insert_report(), values).scalar_one(), **values)
+    report = AbsenceReport(id=_insert_with_new_reference(session, values), **values)
     # Inserted as it is, so it joins the session as a stored row (no flush of its own).
     make_transient_to_detached(report)
     session.add(report)
@@ -167,12 +166,14 @@ def save_report(
     return SavedReport(report, merged=False)
 
 
-def _unique_reference(session: Session) -> str:
+def _insert_with_new_reference(session: Session, values: dict[str, Any]) -> int:
+    """Insert the report under a reference no other report has (set in `values`); its id."""
+    statement = _insert_report(session.get_bind().dialect.name)
     while True:
-        reference = new_reference()
-        taken = session.execute(_reference_query(), {"reference": reference}).first()
-        if taken is None:
-            return reference
+        values["reference"] = new_reference()
+        inserted = execute_write(session, statement, values).scalar()
+        if inserted is not None:
+            return int(inserted)
 
 
 def _excuse_day(

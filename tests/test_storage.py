@@ -31,8 +31,10 @@ from storage.db import (
     session_scope,
     upgrade,
 )
-from storage.models import OutboxMessage, Person
+from storage.models import AbsenceReport, OutboxMessage, Person, School, SchoolClass, Student
 from storage.outbox import MAX_ATTEMPTS, MessageKind, claim_due, enqueue
+from storage.people import student_names_at
+from storage.reports import _insert_report
 
 pytestmark = pytest.mark.postgresql
 
@@ -257,35 +259,44 @@ def test_only_a_busy_or_unreachable_database_is_worth_waiting_for() -> None:
     assert not database_busy(ValueError("not a database error"))
 
 
+def add_school(engine: Engine, name: str, students: list[str]) -> tuple[int, int, list[int]]:
+    """A school with one class and these students; its id, the class's and the students'."""
+    with session_scope(engine) as session:
+        school = School(name=name, country="SE", timezone="Europe/Stockholm", language="sv",
+                        policy="se_ljusnarsberg", created_at=NOW)
+        session.add(school)
+        session.flush()
+        assert school.id is not None
+        group = SchoolClass(school_id=school.id, name="7A")
+        session.add(group)
+        session.flush()
+        assert group.id is not None
+        ids = []
+        for n, student_name in enumerate(students):
+            person = Person(name=student_name, language="sv", created_at=NOW, updated_at=NOW)
+            session.add(person)
+            session.flush()
+            assert person.id is not None
+            student = Student(school_id=school.id, class_id=group.id,
+                              external_id=f"S{n}", person_id=person.id)
+            session.add(student)
+            session.flush()
+            assert student.id is not None
+            ids.append(student.id)
+        return school.id, group.id, ids
+
+
 def test_a_schools_names_are_read_again_whenever_its_roster_changes(engine: Engine) -> None:
     """Each message compares its words with the names at the writer's school; they are
     kept between messages and read again after any change to them, whichever program
     (this one, or another on the same database) made it."""
-    from storage.models import School, SchoolClass, Student
-    from storage.people import student_names_at
-
     def names(*schools: int) -> list[str]:
         with session_scope(engine) as session:
             return sorted(student_names_at(session, list(schools)))
 
-    with session_scope(engine) as session:
-        one, two = (School(name=name, country="SE", timezone="Europe/Stockholm",
-                           language="sv", policy="se_ljusnarsberg", created_at=NOW)
-                    for name in ("Norra", "Södra"))
-        session.add_all([one, two])
-        session.flush()
-        assert one.id is not None and two.id is not None
-        classes = [SchoolClass(school_id=school, name="7A") for school in (one.id, two.id)]
-        session.add_all(classes)
-        session.flush()
-        for n, name in enumerate(["Elsa Berg", "Dag Olsen", "Noah Berg"]):
-            person = Person(name=name, language="sv", created_at=NOW, updated_at=NOW)
-            session.add(person)
-            session.flush()
-            assert person.id is not None and classes[0].id is not None
-            session.add(Student(school_id=one.id, class_id=classes[0].id,
-                                external_id=f"S{n}", person_id=person.id))
-        north, south, south_class = one.id, two.id, classes[1].id
+    north, _class, _students = add_school(engine, "Norra", ["Elsa Berg", "Dag Olsen",
+                                                            "Noah Berg"])
+    south, south_class, _none = add_school(engine, "Södra", [])
     assert names(north) == ["Dag Olsen", "Elsa Berg", "Noah Berg"]
     assert names(south) == []
     assert names(north) == ["Dag Olsen", "Elsa Berg", "Noah Berg"]  # kept: read once more
@@ -309,3 +320,21 @@ def test_a_schools_names_are_read_again_whenever_its_roster_changes(engine: Engi
         connection.execute(text(
             "DELETE FROM student WHERE person_id = (SELECT id FROM person WHERE name = 'Dag Ek')"))
     assert names(north) == ["Elsa Lund"]
+
+
+def test_a_report_reference_already_taken_inserts_nothing(engine: Engine) -> None:
+    """A new report's reference is drawn at random; one that is taken inserts nothing and
+    gives no id, so another is drawn (never two reports under one reference)."""
+    _school, _class, (student,) = add_school(engine, "Norra", ["Elsa Berg"])
+    values = {"reference": "R-TAKEN", "student_id": student, "reporter_id": add_person(engine),
+              "channel": "sms", "reported_at": NOW, "first_day": NOW.date(),
+              "last_day": NOW.date(), "part_start": None, "part_end": None, "reason": "sick",
+              "note": None, "on_time": True, "late_days": [], "cancelled_at": None}
+    with session_scope(engine) as session:
+        statement = _insert_report(session.get_bind().dialect.name)
+        first = session.execute(statement, values).scalar()
+        again = session.execute(statement, {**values, "reason": "other"}).scalar()
+    assert first is not None and again is None
+    with session_scope(engine) as session:
+        stored = session.exec(select(AbsenceReport)).all()
+    assert [(report.reference, report.reason) for report in stored] == [("R-TAKEN", "sick")]
