@@ -1,10 +1,12 @@
 """The database work of one Telegram report, alone: CPU and SQL statements per message.
 
-Run: python benchmarks/message_transaction.py [--guardians 20] [--rounds 8] [--profile]
+Run: python benchmarks/message_transaction.py [--guardians 20] [--rounds 8] [--students 600]
+                                              [--profile]
 
 What `benchmarks/telegram_dialogs.py` measures with the Bot API and PTB around it, this
 measures without: a roster of `--guardians` guardians (one child each) is imported into a
-SQLite file in a temporary folder, each links their chat, and then each reports one school
+SQLite file in a temporary folder (with `--students`, at a school of that many students:
+each message is compared with their names), each links their chat, and then each reports one school
 day after another ("sjuk 24/11"), each message handled as `TelegramBot._handle` does
 (`handle_chat_message` in one transaction, claimed for this worker) and its answer marked
 sent as the dispatcher does (a second transaction). Printed: CPU time per message (the best
@@ -47,7 +49,7 @@ def main(arguments: argparse.Namespace) -> None:
             "NARVARO_DEMO": "0", "NARVARO_CLOCK_START": NOW,
             "NARVARO_TELEGRAM_TOKEN": "123456:bench",
         })
-        phones = write_roster(Path(folder), arguments.guardians)
+        phones = write_roster(Path(folder), arguments.guardians, arguments.students)
         subprocess.run(
             [sys.executable, "-m", "bot.cli", "roster", "import", "--students",
              str(Path(folder) / "students.csv"), "--staff", str(Path(folder) / "staff.csv")],
@@ -123,7 +125,9 @@ def report(arguments: argparse.Namespace, rounds: list[float], statements: int,
     `statements` the SQL statements of all rounds."""
     per_round = (len(DAYS) - 1) // arguments.rounds
     messages = per_round * arguments.guardians * len(rounds)
-    print(f"{arguments.guardians} guardians, {messages} reports: "
+    school = max(arguments.students, arguments.guardians)
+    print(f"{arguments.guardians} guardians at a school of {school} students, "
+          f"{messages} reports: "
           f"{1000 * min(rounds):.2f} ms CPU per message (best round; median "
           f"{1000 * sorted(rounds)[len(rounds) // 2]:.2f} ms), "
           f"{statements / messages:.1f} SQL statements per message")
@@ -137,6 +141,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--guardians", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=8, help="at most 18 (school days)")
+    parser.add_argument("--students", type=int, default=0,
+                        help="students at the school, if more than the guardians' children")
     parser.add_argument("--profile", action="store_true",
                         help="print cProfile's most expensive functions of ours")
     main(parser.parse_args())

@@ -1,6 +1,7 @@
 """Report dialogs through Telegram per second, and our per-update cost against a bare PTB bot.
 
 Run: python benchmarks/telegram_dialogs.py [--guardians 20] [--dialogs 10] [--repeat 5]
+                                          [--students 600]
 
 One fake Bot API server (tests/fakes) runs in this process on loopback, with
 the simulated people. Each bot runs as its own process against it, one after
@@ -153,9 +154,10 @@ async def bare_echo_bot(
         stop(process)
 
 
-def write_roster(folder: Path, guardians: int) -> list[str]:
-    """Students and staff files: `guardians` guardians with one child each; their phones."""
-    phones = [f"+4670174{n:04d}" for n in range(guardians)]
+def write_roster(folder: Path, guardians: int, students: int = 0) -> list[str]:
+    """Students and staff files: a school of `students` students (at least `guardians`),
+    each with a guardian of their own; the phones of the first `guardians` guardians."""
+    phones = [f"+4670174{n:04d}" for n in range(max(guardians, students))]
     header = ("school,class,student_id,student_name,student_language,student_phone,"
               "student_adult,guardian_name,guardian_phone,guardian_language,mentor_phone\n")
     (folder / "students.csv").write_text(header + "".join(
@@ -166,16 +168,17 @@ def write_roster(folder: Path, guardians: int) -> list[str]:
         "school,name,phone,role,language\nBenchskolan,Mentor Test,+46701739999,mentor,sv\n",
         encoding="utf-8",
     )
-    return phones
+    return phones[:guardians]
 
 
 async def narvaro(
     fake: FakeTelegram, folder: Path, guardians: int, dialogs: int, rate_limit: float,
-    profile: str | None = None, run: int = 0,
+    profile: str | None = None, run: int = 0, students: int = 0,
 ) -> Figures:
     """`narvaro run`: link every guardian, then time their report dialogs (with `profile`,
     py-spy samples the timed phase into that file, collapsed stacks; `run`: which
-    repetition, for fresh people)."""
+    repetition, for fresh people; `students`: the school's size, if more than one student
+    for each guardian)."""
     folder = folder / f"narvaro-{rate_limit:g}-{run}"
     folder.mkdir()
     env = {
@@ -187,7 +190,7 @@ async def narvaro(
         "NARVARO_DEMO": "0", "NARVARO_WEBCHAT": "0", "NARVARO_HTTP_PORT": str(free_port()),
         "NARVARO_CLOCK_START": "2026-11-23T08:00:00+01:00", "NARVARO_LOG_LEVEL": "WARNING",
     }
-    phones = write_roster(folder, guardians)
+    phones = write_roster(folder, guardians, students)
     subprocess.run(  # noqa: ASYNC221 (set-up, before anything is timed)
         [sys.executable, "-m", "bot.cli", "roster", "import", "--students",
          str(folder / "students.csv"), "--staff", str(folder / "staff.csv")],
@@ -258,9 +261,11 @@ async def main(arguments: argparse.Namespace) -> None:
             echo = await bare_echo_bot(fake, Path(folder), arguments.guardians,
                                        2 * arguments.dialogs, run)
             ours = await narvaro(fake, Path(folder), arguments.guardians, arguments.dialogs,
-                                 0, arguments.profile if run == 0 else None, run)
+                                 0, arguments.profile if run == 0 else None, run,
+                                 arguments.students)
             pairs.append((echo, ours))
-        limited = await narvaro(fake, Path(folder), arguments.guardians, arguments.dialogs, 30)
+        limited = await narvaro(fake, Path(folder), arguments.guardians, arguments.dialogs, 30,
+                                students=arguments.students)
     for run, (echo, ours) in enumerate(pairs):
         if arguments.repeat > 1:
             print(f"run {run + 1}:")
@@ -287,6 +292,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--guardians", type=int, default=20)
     parser.add_argument("--dialogs", type=int, default=10)
+    parser.add_argument("--students", type=int, default=0,
+                        help="students at the school, if more than the guardians' children "
+                             "(a real school has hundreds; each message is compared with "
+                             "their names)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the echo bot and Närvaro this many times in turn and print "
                              "the median ratio")
