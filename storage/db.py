@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
 
@@ -26,16 +26,21 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 T = TypeVar("T")
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
-                **kwargs: Any) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys.
 
-    Statement parameters are kept out of error messages: they can hold a
-    reason, a note or a phone number, and errors end up in logs.
+    SQLite's busy timeout (how long a writer waits for another's lock) is `busy_timeout_ms`,
+    else the URL's own `timeout` in seconds, as pysqlite reads it (`sqlite:///n.db?timeout=2`),
+    else SQLITE_BUSY_TIMEOUT_MS. Statement parameters are kept out of error messages: they
+    can hold a reason, a note or a phone number, and errors end up in logs.
     """
     if url.startswith("sqlite"):
+        if busy_timeout_ms is None:
+            given = make_url(url).query.get("timeout")
+            busy_timeout_ms = (round(1000 * float(str(given))) if given is not None
+                               else SQLITE_BUSY_TIMEOUT_MS)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10},
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
             hide_parameters=True, **kwargs,
         )
 

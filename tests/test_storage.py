@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -145,6 +146,22 @@ def test_a_session_that_cannot_wait_says_busy_and_leaves_everything_as_it_was(
     # Only the sessions that refuse to wait have connections that never wait.
     assert (used.execute("PRAGMA busy_timeout").fetchone(), waits) == (
         (0,), SQLITE_BUSY_TIMEOUT_MS)
+
+
+def test_sqlites_busy_timeout_is_the_urls_own_when_it_gives_one(tmp_path: Path) -> None:
+    """A writer waits 10 s for another's lock, or as many seconds as the URL's `timeout`
+    says (pysqlite's own option); a session that cannot wait never does."""
+    for url, expected in ((f"sqlite:///{tmp_path / 'a.db'}", SQLITE_BUSY_TIMEOUT_MS),
+                          (f"sqlite:///{tmp_path / 'b.db'}?timeout=1.5", 1_500)):
+        engine = make_engine(url)
+        try:
+            with session_scope(engine) as session:
+                waits = session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
+            with session_scope(engine, wait=False) as session:
+                never = session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
+        finally:
+            engine.dispose()
+        assert (waits, never) == (expected, 0)
 
 
 def test_instants_come_back_aware_in_utc(engine: Engine) -> None:
