@@ -15,7 +15,13 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from bot.channels.base import Channel, ChannelError, ChannelMaybeSent, ChannelUnreachable
+from bot.channels.base import (
+    Channel,
+    ChannelError,
+    ChannelMaybeSent,
+    ChannelUnreachable,
+    Claimed,
+)
 from bot.pacing import NORMAL, URGENT, Lane
 from bot.transactions import run_transaction
 from handlers.delivery import on_sms_refused
@@ -45,7 +51,6 @@ from storage.people import mark_unreachable, reachability
 log = logging.getLogger(__name__)
 #: Retries after a provider error wait 30 s, 60 s, 2 min, … (with jitter), at most this long.
 RETRY_CAP = timedelta(hours=1)
-Claimed = list[tuple[OutboxMessage, Person | None]]
 #: What `_send` returns when the message is to be tried again later.
 LATER = -1
 #: Two flood-control answers for different chats this close together: the limit is bot-wide.
@@ -178,12 +183,12 @@ class Dispatcher:
         with session_scope(self.engine) as session:
             postpone(session, ids, behind=behind)
 
-    def _claim(self) -> list[tuple[OutboxMessage, Person | None]]:
+    def _claim(self) -> Claimed:
         with session_scope(self.engine) as session:
             messages = claim_due(session, now=self.clock.now(), limit=self.batch,
                                  worker=self.worker, lease=self.lease,
                                  exclude=set().union(*self.waiting.values()))
-            pairs: list[tuple[OutboxMessage, Person | None]] = []
+            pairs: Claimed = []
             for message in messages:
                 if not still_true(session, message, self.clock.now()):
                     # A report or a correction came after the decision, or the day is

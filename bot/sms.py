@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +28,11 @@ from bot.channels.base import (
     ChannelError,
     ChannelMaybeSent,
     ChannelUnreachable,
+    Claimed,
+    Deliver,
+    answers_claimed_for,
     text_with_link,
+    with_recipients,
 )
 from bot.intake import Intake
 from bot.settings import Settings
@@ -70,7 +74,6 @@ PUBLIC_API = "https://api.twilio.com"
 LIST_LIMIT = 100
 #: Our clock and Twilio's differ a little: a send is looked for from this long before.
 CLOCK_SLACK = timedelta(minutes=1)
-Claimed = list[tuple[OutboxMessage, Person | None]]
 
 
 class RequestNotSent(Exception):
@@ -181,7 +184,7 @@ class TwilioSms:
         self._http: RedirectingHttpClient | None = None
         #: Sends the answers an SMS caused, claimed in its transaction (the dispatcher's
         #: `deliver`); without one they are left to the dispatcher's next round.
-        self.deliver: Callable[[Claimed], Coroutine[Any, Any, int]] | None = None
+        self.deliver: Deliver | None = None
         self._sending: set[asyncio.Task[int]] = set()
         #: One sender: the configured messages a second, whoever they go to.
         self.ceiling = Ceiling(settings.sms_rate)
@@ -250,21 +253,13 @@ class TwilioSms:
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
 
-    @property
-    def _claimer(self) -> str | None:
-        """The worker this process's answers are claimed for (it sends them itself)."""
-        return self.settings.worker if self.deliver is not None else None
-
     def _handle(self, message: SmsMessage) -> Claimed:
         with session_scope(self.engine, hold=True) as session:
             rows = handle_sms(session, message, now=self.clock.now(),
                               default_language=self.default_language,
                               secret=(self.settings.twilio_auth_token or "").encode(),
-                              claim=self._claimer)
-            return [
-                (row, session.get(Person, row.recipient_id) if row.recipient_id else None)
-                for row in rows
-            ]
+                              claim=answers_claimed_for(self.settings.worker, self.deliver))
+            return with_recipients(session, rows)
 
     def _apologise(self, message: SmsMessage) -> Claimed:
         """Tell a known sender their text was not saved (in a transaction of its own)."""
@@ -279,7 +274,8 @@ class TwilioSms:
             )
             row = enqueue_row(session, dedupe_key=f"apology:sms:{message.sid}", channel="sms",
                               kind=MessageKind.APOLOGY,
-                              now=self.clock.now(), claim=self._claimer,
+                              now=self.clock.now(),
+                              claim=answers_claimed_for(self.settings.worker, self.deliver),
                               recipient_id=person.id, language=person.language, text=text)
             return [(row, person)] if row is not None else []
 

@@ -13,7 +13,7 @@ import contextlib
 import hmac
 import logging
 import os
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -49,7 +49,11 @@ from bot.channels.base import (
     ChannelError,
     ChannelMaybeSent,
     ChannelUnreachable,
+    Claimed,
+    Deliver,
+    answers_claimed_for,
     text_with_link,
+    with_recipients,
 )
 from bot.settings import Settings
 from bot.telegram_request import WriteProgress, not_sent, telegram_request, tracking
@@ -125,8 +129,7 @@ class TelegramBot:
     def __init__(
         self, settings: Settings, engine: Engine, clock: Clock, *,
         on_handled: Callable[[], None] = lambda: None,
-        deliver: Callable[[list[tuple[OutboxMessage, Person | None]]], Awaitable[int]]
-        | None = None,
+        deliver: Deliver | None = None,
         request: BaseRequest | None = None,
     ) -> None:
         """Build the python-telegram-bot application against `NARVARO_TELEGRAM_API_URL`
@@ -276,7 +279,7 @@ class TelegramBot:
         self.on_handled()
 
     async def _handle_patiently(self, message: ChatMessage
-                                ) -> list[tuple[OutboxMessage, Person | None]]:
+                                ) -> Claimed:
         """Handle a message, waiting out a busy (locked) or unreachable database for up to
         DATABASE_PATIENCE seconds (a roster import holds SQLite's write lock for a while):
         the person gets the answer late rather than "not saved"."""
@@ -349,21 +352,13 @@ class TelegramBot:
             note_chat_blocked(session, channel=self.name, chat_id=chat_id, blocked=blocked,
                               ref=ref, now=self.clock.now())
 
-    @property
-    def _claimer(self) -> str | None:
-        """The worker this process's answers are claimed for (it sends them itself)."""
-        return self.settings.worker if self.deliver is not None else None
-
-    def _handle(self, message: ChatMessage, *, wait: bool = True
-                ) -> list[tuple[OutboxMessage, Person | None]]:
+    def _handle(self, message: ChatMessage, *, wait: bool = True) -> Claimed:
         with session_scope(self.engine, hold=True, wait=wait) as session:
             rows = handle_chat_message(session, message, now=self.clock.now(),
-                                       claim=self._claimer,
+                                       claim=answers_claimed_for(self.settings.worker,
+                                                                 self.deliver),
                                        secret=(self.settings.telegram_token or "").encode())
-            return [
-                (row, session.get(Person, row.recipient_id) if row.recipient_id else None)
-                for row in rows
-            ]
+            return with_recipients(session, rows)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else "-"

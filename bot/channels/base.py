@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from sqlmodel import Session
 
 from policy.pacing import Ceiling
 from storage.models import OutboxMessage, Person
+
+#: Answers claimed for this worker, each with its recipient (None: a stranger's chat).
+Claimed = list[tuple[OutboxMessage, Person | None]]
+#: The dispatcher's `deliver`: sends claimed answers at once, ahead of the queue.
+Deliver = Callable[[Claimed], Coroutine[Any, Any, int]]
 
 
 class ChannelError(Exception):
@@ -76,3 +84,16 @@ def text_with_link(message: OutboxMessage, base_url: str) -> str:
     if not isinstance(link, str) or not link.startswith("/"):
         return message.text
     return f"{message.text}\n{base_url.rstrip('/')}{link}"
+
+
+def answers_claimed_for(worker: str, deliver: Deliver | None) -> str | None:
+    """The worker a channel's answers are claimed for in their own transaction: this one,
+    when the channel sends them itself (`deliver`); else None, for the dispatcher's round."""
+    return worker if deliver is not None else None
+
+
+def with_recipients(session: Session, rows: list[OutboxMessage]) -> Claimed:
+    """Each answer with its recipient, read in the transaction that made them (to send
+    them once it commits)."""
+    return [(row, session.get(Person, row.recipient_id) if row.recipient_id else None)
+            for row in rows]
