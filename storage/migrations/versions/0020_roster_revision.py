@@ -10,7 +10,9 @@ with every message, a process keeps them by school and revision; the database it
 sets a new revision whenever a student joins, leaves or moves, or a student's name
 changes, whichever program (roster import, a school system's sync, `privacy forget`)
 made the change. A revision is a random number, not a count, so that two databases (a
-restored backup, a test's fresh one) never share a school's revision by chance.
+restored backup, a test's fresh one) never share a school's revision by chance. On
+PostgreSQL the revision is set when the change commits (a transaction that changes names
+reads them as they were until then).
 """
 
 from collections.abc import Sequence
@@ -53,9 +55,14 @@ _POSTGRES = [
         END IF;
         RETURN NULL;
     END $$""",
-    """CREATE TRIGGER student_roster AFTER INSERT OR DELETE OR UPDATE OF school_id, person_id
-        ON student FOR EACH ROW EXECUTE FUNCTION new_roster_revision()""",
-    """CREATE TRIGGER student_renamed_roster AFTER UPDATE OF name ON person FOR EACH ROW
+    # Deferred to the commit: the school's row is then the last lock a transaction takes,
+    # so two that change students (an import, `privacy forget`) never wait on each other
+    # in a circle.
+    """CREATE CONSTRAINT TRIGGER student_roster
+        AFTER INSERT OR DELETE OR UPDATE OF school_id, person_id ON student
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION new_roster_revision()""",
+    """CREATE CONSTRAINT TRIGGER student_renamed_roster AFTER UPDATE OF name ON person
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
         WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION new_roster_revision()""",
 ]
 
