@@ -161,7 +161,7 @@ REGISTRY: dict[str, Coverage] = {
         _plain("id", "at", "actor", "action", "entity", "entity_id", "detail", "student_id")),
     "school": Coverage("irrelevant: the school's own details", "irrelevant: no person's",
                        _plain("id", "name", "country", "timezone", "language", "policy",
-                              "phone", "settings", "created_at")),
+                              "phone", "settings", "created_at", "revision")),
     "school_class": Coverage("exported as each child's class", "irrelevant: no person's",
                              _plain("id", "school_id", "name")),
     "calendar_period": Coverage("irrelevant: the school's calendar", "irrelevant: no person's",
