@@ -245,11 +245,13 @@ class Runtime:
                 log.info("Närvaro running on http://%s:%s/ (channels: %s)", settings.http_host,
                          settings.http_port, ", ".join(sorted(self.channels)))
                 self.started.set()
-                # Everything loaded so far lives as long as the process: the collector
+                # Everything loaded so far lives as long as the runtime: the collector
                 # need not walk it again on each full collection (CPU per update).
+                gc.collect()
                 gc.freeze()
             await serve_task
         finally:
+            gc.unfreeze()
             await self._shut_down(serve_task, leading, dispatch_task)
 
     def _start_demo(self) -> None:

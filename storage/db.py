@@ -26,19 +26,18 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 T = TypeVar("T")
 
 
-def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, never_wait: bool = False, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys.
 
-    SQLite's busy timeout (how long a writer waits for another's lock) is `busy_timeout_ms`,
-    else the URL's own `timeout` in seconds, as pysqlite reads it (`sqlite:///n.db?timeout=2`),
-    else SQLITE_BUSY_TIMEOUT_MS. Statement parameters are kept out of error messages: they
-    can hold a reason, a note or a phone number, and errors end up in logs.
+    SQLite's busy timeout (how long a writer waits for another's lock) is the URL's own
+    `timeout` in seconds, as pysqlite reads it (`sqlite:///n.db?timeout=2`), else
+    SQLITE_BUSY_TIMEOUT_MS; `never_wait` (`session_scope(wait=False)`'s engine): none, and
+    a transaction that cannot begin at once raises `Busy`. Statement parameters are kept
+    out of error messages: they can hold a reason, a note or a phone number, and errors
+    end up in logs.
     """
     if url.startswith("sqlite"):
-        if busy_timeout_ms is None:
-            given = make_url(url).query.get("timeout")
-            busy_timeout_ms = (round(1000 * float(str(given))) if given is not None
-                               else SQLITE_BUSY_TIMEOUT_MS)
+        busy_timeout_ms = 0 if never_wait else _busy_timeout_ms(url)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
             hide_parameters=True, **kwargs,
@@ -61,7 +60,7 @@ def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs: Any) 
             # reader (`read_scope`) takes none: in WAL mode it neither waits nor blocks.
             if connection.get_execution_options().get(_READING, False):
                 connection.exec_driver_sql("BEGIN")
-            elif busy_timeout_ms == 0:  # `session_scope(wait=False)`: never waits
+            elif never_wait:  # `session_scope(wait=False)`
                 try:
                     connection.exec_driver_sql("BEGIN IMMEDIATE")
                 except OperationalError as error:
@@ -71,6 +70,22 @@ def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs: Any) 
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+
+
+def _busy_timeout_ms(url: str) -> int:
+    """The SQLite URL's `timeout` (seconds; the last one if given twice) in milliseconds,
+    else SQLITE_BUSY_TIMEOUT_MS."""
+    given = make_url(url).query.get("timeout")
+    if isinstance(given, tuple):
+        given = given[-1] if given else None
+    if given is None:
+        return SQLITE_BUSY_TIMEOUT_MS
+    try:
+        seconds = float(given)
+    except ValueError:
+        raise ValueError(
+            f"the database URL's timeout is not a number of seconds: {given!r}") from None
+    return max(0, round(1000 * seconds))
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -144,7 +159,7 @@ def _prompt_engine(engine: Engine) -> Engine:
     prompt = _PROMPT.get(engine)
     if prompt is None:
         prompt = make_engine(engine.url.render_as_string(hide_password=False),
-                             busy_timeout_ms=0)
+                             never_wait=True)
         event.listen(engine, "engine_disposed", lambda _engine: prompt.dispose())
         _PROMPT[engine] = prompt
     return prompt

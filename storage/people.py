@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import bindparam, case, exists, func, true
+from sqlalchemy import bindparam, case, exists, false, func, true
 from sqlmodel import Session, col, select
 
 from policy.routing import Reachability
@@ -91,10 +91,17 @@ def _names_query() -> Any:
             .where(student.c.school_id == bindparam("school")))
 
 
+#: PostgreSQL's transaction-local setting that says this transaction has changed names
+#: (migration 0020 sets it): their new revision comes only when it commits.
+ROSTER_CHANGED_HERE = "narvaro.roster_changed"
+
+
 @cache
-def _revisions_query() -> Any:
+def _revisions_query(dialect: str) -> Any:
     school = table_of(School)
-    return (select(school.c.id, school.c.revision)
+    changed_here = (func.current_setting(ROSTER_CHANGED_HERE, True) == "yes"
+                    if dialect == "postgresql" else false())
+    return (select(school.c.id, school.c.revision, changed_here)
             .where(school.c.id.in_(bindparam("schools", expanding=True)))
             .order_by(school.c.id))
 
@@ -247,13 +254,17 @@ def student_names_at(session: Session, school_ids: list[int]) -> tuple[str, ...]
     from the writer's own; never shown to anyone)."""
     if not school_ids:
         return ()
-    database = session.get_bind().engine.url
+    engine = session.get_bind().engine
     names: tuple[str, ...] = ()
-    for school_id, revision in session.execute(_revisions_query(), {"schools": school_ids}):
-        kept = _NAMES.get((database, school_id))
-        if kept is None or kept[0] != revision:
-            kept = revision, tuple(
-                session.execute(_names_query(), {"school": school_id}).scalars())
-            _NAMES[database, school_id] = kept
+    for school_id, revision, changed_here in session.execute(
+            _revisions_query(engine.dialect.name), {"schools": school_ids}):
+        kept = _NAMES.get((engine.url, school_id))
+        if changed_here or kept is None or kept[0] != revision:
+            read = tuple(session.execute(_names_query(), {"school": school_id}).scalars())
+            if changed_here:  # names not committed, perhaps never: not kept
+                names += read
+                continue
+            kept = revision, read
+            _NAMES[engine.url, school_id] = kept
         names += kept[1]
     return names

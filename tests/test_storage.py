@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -152,7 +153,8 @@ def test_sqlites_busy_timeout_is_the_urls_own_when_it_gives_one(tmp_path: Path) 
     """A writer waits 10 s for another's lock, or as many seconds as the URL's `timeout`
     says (pysqlite's own option); a session that cannot wait never does."""
     for url, expected in ((f"sqlite:///{tmp_path / 'a.db'}", SQLITE_BUSY_TIMEOUT_MS),
-                          (f"sqlite:///{tmp_path / 'b.db'}?timeout=1.5", 1_500)):
+                          (f"sqlite:///{tmp_path / 'b.db'}?timeout=1.5", 1_500),
+                          (f"sqlite:///{tmp_path / 'c.db'}?timeout=0", 0)):
         engine = make_engine(url)
         try:
             with session_scope(engine) as session:
@@ -162,6 +164,19 @@ def test_sqlites_busy_timeout_is_the_urls_own_when_it_gives_one(tmp_path: Path) 
         finally:
             engine.dispose()
         assert (waits, never) == (expected, 0)
+    # A timeout of 0 waits for nothing, yet is an ordinary engine: a transaction that finds
+    # the lock taken fails as SQLite says, it does not claim to be one that never waits.
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}?timeout=0")
+    try:
+        with closing(sqlite3.connect(tmp_path / "c.db", isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(OperationalError), session_scope(engine) as session:
+                session.connection()  # BEGIN IMMEDIATE
+            other.execute("ROLLBACK")
+    finally:
+        engine.dispose()
+    with pytest.raises(ValueError, match="timeout"):
+        make_engine(f"sqlite:///{tmp_path / 'd.db'}?timeout=soon")
 
 
 def test_instants_come_back_aware_in_utc(engine: Engine) -> None:
@@ -357,27 +372,70 @@ def test_a_report_reference_already_taken_inserts_nothing(engine: Engine) -> Non
     assert [(report.reference, report.reason) for report in stored] == [("R-TAKEN", "sick")]
 
 
-def test_changing_students_never_waits_on_another_change_at_the_same_school(
+def test_transactions_that_change_students_take_turns_and_never_deadlock(
     engine: Engine, database_url: str
 ) -> None:
-    """On PostgreSQL the school's new revision is written when a change commits, so a
-    change to one student commits while another transaction that changed another student
-    of the same school is still open (an import and a `privacy forget` never deadlock).
+    """On PostgreSQL the schools' new revisions are written when a change commits; two
+    transactions that change students at two schools in opposite orders (two imports, an
+    import and a `privacy forget`) take turns instead of deadlocking on the schools' rows.
     SQLite has one writer at a time anyway."""
     if not database_url.startswith("postgresql"):
         return
-    school, _class, (elsa, dag) = add_school(engine, "Norra", ["Elsa Berg", "Dag Olsen"])
-    with engine.connect() as importing, engine.connect() as forgetting:
-        with importing.begin():
-            importing.execute(text("UPDATE person SET name = 'Elsa Lund' WHERE id = "
-                                   "(SELECT person_id FROM student WHERE id = :id)"), {"id": elsa})
-            with forgetting.begin():
-                forgetting.execute(text("SET LOCAL lock_timeout = '5s'"))
-                forgetting.execute(text("DELETE FROM student WHERE id = :id"), {"id": dag})
-            revision = forgetting.execute(text("SELECT revision FROM school WHERE id = :id"),
-                                          {"id": school}).scalar()
-        forgetting.rollback()
-        assert forgetting.execute(text("SELECT revision FROM school WHERE id = :id"),
-                                  {"id": school}).scalar() != revision
+    north, _c, (elsa,) = add_school(engine, "Norra", ["Elsa Berg"])
+    south, _c, (dag,) = add_school(engine, "Södra", ["Dag Olsen"])
+    rename = text("UPDATE person SET name = :name WHERE id = "
+                  "(SELECT person_id FROM student WHERE id = :id)")
+    second_done = threading.Event()
+    failures: list[BaseException] = []
+
+    def second() -> None:  # south first, then north
+        try:
+            with engine.begin() as connection:
+                connection.execute(rename, {"name": "Dag Ek", "id": dag})
+                connection.execute(rename, {"name": "Elsa Lund", "id": elsa})
+        except BaseException as error:  # reported by the test below
+            failures.append(error)
+        finally:
+            second_done.set()
+
+    with engine.begin() as first:  # north first, then south
+        first.execute(rename, {"name": "Elsa Ek", "id": elsa})
+        thread = threading.Thread(target=second)
+        thread.start()
+        with engine.connect() as watcher:
+            deadline = time.monotonic() + 30
+            while not watcher.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND wait_event = 'advisory'")).scalar():
+                watcher.rollback()
+                assert time.monotonic() < deadline, "the second never waited for its turn"
+        assert not second_done.is_set()  # its turn comes when this one ends
+        first.execute(rename, {"name": "Dag Berg", "id": dag})
+    thread.join(timeout=30)
+    assert not failures, failures
     with session_scope(engine) as session:
-        assert list(student_names_at(session, [school])) == ["Elsa Lund"]
+        assert list(student_names_at(session, [north, south])) == ["Elsa Lund", "Dag Ek"]
+
+
+def test_a_change_rolled_back_leaves_no_names_behind(engine: Engine) -> None:
+    """Names read inside a transaction that changed them are its own: once it rolls back,
+    the names are the committed ones again (PostgreSQL sets the revision only at a commit,
+    so such names are never kept)."""
+    school, group, _students = add_school(engine, "Norra", ["Elsa Berg"])
+    with session_scope(engine) as session:
+        assert list(student_names_at(session, [school])) == ["Elsa Berg"]
+    session = Session(engine)
+    try:
+        ghost = Person(name="Ghost Kid", language="sv", created_at=NOW, updated_at=NOW)
+        session.add(ghost)
+        session.flush()
+        assert ghost.id is not None
+        session.add(Student(school_id=school, class_id=group, external_id="G",
+                            person_id=ghost.id))
+        session.flush()
+        assert sorted(student_names_at(session, [school])) == ["Elsa Berg", "Ghost Kid"]
+    finally:
+        session.rollback()
+        session.close()
+    with session_scope(engine) as session:
+        assert list(student_names_at(session, [school])) == ["Elsa Berg"]
