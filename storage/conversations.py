@@ -32,6 +32,13 @@ def get_state(session: Session, person_id: int) -> ConversationState | None:
     return state
 
 
+def note_state(session: Session, person_id: int, state: ConversationState | None) -> None:
+    """Remember the person's dialog as read with them by another query (`state`, now in the
+    session, or None: no dialog), so `get_state` need not read it again."""
+    if state is None:
+        session.info.setdefault(_NONE, set()).add(person_id)
+
+
 def set_state(
     session: Session, person_id: int, *, dialog: str, step: str, data: dict[str, Any],
     now: datetime,

@@ -11,8 +11,10 @@ from sqlalchemy import bindparam, case, exists, false, func, true
 from sqlmodel import Session, col, select
 
 from policy.routing import Reachability
+from storage.conversations import note_state
 from storage.db import chunks, table_of
 from storage.models import (
+    ConversationState,
     Guardianship,
     Person,
     School,
@@ -81,7 +83,10 @@ def _own_student_query() -> Any:
 
 @cache
 def _by_chat_query() -> Any:
-    return select(Person).where(Person.telegram_chat_id == bindparam("chat"))
+    # With the person's dialog: every message needs it next (one statement, not two).
+    return (select(Person, ConversationState)
+            .outerjoin(ConversationState, col(ConversationState.person_id) == Person.id)
+            .where(Person.telegram_chat_id == bindparam("chat")))
 
 
 @cache
@@ -113,8 +118,13 @@ _NAMES: dict[tuple[Any, int], tuple[int, tuple[str, ...]]] = {}
 
 
 def person_by_chat(session: Session, chat_id: int) -> Person | None:
-    """The person whose linked chat this is, if any."""
-    return session.execute(_by_chat_query(), {"chat": chat_id}).scalar_one_or_none()
+    """The person whose linked chat this is, if any (their dialog is read with them)."""
+    found = session.execute(_by_chat_query(), {"chat": chat_id}).one_or_none()
+    if found is None:
+        return None
+    person, state = found
+    note_state(session, person.id or 0, state)
+    return person
 
 
 def roles_of(session: Session, person: Person) -> Roles:
