@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, text, tuple_, update
+from sqlalchemy import delete, insert, tuple_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from policy.presets import PolicyPreset
 from policy.roster import Roster, StudentRecord
+from storage.db import refresh_statistics
 from storage.models import (
     AuditLog,
     ConversationState,
@@ -236,23 +237,10 @@ def apply_roster(
         AuditLog(at=now, actor=actor, action="roster.import", entity="roster",
                  detail=dict(counts.counts))
     )
-    _refresh_statistics(session, counts)
+    # A school's first import: the next one looks its people up by index at once.
+    refresh_statistics(session, ("person", "student", "guardianship", "mentor_link"),
+                       counts.counts.get("people new", 0) + counts.counts.get("students new", 0))
     return counts
-
-
-#: New rows after which PostgreSQL is told the tables' new sizes at once.
-MANY_NEW_ROWS = 1_000
-
-
-def _refresh_statistics(session: Session, counts: ImportCounts) -> None:
-    """After a large import, PostgreSQL's statistics of the roster tables (which its
-    planner chooses index or scan by) are brought up to date in the import's transaction.
-    Autovacuum would do it only a minute or so later: an import straight after the first
-    one of a school then scanned every person for each thousand phones (a minute for
-    20,000 students instead of seconds)."""
-    new = counts.counts.get("people new", 0) + counts.counts.get("students new", 0)
-    if new >= MANY_NEW_ROWS and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ANALYZE person, student, guardianship, mentor_link"))
 
 
 def _student_ids(

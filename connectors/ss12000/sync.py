@@ -44,7 +44,7 @@ from policy.presets import PolicyPreset
 from policy.roster import Roster, parse_roster_rows
 from storage import connectors as kept
 from storage.attendance import apply_attendance
-from storage.db import chunks, session_scope
+from storage.db import chunks, refresh_statistics, session_scope
 from storage.locks import try_transaction_lock
 from storage.models import Absence, Person, School, Student
 from storage.roster import apply_roster, detach_students
@@ -284,10 +284,12 @@ class SS12000Sync:
             roster_changed = fetched.full or any(
                 (fetched.persons, fetched.groups, fetched.duties,
                  *(fetched.deleted.get(key) for key in ("persons", "groups", "duties"))))
-            self._keep_records(session, fetched)
+            written = self._keep_records(session, fetched)
             if roster_changed:
                 self._apply_roster(session, result, now, fetched)
             self._apply_roll_call(session, fetched, result, now)
+            # A first sync: the next one finds its records and links by index at once.
+            refresh_statistics(session, ("connector_record", "connector_link"), written)
             state = kept.state_of(session, NAME)
             state.cursor = {**state.cursor, "since": fetched.server_time.isoformat()}
             state.last_success_at, state.last_error = now, None
@@ -309,7 +311,9 @@ class SS12000Sync:
             if kind != "attendance" and fetched.deleted.get(key):
                 fetched.deleted[key] &= kept.record_ids(session, NAME, kind)
 
-    def _keep_records(self, session: Session, fetched: Fetched) -> None:
+    def _keep_records(self, session: Session, fetched: Fetched) -> int:
+        """Store what was read (a full sync replaces what was kept); how many records."""
+        written = 0
         if fetched.full:
             for kind in ROSTER_KINDS:
                 if kind == "duty" and not fetched.duties and fetched.warnings:
@@ -320,9 +324,11 @@ class SS12000Sync:
                             ("event", fetched.events)):
             if items:
                 kept.put_records(session, NAME, kind, items)
+                written += len(items)
         for key, kind in DELETED_KEYS.items():
             if kind != "attendance" and fetched.deleted.get(key):
                 kept.drop_records(session, NAME, kind, fetched.deleted[key])
+        return written
 
     def _apply_roster(self, session: Session, result: SyncResult, now: datetime,
                       fetched: Fetched) -> None:
