@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, Table, create_engine, event, make_url, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
 
@@ -298,6 +300,13 @@ def refresh_statistics(session: Session, tables: Sequence[str], new_rows: int) -
     each time (a re-import of 20,000 students took a minute instead of seconds)."""
     if new_rows >= MANY_NEW_ROWS and session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"ANALYZE {', '.join(tables)}"))
+
+
+def insert_new(target: Any, dialect: str, unique: Sequence[str]) -> Any:
+    """An INSERT into `target` (a model or a table) in `dialect`'s SQL that inserts nothing
+    for a row whose `unique` columns match a stored row's (ON CONFLICT DO NOTHING)."""
+    builder = pg_insert if dialect == "postgresql" else sqlite_insert
+    return builder(target).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:

@@ -7,11 +7,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from storage.db import table_of
+from storage.db import insert_new, table_of
 from storage.models import InboundSeen
 
 #: How long an inbound id is remembered; providers stop retrying long before.
@@ -22,10 +20,8 @@ KEEP_SEEN = timedelta(days=14)
 def _insert_seen(dialect: str) -> Any:
     # Built once: building an insert and its cache key costs more than running it.
     # On the table, not the model: the ORM's bulk-insert path costs more than the insert.
-    builder = pg_insert if dialect == "postgresql" else sqlite_insert
     table = table_of(InboundSeen)
-    return (builder(table).on_conflict_do_nothing(index_elements=["channel", "ref"])
-            .returning(table.c.ref))
+    return insert_new(table, dialect, ["channel", "ref"]).returning(table.c.ref)
 
 
 def mark_seen(session: Session, *, channel: str, ref: str, now: datetime) -> bool:

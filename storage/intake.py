@@ -14,11 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, or_, select
 
-from storage.db import make_engine
+from storage.db import insert_new, make_engine
 from storage.models import IntakeMessage
 
 #: A row another worker stored and has not handled for this long is taken over (that worker
@@ -48,12 +46,10 @@ def store(session: Session, *, channel: str, ref: str, sender: str, body: str, w
           now: datetime) -> bool:
     """Store an inbound message; False when one with this `ref` is stored already (the
     provider sent it again before it was handled)."""
-    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        builder(IntakeMessage)
+        insert_new(IntakeMessage, session.get_bind().dialect.name, ["channel", "ref"])
         .values(channel=channel, ref=ref[:64], sender=sender[:64], body=body, worker=worker[:64],
                 received_at=now, attempts=0)
-        .on_conflict_do_nothing(index_elements=["channel", "ref"])
         .returning(col(IntakeMessage.id))
     )
     return session.execute(statement).scalar() is not None

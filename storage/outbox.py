@@ -9,11 +9,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.db import table_of
+from storage.db import insert_new, table_of
 from storage.models import AuditLog, OutboxMessage, Person
 
 MAX_ATTEMPTS = 5
@@ -112,12 +110,8 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
         "student_id": None, "day": None, "task_id": None, "status": "pending",
         "attempts": 0, "priority": OTHER, "not_before": now, "created_at": now, **message,
     } for message in messages]
-    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        builder(OutboxMessage)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(OutboxMessage.dedupe_key))
-    )
+    statement = insert_new(OutboxMessage, session.get_bind().dialect.name,
+                           ["dedupe_key"]).returning(col(OutboxMessage.dedupe_key))
     return set(session.scalars(statement, rows).all())
 
 
@@ -162,10 +156,8 @@ def _insert(session: Session, values: dict[str, Any]) -> OutboxMessage | None:
 def _insert_row(dialect: str) -> Any:
     # Built once: building an insert and its cache key costs more than running it.
     # On the table, not the model: the ORM's bulk-insert path costs more than the insert.
-    builder = pg_insert if dialect == "postgresql" else sqlite_insert
     table = table_of(OutboxMessage)
-    return (builder(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(table.c.id))
+    return insert_new(table, dialect, ["dedupe_key"]).returning(table.c.id)
 
 
 def claim_due(

@@ -10,15 +10,13 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, bindparam, insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from policy.reporting import ReportDays, new_reference, part_overlaps
 from storage.audit import audit
 from storage.connectors import queue_report, report_changed
-from storage.db import chunks, execute_write, table_of
+from storage.db import chunks, execute_write, insert_new, table_of
 from storage.models import (
     Absence,
     AbsenceReport,
@@ -61,10 +59,8 @@ def _active_query() -> Any:
 def _insert_report(dialect: str) -> Any:
     # A reference already taken inserts nothing (and returns no id): one statement,
     # where a check before the insert would be two.
-    builder = pg_insert if dialect == "postgresql" else sqlite_insert
     table = table_of(AbsenceReport)
-    return (builder(table).on_conflict_do_nothing(index_elements=["reference"])
-            .returning(table.c.id))
+    return insert_new(table, dialect, ["reference"]).returning(table.c.id)
 
 
 @cache

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from policy.return_plan import PlanDays
-from storage.db import chunks
+from storage.db import chunks, insert_new
 from storage.models import AuditLog, PlanCheckIn, PlanEncouragement, ReturnPlan, School, Student
 from storage.schools import notice_rules
 
@@ -154,9 +152,7 @@ def open_check_ins(session: Session, wanted: list[tuple[int, date, int]],
     the new ones by (plan, day) (one that exists already was sent: it is left out)."""
     if not wanted:
         return {}
-    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (builder(PlanCheckIn)
-                 .on_conflict_do_nothing(index_elements=["plan_id", "day"])
+    statement = (insert_new(PlanCheckIn, session.get_bind().dialect.name, ["plan_id", "day"])
                  .returning(col(PlanCheckIn.plan_id), col(PlanCheckIn.day), col(PlanCheckIn.id)))
     rows = [{"plan_id": plan_id, "day": day, "message": message, "sent_at": now}
             for plan_id, day, message in wanted]

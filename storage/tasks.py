@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from policy.choices import GuardCancel, GuardSend, TaskDone, TaskNotNeeded, TaskReached, TaskRetry
+from storage.db import insert_new
 from storage.models import AuditLog, Person, SchoolClass, StaffTask, Student
 
 #: The dedupe key of a mentor's call home: `call-home:STUDENT:DAY:MENTOR`.
@@ -27,13 +26,11 @@ def add_task(
     assignee: Person, kind: str, now: datetime, due_at: datetime | None = None,
 ) -> tuple[int, bool]:
     """Create the task once per `dedupe_key`; returns its id and whether it is new."""
-    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = session.exec(
-        builder(StaffTask)
+        insert_new(StaffTask, session.get_bind().dialect.name, ["dedupe_key"])
         .values(dedupe_key=dedupe_key, school_id=school_id, student_id=student_id,
                 assignee_id=assignee.id, kind=kind, status="open", due_at=due_at or now,
                 created_at=now)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     task_id = session.execute(
         select(StaffTask.id).where(StaffTask.dedupe_key == dedupe_key)
@@ -60,12 +57,8 @@ def add_tasks(session: Session, tasks: list[dict[str, Any]], *, now: datetime) -
     if not tasks:
         return {}
     rows = [{"status": "open", "due_at": now, "created_at": now, **task} for task in tasks]
-    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        builder(StaffTask)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(StaffTask.dedupe_key), col(StaffTask.id))
-    )
+    statement = (insert_new(StaffTask, session.get_bind().dialect.name, ["dedupe_key"])
+                 .returning(col(StaffTask.dedupe_key), col(StaffTask.id)))
     created = {key: int(task_id) for key, task_id in session.execute(statement, rows).all()}
     by_key = {row["dedupe_key"]: row for row in rows}
     _audit_created(session, [(task_id, by_key[key]["kind"], by_key[key].get("student_id"),
