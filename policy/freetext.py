@@ -343,11 +343,24 @@ def is_undo(text: str) -> bool:
     return len(found) == 1 and (fold(found[0]) in _UNDO or fold(found[0]) in _CANCEL)
 
 
-def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+def contains_run(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    """Whether the words `needle` stand in `haystack` one after the other (none: False)."""
     size = len(needle)
     return size > 0 and any(
-        haystack[start : start + size] == needle for start in range(len(haystack) - size + 1)
+        list(haystack[start : start + size]) == list(needle)
+        for start in range(len(haystack) - size + 1)
     )
+
+
+def name_parts(name: str) -> list[str]:
+    """The folded words of a roster name ("Anna-Karin Ek" → anna, karin, ek)."""
+    return [fold(word) for word in words(name)]
+
+
+def first_name_parts(name: str) -> list[str]:
+    """The folded words of a roster name's first name: its first whitespace-separated part,
+    so "Anna-Karin" stays whole (anna, karin)."""
+    return [fold(word) for word in words(name.split()[0])] if name.split() else []
 
 
 def _single(indexes: Iterable[int]) -> int | None:
@@ -374,11 +387,8 @@ def match_child(text: str, names: Sequence[str], *, by_name_only: bool = False) 
             return None
         number = int(said[0])
         return number - 1 if 1 <= number <= len(names) else None
-    full = [[fold(word) for word in words(name)] for name in names]
-    # The first name is the first whitespace-separated part, so "Anna-Karin" stays whole.
-    first = [
-        [fold(word) for word in words(name.split()[0])] if name.split() else [] for name in names
-    ]
+    full = [name_parts(name) for name in names]
+    first = [first_name_parts(name) for name in names]
     if len(said) == 1 and len(said[0]) == 1 and said[0].isalpha():
         if by_name_only:
             return None
@@ -386,14 +396,14 @@ def match_child(text: str, names: Sequence[str], *, by_name_only: bool = False) 
             index for index, parts in enumerate(first)
             if parts and parts[0] and parts[0][0] == said[0]
         )
-    by_full = {index for index, parts in enumerate(full) if _contains(said, parts)}
-    by_first = {index for index, parts in enumerate(first) if _contains(said, parts)}
+    by_full = {index for index, parts in enumerate(full) if contains_run(said, parts)}
+    by_first = {index for index, parts in enumerate(first) if contains_run(said, parts)}
     # "Anna-Karin" names Anna-Karin, not also her sister Anna.
     by_first = {
         index
         for index in by_first
         if not any(
-            len(first[other]) > len(first[index]) and _contains(first[other], first[index])
+            len(first[other]) > len(first[index]) and contains_run(first[other], first[index])
             for other in by_first
         )
     }

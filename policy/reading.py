@@ -17,7 +17,15 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from policy.dayparse import DaySpan, parse_days
-from policy.freetext import fold, parse_reason, typed_words, words
+from policy.freetext import (
+    contains_run,
+    first_name_parts,
+    fold,
+    name_parts,
+    parse_reason,
+    typed_words,
+    words,
+)
 
 
 def _folded(*items: str) -> frozenset[str]:
@@ -193,22 +201,6 @@ class Reading:
                                          and not self.acknowledgement)
 
 
-def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
-    size = len(needle)
-    return size > 0 and any(
-        list(haystack[start:start + size]) == list(needle)
-        for start in range(len(haystack) - size + 1)
-    )
-
-
-def _name_parts(name: str) -> list[str]:
-    return [fold(word) for word in words(name)]
-
-
-def _first_parts(name: str) -> list[str]:
-    return [fold(word) for word in words(name.split()[0])] if name.split() else []
-
-
 # Ukrainian names written in Cyrillic are the roster's Latin ones ("Тарас" is Taras).
 _CYRILLIC = str.maketrans({
     "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ye",
@@ -276,16 +268,16 @@ def named_children(text: str, names: Sequence[str]) -> tuple[int, ...]:
     Cyrillic letters matches its Latin spelling ("Тарас", Taras).
     """
     said = [_latin(fold(word)) for word in words(text)]
-    full = [_name_parts(name) for name in names]
-    first = [_first_parts(name) for name in names]
-    by_full = {index for index, parts in enumerate(full) if _contains(said, parts)}
-    by_first = {index for index, parts in enumerate(first) if _contains(said, parts)}
+    full = [name_parts(name) for name in names]
+    first = [first_name_parts(name) for name in names]
+    by_full = {index for index, parts in enumerate(full) if contains_run(said, parts)}
+    by_first = {index for index, parts in enumerate(first) if contains_run(said, parts)}
     by_first |= _by_consonants(text, first)
     # "Anna-Karin" names Anna-Karin, not also her sister Anna.
     by_first = {
         index for index in by_first
         if not any(len(first[other]) > len(first[index])
-                   and _contains(first[other], first[index]) for other in by_first)
+                   and contains_run(first[other], first[index]) for other in by_first)
     }
     found = set(by_full)
     for index in by_first - by_full:
@@ -327,8 +319,8 @@ def _school_names(names: tuple[str, ...]) -> _SchoolNames:
     first: dict[str, list[_Student]] = {}
     for name in names:
         tokens = name.split()
-        student = _Student(name, fold(tokens[0]) if tokens else "", tuple(_name_parts(name)),
-                           tuple(_first_parts(name)))
+        student = _Student(name, fold(tokens[0]) if tokens else "", tuple(name_parts(name)),
+                           tuple(first_name_parts(name)))
         if len(student.full) > 1:
             full.setdefault(student.full[0], []).append(student)
         if len(student.first) == 1:
@@ -346,8 +338,8 @@ def _names_other_child(text: str, own: Sequence[str], others: Sequence[str],
     Omar"), is never counted."""
     said = [fold(word) for word in words(text)]
     typed = typed_words(text)
-    own_first = {tuple(_first_parts(name)) for name in own}
-    own_full = {tuple(_name_parts(name)) for name in own}
+    own_first = {tuple(first_name_parts(name)) for name in own}
+    own_full = {tuple(name_parts(name)) for name in own}
     signed = {fold(word) for word in writer.split()}
     index = _school_names(tuple(others))
 
