@@ -270,11 +270,9 @@ def student_names_at(session: Session, school_ids: list[int]) -> tuple[str, ...]
             _revisions_query(engine.dialect.name), {"schools": school_ids}):
         kept = _NAMES.get((engine.url, school_id))
         if changed_here or kept is None or kept[0] != revision:
-            read = tuple(session.execute(_names_query(), {"school": school_id}).scalars())
-            if changed_here:  # names not committed, perhaps never: not kept
-                names += read
-                continue
-            kept = revision, read
-            _NAMES[engine.url, school_id] = kept
+            kept = revision, tuple(
+                session.execute(_names_query(), {"school": school_id}).scalars())
+            if not changed_here:  # names not committed, perhaps never, are not kept
+                _NAMES[engine.url, school_id] = kept
         names += kept[1]
     return names
