@@ -11,7 +11,10 @@ day after another ("sjuk 24/11"), each message handled as `TelegramBot._handle` 
 (`handle_chat_message` in one transaction, claimed for this worker) and its answer marked
 sent as the dispatcher does (a second transaction). Printed: CPU time per message (the best
 of `--rounds` rounds, as other work on the machine only ever adds to it) and SQL statements
-per message; with --profile, cProfile's 30 most expensive functions of ours.
+per message; with --profile, cProfile's 30 most expensive functions of ours. With
+--sqlite-alone, also what SQLite itself takes for them: one more report's statements, as
+SQLAlchemy handed them to the driver, run again through `sqlite3` directly, each time in a
+transaction rolled back (its inserts then find nothing in the way, as the report's did).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -117,6 +121,81 @@ def measure(arguments: argparse.Namespace, phones: list[str]) -> None:
             profile.disable()
         rounds.append((time.process_time() - began) / (per_round * arguments.guardians))
     report(arguments, rounds, statements[0], profile)
+    if arguments.sqlite_alone:
+        one = capture_report(engine, lambda: handle(FIRST_CHAT, f"sjuk {days[-1].day}/"
+                                                             f"{days[-1].month}"))
+        print(f"SQLite alone, the same {len(one)} statements through sqlite3: "
+              f"{1000 * sqlite_alone(str(engine.url.database), one):.3f} ms CPU per message")
+
+
+#: The tables one report writes to (rows added by the captured report are removed again).
+_WRITTEN = ("inbound_seen", "absence_report", "absence", "audit_log", "outbox_message")
+
+
+def _row_counts(connection: Any) -> list[tuple[str, int]]:
+    from sqlalchemy import text
+
+    return [(name, connection.execute(text(f"SELECT max(rowid) FROM {name}")).scalar() or 0)
+            for name in _WRITTEN]
+
+
+def capture_report(engine: Any, report: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The statements `report()` runs, as handed to the driver; its rows removed again."""
+    from sqlalchemy import event
+
+    with engine.connect() as connection:
+        before = dict(_row_counts(connection))
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_connection: Any, _cursor: Any, statement: str, parameters: Any,
+                *_args: Any) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        report()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    _undo_report(engine, before)
+    return statements
+
+
+def _undo_report(engine: Any, before: dict[str, int]) -> None:
+    """Remove the rows the captured report added, so that running its statements again
+    inserts as it did."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        for name, last in before.items():
+            connection.execute(text(f"DELETE FROM {name} WHERE rowid > :last"), {"last": last})
+
+
+def sqlite_alone(database: str, statements: list[tuple[str, Any]], times: int = 2000) -> float:
+    """CPU seconds per run of `statements` through `sqlite3` itself, each run in a
+    transaction that is rolled back (the best of three)."""
+    import sqlite3
+
+    connection = sqlite3.connect(database, isolation_level=None)
+    try:
+        def once() -> None:
+            for statement, parameters in statements:
+                if statement.startswith("BEGIN"):
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    connection.execute(statement)
+                else:
+                    connection.execute(statement, parameters).fetchall()
+            connection.execute("ROLLBACK")
+
+        best = float("inf")
+        for _round in range(3):
+            began = time.process_time()
+            for _time in range(times):
+                once()
+            best = min(best, (time.process_time() - began) / times)
+        return best
+    finally:
+        connection.close()
 
 
 def report(arguments: argparse.Namespace, rounds: list[float], statements: int,
@@ -143,6 +222,8 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=8, help="at most 18 (school days)")
     parser.add_argument("--students", type=int, default=0,
                         help="students at the school, if more than the guardians' children")
+    parser.add_argument("--sqlite-alone", action="store_true",
+                        help="also time one report's statements through sqlite3 directly")
     parser.add_argument("--profile", action="store_true",
                         help="print cProfile's most expensive functions of ours")
     main(parser.parse_args())

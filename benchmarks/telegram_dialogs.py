@@ -20,7 +20,10 @@ CPU time per update (user + system, from /proc), and their ratios; and
 complete report dialogs per second; for Närvaro, the SQL statements and transactions
 per update (counted by benchmarks/counted_run.py). With --repeat N the echo bot and the
 unlimited Närvaro run N times in turn, and the median of the N ratios is printed: on a
-shared machine one pair's ratio varies by a third either way.
+shared machine one pair's ratio varies by a third either way. With --no-work each
+repetition also runs Närvaro answering without the message's work (benchmarks/counted_run.py:
+the chat's last answers sent again through the channel, no database, no decisions): what
+our runtime costs around the work, against the echo bot.
 """
 
 from __future__ import annotations
@@ -173,13 +176,13 @@ def write_roster(folder: Path, guardians: int, students: int = 0) -> list[str]:
 
 async def narvaro(
     fake: FakeTelegram, folder: Path, guardians: int, dialogs: int, rate_limit: float,
-    profile: str | None = None, run: int = 0, students: int = 0,
+    profile: str | None = None, run: int = 0, students: int = 0, no_work: bool = False,
 ) -> Figures:
     """`narvaro run`: link every guardian, then time their report dialogs (with `profile`,
     py-spy samples the timed phase into that file, collapsed stacks; `run`: which
     repetition, for fresh people; `students`: the school's size, if more than one student
-    for each guardian)."""
-    folder = folder / f"narvaro-{rate_limit:g}-{run}"
+    for each guardian; `no_work`: the timed messages answered without their work)."""
+    folder = folder / f"narvaro-{rate_limit:g}-{run}{'-no-work' if no_work else ''}"
     folder.mkdir()
     env = {
         "NARVARO_TELEGRAM_RATE_LIMIT": str(rate_limit),
@@ -199,7 +202,7 @@ async def narvaro(
     process = start([sys.executable, str(ROOT / "benchmarks" / "counted_run.py")], env,
                     folder / "narvaro.log")
     try:
-        first = 800_000 + (100_000 if rate_limit else 0) + 1_000 * run
+        first = 800_000 + (100_000 if rate_limit else 0) + 50_000 * no_work + 1_000 * run
         users = [fake.add_user(first + n, f"Guardian {n}") for n in range(guardians)]
         await asyncio.gather(*(link(fake, user, phone)
                                for user, phone in zip(users, phones, strict=True)))
@@ -208,6 +211,10 @@ async def narvaro(
         warm_up, *days = school_days[:dialogs + 1]
         await asyncio.gather(*(converse(fake, user, dialog(warm_up), []) for user in users))
         steps = [step for day in days for step in dialog(day)]
+        if no_work:
+            assert process.stdin is not None
+            process.stdin.write(b"no-work\n")
+            process.stdin.flush()
         profiler = None if not profile else subprocess.Popen(  # noqa: ASYNC220
             [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(process.pid),
              "--format", "raw", "--rate", "250", "--output", profile, "--threads"],
@@ -256,6 +263,7 @@ def show(name: str, figures: Figures) -> None:
 async def main(arguments: argparse.Namespace) -> None:
     """Run both bots against one fake server and print the figures."""
     pairs: list[tuple[Figures, Figures]] = []
+    bare: list[Figures] = []
     with tempfile.TemporaryDirectory() as folder, FakeTelegram() as fake:
         for run in range(arguments.repeat):
             echo = await bare_echo_bot(fake, Path(folder), arguments.guardians,
@@ -264,6 +272,10 @@ async def main(arguments: argparse.Namespace) -> None:
                                  0, arguments.profile if run == 0 else None, run,
                                  arguments.students)
             pairs.append((echo, ours))
+            if arguments.no_work:
+                bare.append(await narvaro(fake, Path(folder), arguments.guardians,
+                                          arguments.dialogs, 0, run=run,
+                                          students=arguments.students, no_work=True))
         limited = await narvaro(fake, Path(folder), arguments.guardians, arguments.dialogs, 30,
                                 students=arguments.students)
     for run, (echo, ours) in enumerate(pairs):
@@ -274,6 +286,10 @@ async def main(arguments: argparse.Namespace) -> None:
         print(f"per-update cost, Närvaro / bare bot: "
               f"wall {ours.per_update_ms / echo.per_update_ms:.2f}x, "
               f"CPU {ours.cpu_per_update_ms / echo.cpu_per_update_ms:.2f}x")
+        if bare:
+            show("Närvaro without the work", bare[run])
+            print(f"per-update cost without the work, Närvaro / bare bot: CPU "
+                  f"{bare[run].cpu_per_update_ms / echo.cpu_per_update_ms:.2f}x")
     show("Närvaro at Telegram's 30 messages/s", limited)
     dialogs = ours.updates // len(dialog(START))
     print(f"complete report dialogs: {dialogs} in {ours.seconds:.2f} s = "
@@ -286,6 +302,11 @@ async def main(arguments: argparse.Namespace) -> None:
               f"(CPU {min(cpu):.2f}x–{max(cpu):.2f}x); Närvaro's CPU per update, median "
               f"{statistics.median(o.cpu_per_update_ms for _e, o in pairs):.2f} ms, the "
               f"echo bot's {statistics.median(e.cpu_per_update_ms for e, _o in pairs):.2f} ms")
+        if bare:
+            idle = [b.cpu_per_update_ms / e.cpu_per_update_ms
+                    for (e, _o), b in zip(pairs, bare, strict=True)]
+            print(f"median of {len(pairs)} runs without the work, Närvaro / bare bot: CPU "
+                  f"{statistics.median(idle):.2f}x ({min(idle):.2f}x–{max(idle):.2f}x)")
 
 
 if __name__ == "__main__":
@@ -299,6 +320,9 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the echo bot and Närvaro this many times in turn and print "
                              "the median ratio")
+    parser.add_argument("--no-work", action="store_true",
+                        help="also run Närvaro answering each timed message without its work "
+                             "(last answers sent again; no database): the runtime's own cost")
     parser.add_argument("--profile", metavar="FILE",
                         help="sample Närvaro's timed phase with py-spy (pip install py-spy) "
                              "into FILE, as collapsed stacks")
