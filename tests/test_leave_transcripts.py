@@ -98,8 +98,9 @@ def ali_counters(db: Engine, today: date) -> tuple[str | None, dict[str, float]]
 
 @asynccontextmanager
 async def morning(env: dict[str, str], day: str) -> AsyncIterator[Runtime]:
-    """The runtime on `day`, from just before the roll call's cutoff (08:45)."""
-    async with running({**env, "NARVARO_CLOCK_START": f"{day}T08:44:56+01:00",
+    """The runtime on `day` from the roll call's cutoff (08:45): its first sweeps decide
+    the day's notices, so what has not gone out once it has `settled` never goes out."""
+    async with running({**env, "NARVARO_CLOCK_START": f"{day}T08:45:00+01:00",
                         "NARVARO_SWEEP_INTERVAL_SECONDS": "0.3"}) as runtime:
         yield runtime
 
