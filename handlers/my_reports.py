@@ -29,7 +29,7 @@ def list_reports(context: Context) -> Reply:
     (any dialog open is closed).
 
     Reports by the other guardian are listed too (a child's absence is one
-    thing), but their notes are never shown.
+    thing), but only the one who gave a reason sees it again (a reason is health data).
     """
     session, person, students, now = (context.session, context.person, context.students,
                                       context.now)
@@ -46,8 +46,9 @@ def list_reports(context: Context) -> Reply:
     for report in reports:
         span = format_span(report.first_day, report.last_day, report.part_start,
                            report.part_end, language)
-        lines.append(f"• {report.reference} · {names[report.student_id]} · {span} · "
-                     f"{reason_label(report.reason, language)}")
+        reason = (reason_label(report.reason, language) if report.reporter_id == person.id
+                  else gettext_for(language, "reported by someone else"))
+        lines.append(f"• {report.reference} · {names[report.student_id]} · {span} · {reason}")
         choices.append(Choice(ReportCancel(report.id or 0),
                               gettext_for(language, "Cancel {ref}", ref=report.reference)))
     return Reply("\n".join(lines), tuple(choices))

@@ -177,9 +177,11 @@ def _student(session: Session, student: Student, viewer: Person) -> dict[str, An
         "reports": [
             {"reference": r.reference, "reported_at": _when(r.reported_at),
              "first_day": r.first_day.isoformat(), "last_day": r.last_day.isoformat(),
-             "reason": r.reason, "channel": r.channel, "on_time": r.on_time,
+             # another guardian's reason (health data) and note are theirs, not this
+             # person's
+             "reason": r.reason if r.reporter_id == viewer.id else None,
+             "channel": r.channel, "on_time": r.on_time,
              "cancelled_at": _when(r.cancelled_at), "by_you": r.reporter_id == viewer.id,
-             # another guardian's note is theirs, not this person's
              "note": r.note if r.reporter_id == viewer.id else None}
             for r in reports],
         "leave_applications": [

@@ -198,6 +198,26 @@ def test_cancel_a_report_and_the_mentor_hears_of_today(bot: House) -> None:
     assert absence.state == "withdrawn"
 
 
+def test_the_other_guardian_sees_the_report_but_not_its_reason(bot: House) -> None:
+    """Lena reports Ali sick; Omar's /reports lists the report without the reason (health
+    data, hers to give); Lena's own list shows it."""
+    lena = bot.telegram(language="sv")
+    lena.link("+46701234501")
+    omar = bot.telegram(language="sv")
+    omar.link("+46701234502")
+    receipt = lena.say("Ali sjuk imorgon")
+    reference = REFERENCE.search(receipt.text)
+    assert reference is not None, receipt.text
+    [omars_line] = [line for line in omar.say("/reports").text.splitlines()
+                    if reference.group() in line]
+    assert omars_line.startswith(f"• {reference.group()} · Ali · ")
+    assert omars_line.endswith(" · anmäld av någon annan")
+    assert "sjuk" not in omars_line.lower()
+    [lenas_line] = [line for line in lena.say("/reports").text.splitlines()
+                    if reference.group() in line]
+    assert lenas_line.endswith(" · Sjuk")
+
+
 def test_both_guardians_report_the_same_day(bot: House) -> None:
     """The second report of the same day merges: one absence, no message to the first guardian."""
     lena = bot.telegram(language="sv")

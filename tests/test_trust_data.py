@@ -100,8 +100,9 @@ def test_a_students_trail_lists_views_and_changes_without_their_content(
 def test_export_gives_a_guardian_their_data_and_never_the_other_guardians(
     db: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Lena's export: herself, Ali and Sara with their absences and reports, her own note;
-    Omar's report on Ali is there without his note, and his number is nowhere."""
+    """Lena's export: herself, Ali and Sara with their absences and reports, her own reason
+    and note; Omar's report on Ali is there without his reason or note, and his number is
+    nowhere."""
     report_with_note(db, OMAR, None, "Omars egen anteckning", "08:00")
     report_with_note(db, LENA, "Sara", NOTE, "08:05")
     data = run(capsys, "export", "--guardian", "070-123 45 01")
@@ -109,9 +110,9 @@ def test_export_gives_a_guardian_their_data_and_never_the_other_guardians(
     students = {s["student_id"]: s for s in data["students"]}
     assert set(students) == {"N001", "N002"}
     [omars] = students["N001"]["reports"]
-    assert (omars["by_you"], omars["note"], omars["reason"]) == (False, None, "sick")
+    assert (omars["by_you"], omars["note"], omars["reason"]) == (False, None, None)
     [hers] = students["N002"]["reports"]
-    assert (hers["by_you"], hers["note"]) == (True, NOTE)
+    assert (hers["by_you"], hers["note"], hers["reason"]) == (True, NOTE, "sick")
     assert data["messages"] and all("text" in m for m in data["messages"])
     text = json.dumps(data, ensure_ascii=False)
     assert OMAR not in text and "Omars egen anteckning" not in text
