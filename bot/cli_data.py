@@ -17,7 +17,7 @@ from storage.audit import audit, list_audit
 from storage.db import session_scope
 from storage.intake import forget_sender, intake_engine
 from storage.models import Person, Student
-from storage.privacy import export_person, forget_person, purge_notes
+from storage.privacy import export_person, forget_person, purge_message_texts, purge_notes
 
 EXIT_INVALID = 2
 
@@ -91,8 +91,11 @@ def cmd_forget(context: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_purge(context: Context, args: argparse.Namespace) -> int:
-    """`purge`: clear report notes past their retention now (the scheduler does it too)."""
+    """`purge`: clear report notes and message texts past their retention now (the
+    scheduler does it too)."""
     with session_scope(context.engine) as session:
         purged = purge_notes(session, context.clock.now())
-    sys.stdout.write(f"Purged {purged} report note(s).\n")
+        cleared = purge_message_texts(session, context.clock.now())
+    sys.stdout.write(f"Purged {purged} report note(s) and the text of {cleared} old "
+                     "message(s).\n")
     return 0

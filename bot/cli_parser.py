@@ -370,8 +370,8 @@ def _data(sub: Any) -> None:
                       "narvaro forget --guardian '+46701234567'", "bot.cli_data:cmd_forget")
     forget.add_argument("--guardian", required=True, metavar="PHONE",
                         help="the person's phone number (not a student's own)")
-    _command(sub, "purge", "clear report notes past their retention now (the scheduler "
-             "does it too)", "narvaro purge", "bot.cli_data:cmd_purge")
+    _command(sub, "purge", "clear report notes and message texts past their retention now "
+             "(the scheduler does it too)", "narvaro purge", "bot.cli_data:cmd_purge")
 
 
 def _sync(sub: Any) -> None:

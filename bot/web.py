@@ -472,7 +472,8 @@ class WebApp:
                     for m in messages_for(
                         session, recipient_id=person_id, channel="webchat", after_id=after
                     )
-                    if m.status in {"sent", "delivered"}
+                    # a text cleared after its retention is no message to show
+                    if m.status in {"sent", "delivered"} and m.text
                 ]
 
         found = await asyncio.to_thread(load)

@@ -35,7 +35,7 @@ from storage.db import session_scope
 from storage.inbound import forget_seen
 from storage.locks import try_transaction_lock
 from storage.models import ConversationState
-from storage.privacy import purge_notes
+from storage.privacy import purge_message_texts, purge_notes
 
 Sweep = Callable[[Session, datetime], int]
 #: A dialog left this long is forgotten: it may hold a half-given reason.
@@ -80,6 +80,7 @@ SWEEPS: dict[str, Sweep] = {
     "forget_stale_conversations": forget_stale_conversations,
     "forget_old_inbound_ids": forget_old_inbound_ids,
     "purge_report_notes": purge_notes,
+    "purge_message_texts": purge_message_texts,
     "tell_unsettled_deliveries": tell_unsettled_deliveries,
 }
 

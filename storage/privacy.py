@@ -1,17 +1,18 @@
 """A person's data: everything stored about them and their children (GDPR access), forgetting
-someone who has left, and purging report notes past their retention."""
+someone who has left, and purging report notes and message texts past their retention."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, null, update
 from sqlmodel import Session, col, or_, select
 
 from policy.calendar import DateRange
-from policy.retention import DEFAULT_GRACE_DAYS, note_kept_until
+from policy.retention import DEFAULT_GRACE_DAYS, note_kept_until, texts_kept_from
 from storage.audit import audit
 from storage.models import (
     Absence,
@@ -369,20 +370,13 @@ def _purge_notes_of(session: Session, model: type[AbsenceReport] | type[LeaveApp
                col(model.last_day) < (now - timedelta(days=1)).date())).all()
     if not rows:
         return 0
-    schools = {school.id: school for school in session.execute(select(School)).scalars()}
-    terms: dict[int, list[DateRange]] = {}
-    for period in session.execute(select(CalendarPeriod).where(
-            CalendarPeriod.kind == "term")).scalars():
-        terms.setdefault(period.school_id, []).append(
-            DateRange(period.start, period.end, period.name))
+    rules = {rule.school_id: rule for rule in _retention_rules(session)}
     expired = []
     for row_id, last_day, school_id in rows:
-        school = schools.get(school_id)
-        zone = ZoneInfo(school.timezone) if school else None
-        today = (now.astimezone(zone) if zone else now).date()
-        grace = int((school.settings if school else {}).get(
-            RETENTION_SETTING, DEFAULT_GRACE_DAYS))
-        if today > note_kept_until(last_day, terms.get(school_id, []), grace):
+        rule = rules.get(school_id)
+        today = (now.astimezone(rule.zone) if rule else now).date()
+        if today > note_kept_until(last_day, rule.terms if rule else [],
+                                   rule.grace_days if rule else DEFAULT_GRACE_DAYS):
             expired.append(row_id)
     if expired:
         session.exec(update(model).where(col(model.id).in_(expired)).values(note=None))
@@ -390,3 +384,55 @@ def _purge_notes_of(session: Session, model: type[AbsenceReport] | type[LeaveApp
             "report.notes_purged" if model is AbsenceReport else "leave.notes_purged"),
             entity=model.__tablename__, count=len(expired))
     return len(expired)
+
+
+@dataclass(frozen=True)
+class _Retention:
+    """What a school's retention depends on: its zone, terms and days of grace."""
+
+    school_id: int
+    zone: ZoneInfo
+    terms: list[DateRange]
+    grace_days: int
+
+
+def _retention_rules(session: Session) -> list[_Retention]:
+    terms: dict[int, list[DateRange]] = {}
+    for period in session.execute(select(CalendarPeriod).where(
+            CalendarPeriod.kind == "term")).scalars():
+        terms.setdefault(period.school_id, []).append(
+            DateRange(period.start, period.end, period.name))
+    return [_Retention(school.id or 0, ZoneInfo(school.timezone), terms.get(school.id or 0, []),
+                       int((school.settings or {}).get(RETENTION_SETTING, DEFAULT_GRACE_DAYS)))
+            for school in session.execute(select(School)).scalars()]
+
+
+#: Messages that may still be sent keep their text (a `maybe_sent` one may be sent again).
+_UNSETTLED = ("pending", "sending", "maybe_sent")
+
+
+def purge_message_texts(session: Session, now: datetime) -> int:
+    """Clear the text and picture of every message past retention; returns how many.
+
+    A message may repeat a reason or someone's words (a receipt, a leave application shown
+    to whoever decides, an answer passed on), so its text is kept as a note about the day it
+    was written would be (`policy.retention.texts_kept_from`), by the rules of every school
+    (the longest); a message still to be sent keeps it. The row stays: what went to whom,
+    when and about what, for the record and against sending it twice.
+    """
+    rules = _retention_rules(session)
+    if not rules:
+        return 0
+    cutoff = min(datetime.combine(texts_kept_from(now.astimezone(rule.zone).date(),
+                                                  rule.terms, rule.grace_days),
+                                  time(0), tzinfo=rule.zone)
+                 for rule in rules)
+    cleared = int(session.exec(
+        update(OutboxMessage).where(col(OutboxMessage.created_at) < cutoff,
+                                    col(OutboxMessage.text) != FORGOTTEN,
+                                    col(OutboxMessage.status).not_in(_UNSETTLED))
+        .values(text=FORGOTTEN, attachment=null())).rowcount)
+    if cleared:
+        audit(session, at=now, actor="system", action="outbox.texts_purged",
+              entity="outbox_message", count=cleared)
+    return cleared

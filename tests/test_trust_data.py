@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot.cli import main
-from storage.db import make_engine
-from storage.models import AbsenceReport, OutboxMessage, Person
+from storage.db import make_engine, session_scope
+from storage.models import AbsenceReport, AuditLog, OutboxMessage, Person
+from storage.outbox import MessageKind, enqueue_row, mark_maybe_sent, mark_sent
+from storage.privacy import purge_message_texts
 from tests.telegram_harness import MENTOR_PHONE, import_roster
 from tests.test_return_plans import answer, say, tap, tick
 
@@ -27,6 +31,7 @@ pytestmark = pytest.mark.postgresql
 LENA, OMAR = "+46701234501", "+46701234502"
 MONDAY = "2026-11-23T{}+01:00"
 NOTE = "Migrän sedan i natt"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 @pytest.fixture
@@ -184,12 +189,69 @@ def test_notes_are_purged_after_the_school_year_and_the_report_stays(
     monkeypatch.setenv("NARVARO_CLOCK_START", "2027-06-22T12:00:00+02:00")
     capsys.readouterr()
     assert main(["purge"]) == 0
-    assert capsys.readouterr().out == "Purged 2 report note(s).\n"
+    with Session(db) as session:  # the receipts repeated the reason: their texts go too
+        texts = session.exec(select(OutboxMessage.text)).all()
+    assert texts and set(texts) == {""}
+    assert capsys.readouterr().out == (
+        f"Purged 2 report note(s) and the text of {len(texts)} old message(s).\n")
     assert notes() == [None, None]
     with Session(db) as session:
         assert len(session.exec(select(AbsenceReport)).all()) == 2
     [purge] = run(capsys, "audit", "list", "--action", "report.notes_purged", "--json")
     assert purge["detail"] == {"count": 2}
+
+
+def test_message_texts_are_cleared_as_notes_are_over_two_school_years(
+    db: Engine, tmp_path: Path
+) -> None:
+    """A message may repeat a reason or someone's words, so its text is kept like a note
+    about its day: the sweep, run every day from November 2026 to August 2028, clears the
+    texts of 2026/27 the day after VT27's end (11 June) + 30 days, a summer message 30 days
+    after it went, and 2027/28's (no terms in the calendar: 30 June) on 31 July 2028. A
+    message not yet sent, or maybe sent, keeps its text; the row itself stays."""
+    (tmp_path / "calendar.csv").write_text(
+        "school,kind,name,start,end\nNorrskolan,term,HT26,2026-08-17,2026-12-18\n"
+        "Norrskolan,term,VT27,2027-01-11,2027-06-11\n")
+    assert main(["calendar", "import", str(tmp_path / "calendar.csv")]) == 0
+    written = {"2026-11-23": "sent", "2027-06-10": "sent", "2027-07-20": "sent",
+               "2027-08-20": "sent", "2026-11-24": "pending", "2026-11-25": "maybe_sent"}
+    with session_scope(db) as session:
+        lena = session.exec(select(Person).where(Person.phone == LENA)).one()
+        for day, status in written.items():
+            at = datetime.fromisoformat(f"{day}T09:00:00+01:00")
+            row = enqueue_row(session, dedupe_key=f"year:{day}", kind=MessageKind.REPLY,
+                              recipient_id=lena.id, channel="sms", language="sv",
+                              text=f"Registrerat {day}, sjuk.", now=at,
+                              attachment={"chart": {"days": [day]}})
+            assert row is not None and row.id is not None
+            if status == "sent":
+                mark_sent(session, row.id, now=at, provider_ref="SM1")
+            elif status == "maybe_sent":
+                mark_maybe_sent(session, row, error="timed out")
+
+    def texts() -> dict[str, tuple[str, bool]]:
+        with Session(db) as session:
+            return {m.dedupe_key[5:]: (m.text, m.attachment is not None) for m in session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.dedupe_key).startswith("year:")))}
+
+    cleared: dict[str, date] = {}
+    today = date(2026, 11, 23)
+    while today <= date(2028, 8, 15):
+        with session_scope(db) as session:
+            purge_message_texts(session, datetime.combine(today, time(12), tzinfo=STOCKHOLM))
+        for key, (text, pictured) in texts().items():
+            if key not in cleared and not text:
+                assert not pictured, key
+                cleared[key] = today
+        today += timedelta(days=1)
+    assert cleared == {"2026-11-23": date(2027, 7, 12), "2027-06-10": date(2027, 7, 12),
+                       "2027-07-20": date(2027, 8, 20), "2027-08-20": date(2028, 7, 31)}
+    assert texts()["2026-11-24"] == ("Registrerat 2026-11-24, sjuk.", True)
+    assert texts()["2026-11-25"][0] == "Registrerat 2026-11-25, sjuk."
+    with Session(db) as session:
+        purges = session.exec(select(AuditLog).where(
+            AuditLog.action == "outbox.texts_purged")).all()
+    assert sum(row.detail["count"] for row in purges) >= 4
 
 
 def test_a_formula_for_a_name_is_refused_and_a_note_comes_out_as_data(
