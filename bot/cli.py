@@ -42,15 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(error).splitlines():
             _say(line)
         return EXIT_INVALID
-    import logging
-
-    from bot.logs import quiet_libraries
+    from bot.logs import configure_logging
     from bot.startup import StartupError, open_context
 
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    quiet_libraries()
+    configure_logging(settings.log_level)
     try:
         context = open_context(settings)
     except StartupError as error:

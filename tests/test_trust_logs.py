@@ -5,17 +5,22 @@ no record at any level holds a token."""
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
-from bot.logs import NOISY
+from bot.logs import FORMAT, NOISY, RedactingFormatter
 from bot.telegram import SECRET_HEADER, WEBHOOK_PATH
+from storage.db import session_scope
+from storage.models import Person
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.telegram_harness import MENTOR_PHONE, ROSTER, STAFF, Chat
@@ -136,3 +141,30 @@ async def test_a_full_day_logs_no_name_number_reason_or_token(
         lowered = text.casefold()
         for word in (NOTE.casefold(), *REASON_WORDS):
             assert word not in lowered, f"{word!r} in {record.name}: {text[:300]}"
+
+
+@pytest.mark.postgresql
+def test_a_database_error_is_logged_without_the_values_it_quotes(engine: Engine) -> None:
+    """Two people with one number: PostgreSQL's error quotes the number ("Key (phone)=(…)
+    already exists"), SQLite's only the column. Logged through `narvaro`'s handler, the
+    traceback names the error and the column, never the number."""
+    now = datetime.now(UTC)
+    with pytest.raises(IntegrityError) as raised, session_scope(engine) as session:
+        for name in ("First", "Second"):
+            session.add(Person(name=name, phone=STRANGER, language="sv", created_at=now,
+                               updated_at=now))
+            session.flush()
+    quoted = STRANGER in str(raised.value)
+    assert quoted is (engine.dialect.name == "postgresql")
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(RedactingFormatter(FORMAT))
+    log = logging.getLogger("narvaro.test.redact")
+    log.addHandler(handler)
+    try:
+        log.error("person %s could not be saved", 7, exc_info=raised.value)
+    finally:
+        log.removeHandler(handler)
+    assert "person 7 could not be saved" in written.getvalue()
+    assert "IntegrityError" in written.getvalue() and "phone" in written.getvalue()
+    assert STRANGER not in written.getvalue() and STRANGER[1:] not in written.getvalue()
