@@ -62,11 +62,10 @@ def handle_chat_message(
         return []
     person = person_by_chat(session, message.chat_id)
     if message.contact_phone is not None:
-        return _link(session, message, person, now, claim)
+        return _link(session, message, person, now, claim, secret)
     if person is None:
         language = normalize_language(message.language_hint)
-        digest = hmac.new(secret, f"{message.channel}:{message.chat_id}".encode(),
-                          "sha256").hexdigest()[:24]
+        digest = _digest(secret, f"{message.channel}:{message.chat_id}")
         return _to_chat(session, message, language, [_welcome(language)], now, claim,
                         key=f"welcome:{message.channel}:{digest}:{now:%Y-%m-%dT%H}")
     if person.telegram_blocked_at is not None:
@@ -88,9 +87,15 @@ def _welcome(language: str) -> Reply:
     )
 
 
+def _digest(secret: bytes, text: str) -> str:
+    """A chat's id (or a message's, which holds it) as the outbox may keep it: keyed, so it
+    says nothing of the chat."""
+    return hmac.new(secret, text.encode(), "sha256").hexdigest()[:24]
+
+
 def _link(
     session: Session, message: ChatMessage, current: Person | None, now: datetime,
-    claim: str | None,
+    claim: str | None, secret: bytes,
 ) -> list[OutboxMessage]:
     hint = current.language if current else normalize_language(message.language_hint)
     if message.contact_user_id != message.user_id:
@@ -98,7 +103,8 @@ def _link(
             gettext_for(hint, "Please share your own phone number with the button below."),
             (Choice(ShareContact(), gettext_for(hint, "Share my phone number")),),
         )
-        return _to_chat(session, message, hint, [refusal], now, claim)
+        return _to_chat(session, message, hint, [refusal], now, claim,
+                        key=f"reply:{message.channel}:{_digest(secret, message.ref)}")
     raw = (message.contact_phone or "").strip()
     phone = to_e164(raw if raw.startswith("+") else f"+{raw}", "SE")
     person = None
@@ -112,7 +118,8 @@ def _link(
             "at a school that uses Närvaro, ask the school to check the phone number they have "
             "for you.",
         ))
-        return _to_chat(session, message, hint, [refusal], now, claim)
+        return _to_chat(session, message, hint, [refusal], now, claim,
+                        key=f"reply:{message.channel}:{_digest(secret, message.ref)}")
     if current is not None and current.id != person.id:
         current.telegram_chat_id = None  # the chat now belongs to the number just shared
         session.add(current)
@@ -130,12 +137,12 @@ def _link(
 
 def _to_chat(
     session: Session, message: ChatMessage, language: str, replies: list[Reply], now: datetime,
-    claim: str | None, *, key: str | None = None,
+    claim: str | None, *, key: str,
 ) -> list[OutboxMessage]:
     queued = []
     for number, reply in enumerate(replies):
         row = enqueue_row(
-            session, dedupe_key=f"{key or f'reply:{message.channel}:{message.ref}'}:{number}",
+            session, dedupe_key=f"{key}:{number}",
             kind=MessageKind.REPLY,
             recipient_id=None, address=str(message.chat_id), channel=message.channel,
             language=language, text=reply.text, now=now,

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from locales import gettext_for
 from locales.formats import format_day
-from storage.models import Absence, AbsenceReport, Person, StaffTask
+from storage.models import Absence, AbsenceReport, OutboxMessage, Person, StaffTask
 from tests.telegram_harness import GUARDIANS, MENTOR_PHONE, ROSTER, import_roster
 from tests.transcript import House
 
@@ -162,7 +162,12 @@ def test_a_stranger_learns_nothing(bot: House) -> None:
     with Session(bot.engine) as session:
         assert session.exec(select(Person).where(
             col(Person.telegram_chat_id).is_not(None))).all() == []
+        kept = [(m.dedupe_key, m.address) for m in session.exec(select(OutboxMessage))]
     assert reports(bot) == []
+    # What was sent to the stranger is kept without their chat's id (the welcome's and the
+    # refusals' keys are keyed digests; the address goes once sent).
+    assert len(kept) == 3
+    assert not [key for key, address in kept if str(stranger.chat_id) in f"{key} {address}"]
 
 
 def test_a_forwarded_contact_is_refused(bot: House) -> None:

@@ -274,7 +274,9 @@ class TelegramChat:
               contact: str | None = None, contact_user: int | None = None) -> None:
         house = self.house
         message = ChatMessage(
-            channel="telegram", chat_id=self.chat_id, user_id=self.chat_id, ref=house.ref(),
+            # as Telegram's adapter writes it: the chat's id is in the message's
+            channel="telegram", chat_id=self.chat_id, user_id=self.chat_id,
+            ref=f"{house.ref()}:{self.chat_id}",
             language_hint=self.language, text=text, choice=choice, contact_phone=contact,
             contact_user_id=(self.chat_id if contact_user is None else contact_user)
             if contact is not None else None)
