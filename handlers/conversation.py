@@ -4,7 +4,7 @@ words that are no report (thanks, a question)."""
 from __future__ import annotations
 
 from handlers import report_dialog
-from handlers.menu import greet, menu_choices, show_help
+from handlers.menu import greet, is_greeting, menu_choices, show_help
 from handlers.messages import Context, Reply
 from locales import gettext_for
 from storage.conversations import clear_state
@@ -13,6 +13,14 @@ START = "/start"
 #: Thanks in every shipped language (as typed, lowercase): answered kindly, nothing recorded.
 THANKS_WORDS = ("tack", "takk", "tak", "thank", "thx", "شكر", "mahadsan", "የቐንየ", "ممنون",
                 "مرسی", "дякую", "dzięk", "dziek")
+
+
+def is_pleasantry(text: str) -> bool:
+    """Whether the words are only a greeting or thanks ("hej", "tack!", "ok tack så mycket"):
+    a thanks word in at most four words."""
+    lowered = text.lower()
+    return is_greeting(text) or (len(text.split()) <= 4
+                                 and any(word in lowered for word in THANKS_WORDS))
 
 
 def welcome(context: Context) -> Reply:

@@ -13,26 +13,41 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from handlers import plan_consent, plan_settings
+from handlers.conversation import is_pleasantry
 from handlers.messages import Choice, Context, Reply
+from handlers.schooltime import local_today
 from handlers.student_view import own_student
 from locales import gettext_for
 from locales.formats import format_day
 from policy.choices import CheckIn, PlanEnd, PlanExtend, PlanMenu
+from policy.freetext import parse_reason
 from policy.return_plan import (
     ALARMING,
     ANSWERS,
     COMING,
+    HELP,
     LATER,
+    NOT_TODAY,
     clock_time,
     evaluation_day,
+    typed_answer,
 )
-from services.return_plans import alert, announce, note_guardians, unreachable_because
+from policy.text import one_line
+from services.return_plans import (
+    alert,
+    announce,
+    check_in_labels,
+    note_guardians,
+    pass_words,
+    unreachable_because,
+)
 from storage.audit import audit
 from storage.conversations import clear_state
 from storage.models import Person, PlanCheckIn, ReturnPlan, School, Student
 from storage.return_plans import (
     active_plan,
     change_plan,
+    check_in_of,
     end_plan,
     extend_plan,
     record_answer,
@@ -43,6 +58,8 @@ from storage.tasks import student_label
 
 COMMAND = "/plan"
 MORNING_TIME = time(7, 15)
+#: The longest of a student's words passed on to the trusted adult.
+MAX_WORDS = 500
 
 
 def handle(context: Context) -> Reply:
@@ -143,28 +160,82 @@ def answer(context: Context) -> Reply:
     reaches the trusted adult at once."""
     session, person, now = context.session, context.person, context.now
     key = context.key(CheckIn)
-    answer = key.answer
     check_in = session.get(PlanCheckIn, key.check_in)
     plan = session.get(ReturnPlan, check_in.plan_id) if check_in else None
     student = session.get(Student, plan.student_id) if plan else None
-    language = person.language
     if check_in is None or plan is None or student is None or (
-            student.person_id != person.id) or answer not in ANSWERS:
-        return Reply(gettext_for(language, "That question is no longer open."))
+            student.person_id != person.id) or key.answer not in ANSWERS:
+        return Reply(gettext_for(person.language, "That question is no longer open."))
+    return _take(session, person, plan, check_in, key.answer, now)
+
+
+def writes_to_check_in(context: Context) -> bool:
+    """Whether a student's words belong to the day's check-in: their plan's morning message
+    went out today. A greeting or thanks goes its usual way, and so does an absence report
+    from a student who reports their own (an adult)."""
+    text = context.text
+    if context.roles.student is None or not text or is_pleasantry(text):
+        return False
+    if context.students and parse_reason(text) is not None:
+        return False
+    return _todays_check_in(context) is not None
+
+
+def answer_in_words(context: Context) -> Reply:
+    """The student's own words to the day's check-in. A button's label or number is that
+    answer. Other words before an answer are "I need help" ("Not today" when they give a
+    reason such as sick), and after one they are passed on: either way the trusted adult
+    has them at once, as written (a student may say more than four buttons can)."""
+    session, person, now = context.session, context.person, context.now
+    found = _todays_check_in(context)
+    if found is None:
+        return Reply(gettext_for(person.language, "That question is no longer open."))
+    check_in, plan = found
+    words = one_line(context.text)[:MAX_WORDS]
+    typed = typed_answer(words, check_in_labels(person.language))
+    if typed is not None:
+        return _take(session, person, plan, check_in, typed, now)
+    if check_in.answer is None:
+        said = NOT_TODAY if parse_reason(words) is not None else HELP
+        return _take(session, person, plan, check_in, said, now, words, context.incoming.ref)
+    pass_words(session, plan, check_in, words, context.incoming.ref, now)
+    return _contact_soon(session, person, plan)
+
+
+def _todays_check_in(context: Context) -> tuple[PlanCheckIn, ReturnPlan] | None:
+    student = context.roles.student
+    if student is None:
+        return None
+    school = context.session.get(School, student.school_id)
+    return check_in_of(context.session, student.id or 0,
+                       local_today(school, context.now, session=context.session))
+
+
+def _take(session: Session, person: Person, plan: ReturnPlan, check_in: PlanCheckIn,
+          answer: str, now: datetime, words: str | None = None, ref: str = "") -> Reply:
+    """Record the answer (with the student's `words`, if written, from message `ref`); the
+    guardians hear it if the plan says so, the trusted adult at once if it needs a
+    grown-up (and the words, even when silence already reached them)."""
+    language = person.language
     record_answer(session, check_in, answer, now)
     note_guardians(session, plan, check_in, answer, now)
-    adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
     if answer in ALARMING and check_in.alerted_at is None:
-        alert(session, plan, check_in, answer, now)
+        alert(session, plan, check_in, answer, now, words)
+    elif words:
+        pass_words(session, plan, check_in, words, ref, now)
     if answer == COMING:
         return Reply(gettext_for(language, "Great! See you at school."))
     if answer == LATER:
         return Reply(gettext_for(language, "Thanks for telling us. See you when you get "
                                            "there."))
-    name = adult.name if adult else ""
+    return _contact_soon(session, person, plan)
+
+
+def _contact_soon(session: Session, person: Person, plan: ReturnPlan) -> Reply:
+    adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
     # Translators: to the student; {name}: the trusted adult at school (often the mentor).
-    return Reply(gettext_for(language, "Thank you for telling us. {name} will contact you "
-                                       "soon.", name=name))
+    return Reply(gettext_for(person.language, "Thank you for telling us. {name} will contact "
+                                              "you soon.", name=adult.name if adult else ""))
 
 
 

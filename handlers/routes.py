@@ -8,6 +8,10 @@ The order, and why (drawn in `routes.mmd`):
 3. A task's buttons (done, call outcomes, meetings, hand-over, the held burst of notices):
    they work whenever they are tapped.
 4. `/start`: the greeting, any dialog closed.
+4a. A student whose return plan's morning message went out today: their words answer it
+   (a button's label or number) or reach the trusted adult at once, before anything else
+   reads them ("hjälp" is the check-in's "I need help", not the school's number); a
+   greeting or thanks, and an adult student's absence report, go on down.
 5. A day written for a meeting being booked (asked within 30 minutes).
 6. Language: `/language`, the menu's entry, a pick, the word "language"; while the list
    is open a language's name; anything else closes the list and goes on down.
@@ -90,6 +94,7 @@ ROUTES = (
     Route(choice(c.TaskDone), mentor_notices.done),
     Route(choice(*task_actions.KINDS), task_actions.act),
     Route(command(conversation.START), conversation.restart),
+    Route(PLAIN & when(return_plan.writes_to_check_in), return_plan.answer_in_words),
     Route(PLAIN & dialog(meeting_booking.DIALOG, within=meeting_booking.ANSWER_WINDOW),
           meeting_booking.answer),
     Route(command(language.COMMAND) | choice(c.MENU_LANGUAGE, c.LanguagePick)

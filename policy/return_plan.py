@@ -5,7 +5,7 @@ Pure rules: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -63,6 +63,16 @@ class PlanDays:
     def silent_since(self, local: datetime) -> bool:
         """Whether it is past the time an answer was expected."""
         return local.time().replace(tzinfo=None) >= self.answer_by
+
+
+def typed_answer(text: str, labels: Mapping[str, str]) -> str | None:
+    """The check-in's answer that typed words name: a button's label written out (in any
+    case, without its punctuation) or its number, 1–4 as a text message offers them."""
+    said = text.strip().strip(".!").casefold()
+    if said in {str(number) for number in range(1, len(ANSWERS) + 1)}:
+        return ANSWERS[int(said) - 1]
+    return next((answer for answer, label in labels.items()
+                 if label.strip(".!").casefold() == said), None)
 
 
 def evaluation_day(start: date, calendar: SchoolCalendar) -> date:

@@ -94,7 +94,7 @@ def note_guardians(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, an
     for guardian in recipients_by_student(session, [student]).get(student.id or 0, []):
         language = guardian.language
         if answer in ANSWERS:
-            label = _check_in_labels(language)[answer]
+            label = check_in_labels(language)[answer]
             # Translators: to a guardian of a student on a return plan; {child}: first name;
             # {answer}: the button the student tapped ("I'm coming").
             text = gettext_for(language, "{child} answered this morning's check-in: {answer}.",
@@ -111,12 +111,13 @@ def note_guardians(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, an
 
 def check_in_choices(language: str, check_in_id: int) -> list[dict[str, str]]:
     """The morning check-in's four answers."""
-    labels = _check_in_labels(language)
+    labels = check_in_labels(language)
     return [{"key": CheckIn(check_in_id, answer).pack(), "label": labels[answer]}
             for answer in ANSWERS]
 
 
-def _check_in_labels(language: str) -> dict[str, str]:
+def check_in_labels(language: str) -> dict[str, str]:
+    """The check-in's answers as its buttons say them, in `language`."""
     return {COMING: gettext_for(language, "I'm coming"),
             LATER: gettext_for(language, "I'm coming later"),
             HELP: gettext_for(language, "I need help"),
@@ -124,8 +125,9 @@ def _check_in_labels(language: str) -> dict[str, str]:
 
 
 def alert(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, why: str,
-          now: datetime) -> int:
-    """Tell the trusted adult at once: the student needs help, stays home, or is silent."""
+          now: datetime, words: str | None = None) -> int:
+    """Tell the trusted adult at once: the student needs help, stays home, or is silent
+    (with `words`: what the student wrote, on a line of its own)."""
     adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
     student = session.get(Student, plan.student_id)
     check_in.alerted_at = now
@@ -145,12 +147,41 @@ def alert(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, why: str,
     else:
         text = gettext_for(language, "{student} has not answered this morning's check-in "
                                      "(return plan). Please make contact.", student=label)
+    if words:
+        text += "\n" + _their_words(language, words)
     return enqueue(session, dedupe_key=f"plan-alert:{check_in.id}", recipient_id=adult.id,
                    kind=MessageKind.PLAN_ALERT, student_id=student.id, day=check_in.day,
                    task_id=task_id,
                    channel=AUTO, language=language, now=now, text=text,
                    choices=[{"key": TaskDone(task_id).pack(),
                              "label": gettext_for(language, "I'll call")}])
+
+
+def pass_words(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, words: str,
+               ref: str, now: datetime) -> int:
+    """What the student wrote after answering the day's check-in, to the trusted adult at
+    once, with the day's task to make contact (`ref`: the student's message)."""
+    adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
+    student = session.get(Student, plan.student_id)
+    if adult is None or student is None:
+        return 0
+    language, label = adult.language, student_label(session, student)
+    task_id, _new = add_task(session, dedupe_key=f"plan-alert:{check_in.id}",
+                             school_id=student.school_id, student_id=student.id,
+                             assignee=adult, kind="plan_alert", now=now)
+    text = gettext_for(language, "{student} wrote after this morning's check-in (return "
+                                 "plan). Please make contact.", student=label)
+    return enqueue(session, dedupe_key=f"plan-words:{check_in.id}:{ref}"[:200],
+                   recipient_id=adult.id, kind=MessageKind.PLAN_ALERT, student_id=student.id,
+                   day=check_in.day, task_id=task_id, channel=AUTO, language=language,
+                   now=now, text=text + "\n" + _their_words(language, words),
+                   choices=[{"key": TaskDone(task_id).pack(),
+                             "label": gettext_for(language, "I'll call")}])
+
+
+def _their_words(language: str, words: str) -> str:
+    # Translators: to the trusted adult; {words}: what the student wrote, as they wrote it.
+    return gettext_for(language, "In their words: “{words}”", words=words)
 
 
 def tell_trusted_adult(session: Session, plan: ReturnPlan, adult: Person,

@@ -43,6 +43,16 @@ def active_plan(session: Session, student_id: int) -> ReturnPlan | None:
         ReturnPlan.student_id == student_id, ReturnPlan.status == "active")).scalars().first()
 
 
+def check_in_of(session: Session, student_id: int, day: date
+                ) -> tuple[PlanCheckIn, ReturnPlan] | None:
+    """The check-in the student's plan in force sent them on `day`, with the plan, if any."""
+    found = session.execute(
+        select(PlanCheckIn, ReturnPlan).join(ReturnPlan, col(ReturnPlan.id) == PlanCheckIn.plan_id)
+        .where(ReturnPlan.student_id == student_id, ReturnPlan.status == "active",
+               PlanCheckIn.day == day)).first()
+    return (found[0], found[1]) if found is not None else None
+
+
 def start_plan(
     session: Session, student_id: int, *, by: int | None, starts_on: date, evaluate_on: date,
     morning_time: time, adult_id: int | None, goal: str | None, now: datetime,

@@ -204,6 +204,63 @@ def test_chosen_weekdays_and_a_daily_note_to_the_guardians(db: Engine) -> None:
         "Elin Ek (8B) har inte svarat på morgonens avstämning (återgångsplan). Ta kontakt."]
 
 
+def test_the_students_own_words_to_the_check_in_reach_the_trusted_adult_as_written(
+    db: Engine
+) -> None:
+    """Elin writes instead of tapping. A greeting is just a greeting. Words that are no
+    button are "I need help" and reach Anna at once as Elin wrote them; Eva, with the
+    guardian note, hears only the answer. A button's label or number written is that answer;
+    words after an answer go to Anna too; "hjälp" is the check-in's, not the school's
+    number; "sjuk" before an answer is "Not today"."""
+    assert main(["plan", "start", "--student", "N007", "--start", "2026-11-23",
+                 "--guardian-note"]) == 0
+    tick("2026-11-23T07:15:30+01:00")
+    assert say(db, ELIN, "Hej!", "2026-11-23T07:16:00+01:00").startswith("Hej Elin!")
+    words = "jag orkar inte mer, ingen vill vara med mig i skolan"
+    assert say(db, ELIN, words, "2026-11-23T07:17:00+01:00") == (
+        "Tack för att du säger till. Anna Mentor hör av sig snart.")
+    [monday] = to(db, MENTOR_PHONE, "plan-alert:")
+    assert monday.text == ("Elin Ek (8B) behöver hjälp i morse (återgångsplan). Ta kontakt.\n"
+                           f"Med elevens egna ord: ”{words}”")
+    assert [c["label"] for c in monday.choices or []] == ["Jag ringer"]
+    assert [m.text for m in to(db, EVA, "plan-note:")] == [
+        "Elin svarade på morgonens avstämning: Jag behöver hjälp."]
+    # Tuesday: the label written is the answer; what she writes after it goes to Anna.
+    tick("2026-11-24T07:15:30+01:00")
+    assert say(db, ELIN, "jag kommer", "2026-11-24T07:18:00+01:00") == (
+        "Vad bra! Vi ses i skolan.")
+    assert "hör av sig" not in say(db, ELIN, "Tack!", "2026-11-24T07:18:30+01:00")
+    assert to(db, MENTOR_PHONE, "plan-words:") == []
+    assert say(db, ELIN, "fast nu vet jag inte, de var elaka igår",
+               "2026-11-24T07:40:00+01:00") == (
+        "Tack för att du säger till. Anna Mentor hör av sig snart.")
+    [after] = to(db, MENTOR_PHONE, "plan-words:")
+    assert after.text == ("Elin Ek (8B) skrev efter morgonens avstämning (återgångsplan). "
+                          "Ta kontakt.\nMed elevens egna ord: ”fast nu vet jag inte, de var "
+                          "elaka igår”")
+    tick("2026-11-24T07:46:00+01:00")
+    assert len(to(db, MENTOR_PHONE, "plan-alert:")) == 1  # she answered: no silence alert
+    # Wednesday: "hjälp"; Thursday: "4" (Not today); Friday: "sjuk".
+    answers = {}
+    for day, text in (("2026-11-25", "hjälp"), ("2026-11-26", "4"), ("2026-11-27", "sjuk")):
+        tick(f"{day}T07:15:30+01:00")
+        say(db, ELIN, text, f"{day}T07:20:00+01:00")
+        with Session(db) as session:
+            answers[text] = session.exec(select(PlanCheckIn.answer).where(
+                PlanCheckIn.day == datetime.fromisoformat(day).date())).one()
+    assert answers == {"hjälp": "help", "4": "not_today", "sjuk": "not_today"}
+    alerts = [m.text.splitlines() for m in to(db, MENTOR_PHONE, "plan-alert:")]
+    assert alerts[1:] == [
+        ["Elin Ek (8B) behöver hjälp i morse (återgångsplan). Ta kontakt.",
+         "Med elevens egna ord: ”hjälp”"],
+        ["Elin Ek (8B) säger att hen inte kommer i dag (återgångsplan). Ta kontakt."],
+        ["Elin Ek (8B) säger att hen inte kommer i dag (återgångsplan). Ta kontakt.",
+         "Med elevens egna ord: ”sjuk”"]]
+    # Eva, her guardian, writes as before: her words are no check-in answer.
+    assert say(db, EVA, "Elin är sjuk måndag", "2026-11-27T18:00:00+01:00").startswith(
+        "Registrerat: Elin frånvarande")
+
+
 @pytest.mark.asyncio
 async def test_the_morning_message_comes_on_time_once_across_a_restart(
     db: Engine, telegram: FakeTelegram, twilio: FakeTwilio
