@@ -27,8 +27,8 @@ The order, and why (drawn in `routes.mmd`):
 11. Whoever does not report absence gets the menu from here on.
 12. A guardian's reports (`/reports`, cancel one), a receipt's undo and note, the undo
     word, a new report (`/report`, the menu), a worry (the menu, a child picked, the
-    words asked for, or refusal said in plain words outside another dialog), leave
-    (`/leave`, the menu; withdrawing one: the receipt's button, `/withdraw`, a reference
+    words asked for, or refusal or bullying said in plain words outside another dialog),
+    leave (`/leave`, the menu; withdrawing one: the receipt's button, `/withdraw`, a reference
     with a word that takes it back, also while a leave question is open; words that ask
     for leave, after a worry), the menu's other entries.
 13. An absence notice's answer (its button; words the day it came).

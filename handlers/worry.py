@@ -16,7 +16,7 @@ from handlers.messages import Choice, Context, Reply, Reportable
 from locales import gettext_for
 from locales.formats import first_name
 from policy.choices import WorryChild
-from policy.concerns import MAX_NOTE, says_refusal
+from policy.concerns import MAX_NOTE, says_bullying, says_refusal
 from policy.freetext import match_child
 from policy.text import one_line
 from storage.attendance import NOTICE_DIALOG
@@ -32,11 +32,13 @@ WORDS, CHILD = "words", "child"
 
 def is_worry(context: Context) -> bool:
     """Whether a guardian's message is a worry: asked for, or said in plain words outside
-    any other dialog (an absence notice's question aside)."""
+    any other dialog (an absence notice's question aside): the child refuses school, or is
+    bullied."""
     state = context.state
     if state is not None and state.dialog == DIALOG:
         return True
-    return (state is None or state.dialog == NOTICE_DIALOG) and says_refusal(context.text)
+    return (state is None or state.dialog == NOTICE_DIALOG) and (
+        says_refusal(context.text) or says_bullying(context.text))
 
 
 def act(context: Context) -> Reply:

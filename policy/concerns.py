@@ -44,6 +44,21 @@ _STAY_HOME = tuple(" ".join(fold(w) for w in words(run)) for run in (
 ))
 
 
+#: How a word for bullying begins, folded (sv mobbad/mobbning/kränkt, nb mobbet/mobbing,
+#: da mobbet/mobning/krænket, en bullied/bullying, pl prześladowany/nękany, uk булінг/
+#: цькують, ar تنمر, fa قلدری/زورگویی): Ljusnarsberg's "Mobbning", in both lists of
+#: warning signals.
+_BULLYING = tuple(fold(stem) for stem in (
+    "mobb", "mobning", "kränk", "krænk", "bully", "bullie", "prześladow", "nękany",
+    "nękana", "nękanie", "булінг", "цьку", "تنمر", "يتنمر", "قلدر", "زورگوی",
+))
+
+
+def says_bullying(text: str) -> bool:
+    """Whether a message tells of bullying ("Ali blir mobbad", "she is being bullied")."""
+    return any(fold(word).startswith(_BULLYING) for word in words(text))
+
+
 def says_refusal(text: str) -> bool:
     """Whether a guardian's message says the child refuses, or begs not, to go to school
     ("han vill inte gå till skolan", "hun nekter å gå på skolen", "he refuses to go to

@@ -104,12 +104,17 @@ def test_nothing_chosen_sends_nothing_and_cancel_saves_nothing(db: Engine) -> No
     ("nb", "Noor nekter å gå på skolen"),
     ("da", "Emil nægter at gå i skole om morgenen"),
     ("en", "Adam refuses to go to school"),
+    ("sv", "Ali blir mobbad, han vill inte gå dit mer"),
+    ("nb", "Noor blir mobbet i friminuttene"),
+    ("da", "Emil bliver mobbet og vil ikke derhen"),
+    ("en", "Adam is being bullied"),
 ])
 def test_a_guardians_words_reach_the_mentor_and_report_no_absence(
     db: Engine, language: str, words: str
 ) -> None:
-    """"He refuses to go to school", in the guardian's language: a prompt to call with the
-    guardian's words and number reaches the mentor; no absence is created."""
+    """"He refuses to go to school" or "he is bullied", in the guardian's language: a
+    prompt to call with the guardian's words and number reaches the mentor; no absence is
+    created."""
     name, phone = GUARDIANS[language]
     reply = say(db, phone, words, MONDAY.format("07:10:00"))
     assert "Anna Mentor" in reply
