@@ -347,11 +347,11 @@ def undoable_reports(
     session: Session, reporter_id: int, since: datetime
 ) -> list[AbsenceReport]:
     """The reports this person made by their latest message since `since`, not cancelled
-    (one message may report several children): what one undo takes back."""
+    (one message may report several children): what one undo takes back. Once those are
+    cancelled there is nothing to undo: an undo never reaches back to an earlier message's."""
     latest = session.execute(
         select(AbsenceReport.reported_at).where(
-            AbsenceReport.reporter_id == reporter_id, col(AbsenceReport.cancelled_at).is_(None),
-            AbsenceReport.reported_at >= since)
+            AbsenceReport.reporter_id == reporter_id, AbsenceReport.reported_at >= since)
         .order_by(col(AbsenceReport.reported_at).desc()).limit(1)
     ).scalar()
     if latest is None:

@@ -88,6 +88,18 @@ def test_both_children_in_one_text_and_undo_by_word(house: House) -> None:
     assert [report.cancelled_at is not None for report in reports(house)] == [True, True]
 
 
+def test_undo_by_word_takes_back_only_the_latest_message(house: House) -> None:
+    """Two reports in two texts: "ångra" takes back the second; another "ångra" finds
+    nothing to undo and leaves the first as it was (it never reaches back)."""
+    lena = house.sms("+46701234501")
+    first = lena.say("Ali sjuk idag")
+    second = lena.say("Sara är hos tandläkaren i morgon")
+    assert first.startswith("Registrerat: Ali") and second.startswith("Registrerat: Sara")
+    assert lena.say("ångra").startswith("Ångrat: inget är registrerat för Sara tis 24 nov")
+    assert lena.say("ÅNGRA") == "Det finns inget att ångra."
+    assert [report.cancelled_at is not None for report in reports(house)] == [False, True]
+
+
 def test_stop_is_respected_until_start(house: House) -> None:
     """STOPP: confirmed once, then a notice is not sent by SMS; START turns SMS back on."""
     omar = house.sms("+46701234502")
