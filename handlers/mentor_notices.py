@@ -127,13 +127,13 @@ def notify_guardian_unreachable(session: Session, *, guardian: Person, now: date
 
 def notify_notice_answered(
     session: Session, student_ids: list[int], day: date, *, guardian: Person, answer: str,
-    now: datetime,
+    now: datetime, words: str | None = None, ref: str = "",
 ) -> int:
     """Tell the mentors whose call about a student's absence on `day` is still to be made
     that a guardian answered the notice ("known": they know of it; "replied": words that
-    report nothing, so the call matters). An absence the answer reported needs no call and
-    gets no message. The message names the guardian and the student, never what they
-    wrote."""
+    report nothing, so the call matters, with those `words` as the guardian wrote them, as
+    a worry's: the mentor is to call; `ref`: their message). An absence the answer
+    reported needs no call and gets no message."""
     sent = 0
     for student_id in student_ids:
         student = session.get(Student, student_id)
@@ -158,7 +158,11 @@ def notify_notice_answered(
                 text = gettext_for(language, "{guardian} answered the notice about {student} "
                                              "but did not report the absence: please call.",
                                    guardian=guardian.name, student=label)
-            sent += enqueue(session, dedupe_key=f"{call}:answer:{answer}",
+                if words:
+                    text += "\n" + gettext_for(language, "Note: {note}", note=words)
+            # each message with words is news of its own
+            key = f"{call}:answer:{answer}" + (f":{ref}" if words else "")
+            sent += enqueue(session, dedupe_key=key[:200],
                             kind=MessageKind.NOTICE_ANSWER, student_id=student_id, day=day,
                             task_id=task.id,
                             recipient_id=mentor.id, channel=AUTO, language=language,

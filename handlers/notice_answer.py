@@ -27,14 +27,16 @@ def answer(context: Context) -> Reply | None:
     if notice is None:
         return None
     students, day = notice
-    reply, how = report_dialog.answer_notice(
+    reply, how, words = report_dialog.answer_notice(
         context.session, context.person, context.students,
         "" if context.tapped else context.text, student_ids=students, day=day,
         channel=context.incoming.channel, now=context.now)
     answered = record_notice_answer(context.session, students, day, answer=how,
                                     now=context.now)
-    notify_notice_answered(context.session, answered, day, guardian=context.person,
-                           answer=how, now=context.now)
+    # Words are news even when the other guardian's answer came first.
+    notify_notice_answered(context.session, students if words else answered, day,
+                           guardian=context.person, answer=how, now=context.now,
+                           words=words, ref=context.incoming.ref)
     return reply
 
 

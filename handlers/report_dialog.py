@@ -42,6 +42,7 @@ from policy.notices import NoticeRules
 from policy.presets import PolicyPreset
 from policy.reading import Reading, read
 from policy.reporting import ReportDays, check_report_days, first_day_meant, undo_until
+from policy.text import one_line
 from storage.conversations import clear_state, set_state
 from storage.models import AbsenceReport, Person, School
 from storage.people import student_names_at
@@ -164,13 +165,15 @@ def start(
 def answer_notice(
     session: Session, person: Person, students: list[Reportable], text: str, *,
     student_ids: list[int], day: date, channel: str, now: datetime,
-) -> tuple[Reply, str]:
+) -> tuple[Reply, str, str | None]:
     """Answer a reply to an absence notice ("Hon är sjuk", "OK", "vet", "han är hemma"): a
     report for that day and child (which child is asked when the notices were about
-    several), recorded at once when complete. Returns the answer and how the notice was
+    several), recorded at once when complete. Returns the answer, how the notice was
     answered: "known" (a report or a word that they know), or "replied" (anything else,
-    for the mentor's call). A message naming a child who is not the writer's is answered
-    as such and never applied to the notice's child."""
+    for the mentor's call), and the words for the mentor when they are about the notice's
+    child and report nothing ("He left home at 7.30!"). A message naming a child who is
+    not the writer's is answered as such, never applied to the notice's child, and never
+    passed on."""
     named = [r for r in students if r.student.id in student_ids]
     data: dict[str, Any] = {"channel": channel, "first": day.isoformat(),
                             "last": day.isoformat(), "part_start": None, "part_end": None}
@@ -178,24 +181,25 @@ def answer_notice(
         data["students"] = [named[0].student.id]
     turn = Turn(session, person, named or students, data, now)
     if not text:
-        return _next(turn), "known"
+        return _next(turn), "known", None
     reading = _read(turn, text, names=[r.name for r in students])
     if reading.other_child:
-        return _not_your_child(turn), "replied"
+        return _not_your_child(turn), "replied", None
     children = [students[index].student.id for index in reading.children]
     if children and not set(children) & set(student_ids):
         # another of the writer's children: a report of its own
         started = start(session, person, students, text, channel=channel, now=now)
-        return started or _next(turn), "replied"
+        return started or _next(turn), "replied", None
     if children:
         turn.data["students"] = [s for s in children if s in student_ids]
     if reading.is_report:
         _apply(turn, reading, first=False)
-        return _next(turn), "known"
+        return _next(turn), "known", None
     if reading.acknowledgement or reading.thanks:
-        return _next(turn, lead=turn.t("Thank you for your answer.")), "known"
+        return _next(turn, lead=turn.t("Thank you for your answer.")), "known", None
     clear_state(session, person.id or 0)
-    return Reply(turn.t("Thank you for your answer. The school will contact you.")), "replied"
+    return (Reply(turn.t("Thank you for your answer. The school will contact you.")), "replied",
+            one_line(text)[:MAX_NOTE])
 
 
 def advance(context: Context) -> Reply:
