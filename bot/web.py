@@ -92,6 +92,9 @@ UI_STRINGS = {
     "group_others": N_("Others"),
     "shown_of": N_("Showing {shown} of {total}: write a name to find the others."),
     "clock": N_("The school's time"),
+    "too_long": N_("Not sent: a message can be at most {n} characters. Shorten it, or send "
+                   "it in parts."),
+    "not_sent": N_("Not sent: please try again in a moment."),
 }
 
 
@@ -321,6 +324,7 @@ class WebApp:
                 "dir": "rtl" if language in RIGHT_TO_LEFT else "ltr",
                 "strings": {key: gettext_for(language, text) for key, text in UI_STRINGS.items()},
                 "sign_in": self.sign_in is not None,
+                "max_text": MAX_TEXT,
             }
         )
 

@@ -181,6 +181,52 @@ document.getElementById("f").submit();
     assert count(db, InboundSeen) == 0
 
 
+async def test_a_message_too_long_for_the_web_chat_is_kept_and_explained(
+    db: Engine, tmp_path: Path
+) -> None:
+    """In headless Chromium, as Omar: 1,001 characters are not sent; the page says why, in
+    his language, and keeps them in the box. A message the server refuses is taken back
+    into the box with a note, never shown as sent. Nothing is stored."""
+    async with local_chat() as (runtime, _http), async_playwright() as playwright:
+        port = runtime.context.settings.http_port
+        browser = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_ARGS, locale="sv-SE")
+        try:
+            page = await browser.new_page()
+            posted: list[str] = []
+            page.on("request", lambda request: posted.append(request.url)
+                    if request.method == "POST" and "/messages" in request.url else None)
+            await page.goto(f"http://127.0.0.1:{port}/")
+            await page.locator("#people li", has_text="Omar Hassan").first.click()
+            await page.fill("#text", "a" * 1001)
+            await page.click("#send")
+            note = page.locator(".msg.note")
+            await note.first.wait_for()
+            assert await note.first.text_content() == (
+                "Inte skickat: ett meddelande får vara högst 1000 tecken. Korta det, eller "
+                "skicka det i delar.")
+            assert await page.input_value("#text") == "a" * 1001
+            assert posted == []
+
+            async def refuse(route: Any) -> None:
+                if route.request.method == "POST":
+                    await route.fulfill(status=503, body="{}")
+                else:
+                    await route.continue_()
+
+            await page.route("**/messages", refuse)
+            await page.fill("#text", "Ali sjuk idag")
+            await page.click("#send")
+            await page.wait_for_function("document.querySelectorAll('.msg.note').length == 2")
+            assert await note.nth(1).text_content() == "Inte skickat: försök igen om en stund."
+            assert await page.input_value("#text") == "Ali sjuk idag"
+            assert await page.locator(".msg.me").count() == 0
+        finally:
+            await browser.close()
+    assert count(db, InboundSeen) == 0
+
+
 class Staff:
     """A browser of a staff member against the exposed bot at its public host name."""
 
