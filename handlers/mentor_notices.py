@@ -77,6 +77,12 @@ def done(context: Context) -> Reply:
     """A task's Done button: marked done if it is the person's own."""
     task = context.key(TaskDone).task
     if mark_task_done(context.session, context.person, task, now=context.now):
+        done = own_task(context.session, context.person, task)
+        student = (context.session.get(Student, done.student_id)
+                   if done is not None and done.student_id else None)
+        if student is not None:  # which one, when a text message's "1" answered the latest
+            return Reply(gettext_for(context.language, "Marked as done: {student}. Thank you!",
+                                     student=student_label(context.session, student)))
         return Reply(gettext_for(context.language, "Marked as done. Thank you!"))
     return Reply(gettext_for(context.language, "That task is not on your list."))
 

@@ -79,6 +79,10 @@ def act(context: Context) -> Reply:
                now=now)
     session.add(task)
     audit_task(session, person, task, outcome, now)
+    student = session.get(Student, task.student_id) if task.student_id else None
+    if student is not None:  # which one, when a text message's number answered the latest
+        return Reply(gettext_for(language, "Noted: {student}. Thank you!",
+                                 student=student_label(session, student)))
     return Reply(gettext_for(language, "Noted. Thank you!"))
 
 

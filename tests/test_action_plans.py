@@ -69,7 +69,8 @@ def test_an_action_plan_is_written_reminded_and_evaluated(
     tick("2026-11-26T08:01:00+01:00")
     [kims] = to(db, KIM, "measure:")
     assert kims.text == "I dag, från åtgärdsplanen för Elin Ek (8B): samtal med Elin"
-    assert tap(db, KIM, kims, "Klar", "2026-11-26T15:00:00+01:00") == "Markerad som klar. Tack!"
+    assert tap(db, KIM, kims, "Klar", "2026-11-26T15:00:00+01:00") == (
+        "Markerad som klar: Elin Ek (8B). Tack!")
     # Away on Wednesday 2 December; the evaluation: Monday 7 December at 08:00, not before.
     monkeypatch.setenv("NARVARO_CLOCK_START", "2026-12-02T12:00:00+01:00")
     path = write(tmp_path, "wednesday.csv", "date,student_id,status,lesson_start,lesson_end,"

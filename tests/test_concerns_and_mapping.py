@@ -63,7 +63,7 @@ def test_a_counsellor_raises_a_concern_and_the_mentor_gets_the_task(
                          "Prata med eleven och vårdnadshavarna.\n"
                          "Anteckning: Sitter ensam på rasterna sedan lovet.")
     assert tap(db, MENTOR_PHONE, told, "Jag ringer", MONDAY.format("10:30:00")) == (
-        "Markerad som klar. Tack!")
+        "Markerad som klar: Noor Berg (7A). Tack!")
     with Session(db) as session:
         concern = session.exec(select(Concern)).one()
         [note] = session.exec(select(ConcernNote)).all()

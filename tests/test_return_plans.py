@@ -133,7 +133,7 @@ def test_a_plan_from_the_chat_mornings_answers_silence_and_evaluation(
     assert silent.text == ("Elin Ek (8B) har inte svarat på morgonens avstämning "
                            "(återgångsplan). Ta kontakt.")
     assert tap(db, MENTOR_PHONE, silent, "Jag ringer", "2026-11-24T07:50:00+01:00") == (
-        "Markerad som klar. Tack!")
+        "Markerad som klar: Elin Ek (8B). Tack!")
     # Wednesday: Eva reported Elin sick on Tuesday evening: no push to a sick child.
     receipt = answer(db, EVA, "Elin är sjuk i morgon", "2026-11-24T19:00:00+01:00")
     assert receipt.text.startswith("Registrerat: Elin frånvarande")
