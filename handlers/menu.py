@@ -60,6 +60,23 @@ def menu_choices(language: str, roles: Roles) -> tuple[Choice, ...]:
     return tuple(choices)
 
 
+#: Longer than any menu label in any language.
+MAX_LABEL = 40
+
+
+def typed_entry(text: str, language: str, roles: Roles) -> str | None:
+    """The menu entry whose label the words are ("mina anmälningar" for *My reports*),
+    packed as its button's data: written out, a label is as good as the tap (a text
+    message shows labels, and people type what they read)."""
+    said = text.strip().strip(".!?").casefold()
+    if len(said) > MAX_LABEL or any(char.isdigit() for char in said):
+        return None  # no label is that long or has a number: most messages stop here
+    return next((choice.key.pack() for choice in menu_choices(language, roles)
+                 # help and language have words of their own, read in their place
+                 if choice.key not in (MENU_HELP, MENU_LANGUAGE)
+                 and choice.label.casefold() == said), None) if said else None
+
+
 def can_report(roles: Roles) -> bool:
     """Guardians report for their children; adult students for themselves."""
     return any(not student.adult for student, _child in roles.children) or bool(

@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
+from handlers.menu import MAX_LABEL, menu_choices
+from locales import LANGUAGES
 from policy.sms import is_gsm7, segments
 from storage.db import session_scope
 from storage.models import AbsenceReport, OutboxMessage, Person, Student
 from storage.outbox import MessageKind, enqueue
+from storage.people import roles_of
 from tests.telegram_harness import MENTOR_PHONE, import_roster
 from tests.transcript import House
 
@@ -98,6 +101,24 @@ def test_undo_by_word_takes_back_only_the_latest_message(house: House) -> None:
     assert lena.say("ångra").startswith("Ångrat: inget är registrerat för Sara tis 24 nov")
     assert lena.say("ÅNGRA") == "Det finns inget att ångra."
     assert [report.cancelled_at is not None for report in reports(house)] == [False, True]
+
+
+def test_a_menu_entry_written_out_is_as_good_as_the_tap(house: House) -> None:
+    """"mina anmälningar", as the menu's *My reports* reads, lists the reports."""
+    lena = house.sms("+46701234501")
+    lena.say("Ali sjuk i morgon")
+    listing = lena.say("Mina anmälningar")
+    assert listing.startswith("Frånvaroanmälningar för de kommande dagarna:\n- R-")
+    assert " - Ali - tis 24 nov. - Sjuk\nSvara 1 för Avboka R-" in listing
+    # Every label, a guardian's and staff's, in every language, is one that can be known.
+    people = [house.person(phone) for phone in ("+46701234501", MENTOR_PHONE)]
+    with session_scope(house.engine) as session:
+        roles = [roles_of(session, person) for person in people]
+        labels = {choice.label for language in LANGUAGES for role in roles
+                  for choice in menu_choices(language, role)}
+    assert len(labels) > 50
+    assert not [label for label in labels
+                if len(label) > MAX_LABEL or any(char.isdigit() for char in label)]
 
 
 def test_stop_is_respected_until_start(house: House) -> None:
