@@ -8,8 +8,9 @@ from sqlmodel import Session, col, select
 
 from handlers.messages import Choice, Context, Reply
 from locales import gettext_for
-from locales.formats import format_days, speaks
+from locales.formats import format_days, format_span, speaks
 from policy.choices import TaskDone
+from policy.reporting import ReportDays
 from policy.routing import AUTO
 from storage.models import Absence, AbsenceReport, Guardianship, Person, StaffTask, Student
 from storage.outbox import MessageKind, enqueue
@@ -49,6 +50,33 @@ def notify_late_report(
         sent += enqueue(session, dedupe_key=key, recipient_id=mentor.id, channel=AUTO,
                         kind=MessageKind.LATE_REPORT, student_id=student.id, task_id=task_id,
                         language=language, text=text, now=now, choices=[done.as_dict()])
+    return sent
+
+
+def notify_differing_report(
+    session: Session, *, report: AbsenceReport, student: Student, reporter: Person,
+    days: ReportDays, now: datetime,
+) -> int:
+    """Tell the student's mentors that a second guardian reported the same absence
+    differently (`days`: theirs, with the hours) from `report`, which was first and stands:
+    the guardians are to be asked. Never either reason."""
+    label = student_label(session, student)
+    sent = 0
+    for mentor in mentors_of(session, student.id or 0):
+        span = format_span(days.first, days.last, days.part_start, days.part_end,
+                           mentor.language).rstrip(".")
+        sent += enqueue(
+            session, dedupe_key=f"report-differs:{report.id}:{reporter.id}:{mentor.id}:"
+                                f"{now.isoformat()}",
+            kind=MessageKind.REPORT_NEWS, student_id=student.id,
+            recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
+            text=gettext_for(
+                mentor.language,
+                # Translators: to a mentor; {days}: the second guardian's days and hours.
+                "{guardian} also reported {student}: {days}. That differs from report {ref}, "
+                "made first, which stands: please check with the guardians.",
+                guardian=reporter.name, student=label, days=span, ref=report.reference),
+        )
     return sent
 
 

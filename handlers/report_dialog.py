@@ -19,7 +19,11 @@ from typing import Any
 from babel.lists import format_list
 from sqlmodel import Session
 
-from handlers.mentor_notices import notify_cancelled_today, notify_late_report
+from handlers.mentor_notices import (
+    notify_cancelled_today,
+    notify_differing_report,
+    notify_late_report,
+)
 from handlers.messages import Choice, Context, Reply, Reportable
 from handlers.schooltime import calendar_for, local_now
 from locales import gettext_for
@@ -500,6 +504,14 @@ def _record(turn: Turn, days: ReportDays) -> Reply:
         report = saved.report
         span = format_span(report.first_day, report.last_day, report.part_start,
                            report.part_end, turn.language)
+        if saved.merged and _differs(report, turn.person, days, reason):
+            notify_differing_report(turn.session, report=report, student=chosen.student,
+                                    reporter=turn.person, days=days, now=turn.now)
+            lines.append(turn.t(
+                "{name}'s absence on {days} was already reported (reference {ref}), not as "
+                "you wrote it. The school has been told and will check with you.",
+                name=first_name(chosen.name), days=span, ref=report.reference))
+            continue
         if saved.merged:
             lines.append(turn.t(
                 "{name}'s absence on {days} was already reported (reference {ref}). Nothing "
@@ -522,6 +534,15 @@ def _record(turn: Turn, days: ReportDays) -> Reply:
     if turn.context()[1].keep_note and not turn.sms:
         choices.append(Choice(AddNote(ids), turn.t("Add a note")))
     return Reply("\n".join(lines), tuple(choices))
+
+
+def _differs(first: AbsenceReport, writer: Person, days: ReportDays, reason: str) -> bool:
+    """Whether another guardian's report, which covers these days, says something else: other
+    hours of the day, or another reason (a whole week "sick" and one day "sick" agree)."""
+    if first.reporter_id == writer.id:
+        return False
+    hours = (days.part_start, days.part_end) != (first.part_start, first.part_end)
+    return hours or ("none" not in (reason, first.reason) and reason != first.reason)
 
 
 def _receipt(turn: Turn, days: ReportDays, reports: list[AbsenceReport], reason: str) -> str:

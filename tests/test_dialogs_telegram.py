@@ -239,6 +239,34 @@ def test_both_guardians_report_the_same_day(bot: House) -> None:
     assert len(absences(bot)) == 1
 
 
+def test_a_second_guardians_different_report_reaches_the_mentor(bot: House) -> None:
+    """Lena reports Ali sick tomorrow; Omar writes the dentist 8–10, then school. The first
+    report stands; Omar hears his was not taken as written and the school will ask; Anna,
+    the mentor, hears that the two differ (his hours, never a reason). A second report that
+    agrees ("sjuk imorgon" again) tells nobody."""
+    mentor = bot.telegram(language="sv")
+    mentor.link(MENTOR_PHONE)
+    lena = bot.telegram(language="sv")
+    lena.link("+46701234501")
+    omar = bot.telegram(language="sv")
+    omar.link("+46701234502")
+    first = lena.say("Ali sjuk imorgon")
+    reference = REFERENCE.search(first.text)
+    assert reference is not None, first.text
+    agrees = omar.say("Ali är sjuk imorgon")
+    assert agrees.text.endswith("Du behöver inte göra något mer.")
+    assert mentor.unread() == []
+    differs = omar.say("Ali är hos tandläkaren imorgon 8-10, sen kommer han")
+    assert differs.text == (f"Alis frånvaro tis 24 nov. är redan anmäld (referens "
+                            f"{reference.group()}), men inte som du skrev. Skolan har fått veta "
+                            "det och hör av sig till dig.")
+    [told] = mentor.unread()
+    assert told.text == (f"Omar Hassan anmälde också Ali Hassan (7A): tis 24 nov. 08:00–10:00. "
+                         f"Det skiljer sig från anmälan {reference.group()}, som kom först och "
+                         "gäller: stäm av med vårdnadshavarna.")
+    assert [(r.part_start, r.reason) for r in reports(bot)] == [(None, "sick")]
+
+
 def test_days_that_are_not_school_days_and_too_far_ahead(bot: House) -> None:
     """A Saturday is pointed out, not stored; more than 30 days ahead is refused kindly."""
     chat = bot.telegram(language="en")
