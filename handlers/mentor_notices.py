@@ -1,7 +1,9 @@
-"""What mentors hear about reports: a late report (with a task), a cancelled report for today."""
+"""What mentors hear about reports: a late report (with a task), a cancelled report for today,
+a second guardian's report that differs from the first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlmodel import Session, col, select
@@ -61,23 +63,16 @@ def notify_differing_report(
     differently (`days`: theirs, with the hours) from `report`, which was first and stands:
     the guardians are to be asked. Never either reason."""
     label = student_label(session, student)
-    sent = 0
-    for mentor in mentors_of(session, student.id or 0):
-        span = format_span(days.first, days.last, days.part_start, days.part_end,
-                           mentor.language).rstrip(".")
-        sent += enqueue(
-            session, dedupe_key=f"report-differs:{report.id}:{reporter.id}:{mentor.id}:"
-                                f"{now.isoformat()}",
-            kind=MessageKind.REPORT_NEWS, student_id=student.id,
-            recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
-            text=gettext_for(
-                mentor.language,
-                # Translators: to a mentor; {days}: the second guardian's days and hours.
-                "{guardian} also reported {student}: {days}. That differs from report {ref}, "
-                "made first, which stands: please check with the guardians.",
-                guardian=reporter.name, student=label, days=span, ref=report.reference),
-        )
-    return sent
+    return _report_news(
+        session, student, f"report-differs:{report.id}:{reporter.id}:{now.isoformat()}",
+        lambda language: gettext_for(
+            language,
+            # Translators: to a mentor; {days}: the second guardian's days and hours.
+            "{guardian} also reported {student}: {days}. That differs from report {ref}, "
+            "made first, which stands: please check with the guardians.",
+            guardian=reporter.name, student=label, ref=report.reference,
+            days=format_span(days.first, days.last, days.part_start, days.part_end,
+                             language).rstrip(".")), now)
 
 
 def notify_cancelled_today(
@@ -85,20 +80,21 @@ def notify_cancelled_today(
 ) -> int:
     """Tell the student's mentors that today's reported absence was cancelled by a guardian."""
     label = student_label(session, student)
-    sent = 0
-    for mentor in mentors_of(session, student.id or 0):
-        sent += enqueue(
-            session, dedupe_key=f"report-cancelled:{report.id}:{mentor.id}",
-            kind=MessageKind.REPORT_NEWS, student_id=student.id,
-            recipient_id=mentor.id, channel=AUTO, language=mentor.language, now=now,
-            text=gettext_for(
-                mentor.language,
-                "{student}: a guardian has cancelled the absence report for today. "
-                "The student is expected at school.",
-                student=label,
-            ),
-        )
-    return sent
+    return _report_news(
+        session, student, f"report-cancelled:{report.id}",
+        lambda language: gettext_for(
+            language, "{student}: a guardian has cancelled the absence report for today. "
+                      "The student is expected at school.", student=label), now)
+
+
+def _report_news(session: Session, student: Student, key: str, text: Callable[[str], str],
+                 now: datetime) -> int:
+    """News of a report for each of the student's mentors, in their language (`key`, with
+    the mentor's id after it, keeps it to once)."""
+    return sum(enqueue(session, dedupe_key=f"{key}:{mentor.id}", kind=MessageKind.REPORT_NEWS,
+                       student_id=student.id, recipient_id=mentor.id, channel=AUTO,
+                       language=mentor.language, now=now, text=text(mentor.language))
+               for mentor in mentors_of(session, student.id or 0))
 
 
 def done(context: Context) -> Reply:

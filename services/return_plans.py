@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from locales import gettext_for
+from locales import N_, gettext_for
 from locales.formats import first_name, format_day
 from policy.choices import CheckIn, PlanEnd, PlanExtend, PlanOff, TaskDone
 from policy.return_plan import ANSWERS, COMING, HELP, LATER, NOT_TODAY
@@ -128,53 +128,46 @@ def alert(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, why: str,
           now: datetime, words: str | None = None) -> int:
     """Tell the trusted adult at once: the student needs help, stays home, or is silent
     (with `words`: what the student wrote, on a line of its own)."""
-    adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
-    student = session.get(Student, plan.student_id)
     check_in.alerted_at = now
     session.add(check_in)
-    if adult is None or student is None:
-        return 0
-    language, label = adult.language, student_label(session, student)
-    task_id, _new = add_task(session, dedupe_key=f"plan-alert:{check_in.id}",
-                             school_id=student.school_id, student_id=student.id,
-                             assignee=adult, kind="plan_alert", now=now)
     if why == HELP:
-        text = gettext_for(language, "{student} needs help this morning (return plan). "
-                                     "Please make contact.", student=label)
+        says = N_("{student} needs help this morning (return plan). Please make contact.")
     elif why == NOT_TODAY:
-        text = gettext_for(language, "{student} says they are not coming today (return "
-                                     "plan). Please make contact.", student=label)
+        says = N_("{student} says they are not coming today (return plan). Please make "
+                  "contact.")
     else:
-        text = gettext_for(language, "{student} has not answered this morning's check-in "
-                                     "(return plan). Please make contact.", student=label)
-    if words:
-        text += "\n" + _their_words(language, words)
-    return enqueue(session, dedupe_key=f"plan-alert:{check_in.id}", recipient_id=adult.id,
-                   kind=MessageKind.PLAN_ALERT, student_id=student.id, day=check_in.day,
-                   task_id=task_id,
-                   channel=AUTO, language=language, now=now, text=text,
-                   choices=[{"key": TaskDone(task_id).pack(),
-                             "label": gettext_for(language, "I'll call")}])
+        says = N_("{student} has not answered this morning's check-in (return plan). Please "
+                  "make contact.")
+    return _to_adult(session, plan, check_in, f"plan-alert:{check_in.id}", says, words, now)
 
 
 def pass_words(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, words: str,
                ref: str, now: datetime) -> int:
     """What the student wrote after answering the day's check-in, to the trusted adult at
     once, with the day's task to make contact (`ref`: the student's message)."""
+    return _to_adult(session, plan, check_in, f"plan-words:{check_in.id}:{ref}"[:200],
+                     N_("{student} wrote after this morning's check-in (return plan). Please "
+                        "make contact."), words, now)
+
+
+def _to_adult(session: Session, plan: ReturnPlan, check_in: PlanCheckIn, key: str, says: str,
+              words: str | None, now: datetime) -> int:
+    """`says` (about {student}) to the plan's trusted adult, with the student's `words` on a
+    line of their own, and the day's task to make contact with its *I'll call*."""
     adult = session.get(Person, plan.trusted_adult_id or plan.mentor_id or 0)
     student = session.get(Student, plan.student_id)
     if adult is None or student is None:
         return 0
-    language, label = adult.language, student_label(session, student)
+    language = adult.language
     task_id, _new = add_task(session, dedupe_key=f"plan-alert:{check_in.id}",
                              school_id=student.school_id, student_id=student.id,
                              assignee=adult, kind="plan_alert", now=now)
-    text = gettext_for(language, "{student} wrote after this morning's check-in (return "
-                                 "plan). Please make contact.", student=label)
-    return enqueue(session, dedupe_key=f"plan-words:{check_in.id}:{ref}"[:200],
-                   recipient_id=adult.id, kind=MessageKind.PLAN_ALERT, student_id=student.id,
-                   day=check_in.day, task_id=task_id, channel=AUTO, language=language,
-                   now=now, text=text + "\n" + _their_words(language, words),
+    text = gettext_for(language, says, student=student_label(session, student))
+    if words:
+        text += "\n" + _their_words(language, words)
+    return enqueue(session, dedupe_key=key, recipient_id=adult.id, kind=MessageKind.PLAN_ALERT,
+                   student_id=student.id, day=check_in.day, task_id=task_id, channel=AUTO,
+                   language=language, now=now, text=text,
                    choices=[{"key": TaskDone(task_id).pack(),
                              "label": gettext_for(language, "I'll call")}])
 

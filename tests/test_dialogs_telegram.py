@@ -20,7 +20,7 @@ from locales import gettext_for
 from locales.formats import format_day
 from storage.models import Absence, AbsenceReport, OutboxMessage, Person, StaffTask
 from tests.telegram_harness import GUARDIANS, MENTOR_PHONE, ROSTER, import_roster
-from tests.transcript import House
+from tests.transcript import House, TelegramChat
 
 REFERENCE = re.compile(r"R-[A-Z0-9]{5}")
 
@@ -203,13 +203,18 @@ def test_cancel_a_report_and_the_mentor_hears_of_today(bot: House) -> None:
     assert absence.state == "withdrawn"
 
 
+def alis_guardians(bot: House) -> tuple[TelegramChat, TelegramChat]:
+    """Lena and Omar, Ali's guardians, each in a Telegram chat linked to their number."""
+    chats = (bot.telegram(language="sv"), bot.telegram(language="sv"))
+    for chat, phone in zip(chats, ("+46701234501", "+46701234502"), strict=True):
+        chat.link(phone)
+    return chats
+
+
 def test_the_other_guardian_sees_the_report_but_not_its_reason(bot: House) -> None:
     """Lena reports Ali sick; Omar's /reports lists the report without the reason (health
     data, hers to give); Lena's own list shows it."""
-    lena = bot.telegram(language="sv")
-    lena.link("+46701234501")
-    omar = bot.telegram(language="sv")
-    omar.link("+46701234502")
+    lena, omar = alis_guardians(bot)
     receipt = lena.say("Ali sjuk imorgon")
     reference = REFERENCE.search(receipt.text)
     assert reference is not None, receipt.text
@@ -225,10 +230,7 @@ def test_the_other_guardian_sees_the_report_but_not_its_reason(bot: House) -> No
 
 def test_both_guardians_report_the_same_day(bot: House) -> None:
     """The second report of the same day merges: one absence, no message to the first guardian."""
-    lena = bot.telegram(language="sv")
-    lena.link("+46701234501")
-    omar = bot.telegram(language="sv")
-    omar.link("+46701234502")
+    lena, omar = alis_guardians(bot)
     first = lena.say("Ali sjuk idag")
     second = omar.say("sjuk idag")
     assert "redan anmäld" in second.text
@@ -246,10 +248,7 @@ def test_a_second_guardians_different_report_reaches_the_mentor(bot: House) -> N
     agrees ("sjuk imorgon" again) tells nobody."""
     mentor = bot.telegram(language="sv")
     mentor.link(MENTOR_PHONE)
-    lena = bot.telegram(language="sv")
-    lena.link("+46701234501")
-    omar = bot.telegram(language="sv")
-    omar.link("+46701234502")
+    lena, omar = alis_guardians(bot)
     first = lena.say("Ali sjuk imorgon")
     reference = REFERENCE.search(first.text)
     assert reference is not None, first.text
