@@ -40,7 +40,7 @@ from policy.choices import (
     ReasonPick,
     Undo,
 )
-from policy.dayparse import DaySpan
+from policy.dayparse import DaySpan, parse_days
 from policy.freetext import match_child
 from policy.notices import NoticeRules
 from policy.presets import PolicyPreset
@@ -163,7 +163,7 @@ def start(
     if not reading.is_report:
         return None
     _apply(turn, reading, first=True)
-    return _next(turn)
+    return _next(turn, lead=_separate_days(turn, text) if reading.day_unclear else None)
 
 
 def answer_notice(
@@ -228,7 +228,7 @@ def advance(context: Context) -> Reply:
     understood = _apply(turn, reading, first=False, step=state.step) or (
         state.step == CHILD and bool(turn.chosen))
     if not understood:
-        return _ask(turn, state.step, _not_understood(turn, state.step))
+        return _ask(turn, state.step, _not_understood(turn, state.step, text))
     return _next(turn)
 
 
@@ -459,12 +459,23 @@ def _problem_text(turn: Turn, days: ReportDays) -> str:
     )
 
 
-def _not_understood(turn: Turn, step: str) -> str:
+def _not_understood(turn: Turn, step: str, text: str = "") -> str:
     if step in (DAYS, EARLIER, TIMES):
-        return turn.t("Sorry, I did not understand that date.")
+        return _separate_days(turn, text) or turn.t("Sorry, I did not understand that date.")
     if step == REASON:
         return turn.t("Sorry, I did not understand. Which of these is the reason?")
     return turn.t("Sorry, I did not understand. Which child do you mean?")
+
+
+def _separate_days(turn: Turn, text: str) -> str | None:
+    """Why days were asked again when the words name two apart ("imorgon och fredag"): a
+    report is one day or one run of days."""
+    today = turn.context()[2]
+    if parse_days(text, turn.language, today, start=turn.start_day()) is None or parse_days(
+            text, turn.language, today, start=turn.start_day(), strict=True) is not None:
+        return None
+    return turn.t("One report is one day, or days in a row (“tomorrow”, “Mon–Wed”). Give "
+                  "the first here; report the other day after.")
 
 
 def _not_your_child(turn: Turn) -> Reply:

@@ -266,6 +266,23 @@ def test_a_second_guardians_different_report_reaches_the_mentor(bot: House) -> N
     assert [(r.part_start, r.reason) for r in reports(bot)] == [(None, "sick")]
 
 
+def test_two_days_apart_are_explained_not_guessed(bot: House) -> None:
+    """"Ali är hemma imorgon och fredag": a report is one day or days in a row, so the days
+    are asked with why; the answer "imorgon och fredag" gets the same why, not "did not
+    understand"; "imorgon" and the reason then record Tuesday alone."""
+    lena, _omar = alis_guardians(bot)
+    why = ("En anmälan gäller en dag, eller dagar i följd (”imorgon”, ”mån–ons”). Skriv den "
+           "första här; anmäl den andra dagen efteråt.")
+    asked = lena.say("Ali är hemma imorgon och fredag")
+    assert asked.text.startswith(why + "\n\n"), asked.text
+    again = lena.say("imorgon och fredag")
+    assert again.text.startswith(why + "\n\n"), again.text
+    assert lena.say("imorgon").text.startswith("Vad är anledningen?")
+    assert lena.say("sjuk").text.startswith("Registrerat: Ali frånvarande tis 24 nov, sjuk.")
+    [report] = reports(bot)
+    assert (report.first_day, report.last_day) == (date(2026, 11, 24), date(2026, 11, 24))
+
+
 def test_days_that_are_not_school_days_and_too_far_ahead(bot: House) -> None:
     """A Saturday is pointed out, not stored; more than 30 days ahead is refused kindly."""
     chat = bot.telegram(language="en")
