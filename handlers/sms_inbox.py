@@ -24,6 +24,7 @@ from handlers.schooltime import local_today
 from locales import gettext_for
 from policy.choices import unpack
 from policy.freetext import fold
+from policy.phones import language_of_number
 from policy.routing import AUTO
 from policy.sms import HELP, START, STOP, keyword
 from policy.text import clean_text
@@ -175,6 +176,8 @@ def _answer_stranger(
     # number itself is kept on the answer only until it is sent.
     digest = hmac.new(secret, message.sender.encode(), "sha256").hexdigest()[:24]
     today = local_today(None, now, session=session)  # no school is known for a stranger
+    # the number's country is all we know of them ("+45…" reads Danish)
+    language = language_of_number(message.sender) or language
     text = gettext_for(language, "This number is not registered with Närvaro. "
                                  "Please contact the school.")
     log.info("sms from a number not in the roster")

@@ -34,3 +34,23 @@ def as_dialled(e164: str, country: str) -> str:
     if phonenumbers.region_code_for_number(number) != country.upper():
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+#: The language most people with a number of a country read, among the shipped ones.
+_COUNTRY_LANGUAGE = {
+    "SE": "sv", "NO": "nb", "DK": "da", "GB": "en", "IE": "en", "US": "en",
+    "CA": "en", "AU": "en", "NZ": "en", "PL": "pl", "UA": "uk", "SO": "so", "ER": "ti",
+    "IR": "fa", "AF": "fa", **dict.fromkeys((
+        "SA", "EG", "IQ", "SY", "JO", "LB", "AE", "KW", "QA", "BH", "OM", "YE", "LY", "TN",
+        "DZ", "MA", "SD", "PS"), "ar"),
+}
+
+
+def language_of_number(e164: str) -> str | None:
+    """The shipped language a number's country suggests ("+45…" → "da"), for a sender we
+    know nothing else of; None when it suggests none."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return _COUNTRY_LANGUAGE.get(phonenumbers.region_code_for_number(number) or "")

@@ -150,20 +150,26 @@ async def test_forged_and_replayed_webhooks(twilio: FakeTwilio, roster: Path, db
 async def test_an_unknown_number_gets_one_neutral_answer_a_day(
     twilio: FakeTwilio, roster: Path, db: Engine
 ) -> None:
-    """A stranger learns nothing: one short answer, then silence for the day."""
+    """A stranger learns nothing: one short answer, then silence for the day. It is in the
+    language their number's country suggests (a Danish number reads Danish), else the
+    installation's."""
     async with sms_bot(twilio) as bot:
         stranger = bot.phone("+46709999999")
         answer = await stranger.say("Ali Hassan sjuk idag")
         assert "Ali" not in answer and "Hassan" not in answer
         assert answer.startswith("Det här numret är inte registrerat")
         assert (await stranger.post("Hallå? Sara?")).status_code == 200
+        danish = bot.phone("+4520123456")
+        assert await danish.say("Emil er syg") == (
+            "Dette nummer er ikke registreret hos Närvaro. Kontakt skolen.")
         await until(lambda: settled(db))
     assert len(twilio.messages("+46709999999")) == 1
     assert reports(db) == []
     with Session(db) as session:
-        [row] = session.exec(select(OutboxMessage)).all()
-        # Sent and given up by the fake's status: the stranger's number is not kept.
-        assert (row.recipient_id, row.address, row.status) == (None, None, "delivered")
+        rows = session.exec(select(OutboxMessage)).all()
+        # Sent and given up by the fake's status: the strangers' numbers are not kept.
+        assert [(row.recipient_id, row.address, row.status) for row in rows] == [
+            (None, None, "delivered")] * 2
 
 
 async def test_an_undelivered_sms_makes_the_mentor_call(
