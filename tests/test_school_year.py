@@ -21,13 +21,17 @@ the sweep after it, and on Mondays a sweep before any roll call. Checked, per pr
 - granted leave counts as the preset says (`[counting] leave`): a student whose only
   absence is granted leave (two weeks in autumn, one in spring) has it in the ladder's
   absence counters where the plan counts all absence, nowhere where it does not (and is
-  then never on a step), and never as unexcused.
+  then never on a step), and never as unexcused;
+- after the year, the purge sweep run every day of the summer: each message the year sent
+  (letters, receipts) keeps its text through VT27's end + 30 days (11 July) and loses it
+  the day after; one written after the term (15 June) is kept its 30 days (to 15 July);
+  one still waiting to be sent keeps it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -35,11 +39,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from benchmarks.school_year import SPRING, TRIPS, Year, run, terms
+from benchmarks.school_year import SPRING, TRIPS, ZONE, Year, run, terms
 from policy.ladder import counters, load_ladder
 from storage.attendance import ladder_records
-from storage.db import make_engine
-from storage.models import OutboxMessage, School, StaffTask
+from storage.db import make_engine, session_scope
+from storage.models import OutboxMessage, Person, School, StaffTask
+from storage.outbox import MessageKind, enqueue, mark_sent
+from storage.privacy import purge_message_texts
 from storage.schools import school_calendar
 from tests.conftest import fresh_database_url
 
@@ -117,7 +123,45 @@ def test_a_school_year(preset: str, tmp_path: Path) -> None:
             reached = max(level for (s, _t), level in year.top_level.items() if s == pupil)
             assert reached >= 2, (pupil, reached)
     _granted_leave_counts_as_the_plan_says(engine, preset, year)
+    _message_texts_go_with_the_years_notes(engine)
     engine.dispose()
+
+
+def _message_texts_go_with_the_years_notes(engine: Engine) -> None:
+    """The year's messages as the dispatcher leaves them (sent, one still waiting), then the
+    purge sweep each day from the last school day to the end of August. Besides the
+    ladder's letters (Denmark's and Lyngen's plans send none: tasks only), a receipt on the
+    15th of each month of the year, as guardians' reports leave them."""
+    with session_scope(engine) as session:
+        guardian = session.exec(select(Person).order_by(col(Person.id))).first()
+        assert guardian is not None
+        for month in (8, 9, 10, 11, 12, 1, 2, 3, 4, 5, 6):
+            at = datetime.combine(date(2027 if month < 8 else 2026, month, 15), time(7, 10),
+                                  ZONE)
+            enqueue(session, dedupe_key=f"year-receipt:{month}", kind=MessageKind.REPLY,
+                    recipient_id=guardian.id, channel="sms", language="sv",
+                    text="Registrerat: frånvarande, sjuk.", now=at)
+        rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+        assert len(rows) > 10
+        waiting = rows[0].id
+        for row in rows[1:]:
+            mark_sent(session, row.id or 0, now=row.created_at, provider_ref="SM1")
+    june = next(row.id for row in rows if row.dedupe_key == "year-receipt:6")
+    cleared: dict[int, date] = {}
+    day = SPRING[1]
+    while day <= date(2027, 8, 31):
+        with session_scope(engine) as session:
+            purge_message_texts(session, datetime.combine(day, time(12), ZONE))
+        with Session(engine) as session:
+            texts = dict(session.execute(select(OutboxMessage.id, OutboxMessage.text)).all())
+        cleared.update({ident: day for ident, text in texts.items()
+                        if not text and ident not in cleared})
+        day += timedelta(days=1)
+    # The year's texts go the day after 11 July; the receipt of 15 June, after the term,
+    # is kept its 30 days and goes on 16 July; the one still waiting is kept.
+    assert cleared == {row.id: date(2027, 7, 16) if row.id == june else date(2027, 7, 12)
+                       for row in rows if row.id != waiting}
+    assert texts[waiting]
 
 
 def _granted_leave_counts_as_the_plan_says(engine: Engine, preset: str, year: Year) -> None:
