@@ -23,6 +23,7 @@ from storage.tasks import (
     close_task,
     own_task,
     student_label,
+    task_student,
 )
 
 
@@ -99,11 +100,10 @@ def _report_news(session: Session, student: Student, key: str, text: Callable[[s
 
 def done(context: Context) -> Reply:
     """A task's Done button: marked done if it is the person's own."""
-    task = context.key(TaskDone).task
-    if mark_task_done(context.session, context.person, task, now=context.now):
-        done = own_task(context.session, context.person, task)
-        student = (context.session.get(Student, done.student_id)
-                   if done is not None and done.student_id else None)
+    done = mark_task_done(context.session, context.person, context.key(TaskDone).task,
+                          now=context.now)
+    if done is not None:
+        student = task_student(context.session, done)
         if student is not None:  # which one, when a text message's "1" answered the latest
             return Reply(gettext_for(context.language, "Marked as done: {student}. Thank you!",
                                      student=student_label(context.session, student)))
@@ -111,15 +111,17 @@ def done(context: Context) -> Reply:
     return Reply(gettext_for(context.language, "That task is not on your list."))
 
 
-def mark_task_done(session: Session, person: Person, task_id: int, *, now: datetime) -> bool:
-    """Mark the person's own task done; False if it is not theirs (reveals nothing)."""
+def mark_task_done(session: Session, person: Person, task_id: int, *, now: datetime
+                   ) -> StaffTask | None:
+    """Mark the person's own task done; the task, or None if it is not theirs (reveals
+    nothing)."""
     task = own_task(session, person, task_id)
     if task is None:
-        return False
+        return None
     if task.status != "done":
         close_task(task, status="done", outcome=task.outcome, now=now)
         session.add(task)
-    return True
+    return task
 
 
 def notify_guardian_unreachable(session: Session, *, guardian: Person, now: datetime) -> int:

@@ -22,10 +22,10 @@ from policy.choices import (
     MENU_TASKS,
     MENU_WORRY,
 )
-from storage.models import Absence, Person, School, StaffTask, Student
+from storage.models import Absence, Person, School, StaffTask
 from storage.people import Roles, school_of
 from storage.plan_tasks import plan_words
-from storage.tasks import student_label
+from storage.tasks import student_label, task_student
 
 TASKS_COMMAND = "/tasks"
 HELP_WORDS = {
@@ -223,7 +223,7 @@ def _tasks_text(session: Session, person: Person, now: datetime) -> str:
     lines = [header]
     for task in tasks[:10]:
         kind = plan_words(session, task) or task_kind(task.kind, language)
-        student = session.get(Student, task.student_id) if task.student_id else None
+        student = task_student(session, task)
         about = f": {student_label(session, student)}" if student else ""
         lines.append(f"• {kind}{about} · {task.due_at.astimezone(zone):%Y-%m-%d %H:%M}")
     return "\n".join(lines)

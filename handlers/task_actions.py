@@ -30,7 +30,7 @@ from policy.choices import (
 )
 from policy.routing import AUTO
 from services.task_buttons import task_choices
-from storage.models import Person, School, StaffRole, StaffTask, Student
+from storage.models import Person, School, StaffRole, StaffTask
 from storage.outbox import MessageKind, enqueue
 from storage.plan_tasks import plan_task
 from storage.schools import notice_rules, school_calendar, school_zone
@@ -40,6 +40,7 @@ from storage.tasks import (
     own_task,
     snooze_task,
     student_label,
+    task_student,
 )
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def act(context: Context) -> Reply:
                now=now)
     session.add(task)
     audit_task(session, person, task, outcome, now)
-    student = session.get(Student, task.student_id) if task.student_id else None
+    student = task_student(session, task)
     if student is not None:  # which one, when a text message's number answered the latest
         return Reply(gettext_for(language, "Noted: {student}. Thank you!",
                                  student=student_label(session, student)))
@@ -139,7 +140,7 @@ def _hand_to(session: Session, person: Person, task: StaffTask, target: int,
     task.assignee_id, task.status, task.remind_at = colleague.id or 0, "open", None
     session.add(task)
     audit_task(session, person, task, "handed_over", now)
-    student = session.get(Student, task.student_id) if task.student_id else None
+    student = task_student(session, task)
     origin = plan_task(session, task)
     what = origin.rule.what if origin else task.kind
     language = colleague.language

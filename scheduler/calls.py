@@ -8,8 +8,9 @@ from sqlmodel import Session
 
 from scheduler.schools import SchoolsNow
 from services.notices import remind_call
-from storage.models import Person, School, Student
+from storage.models import Person, School
 from storage.notices import call_days, snoozed_calls_due
+from storage.tasks import task_student
 
 
 def remind_snoozed_calls(session: Session, now: datetime) -> int:
@@ -21,7 +22,7 @@ def remind_snoozed_calls(session: Session, now: datetime) -> int:
     tasks = snoozed_calls_due(session, now)
     days = call_days(session, [task.id or 0 for task in tasks])
     for task in tasks:
-        student = session.get(Student, task.student_id) if task.student_id else None
+        student = task_student(session, task)
         mentor = session.get(Person, task.assignee_id)
         found = session.get(School, task.school_id)
         school = schools.get(found) if found is not None else None

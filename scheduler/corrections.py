@@ -17,6 +17,7 @@ from scheduler.schools import each_school
 from services.notices import close_calls, correct_notice
 from storage.models import Absence, Student
 from storage.notices import notified_today, open_calls, reported, still_absent
+from storage.tasks import task_student
 
 
 def send_notice_corrections(session: Session, now: datetime) -> int:
@@ -36,7 +37,7 @@ def send_notice_corrections(session: Session, now: datetime) -> int:
                 queued += correct_notice(session, student, today, now)
             close_calls(session, student, today, "corrected" if taken_back else "reported", now)
         for task, day in open_calls(session, school_id=school.id):
-            pupil = session.get(Student, task.student_id) if task.student_id else None
+            pupil = task_student(session, task)
             if day < today and pupil is not None and not still_absent(
                     session, pupil.id or 0, day):
                 close_calls(session, pupil, day,

@@ -28,7 +28,7 @@ from storage.models import (
 )
 from storage.outbox import MessageKind, enqueue
 from storage.plan_tasks import plan_words
-from storage.tasks import student_label
+from storage.tasks import student_label, task_student
 
 DIGEST_AT, DIGEST_UNTIL = time(8, 0), time(12, 0)
 #: School days after its due date that a task still open is shown to the principal.
@@ -39,7 +39,7 @@ def _title(session: Session, task: StaffTask, language: str) -> str:
 
 
 def _line(session: Session, task: StaffTask, language: str) -> str:
-    student = session.get(Student, task.student_id) if task.student_id else None
+    student = task_student(session, task)
     title = _title(session, task, language)
     return f"• {title}: {student_label(session, student)}" if student else f"• {title}"
 
@@ -141,7 +141,7 @@ def escalate_overdue_tasks(session: Session, now: datetime) -> int:
                 if principal.id == owner.id:
                     continue
                 language = principal.language
-                student = session.get(Student, task.student_id) if task.student_id else None
+                student = task_student(session, task)
                 queued += enqueue(
                     session, dedupe_key=f"overdue:{task.id}:{principal.id}",
                     kind=MessageKind.OVERDUE, task_id=task.id, student_id=task.student_id,

@@ -23,7 +23,7 @@ from storage.models import Absence, MentorLink, Person, School, SchoolClass, Stu
 from storage.notices import open_calls
 from storage.outbox import MessageKind, enqueue
 from storage.reports import active_reports
-from storage.tasks import student_label
+from storage.tasks import student_label, task_student
 
 #: After this (local time) the morning summary is not worth sending any more; roll call
 #: has happened and the day's reports show there.
@@ -108,7 +108,7 @@ def _calls_carried(
     carried: dict[int, list[tuple[str, date]]] = defaultdict(list)
     # the roll call's calls (a plan's calls come in the staff digest)
     for task, day in open_calls(session, school_id=school.id or 0):
-        student = session.get(Student, task.student_id) if task.student_id else None
+        student = task_student(session, task)
         if day < today and student is not None:
             carried[task.assignee_id].append((student_label(session, student), day))
     return carried

@@ -16,10 +16,10 @@ from locales.formats import format_day
 from policy.routing import AUTO
 from scheduler.schools import SchoolsNow
 from services.task_buttons import task_choices
-from storage.models import Person, School, StaffTask, Student
+from storage.models import Person, School, StaffTask
 from storage.outbox import MessageKind, about, enqueue_many
 from storage.plan_tasks import LADDER_PREFIX, plan_task
-from storage.tasks import student_label
+from storage.tasks import student_label, task_student
 
 #: How far ahead booked meetings are looked at for their reminder (a long weekend included).
 _REMIND_AHEAD = timedelta(days=6)
@@ -79,7 +79,7 @@ def _day_before(session: Session, now: datetime) -> list[dict[str, Any]]:
 
 def _nudge(session: Session, task: StaffTask, key: str, *,
            tomorrow: bool) -> dict[str, Any] | None:
-    student = session.get(Student, task.student_id) if task.student_id else None
+    student = task_student(session, task)
     owner = session.get(Person, task.assignee_id)
     school = session.get(School, task.school_id)
     origin = plan_task(session, task)

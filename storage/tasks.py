@@ -84,6 +84,11 @@ def snooze_task(task: StaffTask, *, minutes: int, now: datetime) -> None:
     task.remind_at = now + timedelta(minutes=minutes)
 
 
+def task_student(session: Session, task: StaffTask) -> Student | None:
+    """The student a task is about, if it is about one."""
+    return session.get(Student, task.student_id) if task.student_id else None
+
+
 def student_label(session: Session, student: Student, *, opened: bool = False) -> str:
     """"Name (class)" for messages to staff; a student with protected identity only by the
     school's id ("#N003") unless staff `opened` the record on purpose."""
