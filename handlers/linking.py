@@ -65,7 +65,7 @@ def handle_chat_message(
         return _link(session, message, person, now, claim, secret)
     if person is None:
         language = normalize_language(message.language_hint)
-        digest = _digest(secret, f"{message.channel}:{message.chat_id}")
+        digest = keyed_digest(secret, f"{message.channel}:{message.chat_id}")
         return _to_chat(session, message, language, [_welcome(language)], now, claim,
                         key=f"welcome:{message.channel}:{digest}:{now:%Y-%m-%dT%H}")
     if person.telegram_blocked_at is not None:
@@ -87,9 +87,10 @@ def _welcome(language: str) -> Reply:
     )
 
 
-def _digest(secret: bytes, text: str) -> str:
-    """A chat's id (or a message's, which holds it) as the outbox may keep it: keyed, so it
-    says nothing of the chat."""
+def keyed_digest(secret: bytes, text: str) -> str:
+    """A stranger's chat id or number (or a message's id, which holds one) as the outbox
+    may keep it in a key: keyed with `secret` (there are few enough numbers to guess a
+    plain hash), so it says nothing of them."""
     return hmac.new(secret, text.encode(), "sha256").hexdigest()[:24]
 
 
@@ -104,7 +105,7 @@ def _link(
             (Choice(ShareContact(), gettext_for(hint, "Share my phone number")),),
         )
         return _to_chat(session, message, hint, [refusal], now, claim,
-                        key=f"reply:{message.channel}:{_digest(secret, message.ref)}")
+                        key=f"reply:{message.channel}:{keyed_digest(secret, message.ref)}")
     raw = (message.contact_phone or "").strip()
     phone = to_e164(raw if raw.startswith("+") else f"+{raw}", "SE")
     person = None
@@ -119,7 +120,7 @@ def _link(
             "for you.",
         ))
         return _to_chat(session, message, hint, [refusal], now, claim,
-                        key=f"reply:{message.channel}:{_digest(secret, message.ref)}")
+                        key=f"reply:{message.channel}:{keyed_digest(secret, message.ref)}")
     if current is not None and current.id != person.id:
         current.telegram_chat_id = None  # the chat now belongs to the number just shared
         session.add(current)

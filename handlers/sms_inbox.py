@@ -9,7 +9,6 @@ A number not in the roster gets one short neutral answer a day and nothing else.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from handlers.inbox import MAX_TEXT, respond
+from handlers.linking import keyed_digest
 from handlers.menu import help_text
 from handlers.messages import Incoming
 from handlers.schooltime import local_today
@@ -172,9 +172,8 @@ def _answer_stranger(
     session: Session, message: SmsMessage, now: datetime, language: str, secret: bytes,
     claim: str | None,
 ) -> list[OutboxMessage]:
-    # Keyed by a keyed digest (phone numbers are few enough to guess a plain hash): the
-    # number itself is kept on the answer only until it is sent.
-    digest = hmac.new(secret, message.sender.encode(), "sha256").hexdigest()[:24]
+    # The number itself is kept on the answer only until it is sent.
+    digest = keyed_digest(secret, message.sender)
     today = local_today(None, now, session=session)  # no school is known for a stranger
     # the number's country is all we know of them ("+45…" reads Danish)
     language = language_of_number(message.sender) or language
