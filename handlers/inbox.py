@@ -58,11 +58,12 @@ def respond(
     incoming = replace(incoming, text=clean_text(incoming.text[:MAX_TEXT]).strip(),
                        choice=clean_text(incoming.choice) or None if incoming.choice else None)
     roles = roles_of(session, person)
-    if incoming.choice is None and get_state(session, person.id or 0) is None:
+    state = get_state(session, person.id or 0)
+    if incoming.choice is None and state is None:
         entry = menu.typed_entry(incoming.text, person.language, roles)
         incoming = replace(incoming, choice=entry) if entry else incoming
     context = Context(session, person, roles, incoming, now, reportable(roles, person),
-                      get_state(session, person.id or 0), unpack(incoming.choice), linked)
+                      state, unpack(incoming.choice), linked)
     reply = dispatch(context, ROUTES, menu.answer)
     if not reply.choices and get_state(session, person.id or 0) is None:
         reply = Reply(reply.text, menu.menu_choices(person.language, roles))

@@ -470,9 +470,9 @@ def _not_understood(turn: Turn, step: str, text: str = "") -> str:
 def _separate_days(turn: Turn, text: str) -> str | None:
     """Why days were asked again when the words name two apart ("imorgon och fredag"): a
     report is one day or one run of days."""
-    today = turn.context()[2]
-    if parse_days(text, turn.language, today, start=turn.start_day()) is None or parse_days(
-            text, turn.language, today, start=turn.start_day(), strict=True) is not None:
+    today, start = turn.context()[2], turn.start_day()
+    if parse_days(text, turn.language, today, start=start) is None or parse_days(
+            text, turn.language, today, start=start, strict=True) is not None:
         return None
     return turn.t("One report is one day, or days in a row (“tomorrow”, “Mon–Wed”). Give "
                   "the first here; report the other day after.")
